@@ -1,0 +1,261 @@
+// Package config is Switchboard's one configuration file: typed structs with a doc comment
+// for every key, defaults, loading from YAML with ${VAR} expansion, and validation that
+// reports every problem at once with its path and line.
+//
+// Construction does no I/O beyond reading the file it is given.
+package config
+
+import "time"
+
+// Duration is a time.Duration written in YAML as "5s", "10m", "72h".
+type Duration time.Duration
+
+// Config is the whole file.
+type Config struct {
+	// Listen is the one address serving every dialect, the native API, admin and metrics.
+	Listen string `yaml:"listen"`
+	// DataDir holds the Badger queue.
+	DataDir string `yaml:"data_dir"`
+	// AdminToken is the Bearer token for /admin/*. Empty disables the admin API.
+	AdminToken string `yaml:"admin_token"`
+	// MaxBodyBytes is the largest request body accepted; larger ones get 413.
+	MaxBodyBytes int `yaml:"max_body_bytes"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+
+	Queue       Queue       `yaml:"queue"`
+	Retry       Retry       `yaml:"retry"`
+	Breaker     Breaker     `yaml:"breaker"`
+	MessageFlow MessageFlow `yaml:"messageflow"`
+	MultiWhats  MultiWhats  `yaml:"multiwhats"`
+	Wavy        Wavy        `yaml:"wavy"`
+	FlowBot     FlowBot     `yaml:"flowbot"`
+	Tenants     []Tenant    `yaml:"tenants"`
+	Upstreams   []Upstream  `yaml:"upstreams"`
+	Routes      []Route     `yaml:"routes"`
+	Templates   []Template  `yaml:"templates"`
+	// TemplateGroups pick one template of several (FlowBot's template groups).
+	TemplateGroups []TemplateGroup `yaml:"template_groups"`
+}
+
+// Queue tunes the durable queue.
+type Queue struct {
+	// Durability is "always" (fsync before answering, group-committed) or "interval"
+	// (sync every SyncInterval: faster, may lose the last interval on power loss).
+	Durability string `yaml:"durability"`
+	// SyncInterval is how often "interval" durability syncs.
+	SyncInterval Duration `yaml:"sync_interval"`
+	// MaxDepth is the most live messages; beyond it ingress answers "try later".
+	MaxDepth int64 `yaml:"max_depth"`
+	// Retention is how long status records and idempotency keys are kept.
+	Retention Duration `yaml:"retention"`
+	// GCInterval is how often Badger's value log is garbage-collected.
+	GCInterval Duration `yaml:"gc_interval"`
+	// MemoryMB bounds Badger's caches and memtables, roughly.
+	MemoryMB int `yaml:"memory_mb"`
+}
+
+// Retry is the backoff for failed attempts.
+type Retry struct {
+	// MaxAttempts before a message is dead-lettered.
+	MaxAttempts int `yaml:"max_attempts"`
+	// InitialBackoff is the wait after the first failure; it doubles (with jitter) after each.
+	InitialBackoff Duration `yaml:"initial_backoff"`
+	// MaxBackoff caps the wait.
+	MaxBackoff Duration `yaml:"max_backoff"`
+}
+
+// Breaker is the circuit breaker of each upstream (an upstream may override it).
+type Breaker struct {
+	// Window is the rolling window over which failures are counted.
+	Window Duration `yaml:"window"`
+	// ConsecutiveFailures trips the breaker.
+	ConsecutiveFailures int `yaml:"consecutive_failures"`
+	// FailureRatio trips the breaker once MinRequests were seen in the window.
+	FailureRatio float64 `yaml:"failure_ratio"`
+	// MinRequests before FailureRatio applies.
+	MinRequests int `yaml:"min_requests"`
+	// OpenFor is how long a tripped breaker stays open before probing.
+	OpenFor Duration `yaml:"open_for"`
+	// HalfOpenProbes is how many requests a half-open breaker lets through.
+	HalfOpenProbes int `yaml:"half_open_probes"`
+}
+
+// MessageFlow holds dialect-wide MessageFlow options.
+type MessageFlow struct{}
+
+// MultiWhats holds dialect-wide MultiWhats options.
+type MultiWhats struct {
+	// Reply is "documented" (the vendor's documented answer: status "done", target "sent")
+	// or "actual" (the message's true state: "pending").
+	Reply string `yaml:"reply"`
+}
+
+// Wavy holds dialect-wide Wavy options.
+type Wavy struct {
+	// SingleReply is "array" (the documented [{"id","correlationId"}]) or "object"
+	// ({"id","correlationId"}, as the live API answers).
+	SingleReply string `yaml:"single_reply"`
+}
+
+// FlowBot holds dialect-wide FlowBot options.
+type FlowBot struct {
+	// JWTSecret signs the tokens /api/auth/api-token issues (HS256).
+	JWTSecret string `yaml:"jwt_secret"`
+	// MaxTokenTTL caps the ttlSec a client may ask for.
+	MaxTokenTTL Duration `yaml:"max_token_ttl"`
+	// TokenRequestsPerWindow and TokenWindow limit /api/auth/api-token per client IP
+	// (the vendor documents 10 per 15 minutes).
+	TokenRequestsPerWindow int      `yaml:"token_requests_per_window"`
+	TokenWindow            Duration `yaml:"token_window"`
+}
+
+// Tenant is one customer and the credentials it uses in each dialect.
+type Tenant struct {
+	// ID names the tenant in routes, records and metrics.
+	ID string `yaml:"id"`
+	// RatePerSecond limits the tenant's ingress requests (0: no limit); Burst allows short peaks.
+	RatePerSecond float64 `yaml:"rate_per_second"`
+	Burst         int     `yaml:"burst"`
+	// DefaultCountryCode is used for local numbers when a request gives none.
+	DefaultCountryCode string `yaml:"default_country_code"`
+	// SendingHours holds messages accepted outside these hours until the window opens
+	// (MessageFlow's "allowed hours").
+	SendingHours *SendingHours `yaml:"sending_hours"`
+	// Callbacks are where status changes are posted (in the dialect the message came in with).
+	Callbacks Callbacks `yaml:"callbacks"`
+
+	MessageFlow *TenantMessageFlow `yaml:"messageflow"`
+	MultiWhats  *TenantMultiWhats  `yaml:"multiwhats"`
+	Wavy        *TenantWavy        `yaml:"wavy"`
+	FlowBot     *TenantFlowBot     `yaml:"flowbot"`
+	Native      *TenantNative      `yaml:"native"`
+}
+
+// SendingHours is a daily window in a time zone.
+type SendingHours struct {
+	// TimeZone is an IANA name, e.g. Asia/Jerusalem.
+	TimeZone string `yaml:"time_zone"`
+	// Start and End are whole hours, 0-23; the window is [Start, End).
+	Start int `yaml:"start"`
+	End   int `yaml:"end"`
+}
+
+// Callbacks are a tenant's status callback URLs.
+type Callbacks struct {
+	// URL receives every status change (Wavy clients: the sent-status callback).
+	URL string `yaml:"url"`
+	// DeliveryURL receives Wavy delivery receipts (defaults to URL).
+	DeliveryURL string `yaml:"delivery_url"`
+	// Secret signs native callbacks (HMAC-SHA256, X-Switchboard-Signature).
+	Secret string `yaml:"secret"`
+}
+
+// TenantMessageFlow is a tenant's MessageFlow credential.
+type TenantMessageFlow struct {
+	// UUID is the installation id clients send as UUID.
+	UUID string `yaml:"uuid"`
+}
+
+// TenantMultiWhats is a tenant's MultiWhats credential.
+type TenantMultiWhats struct {
+	// APIKey is the apikey clients send in the query or body.
+	APIKey string `yaml:"apikey"`
+	// UserID and AccountID fill user_id and social_media_account_id in answers.
+	UserID    int `yaml:"user_id"`
+	AccountID int `yaml:"account_id"`
+}
+
+// TenantWavy is a tenant's Wavy credential.
+type TenantWavy struct {
+	Username string `yaml:"username"`
+	Token    string `yaml:"token"`
+	// TimeZone applies when a request gives none (then UTC).
+	TimeZone string `yaml:"time_zone"`
+}
+
+// TenantFlowBot is a tenant's FlowBot credential.
+type TenantFlowBot struct {
+	ClientID string `yaml:"client_id"`
+	APIKey   string `yaml:"api_key"`
+	// HMACSecret checks X-Signature-256 on lead requests.
+	HMACSecret string `yaml:"hmac_secret"`
+	// ClientNumber is answered as clientNumber by /api/auth/api-token.
+	ClientNumber string `yaml:"client_number"`
+}
+
+// TenantNative is a tenant's native API credential.
+type TenantNative struct {
+	// Token is the Bearer token for /gateway/v1/*.
+	Token string `yaml:"token"`
+}
+
+// Upstream is a provider messages are forwarded to.
+type Upstream struct {
+	// Name is how routes refer to it.
+	Name string `yaml:"name"`
+	// Dialect is messageflow, multiwhats, wavy, flowbot, whatsappcloud, http or sandbox.
+	Dialect string `yaml:"dialect"`
+	// URL is the upstream's base URL (or, for http, the URL messages are POSTed to).
+	URL string `yaml:"url"`
+	// Credentials are dialect-specific: uuid, apikey, username/token, client_id/api_key,
+	// token and phone_number_id, bearer.
+	Credentials map[string]string `yaml:"credentials"`
+	// Timeout bounds one request.
+	Timeout Duration `yaml:"timeout"`
+	// MaxConns is the most concurrent requests to this upstream.
+	MaxConns int `yaml:"max_conns"`
+	// RatePerSecond caps messages per second (0: no cap).
+	RatePerSecond float64 `yaml:"rate_per_second"`
+	// Breaker overrides the global breaker settings for this upstream.
+	Breaker *Breaker `yaml:"breaker"`
+}
+
+// Route sends matching messages to upstreams. Routes are tried in order; the first match wins.
+type Route struct {
+	Name  string `yaml:"name"`
+	Match Match  `yaml:"match"`
+	// Upstreams is the failover order.
+	Upstreams []string `yaml:"upstreams"`
+	// Split spreads recipients between upstreams by weight, sticky per recipient.
+	Split []SplitTarget `yaml:"split"`
+	// Mirror gets a shadow copy of every message; its result never affects the message.
+	Mirror string `yaml:"mirror"`
+	// Degrade is what to do with content an upstream cannot carry: "degrade" (render it as
+	// text), "next" (try the next upstream that can) or "fail".
+	Degrade string `yaml:"degrade"`
+	// ReceiptTimeout, when set, resends through the next upstream if no delivery receipt
+	// arrives in time.
+	ReceiptTimeout Duration `yaml:"receipt_timeout"`
+}
+
+// Match selects messages; an empty field matches everything.
+type Match struct {
+	Tenants    []string `yaml:"tenants"`
+	Dialects   []string `yaml:"dialects"`
+	ToPrefixes []string `yaml:"to_prefixes"`
+	Channels   []string `yaml:"channels"`
+	Kinds      []string `yaml:"kinds"`
+}
+
+// SplitTarget is one upstream of a split and its weight.
+type SplitTarget struct {
+	Upstream string `yaml:"upstream"`
+	Weight   int    `yaml:"weight"`
+}
+
+// Template is a catalogue entry used to render templates as text for upstreams without them.
+type Template struct {
+	Name     string `yaml:"name"`
+	Language string `yaml:"language"`
+	// Body has {{1}}-style placeholders.
+	Body string `yaml:"body"`
+}
+
+// TemplateGroup is several templates and how one is picked.
+type TemplateGroup struct {
+	ID string `yaml:"id"`
+	// Strategy is preferred_then_others, round_robin or random.
+	Strategy  string   `yaml:"strategy"`
+	Templates []string `yaml:"templates"`
+}

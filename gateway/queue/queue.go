@@ -1,0 +1,93 @@
+// Package queue is Switchboard's durable write-ahead queue.
+//
+// The contract, which every backend keeps: when Enqueue returns nil, the messages are on disk
+// (fsync'd, with durability "always") and each will be leased for sending until it is
+// finished (sent, failed, expired) or dead-lettered, across crashes and restarts.
+// Delivery toward upstreams is at-least-once: a message leased before a crash is due again
+// at startup.
+package queue
+
+import (
+	"context"
+	"time"
+
+	"switchboard/canonical"
+)
+
+// Item is one message to enqueue.
+type Item struct {
+	Msg *canonical.Message
+	// IdemKey, when set, makes the enqueue idempotent: the caller scopes it (tenant, dialect,
+	// client ref, and for content-scoped refs a content hash). Kept for the retention period.
+	IdemKey string
+	// IdemHash is a hash of the message's content. The same IdemKey with the same hash is a
+	// repeat; with a different hash it is a conflict.
+	IdemHash uint64
+}
+
+// Record is a message with its status history.
+type Record struct {
+	Msg     *canonical.Message `json:"message"`
+	History []canonical.Change `json:"history"`
+}
+
+// Stats is the queue's size, for the admin API and metrics.
+type Stats struct {
+	// Depth is every live message: scheduled, ready and in flight.
+	Depth     int64 `json:"depth"`
+	Ready     int64 `json:"ready"`
+	Scheduled int64 `json:"scheduled"`
+	InFlight  int64 `json:"in_flight"`
+	Dead      int64 `json:"dead"`
+}
+
+// Queue is implemented by every backend (Badger is the embedded default).
+type Queue interface {
+	// Enqueue makes the items durable and schedules them. It sets each message's ID (when
+	// empty), Seq, CreatedAt and Status (queued, or scheduled when NotBefore is ahead).
+	// An item that repeats an earlier IdemKey with the same IdemHash is not stored: its
+	// message gets the original ID, Seq, CreatedAt and Status, and dup[i] is true.
+	// Errors are *canonical.Error: ErrConflict (an IdemKey with a different IdemHash;
+	// nothing stored), ErrUnavailable with RetryAfter (over max depth, or closing).
+	Enqueue(ctx context.Context, items []Item) (dup []bool, err error)
+
+	// Lease takes up to max messages that are due, marks them in flight (status sending)
+	// and returns them. It waits until one is due or ctx is done.
+	Lease(ctx context.Context, max int) ([]*canonical.Message, error)
+	// Finish ends a leased message with a final status (sent, delivered, failed, expired,
+	// rejected, dead), removing it from the live set and recording the change. A dead message
+	// goes to the dead-letter list.
+	Finish(m *canonical.Message, ch canonical.Change) error
+	// Retry returns a leased message to the schedule, due at at, recording the change
+	// (m.Attempts and m.LastError as the caller set them).
+	Retry(m *canonical.Message, at time.Time, ch canonical.Change) error
+	// Release returns a leased message to the schedule without an attempt (every upstream's
+	// breaker open, or shutting down).
+	Release(m *canonical.Message, at time.Time) error
+
+	// Record adds a status change to a message that may no longer be live (a delivery
+	// receipt). A change that would move the status backwards is kept in the history only.
+	Record(id string, ch canonical.Change) error
+	// Get returns a message and its history while it is live or within retention.
+	Get(id string) (*Record, error)
+	// ByRef returns the ids of a tenant's messages with that client ref, within retention.
+	ByRef(tenant, ref string) ([]string, error)
+	// TemplateSentSince returns, of the given recipients, those a template message was sent
+	// to (for the tenant) since the time given.
+	TemplateSentSince(tenant string, to []string, since time.Time) (map[string]time.Time, error)
+	// Changes returns up to max of the tenant's messages whose status changed since the last
+	// call (a persisted cursor per tenant), and advances the cursor.
+	Changes(tenant string, max int) ([]*Record, error)
+
+	// DeadLetters lists up to max dead messages, oldest first.
+	DeadLetters(max int) ([]*Record, error)
+	// Replay moves a dead message back to the schedule, due now, with attempts reset.
+	Replay(id string) error
+
+	Stats() Stats
+	// Close stops the committer, returns in-flight messages to the schedule and closes storage.
+	Close() error
+}
+
+// ErrNotFound is returned by Get, Record and Replay for an unknown (or expired) id.
+var ErrNotFound = canonical.Errorf(canonical.ErrNotFound, "message not found")

@@ -55,6 +55,23 @@ type Call struct {
 	// Param is the route's path parameter, if it has one ({flowId}).
 	Param string
 	Now   time.Time
+	// Account is the authenticated tenant's vendor-side details. The gateway sets it before
+	// Decode when Credential could read the credential without the body, and always before
+	// Accepted; it is nil otherwise.
+	Account *Account
+}
+
+// Account is what a dialect needs to know of the tenant it is answering.
+type Account struct {
+	Tenant string
+	// UserID and AccountID fill MultiWhats' user_id and social_media_account_id.
+	UserID, AccountID int
+	// ClientID and ClientNumber are FlowBot's clientId and clientNumber.
+	ClientID, ClientNumber string
+	// TimeZone is the tenant's default (Wavy), an IANA name; empty means UTC.
+	TimeZone string
+	// CountryCode completes local phone numbers when a request gives none.
+	CountryCode string
 }
 
 // Scheme says how a credential is checked.
@@ -113,6 +130,9 @@ type Inbound interface {
 	Dialect() string
 	// Routes lists the endpoints, at the vendor's own paths.
 	Routes() []Route
+	// Credential returns the request's credential when it can be read without decoding the
+	// body (headers, query string), so the gateway can authenticate first; ok is false otherwise.
+	Credential(c *Call) (cred Credential, ok bool)
 	// Decode reads a send request into b: its credential (even when the rest is invalid, if
 	// it can be found) and its messages, normalised and validated. Errors are *canonical.Error.
 	Decode(c *Call, b *Batch) error
@@ -170,6 +190,19 @@ type Outbound interface {
 	Encode(m *canonical.Message, req *fasthttp.Request) error
 	// Classify reads the upstream's answer to the request Encode wrote.
 	Classify(m *canonical.Message, resp *fasthttp.Response) Result
+}
+
+// Authenticator is an Outbound that must get a token before sending (FlowBot). The
+// dispatcher fetches the token, caches it until shortly before it expires (or until the
+// upstream answers 401) and passes it to EncodeAuthed instead of calling Encode.
+type Authenticator interface {
+	Outbound
+	// EncodeToken writes the token request.
+	EncodeToken(req *fasthttp.Request)
+	// ParseToken reads the token answer.
+	ParseToken(resp *fasthttp.Response, now time.Time) (token string, expires time.Time, err error)
+	// EncodeAuthed writes the request for m using token.
+	EncodeAuthed(m *canonical.Message, token string, req *fasthttp.Request) error
 }
 
 // Local is an upstream that delivers in-process (the sandbox).

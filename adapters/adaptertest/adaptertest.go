@@ -1,0 +1,269 @@
+// Package adaptertest holds every dialect package to the same contract: golden cases from
+// the vendor's own documents, error shapes, and fuzzing of the decoders.
+//
+// A golden case is a JSON file in the dialect's testdata/golden/ folder:
+//
+//	{
+//	  "op": "send",                        adapters.Op
+//	  "method": "POST", "uri": "/add_message?x=1",
+//	  "headers": {"Content-Type": "application/json"},
+//	  "body": "...",                       raw body, as sent
+//	  "param": "",                         path parameter ({flowId})
+//	  "cred": {"scheme": 1, "user": "", "secret": "..."},   optional: expected credential
+//	  "messages": [ ...canonical JSON... ],  expected messages (id, seq, created_at not compared)
+//	  "status": 200, "answer": { ... }     expected answer, compared as JSON
+//	}
+//
+// The runner sets Call.Account to TestAccount before Decode when the dialect's Credential
+// finds the credential without the body, and always before Accepted.
+// Before rendering the answer the runner plays the queue: message i gets the ID
+// 00000000-0000-7000-8000-00000000000<i+1>, Seq 1000+i and CreatedAt 2023-04-26T11:11:58Z,
+// and a batch id, if the decoder set one, becomes 00000000-0000-7000-8000-0000000000b0.
+// A case whose decode must fail gives the expected error answer in status/answer and no messages.
+// Run with -update to rewrite the expected messages and answers from the current output.
+package adaptertest
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters"
+	"switchboard/canonical"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files from the current output")
+
+// Now is the clock every golden case decodes with: 2023-04-26 11:11:58 UTC.
+var Now = time.Date(2023, 4, 26, 11, 11, 58, 0, time.UTC)
+
+// TestAccount is the tenant every golden case is answered for.
+var TestAccount = adapters.Account{Tenant: "acme", UserID: 264, AccountID: 34, ClientID: "aiflow_acme",
+	ClientNumber: "user-uuid", TimeZone: "", CountryCode: "972"}
+
+// Case is one golden file.
+type Case struct {
+	Op       adapters.Op          `json:"op"`
+	Method   string               `json:"method"`
+	URI      string               `json:"uri"`
+	Headers  map[string]string    `json:"headers,omitempty"`
+	Body     string               `json:"body,omitempty"`
+	Param    string               `json:"param,omitempty"`
+	Cred     *adapters.Credential `json:"cred,omitempty"`
+	Messages []*canonical.Message `json:"messages,omitempty"`
+	Status   int                  `json:"status"`
+	Answer   json.RawMessage      `json:"answer"`
+}
+
+// Request builds the fasthttp request a case describes.
+func (c *Case) Request() *fasthttp.Request {
+	req := &fasthttp.Request{}
+	req.Header.SetMethod(c.Method)
+	req.SetRequestURI(c.URI)
+	for k, v := range c.Headers {
+		req.Header.Set(k, v)
+	}
+	if c.Body != "" {
+		req.SetBodyString(c.Body)
+	}
+	return req
+}
+
+// PlayQueue gives the batch's messages the ids, seqs and times the queue would.
+func PlayQueue(b *adapters.Batch) {
+	for i, m := range b.Messages {
+		m.ID = fmt.Sprintf("00000000-0000-7000-8000-%012d", i+1)
+		m.Seq = uint64(1000 + i)
+		m.CreatedAt = Now
+		if m.Status == "" {
+			m.Status = canonical.StatusQueued
+		}
+	}
+	if b.ID != "" {
+		b.ID = "00000000-0000-7000-8000-0000000000b0"
+	}
+	b.Dup = make([]bool, len(b.Messages))
+}
+
+// RunGolden runs every case in dir against in.
+func RunGolden(t *testing.T, in adapters.Inbound, dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(files) == 0 {
+		t.Fatalf("no golden cases in %s", dir)
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c Case
+			if err := json.Unmarshal(raw, &c); err != nil {
+				t.Fatalf("cannot parse golden case: %v", err)
+			}
+			got := run(in, &c)
+			if *update {
+				c.Messages, c.Status, c.Answer = got.Messages, got.Status, got.Answer
+				if c.Cred != nil {
+					c.Cred = got.Cred
+				}
+				out, _ := json.MarshalIndent(&c, "", "  ")
+				if err := os.WriteFile(f, append(out, '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if c.Cred != nil && *c.Cred != *got.Cred {
+				t.Errorf("credential = %+v, want %+v", *got.Cred, *c.Cred)
+			}
+			if len(c.Messages) != len(got.Messages) {
+				t.Fatalf("decoded %d messages, want %d:\n%s", len(got.Messages), len(c.Messages), mustJSON(got.Messages))
+			}
+			for i := range c.Messages {
+				want, have := comparable(c.Messages[i]), comparable(got.Messages[i])
+				if !reflect.DeepEqual(want, have) {
+					t.Errorf("message %d:\n got %s\nwant %s", i, mustJSON(have), mustJSON(want))
+				}
+			}
+			if got.Status != c.Status {
+				t.Errorf("status = %d, want %d", got.Status, c.Status)
+			}
+			if !JSONEqual(got.Answer, c.Answer) {
+				t.Errorf("answer:\n got %s\nwant %s", got.Answer, c.Answer)
+			}
+		})
+	}
+}
+
+// run decodes and renders a case the way the gateway's send path does.
+func run(in adapters.Inbound, c *Case) *Case {
+	call := &adapters.Call{Op: c.Op, Req: c.Request(), Param: c.Param, Now: Now}
+	if _, ok := in.Credential(call); ok {
+		call.Account = &TestAccount
+	}
+	var b adapters.Batch
+	out := &Case{}
+	err := in.Decode(call, &b)
+	out.Cred = &b.Cred
+	if err != nil {
+		out.Status, out.Answer = in.Error(call, canonical.AsError(err), nil)
+		return out
+	}
+	for _, m := range b.Messages {
+		cp := *m
+		out.Messages = append(out.Messages, &cp)
+	}
+	PlayQueue(&b)
+	call.Account = &TestAccount
+	out.Status, out.Answer = in.Accepted(call, &b, nil)
+	return out
+}
+
+// comparable clears what the queue, not the decoder, sets.
+func comparable(m *canonical.Message) canonical.Message {
+	cp := *m
+	cp.ID, cp.Seq, cp.CreatedAt, cp.Status = "", 0, time.Time{}, ""
+	// Times compare by instant, whatever their location.
+	cp.NotBefore, cp.ExpiresAt = cp.NotBefore.UTC(), cp.ExpiresAt.UTC()
+	if cp.NotBefore.IsZero() {
+		cp.NotBefore = time.Time{}
+	}
+	if cp.ExpiresAt.IsZero() {
+		cp.ExpiresAt = time.Time{}
+	}
+	return cp
+}
+
+// JSONEqual compares two JSON documents by value (key order and spacing aside).
+func JSONEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return bytes.Equal(bytes.TrimSpace(a), bytes.TrimSpace(b))
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+func mustJSON(v any) string {
+	b, _ := json.MarshalIndent(v, "", "  ")
+	return string(b)
+}
+
+// CheckErrors holds a dialect's error answers to the contract: every error class renders a
+// JSON body with a 4xx/5xx status, and the same class always gets the same status.
+func CheckErrors(t *testing.T, in adapters.Inbound) {
+	for _, op := range append([]adapters.Op{""}, ops(in)...) {
+		for code := canonical.ErrInvalid; code <= canonical.ErrMethod; code++ {
+			call := &adapters.Call{Op: op, Req: &fasthttp.Request{}, Now: Now}
+			status, body := in.Error(call, &canonical.Error{Code: code, Field: "to", Reason: "something is wrong", RetryAfter: time.Second}, nil)
+			if status < 400 || status > 599 {
+				t.Errorf("op %q, error class %d: status %d is not an error", op, code, status)
+			}
+			var v any
+			if err := json.Unmarshal(body, &v); err != nil {
+				t.Errorf("op %q, error class %d: body is not JSON: %q", op, code, body)
+			}
+		}
+	}
+}
+
+func ops(in adapters.Inbound) []adapters.Op {
+	var out []adapters.Op
+	for _, r := range in.Routes() {
+		out = append(out, r.Op)
+	}
+	return out
+}
+
+// Fuzz feeds arbitrary bodies (and query strings) to a send op. It must never panic, and
+// whatever decodes must validate and survive the queue encoding unchanged.
+func Fuzz(f *testing.F, in adapters.Inbound, op adapters.Op, method, path string, headers map[string]string, seeds ...string) {
+	for _, s := range seeds {
+		f.Add(s, "")
+	}
+	f.Fuzz(func(t *testing.T, body, query string) {
+		req := &fasthttp.Request{}
+		req.Header.SetMethod(method)
+		uri := path
+		if query != "" {
+			uri += "?" + query
+		}
+		req.SetRequestURI(uri)
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		req.SetBodyString(body)
+		var b adapters.Batch
+		call := &adapters.Call{Op: op, Req: req, Now: Now, Account: &TestAccount}
+		if err := in.Decode(call, &b); err != nil {
+			if _, ok := err.(*canonical.Error); !ok {
+				t.Fatalf("decode error is not a *canonical.Error: %T %v", err, err)
+			}
+			in.Error(call, canonical.AsError(err), nil)
+			return
+		}
+		for _, m := range b.Messages {
+			if err := m.Validate(); err != nil {
+				t.Fatalf("decoded message does not validate: %v\n%s", err, mustJSON(m))
+			}
+			enc, _ := m.MarshalBinary()
+			var back canonical.Message
+			if err := back.UnmarshalBinary(enc); err != nil {
+				t.Fatalf("queue encoding: %v", err)
+			}
+			if !reflect.DeepEqual(comparable(m), comparable(&back)) {
+				t.Fatalf("queue round trip changed the message:\n%s\n%s", mustJSON(m), mustJSON(&back))
+			}
+		}
+		PlayQueue(&b)
+		in.Accepted(call, &b, nil)
+	})
+}

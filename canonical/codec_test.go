@@ -16,10 +16,10 @@ func sampleMessage() *Message {
 		CreatedAt: time.Unix(1690000000, 7).UTC(),
 		Media:     []Media{{URL: "https://x/y.jpg", Caption: "c", Filename: "y.jpg"}, {URL: "C:/a", Local: true}},
 		Buttons:   []string{"👍 Yes", "⛔ No"}, Options: []string{"a"},
-		Template:  &Template{Name: "otp", ID: "t1", Language: "he", GroupID: "g", Params: []string{"123456"}},
-		Window:    &Window{Hours: []int{11, 12, 18}, TimeZone: "America/Sao_Paulo"},
-		Vars:      map[string]string{"customerName": "John", "code": "1"},
-		Extra:     map[string]string{"campaignAlias": "x"},
+		Template: &Template{Name: "otp", ID: "t1", Language: "he", GroupID: "g", Params: []string{"123456"}},
+		Window:   &Window{Hours: []int{11, 12, 18}, TimeZone: "America/Sao_Paulo"},
+		Vars:     map[string]string{"customerName": "John", "code": "1"},
+		Extra:    map[string]string{"campaignAlias": "x"},
 	}
 }
 

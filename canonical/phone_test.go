@@ -1,6 +1,8 @@
 package canonical
 
 import (
+	"github.com/nyaruka/phonenumbers"
+
 	"strings"
 	"testing"
 )
@@ -14,6 +16,10 @@ func TestNormalizePhone(t *testing.T) {
 		{"5511900000000", "", "5511900000000"},
 		{"905374937766", "", "905374937766"},
 		{"+1 (415) 555-2671", "", "14155552671"},
+		// With a default country code, international numbers without + stay international.
+		{"905374937766", "972", "905374937766"},
+		{"5511900000000", "972", "5511900000000"},
+		{"4155552671", "1", "14155552671"}, // a country without a trunk prefix
 	}
 	for _, c := range ok {
 		got, err := NormalizePhone(c.raw, c.cc)
@@ -73,6 +79,22 @@ func BenchmarkNormalizePhone(b *testing.B) {
 	for b.Loop() {
 		if _, err := NormalizePhone("5511900000000", ""); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestFastPathAgreesWithParse: the prefix-based check gives the library's own answer.
+func TestFastPathAgreesWithParse(t *testing.T) {
+	for _, n := range []string{"972501234567", "5511900000000", "905374937766", "14155552671", "447911123456",
+		"393123456789", "390612345678", "8613812345678", "97250123", "9725012345678901", "2348031234567", "80012345678"} {
+		fast := international([]byte(n))
+		num, err := phonenumbers.Parse("+"+n, "")
+		slow := phonenumbers.INVALID_COUNTRY_CODE
+		if err == nil {
+			slow = phonenumbers.IsPossibleNumberWithReason(num)
+		}
+		if fast != slow {
+			t.Errorf("%s: fast path says %v, Parse says %v", n, fast, slow)
 		}
 	}
 }

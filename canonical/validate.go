@@ -2,6 +2,7 @@ package canonical
 
 import (
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -99,7 +100,7 @@ func (m *Message) Validate() error {
 			}
 		}
 		if w.TimeZone != "" {
-			if _, err := time.LoadLocation(w.TimeZone); err != nil {
+			if _, err := LoadLocation(w.TimeZone); err != nil {
 				return Invalid("window.time_zone", "unknown time zone %q", w.TimeZone)
 			}
 		}
@@ -135,4 +136,22 @@ func checkLabels(field string, labels []string) error {
 		}
 	}
 	return nil
+}
+
+// zones caches time.LoadLocation, which reads the zone database from disk on every call.
+// The set of zone names is small and fixed, so the cache is bounded by it (failures are
+// not cached).
+var zones sync.Map // name -> *time.Location
+
+// LoadLocation is time.LoadLocation with a cache, for the request and dispatch paths.
+func LoadLocation(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, loc)
+	return loc, nil
 }

@@ -2,7 +2,8 @@
 // for every key, defaults, loading from YAML with ${VAR} expansion, and validation that
 // reports every problem at once with its path and line.
 //
-// Construction does no I/O beyond reading the file it is given.
+// Construction does no I/O beyond reading the file it is given and, to check time zones,
+// the time-zone database.
 package config
 
 import "time"
@@ -36,6 +37,11 @@ type Config struct {
 	Templates   []Template  `yaml:"templates"`
 	// TemplateGroups pick one template of several (FlowBot's template groups).
 	TemplateGroups []TemplateGroup `yaml:"template_groups"`
+
+	// Kept by Parse so that Validate can name lines and unset variables.
+	file  string
+	lines map[string]int
+	unset map[string]string
 }
 
 // Queue tunes the durable queue.
@@ -82,7 +88,11 @@ type Breaker struct {
 }
 
 // MessageFlow holds dialect-wide MessageFlow options.
-type MessageFlow struct{}
+type MessageFlow struct {
+	// DefaultCountryCode completes a local ToMobileNumber ("05xxxxxxxx") sent without
+	// ToCountryCode when the tenant has no default_country_code. Empty means 972 (Israel).
+	DefaultCountryCode string `yaml:"default_country_code"`
+}
 
 // MultiWhats holds dialect-wide MultiWhats options.
 type MultiWhats struct {
@@ -114,10 +124,11 @@ type FlowBot struct {
 type Tenant struct {
 	// ID names the tenant in routes, records and metrics.
 	ID string `yaml:"id"`
-	// RatePerSecond limits the tenant's ingress requests (0: no limit); Burst allows short peaks.
+	// RatePerSecond limits the tenant's ingress requests (0: no limit); Burst allows short
+	// peaks (default: one second's worth).
 	RatePerSecond float64 `yaml:"rate_per_second"`
 	Burst         int     `yaml:"burst"`
-	// DefaultCountryCode is used for local numbers when a request gives none.
+	// DefaultCountryCode ("972") is used for local numbers when a request gives none.
 	DefaultCountryCode string `yaml:"default_country_code"`
 	// SendingHours holds messages accepted outside these hours until the window opens
 	// (MessageFlow's "allowed hours").
@@ -201,13 +212,14 @@ type Upstream struct {
 	// Credentials are dialect-specific: uuid, apikey, username/token, client_id/api_key,
 	// token and phone_number_id, bearer.
 	Credentials map[string]string `yaml:"credentials"`
-	// Timeout bounds one request.
+	// Timeout bounds one request (default 5s).
 	Timeout Duration `yaml:"timeout"`
-	// MaxConns is the most concurrent requests to this upstream.
+	// MaxConns is the most concurrent requests to this upstream (default 64).
 	MaxConns int `yaml:"max_conns"`
 	// RatePerSecond caps messages per second (0: no cap).
 	RatePerSecond float64 `yaml:"rate_per_second"`
-	// Breaker overrides the global breaker settings for this upstream.
+	// Breaker overrides the global breaker settings for this upstream; keys it leaves out
+	// keep the global values.
 	Breaker *Breaker `yaml:"breaker"`
 }
 
@@ -222,7 +234,7 @@ type Route struct {
 	// Mirror gets a shadow copy of every message; its result never affects the message.
 	Mirror string `yaml:"mirror"`
 	// Degrade is what to do with content an upstream cannot carry: "degrade" (render it as
-	// text), "next" (try the next upstream that can) or "fail".
+	// text; the default), "next" (try the next upstream that can) or "fail".
 	Degrade string `yaml:"degrade"`
 	// ReceiptTimeout, when set, resends through the next upstream if no delivery receipt
 	// arrives in time.
@@ -231,8 +243,11 @@ type Route struct {
 
 // Match selects messages; an empty field matches everything.
 type Match struct {
-	Tenants    []string `yaml:"tenants"`
-	Dialects   []string `yaml:"dialects"`
+	Tenants []string `yaml:"tenants"`
+	// Dialects are ingress dialects: messageflow, multiwhats, wavy, flowbot, native.
+	Dialects []string `yaml:"dialects"`
+	// ToPrefixes are leading digits of the E.164 destination ("972", "97250"); a leading
+	// "+" is dropped.
 	ToPrefixes []string `yaml:"to_prefixes"`
 	Channels   []string `yaml:"channels"`
 	Kinds      []string `yaml:"kinds"`
@@ -255,7 +270,8 @@ type Template struct {
 // TemplateGroup is several templates and how one is picked.
 type TemplateGroup struct {
 	ID string `yaml:"id"`
-	// Strategy is preferred_then_others, round_robin or random.
+	// Strategy is preferred_then_others (the default: the first template, then the others
+	// in order), round_robin or random.
 	Strategy  string   `yaml:"strategy"`
 	Templates []string `yaml:"templates"`
 }

@@ -1,0 +1,232 @@
+// Package flowbot speaks FlowBot AI's messaging integration API, as described in the vendor's
+// REST API document (specs/flowbot.txt, Hebrew/English) and NOTES.md "FlowBot": the
+// api-token exchange, the outbound flow trigger, the lead trigger, template bulk-send and
+// check-sent. The rest of the vendor's product (ads, calendar, CRM, conversations) is out of
+// scope. DIALECT.md lists the endpoints, fields, limits and the decisions taken where the
+// document is silent.
+//
+// Inbound decodes clients' requests into canonical messages and renders FlowBot's answers;
+// NewOutbound sends canonical messages to a FlowBot server. The package is pure translation:
+// it must never start goroutines, do I/O (read a file, fetch a URL named in a request), keep
+// global state, or keep a request's bytes after returning. Checking credentials against
+// tenants, rate limits and queueing are the gateway's job; the token and signature helpers
+// here are pure functions the gateway calls.
+package flowbot
+
+import (
+	"time"
+
+	"switchboard/adapters"
+	"switchboard/canonical"
+)
+
+// Dialect is the name of this dialect in config and in Message.Dialect.
+const Dialect = "flowbot"
+
+// Limits FlowBot does not document; chosen so a request cannot ask for unbounded work.
+const (
+	// MaxBulkPhones is the most recipients one bulk-send request may name.
+	MaxBulkPhones = 1000
+	// MaxCheckPhones is the most phones one check-sent request may ask about.
+	MaxCheckPhones = 1000
+	// DefaultTokenTTL is the token lifetime when api-token gives no ttlSec (the document's example).
+	DefaultTokenTTL = time.Hour
+	// DefaultMaxTokenTTL caps ttlSec when Options.MaxTokenTTL is zero.
+	DefaultMaxTokenTTL = 24 * time.Hour
+	// DefaultCheckHours is check-sent's look-back when hours is not given (documented: 24).
+	DefaultCheckHours = 24
+	// MaxCheckHours bounds check-sent's look-back (a year).
+	MaxCheckHours = 24 * 366
+	// maxVarName is the longest flow variable name accepted.
+	maxVarName = 256
+	// maxVarValue is the longest flow variable value accepted.
+	maxVarValue = canonical.MaxTextBytes
+	// maxLanguage is the longest template language code accepted.
+	maxLanguage = 64
+)
+
+// Options are the dialect's switches, from config's flowbot section.
+type Options struct {
+	// JWTSecret signs the tokens /api/auth/api-token issues (HS256) when the gateway answers
+	// that endpoint through Accepted. Without it Accepted answers the token request with 500.
+	JWTSecret []byte
+	// MaxTokenTTL caps the ttlSec a client may ask for; zero means DefaultMaxTokenTTL.
+	MaxTokenTTL time.Duration
+}
+
+// Inbound is FlowBot's API as clients speak it. It is safe for concurrent use.
+type Inbound struct {
+	opts   Options
+	routes []adapters.Route
+}
+
+// New returns the FlowBot dialect. It does no I/O.
+func New(opts Options) *Inbound {
+	if opts.MaxTokenTTL <= 0 {
+		opts.MaxTokenTTL = DefaultMaxTokenTTL
+	}
+	return &Inbound{opts: opts, routes: []adapters.Route{
+		{Methods: []string{"POST"}, Path: "/api/auth/api-token", Op: adapters.OpToken},
+		{Methods: []string{"POST"}, Path: "/api/webhook/outbound", Op: adapters.OpOutbound},
+		{Methods: []string{"POST"}, Path: "/api/webhook/flow/{flowId}/lead", Op: adapters.OpLead},
+		{Methods: []string{"POST"}, Path: "/api/templates/bulk-send", Op: adapters.OpBulk},
+		{Methods: []string{"GET", "POST"}, Path: "/api/templates/check-sent", Op: adapters.OpCheckSent},
+	}}
+}
+
+// Dialect implements adapters.Inbound.
+func (in *Inbound) Dialect() string { return Dialect }
+
+// Routes implements adapters.Inbound.
+func (in *Inbound) Routes() []adapters.Route { return in.routes }
+
+// Credential returns the Bearer token of every endpoint but api-token (whose credential is
+// in the body), or on the lead endpoint, failing that, the X-Signature-256 HMAC.
+func (in *Inbound) Credential(c *adapters.Call) (adapters.Credential, bool) {
+	switch c.Op {
+	case adapters.OpOutbound, adapters.OpBulk, adapters.OpCheckSent:
+		return bearer(c)
+	case adapters.OpLead:
+		if cred, ok := bearer(c); ok {
+			return cred, true
+		}
+		return signature(c)
+	}
+	return adapters.Credential{}, false
+}
+
+func bearer(c *adapters.Call) (adapters.Credential, bool) {
+	h := trimSpace(c.Req.Header.Peek("Authorization"))
+	const prefix = "bearer "
+	if len(h) <= len(prefix) || !hasPrefixFold(h, prefix) {
+		return adapters.Credential{}, false
+	}
+	tok := trimSpace(h[len(prefix):])
+	if len(tok) == 0 {
+		return adapters.Credential{}, false
+	}
+	return adapters.Credential{Scheme: adapters.SchemeBearer, Secret: string(tok)}, true
+}
+
+func signature(c *adapters.Call) (adapters.Credential, bool) {
+	h := trimSpace(c.Req.Header.Peek("X-Signature-256"))
+	if hasPrefixFold(h, sigPrefix) {
+		h = h[len(sigPrefix):]
+	}
+	if len(h) == 0 {
+		return adapters.Credential{}, false
+	}
+	return adapters.Credential{Scheme: adapters.SchemeHMAC, Secret: string(h)}, true
+}
+
+// Decode implements adapters.Inbound. Outbound, lead and bulk-send decode into messages;
+// api-token and check-sent only validate the request and set b.Cred, so that the gateway
+// can authenticate them the same way (their answers need the gateway's data).
+func (in *Inbound) Decode(c *adapters.Call, b *adapters.Batch) error {
+	if c.Op == adapters.OpToken {
+		clientID, apiKey, _, err := ParseTokenRequest(c)
+		if clientID != "" || apiKey != "" {
+			b.Cred = adapters.Credential{Scheme: adapters.SchemeClient, User: clientID, Secret: apiKey}
+		}
+		return err
+	}
+	cred, ok := in.Credential(c)
+	if !ok {
+		return noCredential(c.Op)
+	}
+	b.Cred = cred
+	switch c.Op {
+	case adapters.OpOutbound:
+		return decodeOutbound(c, b)
+	case adapters.OpLead:
+		return decodeLead(c, b)
+	case adapters.OpBulk:
+		return decodeBulk(c, b)
+	case adapters.OpCheckSent:
+		_, _, _, err := ParseCheckSent(c)
+		return err
+	}
+	return &canonical.Error{Code: canonical.ErrNotFound, Reason: "Not found"}
+}
+
+// Error implements adapters.Inbound: FlowBot's {"error":"Human-readable error message"}.
+func (in *Inbound) Error(c *adapters.Call, err *canonical.Error, dst []byte) (int, []byte) {
+	dst = append(dst, `{"error":`...)
+	dst = appendString(dst, errorText(err))
+	return err.Code.HTTPStatus(), append(dst, '}')
+}
+
+// noCredential answers a request that presents no credential at all.
+func noCredential(op adapters.Op) *canonical.Error {
+	switch op {
+	case adapters.OpOutbound, adapters.OpBulk, adapters.OpCheckSent:
+		return &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "Unauthorized: missing Authorization Bearer token"}
+	case adapters.OpLead:
+		return &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "Unauthorized: missing Authorization Bearer token or X-Signature-256"}
+	}
+	return &canonical.Error{Code: canonical.ErrNotFound, Reason: "Not found"}
+}
+
+func errorText(err *canonical.Error) string {
+	reason := err.Reason
+	if reason == "" {
+		reason = defaultReason(err.Code)
+	}
+	if err.Field != "" {
+		return err.Field + " " + reason
+	}
+	return reason
+}
+
+func defaultReason(code canonical.Code) string {
+	switch code {
+	case canonical.ErrInvalid:
+		return "Bad request"
+	case canonical.ErrUnauthorized:
+		return "Unauthorized"
+	case canonical.ErrForbidden:
+		return "Forbidden"
+	case canonical.ErrNotFound:
+		return "Not found"
+	case canonical.ErrConflict:
+		return "Conflict"
+	case canonical.ErrTooLarge:
+		return "Payload too large"
+	case canonical.ErrTooMany:
+		return "Too many requests"
+	case canonical.ErrUnavailable:
+		return "Service unavailable"
+	case canonical.ErrMethod:
+		return "Method not allowed"
+	}
+	return "Internal server error"
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// hasPrefixFold reports whether b starts with the lower-case ASCII prefix, in any case.
+func hasPrefixFold(b []byte, prefix string) bool {
+	if len(b) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+var _ adapters.Inbound = (*Inbound)(nil)

@@ -1,0 +1,147 @@
+// Package httpup is the generic webhook upstream: it POSTs each canonical message as JSON
+// (the native API's snake_case shape) to one URL, and any 2xx answer means sent.
+//
+// It is pure translation, like every outbound adapter: no goroutines, no I/O, no globals.
+// The dispatcher owns the connection, timeouts, retries, breakers and limits.
+package httpup
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters"
+	"switchboard/canonical"
+)
+
+// maxReason bounds the part of an error body kept as a message's failure reason: enough
+// for a vendor's explanation, not for an HTML error page.
+const maxReason = 256
+
+// Outbound POSTs messages to one URL.
+type Outbound struct {
+	url  string
+	auth string // the Authorization header value, if any
+}
+
+// NewOutbound returns the upstream for cfg. cfg.URL must be an absolute http(s) URL;
+// the optional credential "bearer" is sent as "Authorization: Bearer <bearer>".
+func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("cannot parse url of upstream %q: %w", cfg.Name, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("upstream %q: url %q must be an absolute http or https URL", cfg.Name, cfg.URL)
+	}
+	o := &Outbound{url: cfg.URL}
+	if t := cfg.Credentials["bearer"]; t != "" {
+		o.auth = "Bearer " + t
+	}
+	return o, nil
+}
+
+// Caps says the http upstream carries everything: the receiver gets the canonical message.
+func (o *Outbound) Caps() adapters.Caps {
+	return adapters.Caps{Text: true, Media: true, LocalMedia: true, Buttons: true, List: true,
+		Template: true, Flash: true, Flow: true}
+}
+
+// Encode writes a JSON POST of m. Idempotency-Key carries the message id, so a receiver can
+// drop the repeats that at-least-once delivery allows.
+func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI(o.url)
+	req.Header.SetContentType("application/json")
+	if o.auth != "" {
+		req.Header.Set(fasthttp.HeaderAuthorization, o.auth)
+	}
+	req.Header.Set("Idempotency-Key", m.ID)
+	if err := json.NewEncoder(req.BodyWriter()).Encode(m); err != nil {
+		return fmt.Errorf("cannot encode message %s as JSON: %w", m.ID, err)
+	}
+	return nil
+}
+
+// Classify maps the answer: 2xx sent (upstream id from a JSON "id" field), 408, 429 and 5xx
+// retry (honouring Retry-After), other 4xx permanent with the body as reason. Anything else
+// (a redirect, say) is a misconfigured URL, not the message's fault: retry.
+func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapters.Result {
+	code := resp.StatusCode()
+	if code >= 200 && code < 300 {
+		return adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent, UpstreamID: bodyID(resp.Body())}
+	}
+	res := adapters.Result{Outcome: adapters.Retry, Code: strconv.Itoa(code), Reason: reason(code, resp.Body())}
+	if code >= 400 && code < 500 && code != 408 && code != 429 {
+		res.Outcome = adapters.Permanent
+		return res
+	}
+	res.RetryAfter = retryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now())
+	return res
+}
+
+// bodyID returns the "id" field of a JSON object body, string or number; "" otherwise.
+func bodyID(body []byte) string {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return ""
+	}
+	var v struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(body, &v) != nil || len(v.ID) == 0 {
+		return ""
+	}
+	if v.ID[0] == '"' {
+		var s string
+		if json.Unmarshal(v.ID, &s) != nil {
+			return ""
+		}
+		return s
+	}
+	if v.ID[0] == '-' || (v.ID[0] >= '0' && v.ID[0] <= '9') {
+		return string(v.ID)
+	}
+	return ""
+}
+
+// reason is the status and the body's text, cut to maxReason bytes on a rune boundary.
+func reason(code int, body []byte) string {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return "HTTP " + strconv.Itoa(code)
+	}
+	if len(body) > maxReason {
+		n := maxReason
+		for n > 0 && !utf8.RuneStart(body[n]) {
+			n--
+		}
+		body = body[:n]
+	}
+	return "HTTP " + strconv.Itoa(code) + ": " + string(body)
+}
+
+// retryAfter reads a Retry-After header: delay seconds or an HTTP date.
+func retryAfter(h []byte, now time.Time) time.Duration {
+	if len(h) == 0 {
+		return 0
+	}
+	if n, err := strconv.Atoi(string(bytes.TrimSpace(h))); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := fasthttp.ParseHTTPDate(h); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+var _ adapters.Outbound = (*Outbound)(nil)

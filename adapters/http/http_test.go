@@ -1,0 +1,138 @@
+package httpup
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters"
+	"switchboard/canonical"
+)
+
+func newOut(t *testing.T, creds map[string]string) adapters.Outbound {
+	t.Helper()
+	o, err := NewOutbound(adapters.UpstreamConfig{Name: "hook", URL: "http://127.0.0.1:9000/messages", Credentials: creds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func TestNewOutboundRejectsBadURL(t *testing.T) {
+	for _, u := range []string{"", "127.0.0.1:9000/x", "ftp://host/x", "http://", "http://%zz"} {
+		if _, err := NewOutbound(adapters.UpstreamConfig{Name: "hook", URL: u}); err == nil {
+			t.Errorf("NewOutbound(%q): no error", u)
+		}
+	}
+}
+
+func TestEncode(t *testing.T) {
+	o := newOut(t, map[string]string{"bearer": "s3cret"})
+	m := &canonical.Message{ID: "0190-abc", Tenant: "acme", To: "972501234567", Kind: canonical.KindButtons,
+		Text: "Pick", Buttons: []string{"Yes", "No"}, ExpiresAt: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	if err := o.Encode(m, req); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(req.Header.Method()); got != "POST" {
+		t.Errorf("method %q", got)
+	}
+	if got := string(req.URI().Path()); got != "/messages" {
+		t.Errorf("path %q", got)
+	}
+	if got := string(req.Host()); got != "127.0.0.1:9000" {
+		t.Errorf("host %q", got)
+	}
+	if got := string(req.Header.Peek("Authorization")); got != "Bearer s3cret" {
+		t.Errorf("authorization %q", got)
+	}
+	if got := string(req.Header.Peek("Idempotency-Key")); got != m.ID {
+		t.Errorf("idempotency key %q", got)
+	}
+	if got := string(req.Header.ContentType()); got != "application/json" {
+		t.Errorf("content type %q", got)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(req.Body(), &raw); err != nil {
+		t.Fatalf("body %s: %v", req.Body(), err)
+	}
+	if raw["to"] != "972501234567" || raw["text"] != "Pick" || raw["expires_at"] != "2030-01-02T03:04:05Z" || raw["kind"] != "buttons" {
+		t.Errorf("body %s", req.Body())
+	}
+	var back canonical.Message
+	if err := json.Unmarshal(req.Body(), &back); err != nil || back.ID != m.ID || len(back.Buttons) != 2 {
+		t.Errorf("body does not decode back: %v %+v", err, back)
+	}
+
+	req.Reset()
+	if err := newOut(t, nil).Encode(m, req); err != nil {
+		t.Fatal(err)
+	}
+	if h := req.Header.Peek("Authorization"); len(h) != 0 {
+		t.Errorf("authorization without credential: %q", h)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	o := newOut(t, nil)
+	long := strings.Repeat("é", maxReason) // two bytes each: the cut must not split one
+	for _, tc := range []struct {
+		name       string
+		code       int
+		body       string
+		header     string
+		outcome    adapters.Outcome
+		id, reason string
+		after      time.Duration
+	}{
+		{"ok with id", 200, `{"id":"up-1","status":"queued"}`, "", adapters.Sent, "up-1", "", 0},
+		{"created numeric id", 201, `{"id": 42}`, "", adapters.Sent, "42", "", 0},
+		{"no content", 204, ``, "", adapters.Sent, "", "", 0},
+		{"plain text", 200, `ok`, "", adapters.Sent, "", "", 0},
+		{"id not scalar", 200, `{"id":{"x":1}}`, "", adapters.Sent, "", "", 0},
+		{"bad request", 400, ` {"error":"bad number"} `, "", adapters.Permanent, "", `HTTP 400: {"error":"bad number"}`, 0},
+		{"not found empty", 404, ``, "", adapters.Permanent, "", "HTTP 404", 0},
+		{"timeout", 408, ``, "", adapters.Retry, "", "HTTP 408", 0},
+		{"throttled", 429, `slow down`, "7", adapters.Retry, "", "HTTP 429: slow down", 7 * time.Second},
+		{"unavailable", 503, ``, "", adapters.Retry, "", "HTTP 503", 0},
+		{"server error bad header", 500, `oops`, "soon", adapters.Retry, "", "HTTP 500: oops", 0},
+		{"redirect", 302, ``, "", adapters.Retry, "", "HTTP 302", 0},
+		{"long body", 422, long, "", adapters.Permanent, "", "HTTP 422: " + long[:maxReason], 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseResponse(resp)
+			resp.SetStatusCode(tc.code)
+			resp.SetBodyString(tc.body)
+			if tc.header != "" {
+				resp.Header.Set("Retry-After", tc.header)
+			}
+			res := o.Classify(&canonical.Message{ID: "m"}, resp)
+			if res.Outcome != tc.outcome || res.UpstreamID != tc.id || res.Reason != tc.reason || res.RetryAfter != tc.after {
+				t.Fatalf("Classify = %+v", res)
+			}
+			if tc.outcome == adapters.Sent && res.Status != canonical.StatusSent {
+				t.Errorf("status %q", res.Status)
+			}
+			if tc.outcome != adapters.Sent && res.Code != strings.Fields(tc.reason)[1][:3] {
+				t.Errorf("code %q", res.Code)
+			}
+		})
+	}
+}
+
+func TestRetryAfterDate(t *testing.T) {
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	h := []byte(now.Add(90 * time.Second).Format(time.RFC1123))
+	h = []byte(strings.Replace(string(h), "UTC", "GMT", 1))
+	if got := retryAfter(h, now); got != 90*time.Second {
+		t.Fatalf("retryAfter(%s) = %v", h, got)
+	}
+	if got := retryAfter([]byte("Mon, 01 Jan 2029 00:00:00 GMT"), now); got != 0 {
+		t.Fatalf("past date: %v", got)
+	}
+}

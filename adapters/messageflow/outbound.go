@@ -1,0 +1,232 @@
+package messageflow
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters"
+	"switchboard/canonical"
+)
+
+// maxReason bounds the part of an unexpected answer body kept as a failure reason.
+const maxReason = 200
+
+// Outbound sends canonical messages to a MessageFlow server's POST /add_message.
+// It is safe for concurrent use.
+type Outbound struct {
+	uri  string // the full /add_message URL
+	uuid string
+}
+
+// NewOutbound builds the upstream from its config: URL is MessageFlow's base URL
+// ("https://api-messageflow.flow-il.com"; "/add_message" is appended unless it is there
+// already) and Credentials["uuid"] the MessageFlow installation to send from.
+func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("messageflow upstream %q: url %q is not an http(s) URL", cfg.Name, cfg.URL)
+	}
+	if !strings.HasSuffix(u.Path, "/add_message") {
+		u.Path = strings.TrimSuffix(u.Path, "/") + "/add_message"
+		u.RawPath = ""
+	}
+	uuid := ""
+	for k, v := range cfg.Credentials {
+		if strings.EqualFold(k, "uuid") {
+			uuid = strings.TrimSpace(v)
+		}
+	}
+	if uuid == "" {
+		return nil, fmt.Errorf("messageflow upstream %q: credentials.uuid is required", cfg.Name)
+	}
+	return &Outbound{uri: u.String(), uuid: uuid}, nil
+}
+
+// Caps implements adapters.Outbound: text and one attachment, by URL or by a path on the
+// MessageFlow PC. The document gives no text limit.
+func (o *Outbound) Caps() adapters.Caps {
+	return adapters.Caps{Text: true, Media: true, LocalMedia: true}
+}
+
+// Encode implements adapters.Outbound: POST /add_message with the document's JSON fields,
+// Message URL-encoded as the document shows.
+func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
+	text, link, err := content(m)
+	if err != nil {
+		return err
+	}
+	body := make([]byte, 0, 128+len(link)+3*len(text))
+	body = append(body, `{"UUID":`...)
+	body = appendJSONString(body, o.uuid)
+	body = append(body, `,"ToMobileNumber":`...)
+	body = appendJSONString(body, m.To)
+	if isDigits(m.From) {
+		// MessageFlow picks among the PC's own lines; a sender name means nothing to it.
+		body = append(body, `,"FromMobileNumber":`...)
+		body = appendJSONString(body, m.From)
+	}
+	body = append(body, `,"Message":"`...)
+	body = percentEncode(body, text)
+	body = append(body, '"')
+	if link != "" {
+		body = append(body, `,"DownloadLink":`...)
+		body = appendJSONString(body, link)
+	}
+	body = append(body, '}')
+
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI(o.uri)
+	req.Header.SetContentType("application/json")
+	req.SetBodyRaw(body)
+	return nil
+}
+
+// content is the text and DownloadLink for m. MessageFlow carries one attachment, whose
+// caption WhatsApp shows as the text: captions join the text, and further attachments
+// become links in it.
+func content(m *canonical.Message) (text, link string, err *canonical.Error) {
+	text = m.Text
+	add := func(s string) {
+		if s == "" || s == m.Text {
+			return
+		}
+		if text != "" {
+			text += "\n"
+		}
+		text += s
+	}
+	for i, md := range m.Media {
+		add(md.Caption)
+		if i == 0 {
+			link = md.URL
+			continue
+		}
+		if md.Local {
+			return "", "", canonical.Invalid("media", "MessageFlow carries one attachment: the local file %q cannot be sent as a link", md.URL)
+		}
+		add(md.URL)
+	}
+	if strings.TrimSpace(text) == "" && len(m.Media) > 0 {
+		text = m.Media[0].Filename
+	}
+	if strings.TrimSpace(text) == "" {
+		return "", "", canonical.Invalid("text", "MessageFlow needs a message text")
+	}
+	return text, link, nil
+}
+
+// answer is MessageFlow's answer as Switchboard's inbound renders it; the real service's
+// body is undocumented, so the id may also be a number and the error a message.
+type answer struct {
+	Success json.RawMessage `json:"success"`
+	ID      json.RawMessage `json:"id"`
+	Error   json.RawMessage `json:"error"`
+	Message json.RawMessage `json:"message"`
+}
+
+// Classify implements adapters.Outbound. Any 2xx means queued on MessageFlow's servers
+// (sent, from Switchboard's side) unless the body says "success":false.
+func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapters.Result {
+	status := resp.StatusCode()
+	var a answer
+	parsed := json.Unmarshal(resp.Body(), &a) == nil
+	code := strconv.Itoa(status)
+	switch {
+	case status >= 200 && status < 300:
+		if parsed && isFalse(a.Success) {
+			return adapters.Result{Outcome: adapters.Permanent, Code: code, Reason: reason(&a, parsed, resp)}
+		}
+		return adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent, UpstreamID: scalar(a.ID)}
+	case status >= 400 && status < 500 && status != 408 && status != 429:
+		return adapters.Result{Outcome: adapters.Permanent, Code: code, Reason: reason(&a, parsed, resp)}
+	}
+	// 408, 429, 5xx, and answers no MessageFlow server gives (1xx, 3xx): a misconfigured
+	// or failing upstream, not a bad message.
+	return adapters.Result{Outcome: adapters.Retry, Code: code, Reason: reason(&a, parsed, resp),
+		RetryAfter: retryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter))}
+}
+
+// reason is the answer's error text, else a bounded start of its body, else the status text.
+func reason(a *answer, parsed bool, resp *fasthttp.Response) string {
+	if parsed {
+		if s := scalar(a.Error); s != "" {
+			return s
+		}
+		if s := scalar(a.Message); s != "" {
+			return s
+		}
+	}
+	if b := bytes.TrimSpace(resp.Body()); len(b) > 0 && !parsed {
+		if len(b) > maxReason {
+			b = b[:maxReason]
+		}
+		return strings.ToValidUTF8(string(b), "\uFFFD")
+	}
+	return fasthttp.StatusMessage(resp.StatusCode())
+}
+
+// scalar returns a JSON string's value or a number's text; "" for anything else.
+func scalar(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return ""
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	case c == '-' || '0' <= c && c <= '9':
+		return string(raw)
+	}
+	return ""
+}
+
+func isFalse(raw json.RawMessage) bool {
+	switch string(bytes.TrimSpace(raw)) {
+	case "false", "0", `"false"`:
+		return true
+	}
+	return false
+}
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date.
+func retryAfter(h []byte) time.Duration {
+	if len(h) == 0 {
+		return 0
+	}
+	if n, err := strconv.Atoi(string(bytes.TrimSpace(h))); err == nil {
+		if n < 0 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := fasthttp.ParseHTTPDate(h); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+var _ adapters.Outbound = (*Outbound)(nil)

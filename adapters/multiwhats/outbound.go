@@ -1,0 +1,196 @@
+package multiwhats
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters"
+	"switchboard/canonical"
+)
+
+// defaultBaseURL is the real API's host, used when the upstream's url is empty.
+const defaultBaseURL = "https://api.multiwhats.app"
+
+// maxReasonBytes bounds the vendor text kept as a failure's reason.
+const maxReasonBytes = 512
+
+// Outbound sends canonical messages to a MultiWhats upstream. It is safe for concurrent use.
+type Outbound struct {
+	// uri is the full request URI, apikey included.
+	uri  string
+	from string
+}
+
+// NewOutbound returns a MultiWhats upstream. cfg.URL is the API's base URL (default
+// https://api.multiwhats.app; the document's base https://api.multiwhats.app/api/v1/ works too).
+// cfg.Credentials: "apikey" (required) and "from" (optional: the sender line every message is
+// sent from; without it, the message's own From).
+func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
+	key := cfg.Credentials["apikey"]
+	if key == "" {
+		return nil, fmt.Errorf("multiwhats upstream %q: credentials.apikey is required", cfg.Name)
+	}
+	base := cfg.URL
+	if base == "" {
+		base = defaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("multiwhats upstream %q: url %q must be an http(s) base URL without query", cfg.Name, cfg.URL)
+	}
+	base = strings.TrimRight(base, "/")
+	path := sendPath
+	if strings.HasSuffix(base, "/api/v1") {
+		path = strings.TrimPrefix(sendPath, "/api/v1")
+	}
+	return &Outbound{uri: base + path + "?apikey=" + url.QueryEscape(key), from: cfg.Credentials["from"]}, nil
+}
+
+// Caps says what MultiWhats carries: text, one media file by link, buttons and lists.
+func (o *Outbound) Caps() adapters.Caps {
+	// MaxText is in bytes: 4096 characters of up to 4 bytes each. The character limit itself is
+	// the vendor's to enforce (a 422, hence a permanent failure).
+	return adapters.Caps{Text: true, Media: true, Buttons: true, List: true, MaxText: 4 * maxMessageChars}
+}
+
+// Encode writes the send-dynamic request for m.
+func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
+	kind := m.Kind
+	if kind == "" {
+		cp := *m
+		cp.InferKind()
+		kind = cp.Kind
+	}
+	switch kind {
+	case canonical.KindText, canonical.KindMedia, canonical.KindButtons, canonical.KindList:
+	default:
+		return canonical.Invalid("kind", "multiwhats cannot carry %s messages", kind)
+	}
+	if len(m.Media) > 1 {
+		return canonical.Invalid("media", "multiwhats carries one file per message, not %d", len(m.Media))
+	}
+	if len(m.Media) == 1 && m.Media[0].Local {
+		return canonical.Invalid("media.url", "multiwhats cannot carry a file on the sender's computer")
+	}
+	from := o.from
+	if from == "" {
+		from = m.From
+	}
+	if from == "" {
+		return canonical.Invalid("from", "multiwhats needs a sender line: set the upstream's credentials.from")
+	}
+	typ := ""
+	if m.Dialect == Dialect {
+		typ = m.Extra["type"] // the client's own type (image, document ...)
+	}
+	if typ == "" {
+		typ = typeOf(kind)
+	}
+	text := m.Text
+	if text == "" && len(m.Media) == 1 {
+		text = m.Media[0].Caption
+	}
+
+	body := make([]byte, 0, 128+len(text)+len(m.To)+len(from))
+	body = append(body, `{"from":`...)
+	body = appendString(body, from)
+	body = append(body, `,"to":`...)
+	body = appendString(body, m.To)
+	if text != "" {
+		body = append(body, `,"message":`...)
+		body = appendString(body, text)
+	}
+	body = append(body, `,"type":`...)
+	body = appendString(body, typ)
+	if kind == canonical.KindButtons {
+		body = append(body, `,"buttons":`...)
+		body = appendStrings(body, m.Buttons)
+	}
+	if kind == canonical.KindList {
+		body = append(body, `,"options":`...)
+		body = appendStrings(body, m.Options)
+	}
+	if len(m.Media) == 1 {
+		body = append(body, `,"file_url":`...)
+		body = appendString(body, m.Media[0].URL)
+	}
+	body = append(body, '}')
+
+	req.Reset()
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI(o.uri)
+	req.Header.SetContentType("application/json")
+	// Without it Laravel answers a validation error with a redirect instead of JSON.
+	req.Header.Set("Accept", "application/json")
+	req.SetBodyRaw(body)
+	return nil
+}
+
+// record is what Classify reads of the queue record MultiWhats answers a send with.
+type record struct {
+	ID json.Number `json:"id"`
+}
+
+// failure is what Classify reads of Laravel's error answers.
+type failure struct {
+	Message string `json:"message"`
+}
+
+// Classify reads MultiWhats' answer: 2xx is the queue record, whose id becomes the upstream id.
+// Bodies that are not JSON (a proxy's HTML page) are read as empty.
+func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapters.Result {
+	status := resp.StatusCode()
+	if status >= 200 && status < 300 {
+		var r record
+		_ = json.Unmarshal(resp.Body(), &r)
+		return adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent, UpstreamID: r.ID.String()}
+	}
+	var f failure
+	_ = json.Unmarshal(resp.Body(), &f)
+	code, reason := strconv.Itoa(status), f.Message
+	if reason == "" {
+		reason = fasthttp.StatusMessage(status)
+	}
+	if len(reason) > maxReasonBytes {
+		reason = strings.ToValidUTF8(reason[:maxReasonBytes], "")
+	}
+	if status == 408 || status == 429 || status >= 500 || status < 300 {
+		return adapters.Result{Outcome: adapters.Retry, Code: code, Reason: reason,
+			RetryAfter: retryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter))}
+	}
+	if status < 400 {
+		// A redirect means the upstream is misconfigured (a wrong url, http for https): retrying
+		// lets the breaker open and the route fail over instead of failing every message.
+		return adapters.Result{Outcome: adapters.Retry, Code: code, Reason: reason}
+	}
+	return adapters.Result{Outcome: adapters.Permanent, Code: code, Reason: reason}
+}
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date.
+func retryAfter(v []byte) time.Duration {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return 0
+	}
+	if n, err := strconv.Atoi(string(v)); err == nil {
+		if n < 0 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := fasthttp.ParseHTTPDate(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+var _ adapters.Outbound = (*Outbound)(nil)

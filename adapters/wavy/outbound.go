@@ -1,0 +1,296 @@
+package wavy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters"
+	"switchboard/canonical"
+)
+
+// Outbound sends canonical messages to a Wavy upstream: POST {base}/v1/send-sms, or
+// {base}/v1/send-bulk-sms for several messages at once. It is safe for concurrent use.
+//
+// Wavy carries SMS text only (and its own bot flows): the dispatcher degrades media,
+// buttons, lists and templates to text before Encode. NotBefore is not forwarded: the
+// dispatcher holds a message until it is due, and the vendor refuses schedules less than
+// 30 minutes ahead. ExpiresAt and the allowed hours are forwarded, with an explicit
+// timeZone, so the vendor's own queue honours them too.
+type Outbound struct {
+	sendURL, bulkURL string
+	user, token      string
+	zones            sync.Map // IANA name -> *time.Location, see Inbound.zones
+}
+
+// NewOutbound builds a Wavy upstream from its config: URL is the base URL
+// (https://api-messaging.wavy.global), Credentials "username" and "token".
+func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
+	base := strings.TrimRight(cfg.URL, "/")
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("wavy upstream %q: url %q is not an http(s) base URL", cfg.Name, cfg.URL)
+	}
+	o := &Outbound{sendURL: base + "/v1/send-sms", bulkURL: base + "/v1/send-bulk-sms",
+		user: cfg.Credentials["username"], token: cfg.Credentials["token"]}
+	if o.user == "" || o.token == "" {
+		return nil, fmt.Errorf("wavy upstream %q: credentials username and token are required", cfg.Name)
+	}
+	return o, nil
+}
+
+// Caps: text, flash and flows. MaxText is the vendor's 1280 characters; as Caps counts
+// bytes it is conservative for non-Latin text, and Encode checks the vendor's own count.
+func (o *Outbound) Caps() adapters.Caps {
+	return adapters.Caps{Text: true, Flash: true, Flow: true, MaxText: maxText}
+}
+
+// Encode writes the single-send request for m.
+func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
+	body, err := o.appendMessage(make([]byte, 0, 160+len(m.Text)), m)
+	if err != nil {
+		return err
+	}
+	o.writeRequest(req, o.sendURL, body)
+	return nil
+}
+
+// EncodeBulk writes one send-bulk-sms request for 1 to 1000 messages; ClassifyBulk reads
+// its answer.
+func (o *Outbound) EncodeBulk(ms []*canonical.Message, req *fasthttp.Request) error {
+	if len(ms) == 0 || len(ms) > maxBulk {
+		return canonical.Invalid("messages", "a bulk request carries 1 to %d messages, not %d", maxBulk, len(ms))
+	}
+	body := make([]byte, 0, 64+len(ms)*160)
+	body = append(body, `{"messages":[`...)
+	for i, m := range ms {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		var err error
+		if body, err = o.appendMessage(body, m); err != nil {
+			return err
+		}
+	}
+	o.writeRequest(req, o.bulkURL, append(body, "]}"...))
+	return nil
+}
+
+func (o *Outbound) writeRequest(req *fasthttp.Request, uri string, body []byte) {
+	req.Header.SetMethod("POST")
+	req.SetRequestURI(uri)
+	req.Header.SetContentType("application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("username", o.user)
+	req.Header.Set("authenticationtoken", o.token)
+	req.SetBodyRaw(body)
+}
+
+// appendMessage appends m as the vendor's message object. correlationId is m.ID, so the
+// vendor's statuses and callbacks can be matched back to the message.
+func (o *Outbound) appendMessage(dst []byte, m *canonical.Message) ([]byte, error) {
+	if m.To == "" {
+		return nil, canonical.Invalid("to", "is required")
+	}
+	if m.Text == "" && m.FlowID == "" {
+		return nil, canonical.Invalid("text", "is required: Wavy carries text only")
+	}
+	if utf16Len(m.Text) > maxText {
+		return nil, canonical.Invalid("text", "is longer than Wavy's %d characters", maxText)
+	}
+	dst = append(dst, `{"destination":`...)
+	dst = appendString(dst, m.To)
+	if m.Text != "" {
+		dst = append(dst, `,"messageText":`...)
+		dst = appendString(dst, m.Text)
+	}
+	if m.ID != "" {
+		dst = append(dst, `,"correlationId":`...)
+		dst = appendString(dst, m.ID)
+	}
+	if m.Dialect == Name {
+		// Extra keeps the fields of a request that came in as Wavy; other dialects'
+		// Extra keys mean something else.
+		for _, k := range [...]string{"extraInfo", "campaignAlias", "subAccount"} {
+			if v := m.Extra[k]; v != "" {
+				dst = append(dst, ',', '"')
+				dst = append(dst, k...)
+				dst = append(dst, '"', ':')
+				dst = appendString(dst, v)
+			}
+		}
+	}
+	tz, loc := "", time.UTC
+	if w := m.Window; w != nil && len(w.Hours) > 0 {
+		if tz = w.TimeZone; tz == "" {
+			tz = "UTC"
+		}
+		var err error
+		if loc, err = o.zone(tz); err != nil {
+			return nil, canonical.Invalid("window.time_zone", "unknown time zone %q", tz)
+		}
+		dst = append(dst, `,"timeWindow":[`...)
+		for i, h := range w.Hours {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendInt(dst, int64(h))
+		}
+		dst = append(dst, ']')
+	}
+	if !m.ExpiresAt.IsZero() {
+		if tz == "" {
+			tz = "UTC"
+		}
+		dst = append(dst, `,"expiresDate":"`...)
+		dst = m.ExpiresAt.In(loc).AppendFormat(dst, dateLayout)
+		dst = append(dst, '"')
+	}
+	if tz != "" {
+		dst = append(dst, `,"timeZone":`...)
+		dst = appendString(dst, tz)
+	}
+	if m.Flash {
+		dst = append(dst, `,"flashSMS":true`...)
+	}
+	if m.FlowID != "" {
+		dst = append(dst, `,"flowId":`...)
+		dst = appendString(dst, m.FlowID)
+		if len(m.Vars) > 0 {
+			dst = append(dst, `,"params":{`...)
+			first := true
+			for k, v := range m.Vars {
+				if !first {
+					dst = append(dst, ',')
+				}
+				first = false
+				dst = appendString(dst, k)
+				dst = append(dst, ':')
+				dst = appendString(dst, v)
+			}
+			dst = append(dst, '}')
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+func (o *Outbound) zone(name string) (*time.Location, error) {
+	if name == "UTC" {
+		return time.UTC, nil
+	}
+	if l, ok := o.zones.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "Local" {
+		return nil, errors.New("unknown time zone")
+	}
+	o.zones.Store(name, loc)
+	return loc, nil
+}
+
+// Classify reads the answer to a single send: 2xx (the documented array or the live
+// object) is Sent with the vendor's id; 408, 429 and 5xx are Retry (with Retry-After);
+// other 4xx are Permanent with the vendor's errorCode and errorMessage.
+func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapters.Result {
+	if r, ok := classifyFailure(resp); ok {
+		return r
+	}
+	var one sendAnswer
+	body := bytes.TrimSpace(resp.Body())
+	if len(body) > 0 && body[0] == '[' {
+		var arr []sendAnswer
+		if json.Unmarshal(body, &arr) == nil && len(arr) > 0 {
+			one = arr[0]
+		}
+	} else {
+		_ = json.Unmarshal(body, &one)
+	}
+	return adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent, UpstreamID: one.ID}
+}
+
+// ClassifyBulk reads the answer to EncodeBulk: one Result per message, in order.
+func (o *Outbound) ClassifyBulk(ms []*canonical.Message, resp *fasthttp.Response) []adapters.Result {
+	out := make([]adapters.Result, len(ms))
+	if r, ok := classifyFailure(resp); ok {
+		for i := range out {
+			out[i] = r
+		}
+		return out
+	}
+	var ans struct {
+		Messages []sendAnswer `json:"messages"`
+	}
+	_ = json.Unmarshal(resp.Body(), &ans)
+	for i := range out {
+		out[i] = adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent}
+		if i < len(ans.Messages) {
+			out[i].UpstreamID = ans.Messages[i].ID
+		}
+	}
+	return out
+}
+
+type sendAnswer struct {
+	ID string `json:"id"`
+}
+
+// classifyFailure returns the Result of a non-2xx answer; ok is false for 2xx.
+func classifyFailure(resp *fasthttp.Response) (adapters.Result, bool) {
+	status := resp.StatusCode()
+	if status >= 200 && status < 300 {
+		return adapters.Result{}, false
+	}
+	var e struct {
+		ErrorCode    json.Number `json:"errorCode"`
+		ErrorMessage string      `json:"errorMessage"`
+	}
+	_ = json.Unmarshal(resp.Body(), &e)
+	r := adapters.Result{Code: e.ErrorCode.String(), Reason: e.ErrorMessage}
+	if r.Code == "" {
+		r.Code = strconv.Itoa(status)
+	}
+	if r.Reason == "" {
+		r.Reason = fmt.Sprintf("HTTP %d %s", status, fasthttp.StatusMessage(status))
+	}
+	switch {
+	case status == 408 || status == 429 || status >= 500:
+		r.Outcome = adapters.Retry
+		r.RetryAfter = retryAfter(resp.Header.Peek("Retry-After"), time.Now())
+	case status >= 400:
+		r.Outcome = adapters.Permanent
+	default:
+		// 1xx or 3xx: the upstream is not answering as Wavy does (a proxy, a redirect);
+		// the message is not at fault.
+		r.Outcome = adapters.Retry
+	}
+	return r, true
+}
+
+// retryAfter reads a Retry-After header: delay seconds or an HTTP date.
+func retryAfter(v []byte, now time.Time) time.Duration {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return 0
+	}
+	if n, ok := parseInt(v); ok {
+		if n < 0 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := fasthttp.ParseHTTPDate(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+var _ adapters.Outbound = (*Outbound)(nil)

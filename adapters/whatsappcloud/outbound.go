@@ -1,0 +1,461 @@
+package whatsappcloud
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters"
+	"switchboard/canonical"
+)
+
+// Defaults of an upstream's config.
+const (
+	defaultBaseURL = "https://graph.facebook.com"
+	// defaultVersion is the Graph API version used when credentials.version is empty.
+	defaultVersion = "v21.0"
+	// defaultLanguage is the template language used when neither the message's template nor
+	// credentials.language names one: the Cloud API requires one.
+	defaultLanguage = "en_US"
+)
+
+// Cloud API limits, in characters.
+const (
+	maxTextChars    = 4096 // text.body
+	maxCaptionChars = 1024 // image|video|document caption
+	maxBodyChars    = 1024 // interactive body.text
+	maxButtons      = 3    // reply buttons
+	maxButtonTitle  = 20   // reply.title
+	maxRows         = 10   // list rows, over all sections
+	maxRowTitle     = 24   // rows[].title
+	maxRowDesc      = 72   // rows[].description
+	maxListButton   = 20   // action.button
+)
+
+// listButton is the label of the button that opens a list.
+const listButton = "Options"
+
+// Outbound sends canonical messages to the Cloud API (or its simulator). It is safe for
+// concurrent use.
+type Outbound struct {
+	uri      string // the full request URI
+	auth     string // the Authorization header value
+	language string // default template language
+}
+
+// NewOutbound returns a Cloud API upstream. cfg.URL is the base URL (default
+// https://graph.facebook.com; a simulator's http://127.0.0.1:port works the same).
+// cfg.Credentials: "token" (the access token, sent as a Bearer token) and "phone_number_id"
+// (the sending number's id) are required; "version" (default v21.0) and "language" (the
+// template language when a message's template has none, default en_US) are optional.
+func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
+	token, id := cfg.Credentials["token"], cfg.Credentials["phone_number_id"]
+	if token == "" || id == "" {
+		return nil, fmt.Errorf("whatsappcloud upstream %q: credentials.token and credentials.phone_number_id are required", cfg.Name)
+	}
+	if !digits(id) {
+		return nil, fmt.Errorf("whatsappcloud upstream %q: credentials.phone_number_id %q must be the number's numeric id", cfg.Name, id)
+	}
+	if strings.ContainsAny(token, " \t\r\n") {
+		return nil, fmt.Errorf("whatsappcloud upstream %q: credentials.token must not contain spaces or line breaks", cfg.Name)
+	}
+	version := cfg.Credentials["version"]
+	if version == "" {
+		version = defaultVersion
+	}
+	if !validVersion(version) {
+		return nil, fmt.Errorf("whatsappcloud upstream %q: credentials.version %q must look like v21.0", cfg.Name, version)
+	}
+	language := cfg.Credentials["language"]
+	if language == "" {
+		language = defaultLanguage
+	}
+	base := cfg.URL
+	if base == "" {
+		base = defaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("whatsappcloud upstream %q: url %q must be an http(s) base URL without query", cfg.Name, cfg.URL)
+	}
+	return &Outbound{
+		uri:      strings.TrimRight(base, "/") + "/" + version + "/" + id + "/messages",
+		auth:     "Bearer " + token,
+		language: language,
+	}, nil
+}
+
+// Caps says what the Cloud API carries: text, one media file by link, reply buttons, lists
+// and templates. MaxText is the API's 4096-character text limit as the brief gives it; Caps
+// counts bytes, so it is conservative for non-Latin text, and Encode checks characters.
+func (o *Outbound) Caps() adapters.Caps {
+	return adapters.Caps{Text: true, Media: true, Buttons: true, List: true, Template: true, MaxText: maxTextChars}
+}
+
+// Encode writes the messages request for m. A message the Cloud API cannot carry is an
+// ErrInvalid naming the canonical field, and nothing is sent.
+func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
+	kind := m.Kind
+	if kind == "" {
+		cp := *m
+		cp.InferKind()
+		kind = cp.Kind
+	}
+	if m.To == "" {
+		return canonical.Invalid("to", "is required")
+	}
+	if len(m.Media) > 1 {
+		return canonical.Invalid("media", "the Cloud API carries one file per message, not %d", len(m.Media))
+	}
+	if len(m.Media) == 1 && m.Media[0].Local {
+		return canonical.Invalid("media.url", "the Cloud API cannot carry a file on the sender's computer")
+	}
+	body := make([]byte, 0, 192+2*len(m.Text)+len(m.To))
+	body = append(body, `{"messaging_product":"whatsapp","recipient_type":"individual","to":`...)
+	body = appendString(body, m.To)
+	var err error
+	switch kind {
+	case canonical.KindText, canonical.KindMedia:
+		if len(m.Media) == 1 {
+			body, err = appendMedia(body, m.Text, &m.Media[0])
+		} else {
+			body, err = appendText(body, m.Text)
+		}
+	case canonical.KindButtons:
+		body, err = appendInteractive(body, m, m.Buttons, "buttons", "btn-")
+	case canonical.KindList:
+		body, err = appendInteractive(body, m, m.Options, "options", "opt-")
+	case canonical.KindTemplate:
+		body, err = o.appendTemplate(body, m.Template)
+	default:
+		err = canonical.Invalid("kind", "the Cloud API cannot carry %s messages", kind)
+	}
+	if err != nil {
+		return err
+	}
+	body = append(body, '}')
+
+	req.Reset()
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI(o.uri)
+	req.Header.SetContentType("application/json")
+	req.Header.Set(fasthttp.HeaderAuthorization, o.auth)
+	req.SetBodyRaw(body)
+	return nil
+}
+
+// appendText appends a text message's type and object.
+func appendText(body []byte, text string) ([]byte, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, canonical.Invalid("text", "is required")
+	}
+	if n := runes(text); n > maxTextChars {
+		return nil, canonical.Invalid("text", "is %d characters: the Cloud API takes at most %d", n, maxTextChars)
+	}
+	body = append(body, `,"type":"text","text":{`...)
+	if previewByDefault(text) {
+		body = append(body, `"preview_url":true,`...)
+	}
+	body = append(body, `"body":`...)
+	body = appendString(body, text)
+	return append(body, '}'), nil
+}
+
+// previewByDefault says whether a text gets a link preview: WhatsApp shows one only when
+// preview_url is true, and a text with a link is sent to be opened.
+func previewByDefault(text string) bool {
+	return strings.Contains(text, "https://") || strings.Contains(text, "http://")
+}
+
+// appendMedia appends a media message. The caption is the message's text (with the file's
+// own caption after a blank line when both differ); audio, which takes no caption, goes as a
+// document when there is one; a caption over the limit sends the text with the link instead.
+func appendMedia(body []byte, text string, md *canonical.Media) ([]byte, error) {
+	caption := captionOf(text, md.Caption)
+	typ := mediaType(md)
+	if typ == "audio" && caption != "" {
+		typ = "document"
+	}
+	if runes(caption) > maxCaptionChars {
+		return appendText(body, caption+"\n\n"+md.URL)
+	}
+	body = append(body, `,"type":"`...)
+	body = append(body, typ...)
+	body = append(body, `","`...)
+	body = append(body, typ...)
+	body = append(body, `":`...)
+	body = appendMediaObject(body, typ, md, caption)
+	return body, nil
+}
+
+// appendMediaObject appends {"link","caption"?,"filename"?}.
+func appendMediaObject(body []byte, typ string, md *canonical.Media, caption string) []byte {
+	body = append(body, '{')
+	body = appendField(body, true, "link", md.URL)
+	if caption != "" {
+		body = appendField(body, false, "caption", caption)
+	}
+	if typ == "document" {
+		if name := filenameOf(md); name != "" {
+			body = appendField(body, false, "filename", name)
+		}
+	}
+	return append(body, '}')
+}
+
+// captionOf joins a message's text and its file's caption.
+func captionOf(text, caption string) string {
+	switch {
+	case caption == "" || caption == text:
+		return text
+	case text == "":
+		return caption
+	}
+	return text + "\n\n" + caption
+}
+
+// mediaType picks the Cloud API media type from the file name's extension, else the URL's:
+// images and videos WhatsApp plays inline, audio, and anything else as a document.
+func mediaType(md *canonical.Media) string {
+	ext := extOf(md.Filename)
+	if ext == "" {
+		ext = extOf(urlPath(md.URL))
+	}
+	switch ext {
+	case "jpg", "jpeg", "png", "webp":
+		return "image"
+	case "mp4", "3gp":
+		return "video"
+	case "mp3", "ogg", "amr", "aac", "m4a":
+		return "audio"
+	}
+	return "document"
+}
+
+// filenameOf is the name a document is shown with: its own, else the URL's last path
+// segment when that looks like a file name (WhatsApp shows "Untitled" otherwise).
+func filenameOf(md *canonical.Media) string {
+	if md.Filename != "" {
+		return md.Filename
+	}
+	p := urlPath(md.URL)
+	name := p[strings.LastIndexByte(p, '/')+1:]
+	if extOf(name) == "" {
+		return ""
+	}
+	if un, err := url.PathUnescape(name); err == nil {
+		name = un
+	}
+	return name
+}
+
+// urlPath is u without its query and fragment.
+func urlPath(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+		if j := strings.IndexByte(u, '/'); j >= 0 {
+			return u[j:]
+		}
+		return ""
+	}
+	return u
+}
+
+// extOf is the lower-case extension of a file name or path, without the dot.
+func extOf(name string) string {
+	name = name[strings.LastIndexAny(name, `/\`)+1:]
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 || i == len(name)-1 || len(name)-i > 6 {
+		return ""
+	}
+	return strings.ToLower(name[i+1:])
+}
+
+// appendInteractive appends reply buttons (at most 3 of at most 20 characters) or a list
+// (at most 10 rows; a title over 24 characters is shortened, the full label going to the
+// row's description). Buttons that do not fit the reply-button limits go as a list; a body
+// over the interactive limit goes as a text with numbered lines.
+func appendInteractive(body []byte, m *canonical.Message, labels []string, field, idPrefix string) ([]byte, error) {
+	if len(labels) == 0 {
+		return nil, canonical.Invalid(field, "is required")
+	}
+	if len(labels) > maxRows {
+		return nil, canonical.Invalid(field, "the Cloud API shows at most %d choices, not %d", maxRows, len(labels))
+	}
+	list := field == "options" || len(labels) > maxButtons
+	for _, l := range labels {
+		if runes(l) > maxButtonTitle {
+			list = true
+		}
+	}
+	text := m.Text
+	var media *canonical.Media
+	if len(m.Media) == 1 {
+		media = &m.Media[0]
+		if list {
+			// A list's header can only be text: the file goes as a link in the body.
+			text = joinNonEmpty(text, media.URL)
+			media = nil
+		}
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, canonical.Invalid("text", "the Cloud API needs a text with %s", field)
+	}
+	if runes(text) > maxBodyChars {
+		if media != nil {
+			text = joinNonEmpty(text, media.URL)
+		}
+		return appendText(body, numbered(text, labels))
+	}
+	body = append(body, `,"type":"interactive","interactive":{"type":`...)
+	if list {
+		body = append(body, `"list"`...)
+	} else {
+		body = append(body, `"button"`...)
+	}
+	if media != nil {
+		typ := mediaType(media)
+		if typ == "audio" {
+			typ = "document"
+		}
+		body = append(body, `,"header":{"type":"`...)
+		body = append(body, typ...)
+		body = append(body, `","`...)
+		body = append(body, typ...)
+		body = append(body, `":`...)
+		body = appendMediaObject(body, typ, media, "")
+		body = append(body, '}')
+	}
+	body = append(body, `,"body":{"text":`...)
+	body = appendString(body, text)
+	if list {
+		body = append(body, `},"action":{"button":"`+listButton+`","sections":[{"rows":[`...)
+		for i, l := range labels {
+			if i > 0 {
+				body = append(body, ',')
+			}
+			body = appendID(body, idPrefix, i)
+			body = appendField(body, false, "title", truncate(l, maxRowTitle))
+			if runes(l) > maxRowTitle {
+				body = appendField(body, false, "description", truncate(l, maxRowDesc))
+			}
+			body = append(body, '}')
+		}
+		return append(body, "]}]}}"...), nil
+	}
+	body = append(body, `},"action":{"buttons":[`...)
+	for i, l := range labels {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, `{"type":"reply","reply":`...)
+		body = appendID(body, idPrefix, i)
+		body = appendField(body, false, "title", l)
+		body = append(body, "}}"...)
+	}
+	return append(body, "]}}"...), nil
+}
+
+// appendID appends `{"id":"<prefix><i+1>"`.
+func appendID(body []byte, prefix string, i int) []byte {
+	body = append(body, `{"id":"`...)
+	body = append(body, prefix...)
+	body = strconv.AppendInt(body, int64(i+1), 10)
+	return append(body, '"')
+}
+
+// numbered renders choices as numbered lines under the text.
+func numbered(text string, labels []string) string {
+	var b strings.Builder
+	b.WriteString(text)
+	b.WriteString("\n")
+	for i, l := range labels {
+		b.WriteString("\n")
+		b.WriteString(strconv.Itoa(i + 1))
+		b.WriteString(". ")
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
+func joinNonEmpty(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "\n\n" + b
+}
+
+// appendTemplate appends a template message: its name, language and body parameters.
+func (o *Outbound) appendTemplate(body []byte, t *canonical.Template) ([]byte, error) {
+	if t == nil {
+		return nil, canonical.Invalid("template", "is required")
+	}
+	if t.Name == "" {
+		return nil, canonical.Invalid("template.name", "the Cloud API sends templates by name (id %q, group %q cannot be sent)", t.ID, t.GroupID)
+	}
+	for i, p := range t.Params {
+		if strings.TrimSpace(p) == "" {
+			return nil, canonical.Invalid("template.params", "parameter %d is empty: the Cloud API refuses empty parameters", i+1)
+		}
+	}
+	lang := t.Language
+	if lang == "" {
+		lang = o.language
+	}
+	body = append(body, `,"type":"template","template":{`...)
+	body = appendField(body, true, "name", t.Name)
+	body = append(body, `,"language":{`...)
+	body = appendField(body, true, "code", lang)
+	body = append(body, '}')
+	if len(t.Params) > 0 {
+		body = append(body, `,"components":[{"type":"body","parameters":[`...)
+		for i, p := range t.Params {
+			if i > 0 {
+				body = append(body, ',')
+			}
+			body = append(body, `{"type":"text",`...)
+			body = appendField(body, true, "text", flattenParam(p))
+			body = append(body, '}')
+		}
+		body = append(body, "]}]"...)
+	}
+	return append(body, '}'), nil
+}
+
+// flattenParam makes a template parameter acceptable to the Cloud API, which refuses
+// parameters with line breaks, tabs or more than 4 consecutive spaces (error 132018):
+// line breaks and tabs become spaces and longer runs of spaces are cut to 4.
+func flattenParam(p string) string {
+	if !badParam(p) {
+		return p
+	}
+	b := make([]byte, 0, len(p))
+	spaces := 0
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '\n' || c == '\r' || c == '\t' {
+			c = ' '
+		}
+		if c == ' ' {
+			spaces++
+			if spaces > 4 {
+				continue
+			}
+		} else {
+			spaces = 0
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+// badParam reports whether the Cloud API would refuse p as a template parameter.
+func badParam(p string) bool {
+	return strings.ContainsAny(p, "\n\r\t") || strings.Contains(p, "     ")
+}

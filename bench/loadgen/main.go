@@ -1,0 +1,205 @@
+// Package loadgen is Switchboard's load generator: it sends real vendor-dialect
+// requests to a gateway over HTTP, in a closed loop (N connections, each
+// waiting for its answer) or an open loop (a fixed rate, latency measured from
+// each request's intended send time), and reports throughput, errors and
+// latency percentiles as text, JSON and a self-contained HTML page. With a
+// sink it also receives the gateway's upstream deliveries and measures the
+// end-to-end path. It talks to the gateway only over HTTP and must never
+// import it; it refuses non-loopback targets unless told otherwise.
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"switchboard/bench/ceiling"
+)
+
+const usage = `usage:
+  switchboard bench [flags]                   run load against a gateway
+  switchboard bench ceiling -listen ADDR      serve a constant answer (the ceiling reference)
+  switchboard bench sink -listen ADDR         count upstream deliveries and their latency
+
+Load flags:
+`
+
+// Main runs `switchboard bench ARGS` and returns the process exit code:
+// 0 done, 1 failed, 2 bad usage.
+func Main(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(args) > 0 {
+		switch args[0] {
+		case "ceiling":
+			return mainCeiling(ctx, args[1:])
+		case "sink":
+			return mainSink(ctx, args[1:])
+		}
+	}
+	return mainLoad(ctx, args, os.Stdout, os.Stderr)
+}
+
+func mainLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	o := Options{Creds: DefaultCredentials}
+	c := &o.Creds
+	fs.StringVar(&o.Target, "target", "http://127.0.0.1:8080", "gateway base URL (loopback only unless -allow-remote)")
+	fs.StringVar(&o.Dialect, "dialect", "native", "messageflow | multiwhats | wavy | flowbot | native | mix")
+	fs.IntVar(&o.Connections, "connections", defaultConnections, "max TCP connections; closed loop: also concurrent requests")
+	fs.Float64Var(&o.Rate, "rate", 0, "open loop at this many requests/s (0 = closed loop)")
+	fs.DurationVar(&o.Duration, "duration", defaultDuration, "how long to send")
+	fs.Int64Var(&o.Requests, "requests", 0, "stop after this many requests (0 = rate*duration, or unbounded in closed loop)")
+	fs.DurationVar(&o.Timeout, "timeout", defaultTimeout, "per-request timeout, including the wait for a connection")
+	fs.IntVar(&o.Size, "size", defaultSize, "message text size in bytes")
+	fs.IntVar(&o.Recipients, "recipients", defaultRecipients, "distinct destination numbers")
+	fs.StringVar(&o.Sink, "sink", "", "also listen here as the gateway's http upstream and measure delivery")
+	fs.DurationVar(&o.Drain, "drain", defaultDrain, "with -sink: how long to wait for deliveries after the load")
+	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "permit a non-loopback target or sink")
+	out := fs.String("out", "", "write the JSON report to this file")
+	htmlOut := fs.String("html", "", "write the HTML report to this file")
+	quiet := fs.Bool("quiet", false, "no progress line every second")
+	fs.StringVar(&c.MFUUID, "mf-uuid", c.MFUUID, "MessageFlow UUID")
+	fs.StringVar(&c.MWAPIKey, "mw-apikey", c.MWAPIKey, "MultiWhats apikey")
+	fs.StringVar(&c.MWFrom, "mw-from", c.MWFrom, "MultiWhats sender (from)")
+	fs.StringVar(&c.WavyUser, "wavy-user", c.WavyUser, "Wavy username")
+	fs.StringVar(&c.WavyToken, "wavy-token", c.WavyToken, "Wavy authenticationtoken")
+	fs.StringVar(&c.FBClient, "fb-client", c.FBClient, "FlowBot clientId")
+	fs.StringVar(&c.FBKey, "fb-key", c.FBKey, "FlowBot apiKey")
+	fs.StringVar(&c.FBFlow, "fb-flow", c.FBFlow, "FlowBot flowId")
+	fs.StringVar(&c.NativeToken, "native-token", c.NativeToken, "native API bearer token")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if !*quiet {
+		o.Progress = stderr
+	}
+	r, err := Run(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	r.WriteText(stdout)
+	if err := writeFile(*out, r.WriteJSON); err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	if err := writeFile(*htmlOut, r.WriteHTML); err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("cannot write report: %w", err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot write report %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// listenFlags parses -listen and -allow-remote for the ceiling and the sink.
+func listenFlags(name, def string, args []string, extra func(*flag.FlagSet)) (string, bool) {
+	fs := flag.NewFlagSet("bench "+name, flag.ContinueOnError)
+	addr := fs.String("listen", def, "listen address (loopback only unless -allow-remote)")
+	remote := fs.Bool("allow-remote", false, "permit a non-loopback listen address")
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", false
+	}
+	host, _, err := net.SplitHostPort(*addr)
+	if err == nil {
+		err = checkLoopback("listen", host, *remote)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench %s: %v\n", name, err)
+		return "", false
+	}
+	return *addr, true
+}
+
+func mainCeiling(ctx context.Context, args []string) int {
+	addr, ok := listenFlags("ceiling", "127.0.0.1:9100", args, nil)
+	if !ok {
+		return 2
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench ceiling: %v\n", err)
+		return 1
+	}
+	srv := ceiling.NewServer()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Shutdown()
+	}()
+	fmt.Fprintf(os.Stderr, "ceiling listening on %s\n", ln.Addr())
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+		fmt.Fprintf(os.Stderr, "bench ceiling: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func mainSink(ctx context.Context, args []string) int {
+	var dur time.Duration
+	addr, ok := listenFlags("sink", "127.0.0.1:9000", args, func(fs *flag.FlagSet) {
+		fs.DurationVar(&dur, "duration", time.Hour, "stop after this long")
+	})
+	if !ok {
+		return 2
+	}
+	s, err := StartSink(addr, "")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench sink: %v\n", err)
+		return 1
+	}
+	defer s.Close()
+	fmt.Fprintf(os.Stderr, "sink listening on %s\n", s.Addr())
+	start := time.Now()
+	end := time.NewTimer(dur)
+	defer end.Stop()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var prev int64
+	for {
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-end.C:
+			return 0
+		case now := <-t.C:
+			d := s.Snapshot(0, start)
+			fmt.Fprintf(os.Stderr, "%5.0fs  delivered %d (+%d)  duplicates %d  unmarked %d  p50 %s  p99 %s\n",
+				now.Sub(start).Seconds(), d.Unique, d.Unique-prev, d.Duplicates, d.Unmarked,
+				fmtMs(d.Latency.P50Ms), fmtMs(d.Latency.P99Ms))
+			prev = d.Unique
+		}
+	}
+}

@@ -1,0 +1,152 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/valyala/fasthttp"
+)
+
+// Delivery is what the sink saw of one run's messages.
+type Delivery struct {
+	Unique     int64   `json:"unique"`     // distinct messages of this run delivered
+	Duplicates int64   `json:"duplicates"` // repeated deliveries (at-least-once)
+	Foreign    int64   `json:"foreign"`    // messages of another run (left in the queue)
+	Unmarked   int64   `json:"unmarked"`   // bodies without a timing marker
+	Ratio      float64 `json:"ratio"`      // Unique / accepted (2xx) requests
+	PerSec     float64 `json:"per_sec"`    // Unique / time from start to last delivery
+	LastSec    float64 `json:"last_sec"`   // last delivery, seconds from the start
+	// Latency from the generator sending the request to the sink receiving
+	// the message: ingress, durable queue and dispatch together.
+	Latency Summary `json:"latency"`
+}
+
+// maxTrackedSeq bounds the duplicate-detection bitset (128 MiB at most);
+// later sequence numbers count as unique unchecked.
+const maxTrackedSeq = 1 << 30
+
+// Sink is an upstream HTTP endpoint that answers 200 to everything and
+// records the deliveries carrying a generator marker.
+type Sink struct {
+	run  string // only this run counts; "" counts every run
+	ln   net.Listener
+	srv  *fasthttp.Server
+	done chan struct{}
+
+	mu       sync.Mutex
+	lat      *hdrhistogram.Histogram
+	seen     map[string][]uint64 // per run, a bitset of sequence numbers
+	unique   int64
+	dups     int64
+	foreign  int64
+	unmarked int64
+	last     time.Time
+}
+
+var sinkAnswer = []byte(`{"success":true}`)
+
+// StartSink listens on addr and serves until Close. With run set, messages of
+// other runs are counted apart as foreign.
+func StartSink(addr, run string) (*Sink, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen for sink: %w", err)
+	}
+	s := &Sink{run: run, ln: ln, done: make(chan struct{}), lat: newHist(), seen: map[string][]uint64{}}
+	s.srv = &fasthttp.Server{Handler: s.handle, Name: "switchboard-bench-sink", ReadTimeout: time.Minute}
+	go func() {
+		defer close(s.done)
+		_ = s.srv.Serve(ln) // returns when Close shuts the listener
+	}()
+	return s, nil
+}
+
+// Addr is the address the sink listens on.
+func (s *Sink) Addr() string { return s.ln.Addr().String() }
+
+// Close stops the sink and waits for its handlers.
+func (s *Sink) Close() error {
+	err := s.srv.Shutdown()
+	<-s.done
+	return err
+}
+
+func (s *Sink) handle(ctx *fasthttp.RequestCtx) {
+	now := time.Now()
+	m, ok := findMarker(ctx.PostBody())
+	s.mu.Lock()
+	switch {
+	case !ok:
+		s.unmarked++
+	case s.run != "" && m.run != s.run:
+		s.foreign++
+	case s.markSeen(m):
+		s.dups++
+	default:
+		s.unique++
+		s.last = now
+		recordUs(s.lat, now.Sub(time.Unix(0, m.sentNs)))
+	}
+	s.mu.Unlock()
+	ctx.SetContentType("application/json")
+	ctx.SetBody(sinkAnswer)
+}
+
+// markSeen records m and reports whether it had been seen before.
+func (s *Sink) markSeen(m marker) bool {
+	if m.seq >= maxTrackedSeq {
+		return false
+	}
+	bits := s.seen[m.run]
+	w, b := m.seq/64, uint64(1)<<(m.seq%64)
+	if int(w) >= len(bits) {
+		bits = append(bits, make([]uint64, int(w)+1-len(bits)+len(bits)/2)...)
+		s.seen[m.run] = bits
+	}
+	if bits[w]&b != 0 {
+		return true
+	}
+	bits[w] |= b
+	return false
+}
+
+// Snapshot returns the deliveries so far; accepted and start give the ratio
+// and the rate.
+func (s *Sink) Snapshot(accepted int64, start time.Time) Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := Delivery{Unique: s.unique, Duplicates: s.dups, Foreign: s.foreign, Unmarked: s.unmarked, Latency: summarize(s.lat)}
+	if accepted > 0 {
+		d.Ratio = float64(s.unique) / float64(accepted)
+	}
+	if !s.last.IsZero() {
+		d.LastSec = s.last.Sub(start).Seconds()
+		if d.LastSec > 0 {
+			d.PerSec = float64(s.unique) / d.LastSec
+		}
+	}
+	return d
+}
+
+// await waits until want messages have arrived, drain has passed or ctx is done.
+func (s *Sink) await(ctx context.Context, want int64, drain time.Duration, start time.Time) *Delivery {
+	const poll = 20 * time.Millisecond
+	deadline := time.Now().Add(drain)
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		s.mu.Lock()
+		n := s.unique
+		s.mu.Unlock()
+		if n >= want {
+			break
+		}
+		<-t.C
+	}
+	d := s.Snapshot(want, start)
+	return &d
+}

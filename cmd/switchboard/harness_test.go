@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// binary is the switchboard command built once for the process tests.
+var (
+	binaryOnce sync.Once
+	binaryPath string
+	binaryErr  error
+)
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	binaryOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "switchboard-bin")
+		if err != nil {
+			binaryErr = err
+			return
+		}
+		binaryPath = filepath.Join(dir, "switchboard")
+		out, err := exec.Command("go", "build", "-o", binaryPath, ".").CombinedOutput()
+		if err != nil {
+			binaryErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binaryErr != nil {
+		t.Fatal(binaryErr)
+	}
+	return binaryPath
+}
+
+// freeAddr returns a loopback address nobody listens on yet.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// proc is a switchboard process under test.
+type proc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	addr string
+	mu   sync.Mutex
+	logs strings.Builder
+	done chan struct{}
+}
+
+// startProc runs `switchboard args...` and, when addr is set, waits for /healthz.
+func startProc(t *testing.T, addr string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, addr: addr, done: make(chan struct{})}
+	p.cmd = exec.Command(buildBinary(t), args...)
+	stderr, _ := p.cmd.StderrPipe()
+	p.cmd.Stdout = io.Discard
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.logs.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+		}
+		p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() { p.kill() })
+	if addr != "" {
+		p.waitHealthy(15 * time.Second)
+	}
+	return p
+}
+
+func (p *proc) waitHealthy(limit time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			p.t.Fatalf("process exited before it was healthy:\n%s", p.output())
+		default:
+		}
+		if code, _ := get("http://"+p.addr+"/healthz", nil); code == 200 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.t.Fatalf("not healthy within %v:\n%s", limit, p.output())
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+// kill sends SIGKILL and waits for the process to go.
+func (p *proc) kill() {
+	if p.cmd.Process == nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// stop sends SIGTERM and waits up to limit for a clean exit.
+func (p *proc) stop(limit time.Duration) error {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		if !p.cmd.ProcessState.Success() {
+			return fmt.Errorf("exit status %v:\n%s", p.cmd.ProcessState, p.output())
+		}
+		return nil
+	case <-time.After(limit):
+		return fmt.Errorf("did not stop within %v", limit)
+	}
+}
+
+var client = &fasthttp.Client{ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxConnsPerHost: 256}
+
+// do sends one request and returns the status and body.
+func do(method, url string, headers map[string]string, body string) (int, string) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(method)
+	req.SetRequestURI(url)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	if body != "" {
+		req.SetBodyString(body)
+		if req.Header.ContentType() == nil || len(req.Header.ContentType()) == 0 || string(req.Header.ContentType()) == "application/octet-stream" {
+			req.Header.SetContentType("application/json")
+		}
+	}
+	if err := client.DoTimeout(req, resp, 10*time.Second); err != nil {
+		return 0, err.Error()
+	}
+	return resp.StatusCode(), string(resp.Body())
+}
+
+func get(url string, headers map[string]string) (int, string) { return do("GET", url, headers, "") }
+
+// writeConfig writes a config file into dir from a template with %s-free placeholders.
+func writeConfig(t *testing.T, dir, body string) string {
+	t.Helper()
+	path := filepath.Join(dir, "switchboard.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

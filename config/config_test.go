@@ -1,0 +1,474 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Pieces of a valid file, for cases that change one thing.
+const (
+	okTenants = `tenants:
+  - id: t1
+    native: { token: tok1 }
+`
+	okUpstreams = `upstreams:
+  - name: sink
+    dialect: sandbox
+`
+	okRoutes = `routes:
+  - name: r
+    upstreams: [sink]
+`
+	okFile = okTenants + okUpstreams + okRoutes
+)
+
+func parse(t *testing.T, src string) (*Config, Problems) {
+	t.Helper()
+	c, err := Parse([]byte(src), "switchboard.yaml")
+	if err == nil {
+		if c == nil {
+			t.Fatal("Parse returned neither a config nor an error")
+		}
+		return c, nil
+	}
+	var probs Problems
+	if !errors.As(err, &probs) {
+		t.Fatalf("Parse error is %T, want Problems: %v", err, err)
+	}
+	if c != nil {
+		t.Fatal("Parse returned a config with its problems")
+	}
+	return nil, probs
+}
+
+func mustParse(t *testing.T, src string) *Config {
+	t.Helper()
+	c, probs := parse(t, src)
+	if probs != nil {
+		t.Fatalf("unexpected problems:\n%v\nin:\n%s", probs, src)
+	}
+	return c
+}
+
+func paths(probs Problems) []string {
+	var ps []string
+	for _, p := range probs {
+		ps = append(ps, p.Path)
+	}
+	return ps
+}
+
+func TestDefaults(t *testing.T) {
+	d := Defaults()
+	for _, tc := range []struct {
+		name      string
+		got, want any
+	}{
+		{"listen", d.Listen, "127.0.0.1:8080"},
+		{"data_dir", d.DataDir, "./data"},
+		{"max_body_bytes", d.MaxBodyBytes, 1 << 20},
+		{"log_level", d.LogLevel, "info"},
+		{"queue", d.Queue, Queue{"always", Duration(100 * time.Millisecond), 1_000_000, Duration(72 * time.Hour), Duration(5 * time.Minute), 64}},
+		{"retry", d.Retry, Retry{10, Duration(time.Second), Duration(10 * time.Minute)}},
+		{"breaker", d.Breaker, Breaker{Duration(10 * time.Second), 5, 0.5, 20, Duration(30 * time.Second), 3}},
+		{"multiwhats.reply", d.MultiWhats.Reply, "documented"},
+		{"wavy.single_reply", d.Wavy.SingleReply, "array"},
+		{"flowbot", d.FlowBot, FlowBot{"", Duration(24 * time.Hour), 10, Duration(15 * time.Minute)}},
+	} {
+		if !reflect.DeepEqual(tc.got, tc.want) {
+			t.Errorf("%s = %+v, want %+v", tc.name, tc.got, tc.want)
+		}
+	}
+
+	// The defaults are valid; only the routes a file must give are missing.
+	err := d.Validate()
+	var probs Problems
+	if !errors.As(err, &probs) || !slices.Equal(paths(probs), []string{"routes"}) {
+		t.Errorf("Defaults().Validate() = %v, want only the missing routes", err)
+	}
+
+	c := mustParse(t, okFile)
+	if c.Listen != d.Listen || c.Queue != d.Queue || c.Breaker != d.Breaker || c.FlowBot != d.FlowBot {
+		t.Errorf("a file without those keys does not get the defaults: %+v", c)
+	}
+	if u := c.Upstreams[0]; u.Timeout.D() != 5*time.Second || u.MaxConns != 64 || u.Breaker != nil {
+		t.Errorf("upstream defaults: %+v", u)
+	}
+	if r := c.Routes[0]; r.Degrade != "degrade" {
+		t.Errorf("route degrade = %q, want degrade", r.Degrade)
+	}
+}
+
+func TestEnvExpansion(t *testing.T) {
+	const secret = `p@ss: #not-a-comment {x} [y], "q" 'r' & *z`
+	t.Setenv("SB_SECRET", secret)
+	t.Setenv("SB_EMPTY", "")
+	t.Setenv("SB_CONNS", "12")
+	t.Setenv("SB_TIMEOUT", "250ms")
+	os.Unsetenv("SB_UNSET") // t.Setenv above restores what it changed; this one was never set
+
+	for _, tc := range []struct {
+		value, want string
+	}{
+		{`${SB_SECRET}`, secret},
+		{`"${SB_SECRET}"`, secret},
+		{`'${SB_SECRET}'`, secret},
+		{`x${SB_SECRET}y`, "x" + secret + "y"},
+		{`${SB_UNSET:-fallback}`, "fallback"},
+		{`${SB_EMPTY:-fallback}`, "fallback"},
+		{`"${SB_UNSET:-a b: c}"`, "a b: c"},
+		{`${SB_UNSET}`, ""},
+		{`"$${SB_SECRET}"`, "${SB_SECRET}"},
+		{`pa$word$`, "pa$word$"},
+		{"|\n  line ${SB_CONNS}\n", "line 12\n"},
+	} {
+		c := mustParse(t, "admin_token: "+tc.value+"\n"+okFile)
+		if c.AdminToken != tc.want {
+			t.Errorf("admin_token: %s = %q, want %q", tc.value, c.AdminToken, tc.want)
+		}
+	}
+
+	// Values are read as their field's type after expansion.
+	c := mustParse(t, okTenants+okRoutes+`upstreams:
+  - name: sink
+    dialect: sandbox
+    max_conns: ${SB_CONNS}
+    timeout: ${SB_TIMEOUT}
+`)
+	if u := c.Upstreams[0]; u.MaxConns != 12 || u.Timeout.D() != 250*time.Millisecond {
+		t.Errorf("expanded upstream = %+v", u)
+	}
+
+	// A secret with YAML syntax stays one value inside a flow mapping too (where YAML
+	// itself needs "${...}" quoted, for its braces).
+	c = mustParse(t, okUpstreams+okRoutes+"tenants:\n  - { id: t1, native: { token: \"${SB_SECRET}\" } }\n")
+	if got := c.Tenants[0].Native.Token; got != secret {
+		t.Errorf("flow-mapping token = %q, want %q", got, secret)
+	}
+
+	// An unset variable behind a required value is named in the problem.
+	_, probs := parse(t, okUpstreams+okRoutes+"tenants:\n  - id: t1\n    native: { token: \"${SB_UNSET}\" }\n")
+	if len(probs) != 1 || probs[0].Path != "tenants[0].native.token" || !strings.Contains(probs[0].Message, "${SB_UNSET} is not set") {
+		t.Errorf("unset variable: %v", probs)
+	}
+
+	_, probs = parse(t, "admin_token: \"${SB_SECRET\"\n"+okFile)
+	if len(probs) != 1 || probs[0].Line != 1 || !strings.Contains(probs[0].Message, "unterminated") {
+		t.Errorf("unterminated ${: %v", probs)
+	}
+}
+
+func TestThreeMistakes(t *testing.T) {
+	const src = `listen: "127.0.0.1:8080"
+tenants:
+  - id: acme
+    native: { token: t }
+upstreams:
+  - name: sms
+    dialect: http
+    url: "http://127.0.0.1:9000/messages"
+    timeout: -5s
+  - name: backup
+    dialect: sandbox
+    timeoutt: 5s
+routes:
+  - name: default
+    match: {}
+    upstreams: [sms, smsx]
+`
+	_, probs := parse(t, src)
+	want := Problems{
+		{File: "switchboard.yaml", Line: 9, Path: "upstreams[0].timeout", Message: `duration "-5s" is negative`},
+		{File: "switchboard.yaml", Line: 12, Path: "upstreams[1].timeoutt", Message: `unknown key "timeoutt" (did you mean "timeout"?)`},
+		{File: "switchboard.yaml", Line: 16, Path: "routes[0].upstreams[1]", Message: `upstream "smsx" is not defined`},
+	}
+	if !reflect.DeepEqual(probs, want) {
+		t.Fatalf("problems:\n%v\nwant:\n%v", probs, want)
+	}
+	wantText := `switchboard.yaml:9: upstreams[0].timeout: duration "-5s" is negative
+switchboard.yaml:12: upstreams[1].timeoutt: unknown key "timeoutt" (did you mean "timeout"?)
+switchboard.yaml:16: routes[0].upstreams[1]: upstream "smsx" is not defined`
+	if probs.Error() != wantText {
+		t.Errorf("Error():\n%s\nwant:\n%s", probs.Error(), wantText)
+	}
+}
+
+func TestExampleFile(t *testing.T) {
+	t.Setenv("SWITCHBOARD_ADMIN_TOKEN", "")
+	t.Setenv("FLOWBOT_JWT_SECRET", "")
+	c, err := Load("../switchboard.example.yaml")
+	if err != nil {
+		t.Fatalf("example file: %v", err)
+	}
+	d := Defaults()
+	// The example spells out the defaults; if they drift apart, operators are misled.
+	if c.Listen != d.Listen || c.DataDir != d.DataDir || c.MaxBodyBytes != d.MaxBodyBytes || c.LogLevel != d.LogLevel ||
+		c.Queue != d.Queue || c.Retry != d.Retry || c.Breaker != d.Breaker || c.MultiWhats != d.MultiWhats || c.Wavy != d.Wavy ||
+		c.FlowBot.MaxTokenTTL != d.FlowBot.MaxTokenTTL || c.FlowBot.TokenRequestsPerWindow != d.FlowBot.TokenRequestsPerWindow ||
+		c.FlowBot.TokenWindow != d.FlowBot.TokenWindow {
+		t.Errorf("example file's values differ from Defaults():\n%+v\n%+v", c, d)
+	}
+	if c.AdminToken != "admin-demo-token" || c.FlowBot.JWTSecret != "demo-jwt-secret-change-me-please" {
+		t.Errorf("secrets = %q, %q", c.AdminToken, c.FlowBot.JWTSecret)
+	}
+	wantTenant := Tenant{
+		ID:          "acme",
+		MessageFlow: &TenantMessageFlow{UUID: "6a708fea-a4d0-4976-a180-9f3bdd3de52e"},
+		MultiWhats:  &TenantMultiWhats{APIKey: "mw-demo-key"},
+		Wavy:        &TenantWavy{Username: "acme", Token: "wavy-demo-token"},
+		FlowBot:     &TenantFlowBot{ClientID: "aiflow_acme", APIKey: "sk_demo", HMACSecret: "demo-secret"},
+		Native:      &TenantNative{Token: "native-demo-token"},
+	}
+	if len(c.Tenants) != 1 || !reflect.DeepEqual(c.Tenants[0], wantTenant) {
+		t.Errorf("tenants = %+v", c.Tenants)
+	}
+	if len(c.Upstreams) != 1 || c.Upstreams[0].Name != "sandbox" || c.Upstreams[0].Dialect != "sandbox" {
+		t.Errorf("upstreams = %+v", c.Upstreams)
+	}
+	if len(c.Routes) != 1 || c.Routes[0].Name != "default" || !slices.Equal(c.Routes[0].Upstreams, []string{"sandbox"}) ||
+		!reflect.DeepEqual(c.Routes[0].Match, Match{}) {
+		t.Errorf("routes = %+v", c.Routes)
+	}
+	if len(c.Templates) == 0 || c.Templates[0] != (Template{Name: "otp", Language: "en", Body: "Your code is {{1}}"}) {
+		t.Errorf("templates = %+v", c.Templates)
+	}
+	if len(c.TemplateGroups) != 1 {
+		t.Errorf("template_groups = %+v", c.TemplateGroups)
+	}
+
+	t.Setenv("FLOWBOT_JWT_SECRET", "from-the-environment-0123456789")
+	if c, err = Load("../switchboard.example.yaml"); err != nil || c.FlowBot.JWTSecret != "from-the-environment-0123456789" {
+		t.Errorf("FLOWBOT_JWT_SECRET not used: %v", err)
+	}
+}
+
+func TestUnknownKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		path      string
+		line      int
+	}{
+		{"top", "listn: x\n" + okFile, "listn", 1},
+		{"section", "queue:\n  durabilty: always\n" + okFile, "queue.durabilty", 2},
+		{"deep", okUpstreams + okRoutes + "tenants:\n  - id: t1\n    flowbot:\n      client_id: c\n      api_key: k\n      hmac_secrett: s\nflowbot: { jwt_secret: 0123456789abcdef }\n",
+			"tenants[0].flowbot.hmac_secrett", 12},
+		{"flow mapping", okTenants + okUpstreams + "routes:\n  - { name: r, upstreams: [sink], match: { tenantz: [t1] } }\n", "routes[0].match.tenantz", 8},
+		{"upstream breaker", okTenants + okRoutes + "upstreams:\n  - name: sink\n    dialect: sandbox\n    breaker:\n      open_forr: 1s\n", "upstreams[0].breaker.open_forr", 11},
+		{"split", okTenants + okUpstreams + "routes:\n  - name: r\n    split:\n      - upstream: sink\n        weight: 1\n        wieght: 2\n", "routes[0].split[0].wieght", 12},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, probs := parse(t, tc.src)
+			if len(probs) != 1 || probs[0].Path != tc.path || probs[0].Line != tc.line || !strings.HasPrefix(probs[0].Message, "unknown key") {
+				t.Errorf("got %v, want one unknown key at %d: %s", probs, tc.line, tc.path)
+			}
+		})
+	}
+
+	// Every unknown key is reported, not only the first.
+	_, probs := parse(t, "a: 1\nb: 2\nqueue: { c: 3 }\n"+okFile)
+	if got := paths(probs); !slices.Equal(got, []string{"a", "b", "queue.c"}) {
+		t.Errorf("all unknown keys: got %v", got)
+	}
+}
+
+func TestProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		want      []string // paths
+	}{
+		{"listen", "listen: localhost\n" + okFile, []string{"listen"}},
+		{"listen port", "listen: \"127.0.0.1:http\"\n" + okFile, []string{"listen"}},
+		{"durability", "queue: { durability: sometimes }\n" + okFile, []string{"queue.durability"}},
+		{"zero duration", "queue: { retention: 0s }\n" + okFile, []string{"queue.retention"}},
+		{"bad duration", "retry: { max_backoff: 10 }\n" + okFile, []string{"retry.max_backoff"}},
+		{"backoffs", "retry: { initial_backoff: 1m, max_backoff: 1s }\n" + okFile, []string{"retry.max_backoff"}},
+		{"counts", "queue: { max_depth: 0 }\nretry: { max_attempts: -1 }\n" + okFile, []string{"queue.max_depth", "retry.max_attempts"}},
+		{"not a number", "max_body_bytes: lots\n" + okFile, []string{"max_body_bytes"}},
+		{"breaker", "breaker: { failure_ratio: 1.5, half_open_probes: 0 }\n" + okFile, []string{"breaker.failure_ratio", "breaker.half_open_probes"}},
+		{"replies", "multiwhats: { reply: maybe }\nwavy: { single_reply: list }\n" + okFile, []string{"multiwhats.reply", "wavy.single_reply"}},
+		{"no routes", okTenants + okUpstreams, []string{"routes"}},
+		{"list expected", okTenants + okRoutes + "upstreams: sink\n", []string{"routes[0].upstreams[0]", "upstreams"}},
+
+		{"upstream names", okTenants + okRoutes + "upstreams:\n  - { name: sink, dialect: sandbox }\n  - { name: sink, dialect: sandbox }\n  - { dialect: sandbox }\n",
+			[]string{"upstreams[1].name", "upstreams[2].name"}},
+		{"dialect", okTenants + okRoutes + "upstreams:\n  - { name: sink, dialect: smtp, url: \"http://x\" }\n", []string{"upstreams[0].dialect"}},
+		{"url", okTenants + okRoutes + "upstreams:\n  - { name: sink, dialect: http }\n  - { name: b, dialect: http, url: \"ftp://x/y\" }\n",
+			[]string{"upstreams[0].url", "upstreams[1].url"}},
+		{"credentials", okTenants + okRoutes + "upstreams:\n  - name: sink\n    dialect: wavy\n    url: \"https://api-messaging.wavy.global\"\n    credentials: { username: u, tokn: x }\n",
+			[]string{"upstreams[0].credentials.token", "upstreams[0].credentials.tokn"}},
+		{"timeouts", okTenants + okRoutes + "upstreams:\n  - { name: sink, dialect: sandbox, timeout: 0s, max_conns: 0 }\n",
+			[]string{"upstreams[0].timeout", "upstreams[0].max_conns"}},
+
+		{"route refs", okTenants + okUpstreams + "routes:\n  - name: r\n    upstreams: [sink, nope]\n    split: [{ upstream: gone, weight: 1 }, { upstream: sink, weight: 0 }]\n    mirror: ghost\n    degrade: drop\n",
+			[]string{"routes[0].upstreams[1]", "routes[0].split[0].upstream", "routes[0].split[1].weight", "routes[0].mirror", "routes[0].degrade"}},
+		{"route empty", okTenants + okUpstreams + "routes:\n  - name: r\n  - name: r\n    upstreams: [sink]\n", []string{"routes[0].upstreams", "routes[1].name"}},
+		{"match", okTenants + okUpstreams + "routes:\n  - name: r\n    upstreams: [sink]\n    match:\n      tenants: [t1, t2]\n      dialects: [wavy, native, smtp]\n      channels: [sms, fax]\n      kinds: [text, video]\n      to_prefixes: [\"+972\", \"97-2\"]\n",
+			[]string{"routes[0].match.tenants[1]", "routes[0].match.dialects[2]", "routes[0].match.channels[1]", "routes[0].match.kinds[1]", "routes[0].match.to_prefixes[1]"}},
+
+		{"tenant ids", okUpstreams + okRoutes + "tenants:\n  - { id: a, native: { token: x } }\n  - { id: a, native: { token: y } }\n  - { native: { token: z } }\n",
+			[]string{"tenants[1].id", "tenants[2].id"}},
+		{"shared credentials", okUpstreams + okRoutes + `tenants:
+  - id: a
+    messageflow: { uuid: "6A708FEA-A4D0-4976-A180-9F3BDD3DE52E" }
+    multiwhats: { apikey: k }
+  - id: b
+    messageflow: { uuid: "6a708fea-a4d0-4976-a180-9f3bdd3de52e" }
+    multiwhats: { apikey: k }
+    wavy: { username: u, token: t }
+  - id: c
+    wavy: { username: u, token: other }
+    native: { token: n }
+`, []string{"tenants[1].messageflow.uuid", "tenants[1].multiwhats.apikey", "tenants[2].wavy.username"}},
+		{"tenant credentials", okUpstreams + okRoutes + "tenants:\n  - id: a\n    wavy: { username: u }\n    flowbot: { client_id: c }\n  - id: b\nflowbot: { jwt_secret: 0123456789abcdef }\n",
+			[]string{"tenants[0].wavy.token", "tenants[0].flowbot.api_key", "tenants[1]"}},
+		{"jwt secret missing", okUpstreams + okRoutes + "tenants:\n  - { id: a, flowbot: { client_id: c, api_key: k } }\n", []string{"flowbot.jwt_secret"}},
+		{"jwt secret short", okUpstreams + okRoutes + "flowbot: { jwt_secret: short }\ntenants:\n  - { id: a, flowbot: { client_id: c, api_key: k } }\n", []string{"flowbot.jwt_secret"}},
+		{"hours and zones", okUpstreams + okRoutes + `tenants:
+  - id: a
+    native: { token: x }
+    default_country_code: "97a"
+    sending_hours: { time_zone: Mars/Olympus, start: 8, end: 24 }
+    wavy: { username: u, token: t, time_zone: Nowhere/Town }
+    callbacks: { url: "not a url" }
+`, []string{"tenants[0].default_country_code", "tenants[0].sending_hours.time_zone", "tenants[0].sending_hours.end", "tenants[0].wavy.time_zone", "tenants[0].callbacks.url"}},
+
+		{"templates", okFile + `templates:
+  - { name: otp, language: en, body: "Code {{1}}" }
+  - { name: otp, language: en, body: "Again {{1}}" }
+  - { language: en, body: x }
+template_groups:
+  - { id: g, strategy: fastest, templates: [otp, missing] }
+  - { id: g, templates: [] }
+`, []string{"templates[1]", "templates[2].name", "template_groups[0].strategy", "template_groups[0].templates[1]", "template_groups[1].id", "template_groups[1].templates"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, probs := parse(t, tc.src)
+			got := paths(probs)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("problems:\n%v\ngot paths %q, want %q", probs, got, tc.want)
+			}
+			for _, p := range probs {
+				// Only keys missing at the top level have no line to point at.
+				if p.Line == 0 && p.Path != "routes" && p.Path != "flowbot.jwt_secret" {
+					t.Errorf("%s has no line", p.Path)
+				}
+			}
+		})
+	}
+}
+
+func TestLines(t *testing.T) {
+	// Problems on keys a file leaves out carry their parent's line.
+	_, probs := parse(t, okUpstreams+okRoutes+"tenants:\n  - id: a\n    wavy:\n      username: u\n")
+	if len(probs) != 1 || probs[0].Path != "tenants[0].wavy.token" || probs[0].Line != 9 {
+		t.Errorf("missing key: %v, want line 9 (wavy:)", probs)
+	}
+
+	_, probs = parse(t, "listen: [\n")
+	if len(probs) != 1 || probs[0].Line != 1 || !strings.HasPrefix(probs[0].Message, "cannot parse YAML") {
+		t.Errorf("syntax error: %v", probs)
+	}
+
+	_, err := Load("testdata/does-not-exist.yaml")
+	if err == nil || errors.As(err, new(Problems)) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	c := mustParse(t, `breaker: { open_for: 1m, min_requests: 50 }
+tenants:
+  - id: t1
+    native: { token: tok1 }
+    rate_per_second: 2.5
+    default_country_code: "+972"
+    callbacks: { url: "https://t1.example/cb" }
+upstreams:
+  - &base
+    name: sink
+    dialect: sandbox
+    timeout: 2s
+    breaker: { min_requests: 5 }
+  - <<: *base
+    name: sink2
+    max_conns: 8
+routes:
+  - name: r
+    upstreams: [sink, sink2]
+    match: { to_prefixes: ["+972"] }
+`)
+	wantBreaker := Defaults().Breaker
+	wantBreaker.OpenFor = Duration(time.Minute)
+	wantBreaker.MinRequests = 5
+	if b := c.Upstreams[0].Breaker; b == nil || *b != wantBreaker {
+		t.Errorf("upstream breaker = %+v, want the global one with min_requests 5: %+v", b, wantBreaker)
+	}
+	if u := c.Upstreams[1]; u.Name != "sink2" || u.Timeout.D() != 2*time.Second || u.MaxConns != 8 {
+		t.Errorf("merged upstream = %+v", u)
+	}
+	tn := c.Tenants[0]
+	if tn.Burst != 3 || tn.DefaultCountryCode != "972" || tn.Callbacks.DeliveryURL != "https://t1.example/cb" {
+		t.Errorf("tenant = %+v", tn)
+	}
+	if got := c.Routes[0].Match.ToPrefixes; !slices.Equal(got, []string{"972"}) {
+		t.Errorf("to_prefixes = %q", got)
+	}
+}
+
+func TestAliasLimits(t *testing.T) {
+	// An anchor cannot refer to itself, and aliases cannot multiply a file without bound.
+	_, probs := parse(t, okTenants+okUpstreams+"routes:\n  - &r { name: r, upstreams: [sink], split: *r }\n")
+	if len(probs) == 0 || !strings.Contains(probs[0].Message, "no anchor") {
+		t.Errorf("self alias: %v", probs)
+	}
+
+	var b strings.Builder
+	b.WriteString(okTenants + okUpstreams + "routes:\n  - &r { name: r, upstreams: [")
+	for range 1000 {
+		b.WriteString("sink, ")
+	}
+	b.WriteString("sink] }\n")
+	for range 1000 {
+		b.WriteString("  - *r\n")
+	}
+	start := time.Now()
+	_, probs = parse(t, b.String())
+	if !slices.ContainsFunc(probs, func(p Problem) bool { return strings.Contains(p.Message, "too many values") }) {
+		t.Errorf("alias expansion was not bounded: %d problems", len(probs))
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("alias expansion took %v", d)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	if data, err := os.ReadFile("../switchboard.example.yaml"); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte(okFile))
+	f.Add([]byte("a: &x {b: 1}\nc: { <<: *x }\nd: [*x, *x]\n"))
+	f.Add([]byte("upstreams:\n  - { name: \"${X:-y}\", timeout: -1s, credentials: { a: 1 } }\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data, "fuzz.yaml")
+		if err == nil {
+			if c == nil || c.Validate() != nil {
+				t.Fatalf("accepted config without being valid: %+v", c)
+			}
+			return
+		}
+		var probs Problems
+		if !errors.As(err, &probs) || len(probs) == 0 {
+			t.Fatalf("error %T is not Problems: %v", err, err)
+		}
+		for _, p := range probs {
+			if p.Message == "" {
+				t.Fatalf("empty problem: %+v", p)
+			}
+		}
+	})
+}

@@ -1,0 +1,105 @@
+package config
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults returns the configuration used for every key a file leaves out.
+func Defaults() Config {
+	return Config{
+		Listen:       "127.0.0.1:8080",
+		DataDir:      "./data",
+		MaxBodyBytes: 1 << 20,
+		LogLevel:     "info",
+		Queue: Queue{
+			Durability:   "always",
+			SyncInterval: Duration(100 * time.Millisecond),
+			MaxDepth:     1_000_000,
+			Retention:    Duration(72 * time.Hour),
+			GCInterval:   Duration(5 * time.Minute),
+			MemoryMB:     64,
+		},
+		Retry: Retry{
+			MaxAttempts:    10,
+			InitialBackoff: Duration(time.Second),
+			MaxBackoff:     Duration(10 * time.Minute),
+		},
+		// Not gobreaker's defaults, which never trip on a ratio and stay open 60s.
+		Breaker: Breaker{
+			Window:              Duration(10 * time.Second),
+			ConsecutiveFailures: 5,
+			FailureRatio:        0.5,
+			MinRequests:         20,
+			OpenFor:             Duration(30 * time.Second),
+			HalfOpenProbes:      3,
+		},
+		MultiWhats: MultiWhats{Reply: "documented"},
+		Wavy:       Wavy{SingleReply: "array"},
+		FlowBot: FlowBot{
+			MaxTokenTTL:            Duration(24 * time.Hour),
+			TokenRequestsPerWindow: 10,
+			TokenWindow:            Duration(15 * time.Minute),
+		},
+	}
+}
+
+// setDefaults gives a new upstream entry its defaults before the file's values.
+func (u *Upstream) setDefaults() {
+	u.Timeout = Duration(5 * time.Second)
+	u.MaxConns = 64
+}
+
+func (r *Route) setDefaults() { r.Degrade = "degrade" }
+
+func (g *TemplateGroup) setDefaults() { g.Strategy = "preferred_then_others" }
+
+// complete fills what depends on other keys, once the whole file is decoded; set tells
+// whether the file gave a path.
+func (c *Config) complete(set func(path string) bool) {
+	for i := range c.Upstreams {
+		u := &c.Upstreams[i]
+		if u.Breaker == nil {
+			continue
+		}
+		// An override names only what differs from the global breaker.
+		p := "upstreams[" + strconv.Itoa(i) + "].breaker."
+		b, g := u.Breaker, c.Breaker
+		if !set(p + "window") {
+			b.Window = g.Window
+		}
+		if !set(p + "consecutive_failures") {
+			b.ConsecutiveFailures = g.ConsecutiveFailures
+		}
+		if !set(p + "failure_ratio") {
+			b.FailureRatio = g.FailureRatio
+		}
+		if !set(p + "min_requests") {
+			b.MinRequests = g.MinRequests
+		}
+		if !set(p + "open_for") {
+			b.OpenFor = g.OpenFor
+		}
+		if !set(p + "half_open_probes") {
+			b.HalfOpenProbes = g.HalfOpenProbes
+		}
+	}
+	for i := range c.Tenants {
+		t := &c.Tenants[i]
+		// A rate limiter with no burst would refuse everything.
+		if t.RatePerSecond > 0 && !set("tenants["+strconv.Itoa(i)+"].burst") {
+			t.Burst = max(1, int(min(math.Ceil(t.RatePerSecond), 1e9)))
+		}
+		if t.Callbacks.DeliveryURL == "" {
+			t.Callbacks.DeliveryURL = t.Callbacks.URL
+		}
+		t.DefaultCountryCode = strings.TrimPrefix(t.DefaultCountryCode, "+")
+	}
+	for i := range c.Routes {
+		for j, p := range c.Routes[i].Match.ToPrefixes {
+			c.Routes[i].Match.ToPrefixes[j] = strings.TrimPrefix(p, "+")
+		}
+	}
+}

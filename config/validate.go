@@ -1,0 +1,461 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"switchboard/canonical"
+)
+
+// ingressDialects are the dialects clients speak to Switchboard; a route may match them.
+var ingressDialects = []string{"messageflow", "multiwhats", "wavy", "flowbot", "native"}
+
+// upstreamDialects lists every upstream dialect with the credential keys it needs and
+// those it also accepts; any other key is a mistake.
+var upstreamDialects = []struct {
+	name               string
+	required, optional []string
+}{
+	{name: "messageflow", required: []string{"uuid"}},
+	{name: "multiwhats", required: []string{"apikey"}},
+	{name: "wavy", required: []string{"username", "token"}},
+	{name: "flowbot", required: []string{"client_id", "api_key"}},
+	{name: "whatsappcloud", required: []string{"token", "phone_number_id"}},
+	{name: "http", optional: []string{"bearer"}},
+	{name: "sandbox"},
+}
+
+// minJWTSecret is the shortest FlowBot signing secret accepted: HS256 with fewer bytes is
+// guessable offline from one issued token.
+const minJWTSecret = 16
+
+// Validate reports every problem of c at once, as Problems, or nil. Parse already calls it;
+// a Config built in code should be validated before use.
+func (c *Config) Validate() error {
+	if probs := c.check(); len(probs) > 0 {
+		probs.sort()
+		return probs
+	}
+	return nil
+}
+
+type checker struct {
+	c     *Config
+	probs Problems
+}
+
+func (c *Config) check() Problems {
+	k := &checker{c: c}
+	k.server()
+	k.breaker("breaker", &c.Breaker)
+	k.tenants()
+	k.upstreams()
+	k.routes()
+	k.templates()
+	return k.probs
+}
+
+func (k *checker) add(path, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if name, ok := k.c.unset[path]; ok {
+		msg += " (${" + name + "} is not set)"
+	}
+	k.probs = append(k.probs, Problem{File: k.c.file, Line: k.c.lineOf(path), Path: path, Message: msg})
+}
+
+// lineOf finds the line of path, or of its nearest ancestor the file has.
+func (c *Config) lineOf(path string) int {
+	for {
+		if line, ok := c.lines[path]; ok {
+			return line
+		}
+		if path == "" {
+			return 0
+		}
+		if strings.HasSuffix(path, "]") {
+			if i := strings.LastIndexByte(path, '['); i >= 0 {
+				path = path[:i]
+				continue
+			}
+		}
+		i := strings.LastIndexByte(path, '.')
+		path = path[:max(i, 0)]
+	}
+}
+
+func (k *checker) required(path, v string) bool {
+	if v == "" {
+		k.add(path, "is required")
+		return false
+	}
+	return true
+}
+
+func (k *checker) oneOf(path, v string, allowed ...string) {
+	for _, a := range allowed {
+		if v == a {
+			return
+		}
+	}
+	if v == "" {
+		k.add(path, "is required (one of %s)", strings.Join(allowed, ", "))
+		return
+	}
+	k.add(path, "%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+func (k *checker) positive(path string, d Duration) {
+	if d <= 0 {
+		k.add(path, "must be a positive duration, e.g. 5s, got %s", d)
+	}
+}
+
+func (k *checker) atLeast(path string, v int64, least int64) {
+	if v < least {
+		k.add(path, "must be at least %d, got %d", least, v)
+	}
+}
+
+func (k *checker) url(path, v string) {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		k.add(path, "%q is not an http(s) URL", v)
+	}
+}
+
+func (k *checker) timeZone(path, name string) {
+	if _, err := time.LoadLocation(name); err != nil {
+		k.add(path, "unknown time zone %q (want an IANA name, e.g. Asia/Jerusalem)", name)
+	}
+}
+
+func (k *checker) server() {
+	c := k.c
+	if k.required("listen", c.Listen) {
+		_, port, err := net.SplitHostPort(c.Listen)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+			k.add("listen", "%q is not host:port, e.g. 127.0.0.1:8080", c.Listen)
+		}
+	}
+	k.required("data_dir", c.DataDir)
+	k.atLeast("max_body_bytes", int64(c.MaxBodyBytes), 1)
+	k.oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
+
+	k.oneOf("queue.durability", c.Queue.Durability, "always", "interval")
+	k.positive("queue.sync_interval", c.Queue.SyncInterval)
+	k.atLeast("queue.max_depth", c.Queue.MaxDepth, 1)
+	k.positive("queue.retention", c.Queue.Retention)
+	k.positive("queue.gc_interval", c.Queue.GCInterval)
+	k.atLeast("queue.memory_mb", int64(c.Queue.MemoryMB), 1)
+
+	k.atLeast("retry.max_attempts", int64(c.Retry.MaxAttempts), 1)
+	k.positive("retry.initial_backoff", c.Retry.InitialBackoff)
+	k.positive("retry.max_backoff", c.Retry.MaxBackoff)
+	if c.Retry.MaxBackoff > 0 && c.Retry.MaxBackoff < c.Retry.InitialBackoff {
+		k.add("retry.max_backoff", "%s is less than initial_backoff %s", c.Retry.MaxBackoff, c.Retry.InitialBackoff)
+	}
+
+	if cc := c.MessageFlow.DefaultCountryCode; cc != "" && (len(cc) > 3 || strings.Trim(cc, "0123456789") != "") {
+		k.add("messageflow.default_country_code", "%q is not a country calling code, e.g. 972", cc)
+	}
+	k.oneOf("multiwhats.reply", c.MultiWhats.Reply, "documented", "actual")
+	k.oneOf("wavy.single_reply", c.Wavy.SingleReply, "array", "object")
+
+	k.positive("flowbot.max_token_ttl", c.FlowBot.MaxTokenTTL)
+	k.atLeast("flowbot.token_requests_per_window", int64(c.FlowBot.TokenRequestsPerWindow), 1)
+	k.positive("flowbot.token_window", c.FlowBot.TokenWindow)
+	secret := c.FlowBot.JWTSecret
+	for i, t := range c.Tenants {
+		if t.FlowBot != nil && secret == "" {
+			k.add("flowbot.jwt_secret", "is required because tenants[%d] (%q) has flowbot credentials", i, t.ID)
+			break
+		}
+	}
+	if secret != "" && len(secret) < minJWTSecret {
+		k.add("flowbot.jwt_secret", "must be at least %d bytes, got %d", minJWTSecret, len(secret))
+	}
+}
+
+func (k *checker) breaker(path string, b *Breaker) {
+	k.positive(path+".window", b.Window)
+	k.atLeast(path+".consecutive_failures", int64(b.ConsecutiveFailures), 1)
+	if !(b.FailureRatio > 0 && b.FailureRatio <= 1) {
+		k.add(path+".failure_ratio", "must be more than 0 and at most 1, got %g", b.FailureRatio)
+	}
+	k.atLeast(path+".min_requests", int64(b.MinRequests), 1)
+	k.positive(path+".open_for", b.OpenFor)
+	k.atLeast(path+".half_open_probes", int64(b.HalfOpenProbes), 1)
+}
+
+// credentials remembers which tenant holds each credential value, so that every
+// credential identifies exactly one tenant.
+type credentials map[string]string // "dialect.key\x00value" -> path of its first holder
+
+func (k *checker) unique(seen credentials, path, kind, value string) {
+	if value == "" {
+		return
+	}
+	key := kind + "\x00" + value
+	if first, ok := seen[key]; ok {
+		// The value itself is a secret, so only its holder is named.
+		k.add(path, "is already used by %s: each credential must identify one tenant", first)
+		return
+	}
+	seen[key] = path
+}
+
+func (k *checker) tenants() {
+	ids := map[string]int{}
+	seen := credentials{}
+	for i, t := range k.c.Tenants {
+		p := "tenants[" + strconv.Itoa(i) + "]"
+		if k.required(p+".id", t.ID) {
+			if j, dup := ids[t.ID]; dup {
+				k.add(p+".id", "tenant %q is already defined at tenants[%d]", t.ID, j)
+			} else {
+				ids[t.ID] = i
+			}
+		}
+		if t.RatePerSecond < 0 {
+			k.add(p+".rate_per_second", "must not be negative")
+		}
+		if t.RatePerSecond > 0 {
+			k.atLeast(p+".burst", int64(t.Burst), 1)
+		} else {
+			k.atLeast(p+".burst", int64(t.Burst), 0)
+		}
+		if cc := t.DefaultCountryCode; cc != "" && (len(cc) > 3 || strings.Trim(cc, "0123456789") != "") {
+			k.add(p+".default_country_code", "%q is not a country calling code, e.g. 972", cc)
+		}
+		if h := t.SendingHours; h != nil {
+			hp := p + ".sending_hours"
+			k.timeZone(hp+".time_zone", h.TimeZone)
+			if h.Start < 0 || h.Start > 23 {
+				k.add(hp+".start", "must be an hour from 0 to 23, got %d", h.Start)
+			}
+			if h.End < 0 || h.End > 23 {
+				k.add(hp+".end", "must be an hour from 0 to 23, got %d", h.End)
+			}
+			if h.Start == h.End {
+				k.add(hp, "start and end are both %d: the window would be empty", h.Start)
+			}
+		}
+		if u := t.Callbacks.URL; u != "" {
+			k.url(p+".callbacks.url", u)
+		}
+		if u := t.Callbacks.DeliveryURL; u != "" && u != t.Callbacks.URL {
+			k.url(p+".callbacks.delivery_url", u)
+		}
+
+		if t.MessageFlow == nil && t.MultiWhats == nil && t.Wavy == nil && t.FlowBot == nil && t.Native == nil {
+			k.add(p, "has no credentials: give at least one of messageflow, multiwhats, wavy, flowbot, native")
+		}
+		if m := t.MessageFlow; m != nil {
+			k.required(p+".messageflow.uuid", m.UUID)
+			// Clients may send the UUID in either case.
+			k.unique(seen, p+".messageflow.uuid", "messageflow", strings.ToLower(m.UUID))
+		}
+		if m := t.MultiWhats; m != nil {
+			k.required(p+".multiwhats.apikey", m.APIKey)
+			k.unique(seen, p+".multiwhats.apikey", "multiwhats", m.APIKey)
+			k.atLeast(p+".multiwhats.user_id", int64(m.UserID), 0)
+			k.atLeast(p+".multiwhats.account_id", int64(m.AccountID), 0)
+		}
+		if w := t.Wavy; w != nil {
+			k.required(p+".wavy.username", w.Username)
+			k.required(p+".wavy.token", w.Token)
+			k.unique(seen, p+".wavy.username", "wavy", w.Username)
+			if w.TimeZone != "" {
+				k.timeZone(p+".wavy.time_zone", w.TimeZone)
+			}
+		}
+		if f := t.FlowBot; f != nil {
+			k.required(p+".flowbot.client_id", f.ClientID)
+			k.required(p+".flowbot.api_key", f.APIKey)
+			k.unique(seen, p+".flowbot.client_id", "flowbot", f.ClientID)
+			// A lead request is matched to its tenant by the secret its signature verifies with.
+			k.unique(seen, p+".flowbot.hmac_secret", "flowbot.hmac", f.HMACSecret)
+		}
+		if n := t.Native; n != nil {
+			k.required(p+".native.token", n.Token)
+			k.unique(seen, p+".native.token", "native", n.Token)
+		}
+	}
+}
+
+func (k *checker) upstreams() {
+	names := map[string]int{}
+	for i, u := range k.c.Upstreams {
+		p := "upstreams[" + strconv.Itoa(i) + "]"
+		if k.required(p+".name", u.Name) {
+			if j, dup := names[u.Name]; dup {
+				k.add(p+".name", "upstream %q is already defined at upstreams[%d]", u.Name, j)
+			} else {
+				names[u.Name] = i
+			}
+		}
+		dialect := -1
+		for j, d := range upstreamDialects {
+			if u.Dialect == d.name {
+				dialect = j
+			}
+		}
+		if dialect < 0 {
+			all := make([]string, len(upstreamDialects))
+			for j, d := range upstreamDialects {
+				all[j] = d.name
+			}
+			k.oneOf(p+".dialect", u.Dialect, all...)
+		}
+		if u.Dialect != "sandbox" {
+			if k.required(p+".url", u.URL) {
+				k.url(p+".url", u.URL)
+			}
+		}
+		if dialect >= 0 {
+			d := upstreamDialects[dialect]
+			for _, key := range d.required {
+				if u.Credentials[key] == "" {
+					k.add(p+".credentials."+key, "is required for dialect %s", d.name)
+				}
+			}
+			for key := range u.Credentials {
+				if !slices.Contains(d.required, key) && !slices.Contains(d.optional, key) {
+					k.add(p+".credentials."+key, "unknown credential for dialect %s (want %s)",
+						d.name, strings.Join(slices.Concat(d.required, d.optional), ", "))
+				}
+			}
+		}
+		k.positive(p+".timeout", u.Timeout)
+		k.atLeast(p+".max_conns", int64(u.MaxConns), 1)
+		if u.RatePerSecond < 0 {
+			k.add(p+".rate_per_second", "must not be negative")
+		}
+		if u.Breaker != nil {
+			k.breaker(p+".breaker", u.Breaker)
+		}
+	}
+}
+
+func (k *checker) upstreamRef(path, name string) {
+	if name == "" {
+		k.add(path, "names no upstream")
+		return
+	}
+	for _, u := range k.c.Upstreams {
+		if u.Name == name {
+			return
+		}
+	}
+	k.add(path, "upstream %q is not defined", name)
+}
+
+func (k *checker) routes() {
+	if len(k.c.Routes) == 0 {
+		k.add("routes", "at least one route is required")
+	}
+	names := map[string]int{}
+	for i, r := range k.c.Routes {
+		p := "routes[" + strconv.Itoa(i) + "]"
+		if k.required(p+".name", r.Name) {
+			if j, dup := names[r.Name]; dup {
+				k.add(p+".name", "route %q is already defined at routes[%d]", r.Name, j)
+			} else {
+				names[r.Name] = i
+			}
+		}
+		k.match(p+".match", &r.Match)
+		if len(r.Upstreams) == 0 && len(r.Split) == 0 {
+			k.add(p+".upstreams", "a route needs upstreams or split")
+		}
+		for j, name := range r.Upstreams {
+			k.upstreamRef(p+".upstreams["+strconv.Itoa(j)+"]", name)
+		}
+		for j, s := range r.Split {
+			sp := p + ".split[" + strconv.Itoa(j) + "]"
+			k.upstreamRef(sp+".upstream", s.Upstream)
+			if s.Weight <= 0 {
+				k.add(sp+".weight", "must be positive, got %d", s.Weight)
+			}
+		}
+		if r.Mirror != "" {
+			k.upstreamRef(p+".mirror", r.Mirror)
+		}
+		k.oneOf(p+".degrade", r.Degrade, "degrade", "next", "fail")
+		if r.ReceiptTimeout < 0 {
+			k.add(p+".receipt_timeout", "must not be negative")
+		}
+	}
+}
+
+func (k *checker) match(p string, m *Match) {
+	for j, id := range m.Tenants {
+		found := false
+		for _, t := range k.c.Tenants {
+			found = found || t.ID == id
+		}
+		if !found {
+			k.add(p+".tenants["+strconv.Itoa(j)+"]", "tenant %q is not defined", id)
+		}
+	}
+	for j, d := range m.Dialects {
+		k.oneOf(p+".dialects["+strconv.Itoa(j)+"]", d, ingressDialects...)
+	}
+	for j, pre := range m.ToPrefixes {
+		if pre == "" || strings.Trim(pre, "0123456789") != "" {
+			k.add(p+".to_prefixes["+strconv.Itoa(j)+"]", "%q is not a number prefix: digits, country code first", pre)
+		}
+	}
+	for j, ch := range m.Channels {
+		k.oneOf(p+".channels["+strconv.Itoa(j)+"]", ch, string(canonical.ChannelWhatsApp), string(canonical.ChannelSMS))
+	}
+	for j, kind := range m.Kinds {
+		k.oneOf(p+".kinds["+strconv.Itoa(j)+"]", kind,
+			string(canonical.KindText), string(canonical.KindMedia), string(canonical.KindButtons),
+			string(canonical.KindList), string(canonical.KindTemplate), string(canonical.KindFlow))
+	}
+}
+
+func (k *checker) templates() {
+	type nameLang struct{ name, lang string }
+	seen := map[nameLang]int{}
+	names := map[string]bool{}
+	for i, t := range k.c.Templates {
+		p := "templates[" + strconv.Itoa(i) + "]"
+		k.required(p+".body", t.Body)
+		if !k.required(p+".name", t.Name) {
+			continue
+		}
+		names[t.Name] = true
+		if j, dup := seen[nameLang{t.Name, t.Language}]; dup {
+			k.add(p, "template %q in language %q is already defined at templates[%d]", t.Name, t.Language, j)
+		} else {
+			seen[nameLang{t.Name, t.Language}] = i
+		}
+	}
+	ids := map[string]int{}
+	for i, g := range k.c.TemplateGroups {
+		p := "template_groups[" + strconv.Itoa(i) + "]"
+		if k.required(p+".id", g.ID) {
+			if j, dup := ids[g.ID]; dup {
+				k.add(p+".id", "template group %q is already defined at template_groups[%d]", g.ID, j)
+			} else {
+				ids[g.ID] = i
+			}
+		}
+		k.oneOf(p+".strategy", g.Strategy, "preferred_then_others", "round_robin", "random")
+		if len(g.Templates) == 0 {
+			k.add(p+".templates", "a template group needs at least one template")
+		}
+		for j, name := range g.Templates {
+			if !names[name] {
+				k.add(p+".templates["+strconv.Itoa(j)+"]", "template %q is not defined in templates", name)
+			}
+		}
+	}
+}

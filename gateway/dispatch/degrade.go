@@ -1,0 +1,253 @@
+package dispatch
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"switchboard/adapters"
+	"switchboard/canonical"
+	"switchboard/config"
+)
+
+// need is a set of things a message carries that an upstream must be able to carry.
+type need uint16
+
+const (
+	needText need = 1 << iota
+	needMedia
+	needLocalMedia
+	needButtons
+	needList
+	needTemplate
+	needFlash
+	needFlow
+)
+
+var needNames = [...]string{"text", "media", "local media", "buttons", "list", "template", "flash", "flow"}
+
+func (n need) String() string {
+	var parts []string
+	for i, name := range needNames {
+		if n&(1<<i) != 0 {
+			parts = append(parts, name)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func capsOf(c adapters.Caps) need {
+	var n need
+	for bit, ok := range map[need]bool{needText: c.Text, needMedia: c.Media, needLocalMedia: c.LocalMedia,
+		needButtons: c.Buttons, needList: c.List, needTemplate: c.Template, needFlash: c.Flash, needFlow: c.Flow} {
+		if ok {
+			n |= bit
+		}
+	}
+	return n
+}
+
+func needsOf(m *canonical.Message) need {
+	var n need
+	if m.Text != "" {
+		n |= needText
+	}
+	for i := range m.Media {
+		if m.Media[i].Local {
+			n |= needLocalMedia
+		} else {
+			n |= needMedia
+		}
+	}
+	if len(m.Buttons) > 0 {
+		n |= needButtons
+	}
+	if len(m.Options) > 0 {
+		n |= needList
+	}
+	if m.Template != nil {
+		n |= needTemplate
+	}
+	if m.Flash {
+		n |= needFlash
+	}
+	if m.FlowID != "" {
+		n |= needFlow
+	}
+	return n
+}
+
+// policy is a route's answer to content an upstream cannot carry.
+type policy uint8
+
+const (
+	policyDegrade policy = iota // render it as text
+	policyNext                  // try the next upstream that can carry it
+	policyFail                  // fail the message
+)
+
+func parsePolicy(s string) (policy, error) {
+	switch s {
+	case "", "degrade":
+		return policyDegrade, nil
+	case "next":
+		return policyNext, nil
+	case "fail":
+		return policyFail, nil
+	}
+	return 0, fmt.Errorf("degrade must be degrade, next or fail, not %q", s)
+}
+
+// fit returns m, or under policyDegrade a text rendering of what u lacks, or why u cannot
+// carry the message.
+func fit(m *canonical.Message, u *upstream, p policy, cat *catalogue) (*canonical.Message, string) {
+	missing := needsOf(m) &^ u.caps
+	if missing == 0 && (u.maxText == 0 || len(m.Text) <= u.maxText) {
+		return m, ""
+	}
+	if missing != 0 {
+		if p != policyDegrade {
+			return nil, "upstream " + u.name + " cannot carry " + missing.String()
+		}
+		var err error
+		if m, err = degrade(m, missing, cat); err != nil {
+			return nil, "cannot render the message as text for upstream " + u.name + ": " + err.Error()
+		}
+	}
+	if u.maxText > 0 && len(m.Text) > u.maxText {
+		return nil, fmt.Sprintf("text of %d bytes is over upstream %s's limit of %d", len(m.Text), u.name, u.maxText)
+	}
+	return m, ""
+}
+
+// degrade returns a copy of m with what is missing rendered as text: the template from
+// the catalogue, buttons and options as numbered lines, media as links.
+func degrade(m *canonical.Message, missing need, cat *catalogue) (*canonical.Message, error) {
+	switch {
+	case missing&needLocalMedia != 0:
+		return nil, errors.New("its media is a path on the sender's own machine, which only an upstream of the same dialect can carry")
+	case missing&needFlow != 0:
+		return nil, errors.New("a flow cannot be rendered as text")
+	case missing&needText != 0:
+		return nil, errors.New("the upstream carries no text")
+	}
+	d := *m
+	var sections []string
+	body := m.Text
+	if missing&needTemplate != 0 {
+		text, err := cat.render(m.Template)
+		if err != nil {
+			return nil, err
+		}
+		body, d.Template = text, nil
+	}
+	if body != "" {
+		sections = append(sections, body)
+	}
+	if missing&needButtons != 0 {
+		sections = append(sections, numbered(m.Buttons))
+		d.Buttons = nil
+	}
+	if missing&needList != 0 {
+		sections = append(sections, numbered(m.Options))
+		d.Options = nil
+	}
+	if missing&needMedia != 0 {
+		var links []string
+		for _, md := range m.Media {
+			if md.Caption != "" && md.Caption != body {
+				links = append(links, md.Caption)
+			}
+			links = append(links, md.URL)
+		}
+		sections = append(sections, strings.Join(links, "\n"))
+		d.Media = nil
+	}
+	if missing&needFlash != 0 {
+		d.Flash = false
+	}
+	d.Text = strings.Join(sections, "\n\n")
+	d.Kind = ""
+	d.InferKind()
+	return &d, nil
+}
+
+func numbered(items []string) string {
+	var b strings.Builder
+	for i, it := range items {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(strconv.Itoa(i + 1))
+		b.WriteString(". ")
+		b.WriteString(it)
+	}
+	return b.String()
+}
+
+// catalogue is the config's templates, for rendering a template as text.
+type catalogue struct {
+	bodies map[string]string   // name + "\x00" + language -> body
+	groups map[string][]string // group id -> template names, preferred first
+}
+
+func newCatalogue(ts []config.Template, groups []config.TemplateGroup) catalogue {
+	c := catalogue{bodies: map[string]string{}, groups: map[string][]string{}}
+	for _, t := range ts {
+		c.bodies[t.Name+"\x00"+t.Language] = t.Body
+	}
+	for _, g := range groups {
+		c.groups[g.ID] = g.Templates
+	}
+	return c
+}
+
+// render fills the template's {{n}} placeholders from its params. The name is looked up
+// with its language, then the language without region (en for en_US), then an entry with
+// no language; a group's templates are tried in order.
+func (c *catalogue) render(t *canonical.Template) (string, error) {
+	names := []string{t.Name}
+	if t.Name == "" {
+		names = c.groups[t.GroupID]
+	}
+	base, _, _ := strings.Cut(strings.ReplaceAll(t.Language, "-", "_"), "_")
+	for _, name := range names {
+		for _, lang := range []string{t.Language, base, ""} {
+			if body, ok := c.bodies[name+"\x00"+lang]; ok {
+				return fill(body, t.Params), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("template %q (language %q) is not in the templates catalogue", cmp.Or(t.Name, t.GroupID, t.ID), t.Language)
+}
+
+// fill replaces {{1}}, {{2}}... with params[0], params[1]...; a placeholder without a
+// param becomes empty rather than showing its braces to the recipient.
+func fill(body string, params []string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(body, "{{")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(body[i:], "}}")
+		if j < 0 {
+			break
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(body[i+2 : i+j]))
+		if err != nil {
+			b.WriteString(body[:i+2])
+			body = body[i+2:]
+			continue
+		}
+		b.WriteString(body[:i])
+		if n >= 1 && n <= len(params) {
+			b.WriteString(params[n-1])
+		}
+		body = body[i+j+2:]
+	}
+	b.WriteString(body)
+	return b.String()
+}

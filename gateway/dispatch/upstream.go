@@ -1,0 +1,226 @@
+package dispatch
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/sony/gobreaker/v2"
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters"
+	"switchboard/canonical"
+	"switchboard/config"
+)
+
+// Reasons an upstream did not attempt a message. None of them is charged to the message.
+var (
+	errOpen     = errors.New("circuit breaker open")
+	errBusy     = errors.New("upstream busy")
+	errStopping = errors.New("dispatcher stopping")
+)
+
+// What a request's outcome means to the breaker: errPermanent is the message's fault and
+// counts as a success; errNotSent (the request never went out) is not counted at all.
+var (
+	errRetry     = errors.New("retry")
+	errPermanent = errors.New("permanent")
+	errNotSent   = errors.New("not sent")
+)
+
+// upstream is one provider at run time: its adapter, connection pool, breaker and limits.
+type upstream struct {
+	name, dialect string
+	out           adapters.Outbound // nil for a local upstream
+	local         adapters.Local
+	caps          need
+	maxText       int
+
+	client  *fasthttp.HostClient
+	timeout time.Duration
+	conns   chan struct{} // one token per concurrent request
+	limiter *limiter      // nil: no rate cap
+
+	breaker  *gobreaker.TwoStepCircuitBreaker[struct{}]
+	openFor  time.Duration
+	openedAt atomic.Int64 // unix nanoseconds of the last trip
+
+	inFlight atomic.Int64
+	primary  counters
+	shadow   counters
+	latency  *metrics.Histogram
+	state    *metrics.Gauge
+}
+
+func makeUpstream(cfg config.Upstream, global config.Breaker, log *slog.Logger) (*upstream, error) {
+	out, local, err := newUpstream(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("upstream %q: %w", cfg.Name, err)
+	}
+	u := &upstream{
+		name:    cfg.Name,
+		dialect: cfg.Dialect,
+		out:     out,
+		local:   local,
+		timeout: time.Duration(cfg.Timeout),
+		latency: metrics.GetOrCreateHistogram(fmt.Sprintf("switchboard_upstream_request_duration_seconds{upstream=%q}", cfg.Name)),
+		state:   metrics.GetOrCreateGauge(fmt.Sprintf("switchboard_upstream_breaker_state{upstream=%q}", cfg.Name), nil),
+	}
+	u.primary.init("switchboard_upstream_requests_total", cfg.Name, false)
+	u.shadow.init("switchboard_upstream_mirror_requests_total", cfg.Name, true)
+	or(&u.timeout, defaultTimeout)
+	maxConns := cfg.MaxConns
+	or(&maxConns, defaultMaxConns)
+	u.conns = make(chan struct{}, maxConns)
+	if cfg.RatePerSecond > 0 {
+		u.limiter = newLimiter(cfg.RatePerSecond)
+	}
+	var caps adapters.Caps
+	if out != nil {
+		caps = out.Caps()
+		if u.client, err = newClient(cfg.URL, maxConns, u.timeout); err != nil {
+			return nil, fmt.Errorf("upstream %q: %w", cfg.Name, err)
+		}
+	} else {
+		caps = local.Caps()
+	}
+	u.caps, u.maxText = capsOf(caps), caps.MaxText
+	b := breakerSettings(global, cfg.Breaker)
+	u.openFor = time.Duration(b.OpenFor)
+	u.breaker = newBreaker(cfg.Name, b, func(from, to gobreaker.State) {
+		if to == gobreaker.StateOpen {
+			u.openedAt.Store(time.Now().UnixNano())
+		}
+		u.state.Set(float64(to))
+		log.Warn("circuit breaker changed state", "upstream", u.name, "from", from.String(), "to", to.String())
+	})
+	u.state.Set(0)
+	return u, nil
+}
+
+// newClient is one upstream's connection pool. It retries nothing itself: an attempt is
+// one request, and the dispatcher owns retries.
+func newClient(rawURL string, maxConns int, timeout time.Duration) (*fasthttp.HostClient, error) {
+	pu, err := url.Parse(rawURL)
+	if err != nil || pu.Host == "" {
+		return nil, fmt.Errorf("cannot parse url %q: it must be absolute", rawURL)
+	}
+	isTLS := pu.Scheme == "https"
+	return &fasthttp.HostClient{
+		Addr:                      fasthttp.AddMissingPort(pu.Host, isTLS),
+		IsTLS:                     isTLS,
+		Name:                      "switchboard",
+		MaxConns:                  maxConns,
+		ReadTimeout:               timeout,
+		WriteTimeout:              timeout,
+		MaxResponseBodySize:       maxResponseBody,
+		MaxIdemponentCallAttempts: 1,
+	}, nil
+}
+
+func newBreaker(name string, b config.Breaker, onChange func(from, to gobreaker.State)) *gobreaker.TwoStepCircuitBreaker[struct{}] {
+	window := time.Duration(b.Window)
+	return gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:         name,
+		MaxRequests:  uint32(b.HalfOpenProbes),
+		Interval:     window,
+		BucketPeriod: window / breakerBuckets,
+		Timeout:      time.Duration(b.OpenFor),
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			done := c.TotalSuccesses + c.TotalFailures
+			return c.ConsecutiveFailures >= uint32(b.ConsecutiveFailures) ||
+				(done >= uint32(b.MinRequests) && float64(c.TotalFailures) >= b.FailureRatio*float64(done))
+		},
+		IsSuccessful:  func(err error) bool { return err == nil || err == errPermanent },
+		IsExcluded:    func(err error) bool { return err == errNotSent },
+		OnStateChange: func(_ string, from, to gobreaker.State) { onChange(from, to) },
+	})
+}
+
+// send makes one attempt at m through u's breaker and limits. A non-nil error means no
+// request went out, and wait is how long until u may take the message.
+// A shadow copy never waits long and never holds a place in the rate limiter.
+func (u *upstream) send(m *canonical.Message, stop <-chan struct{}, shadow bool) (res adapters.Result, wait time.Duration, err error) {
+	done, err := u.breaker.Allow()
+	if err != nil {
+		return res, u.openWait(err), errOpen
+	}
+	if wait, err = u.acquire(m.ID, stop, shadow); err != nil {
+		done(errNotSent)
+		return res, wait, err
+	}
+	start := time.Now()
+	u.inFlight.Add(1)
+	res = u.do(m)
+	u.inFlight.Add(-1)
+	<-u.conns
+	u.latency.UpdateDuration(start)
+	switch res.Outcome {
+	case adapters.Sent:
+		done(nil)
+	case adapters.Permanent:
+		done(errPermanent)
+	default:
+		done(errRetry)
+	}
+	return res, 0, nil
+}
+
+// openWait is how long until a breaker that refused a request may let one through.
+func (u *upstream) openWait(err error) time.Duration {
+	if err == gobreaker.ErrTooManyRequests {
+		return min(u.timeout, maxHalfOpenWait)
+	}
+	left := time.Duration(u.openedAt.Load()+int64(u.openFor)) - time.Duration(time.Now().UnixNano())
+	return max(left, minOpenWait)
+}
+
+// acquire waits for the rate limiter and a connection slot. A slot not free within the
+// upstream's timeout means it is saturated: the message goes back to the queue.
+func (u *upstream) acquire(id string, stop <-chan struct{}, shadow bool) (time.Duration, error) {
+	if u.limiter != nil {
+		if wait, err := u.limiter.wait(id, stop, shadow); err != nil {
+			return wait, err
+		}
+	}
+	select {
+	case u.conns <- struct{}{}:
+		return 0, nil
+	default:
+	}
+	t := time.NewTimer(u.timeout)
+	defer t.Stop()
+	select {
+	case u.conns <- struct{}{}:
+		return 0, nil
+	case <-t.C:
+		return u.timeout, errBusy
+	case <-stop:
+		return 0, errStopping
+	}
+}
+
+// do is the request itself. A transport error or timeout is a Retry.
+func (u *upstream) do(m *canonical.Message) adapters.Result {
+	if u.local != nil {
+		return u.local.Deliver(m)
+	}
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	if err := u.out.Encode(m, req); err != nil {
+		return adapters.Result{Outcome: adapters.Permanent, Reason: err.Error()}
+	}
+	if err := u.client.DoTimeout(req, resp, u.timeout); err != nil {
+		if errors.Is(err, fasthttp.ErrTimeout) {
+			return adapters.Result{Outcome: adapters.Retry, Reason: "no answer within " + u.timeout.String()}
+		}
+		return adapters.Result{Outcome: adapters.Retry, Reason: "cannot reach upstream: " + err.Error()}
+	}
+	return u.out.Classify(m, resp)
+}

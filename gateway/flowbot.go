@@ -1,0 +1,169 @@
+package gateway
+
+import (
+	"bytes"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters"
+	"switchboard/adapters/flowbot"
+	"switchboard/canonical"
+	"switchboard/config"
+)
+
+// maxTrackedIPs bounds the memory of the per-IP token limit; past it, expired windows are
+// dropped, and if none has expired the oldest are.
+const maxTrackedIPs = 100_000
+
+// flowbotState is what the FlowBot dialect needs beyond translation: the JWT secret and the
+// per-IP limit on /api/auth/api-token.
+type flowbotState struct {
+	secret []byte
+	maxTTL time.Duration
+	limit  int
+	window time.Duration
+
+	mu  sync.Mutex
+	ips map[string]ipWindow
+}
+
+type ipWindow struct {
+	start time.Time
+	count int
+}
+
+func newFlowbotState(cfg *config.Config) *flowbotState {
+	return &flowbotState{
+		secret: []byte(cfg.FlowBot.JWTSecret), maxTTL: time.Duration(cfg.FlowBot.MaxTokenTTL),
+		limit: cfg.FlowBot.TokenRequestsPerWindow, window: time.Duration(cfg.FlowBot.TokenWindow),
+		ips: map[string]ipWindow{},
+	}
+}
+
+// allowIP counts a token request from ip in a fixed window, as the vendor documents
+// ("10 requests / 15 min per IP").
+func (f *flowbotState) allowIP(ip string, now time.Time) bool {
+	if f.limit <= 0 {
+		return true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w, ok := f.ips[ip]
+	if !ok || now.Sub(w.start) >= f.window {
+		if !ok && len(f.ips) >= maxTrackedIPs {
+			f.evict(now)
+		}
+		w = ipWindow{start: now}
+	}
+	w.count++
+	f.ips[ip] = w
+	return w.count <= f.limit
+}
+
+func (f *flowbotState) evict(now time.Time) {
+	for ip, w := range f.ips {
+		if now.Sub(w.start) >= f.window || len(f.ips) >= maxTrackedIPs {
+			delete(f.ips, ip)
+		}
+		if len(f.ips) < maxTrackedIPs*9/10 {
+			return
+		}
+	}
+}
+
+// flowbotRoute reports whether a Bearer credential is FlowBot's JWT rather than a native token.
+func (s *Server) flowbotRoute(c *adapters.Call) bool {
+	return bytes.HasPrefix(c.Req.URI().Path(), []byte("/api/"))
+}
+
+// authenticateFlowBot checks a FlowBot JWT, or an HMAC signature of the raw body against
+// every tenant's secret (each compared in constant time).
+func (s *Server) authenticateFlowBot(c *adapters.Call, cred adapters.Credential) *tenant {
+	switch cred.Scheme {
+	case adapters.SchemeBearer:
+		clientID, err := flowbot.VerifyToken(s.fb.secret, cred.Secret, c.Now)
+		if err != nil {
+			return nil
+		}
+		return s.dir.byClient[clientID]
+	case adapters.SchemeHMAC:
+		var found *tenant
+		for _, t := range s.dir.tenants {
+			if fc := t.cfg.FlowBot; fc != nil && fc.HMACSecret != "" &&
+				flowbot.CheckSignature(c.Req.Body(), cred.Secret, []byte(fc.HMACSecret)) && found == nil {
+				found = t
+			}
+		}
+		return found
+	}
+	return nil
+}
+
+// flowbotToken serves POST /api/auth/api-token: client credentials for an HS256 JWT.
+func (s *Server) flowbotToken(ctx *fasthttp.RequestCtx) {
+	c := &adapters.Call{Op: adapters.OpToken, Req: &ctx.Request, Now: time.Now()}
+	if !s.fb.allowIP(ctx.RemoteIP().String(), c.Now) {
+		s.writeError(ctx, s.flowbot, c, &canonical.Error{Code: canonical.ErrTooMany,
+			Reason: "Too many token requests from this IP, please try again later", RetryAfter: s.fb.window})
+		return
+	}
+	clientID, apiKey, ttl, err := flowbot.ParseTokenRequest(c)
+	if err != nil {
+		s.writeError(ctx, s.flowbot, c, canonical.AsError(err))
+		return
+	}
+	t := s.dir.authenticate(adapters.Credential{Scheme: adapters.SchemeClient, User: clientID, Secret: apiKey})
+	if t == nil {
+		s.writeError(ctx, s.flowbot, c, &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "Invalid client credentials"})
+		return
+	}
+	if s.fb.maxTTL > 0 && ttl > s.fb.maxTTL {
+		ttl = s.fb.maxTTL
+	}
+	tok, err := flowbot.IssueToken(s.fb.secret, clientID, t.id, ttl, c.Now)
+	if err != nil {
+		s.log.Error("cannot issue token", "tenant", t.id, "err", err)
+		s.writeError(ctx, s.flowbot, c, canonical.AsError(err))
+		return
+	}
+	writeJSON(ctx, 200, flowbot.AppendTokenAnswer(nil, tok, ttl, &t.account))
+}
+
+// flowbotCheckSent serves GET|POST /api/templates/check-sent from the gateway's own records.
+func (s *Server) flowbotCheckSent(ctx *fasthttp.RequestCtx) {
+	c := &adapters.Call{Op: adapters.OpCheckSent, Req: &ctx.Request, Now: time.Now()}
+	cred, ok := s.flowbot.Credential(c)
+	var t *tenant
+	if ok {
+		t = s.authenticate(c, cred)
+	}
+	if t == nil {
+		s.writeError(ctx, s.flowbot, c, &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "Unauthorized"})
+		return
+	}
+	phones, _, hours, err := flowbot.ParseCheckSent(c)
+	if err != nil {
+		s.writeError(ctx, s.flowbot, c, canonical.AsError(err))
+		return
+	}
+	byE164 := make(map[string]string, len(phones))
+	tos := make([]string, 0, len(phones))
+	for _, p := range phones {
+		if to, err := canonical.NormalizePhone(p, t.account.CountryCode); err == nil {
+			byE164[to] = p
+			tos = append(tos, to)
+		}
+	}
+	found, err := s.q.TemplateSentSince(t.id, tos, c.Now.Add(-time.Duration(hours)*time.Hour))
+	if err != nil {
+		s.writeError(ctx, s.flowbot, c, canonical.AsError(err))
+		return
+	}
+	sent := make(map[string]time.Time, len(found))
+	for to, at := range found {
+		sent[byE164[to]] = at
+	}
+	writeJSON(ctx, 200, flowbot.AppendCheckSentAnswer(nil, phones, sent))
+}

@@ -1,0 +1,428 @@
+package queue
+
+// The Badger backend. Badger is the write-ahead log and the source of truth; memory holds only
+// the schedule (due time and Seq of each live message, 16 bytes each) and the leases.
+//
+// Key layout. seq8 is a uint64 big-endian, so keys of one prefix sort by Seq; lp(s) is s
+// prefixed with its length (uvarint), so that a tenant or ref never matches a longer one.
+//
+//	m/<seq8>                  live message: due time (8 bytes) + record. Deleted at Finish.
+//	                          User-meta metaLater when it was not yet due when written.
+//	s/<id>                    where a message stands: 'L'+seq (live), 'D'+seq (dead letter) or
+//	                          'F'+record (finished, TTL retention). Written at enqueue.
+//	d/<seq8>                  dead letter: record. Kept until replayed.
+//	i/<idemkey>               idempotency: content hash, seq, created at, status, id. TTL retention.
+//	r/<lp tenant><lp ref><id> client-ref index, empty value. TTL retention.
+//	t/<lp tenant><to>         when a template message was last sent to that recipient. TTL retention.
+//	f/<lp tenant><fseq8>      change feed: the id of a message whose status changed. TTL retention.
+//	c/<tenant>                the tenant's feed cursor: the last fseq returned.
+//	z/seq, z/feed             high-water marks of Seq and fseq, written with every group.
+//
+// Message bodies and finished records live in Badger's value log; the LSM tree holds keys,
+// value pointers and small values. At startup only the m/ keys are read, and the values of
+// those marked metaLater (for their due time): everything else is due.
+//
+// A record is the message in its codec, prefixed with its length (4 bytes), followed by its
+// status changes (see records.go). The "sending" change of a lease is kept in memory and
+// written only with the Retry or Finish that ends the lease: after a crash every live message
+// is due again anyway, so a lease costs no write.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+
+	"switchboard/canonical"
+)
+
+// Durability says when a commit is synced to disk.
+type Durability string
+
+const (
+	// DurabilityAlways syncs every group commit before its callers return (the default).
+	DurabilityAlways Durability = "always"
+	// DurabilityInterval syncs every SyncInterval: faster, may lose the last interval's
+	// acknowledged messages on power loss (not on a process crash).
+	DurabilityInterval Durability = "interval"
+)
+
+// Defaults for zero Options fields.
+const (
+	defaultSyncInterval = time.Second
+	defaultMaxDepth     = 1_000_000
+	defaultRetention    = 72 * time.Hour
+	defaultGCInterval   = time.Minute
+	defaultMemoryMB     = 64
+)
+
+// Badger sizing: its defaults take several hundred MB (five 64 MB memtables, a 256 MB block
+// cache, and compaction table builders that each allocate twice a table's size up front,
+// tables growing with each level). Measured with a million queued messages, see long_test.go.
+const (
+	// numMemtables is the mutable memtable plus one being flushed: writes stall only while
+	// both are full.
+	numMemtables = 2
+	// tableSize is the size of every table below L0 (no growth per level): up to 13 builders
+	// run in one compaction, each holding 2*tableSize.
+	tableSize = 1 << 20
+	// valueThreshold sends message bodies and finished records to the value log and keeps
+	// the small values (status pointers, idempotency keys, feed entries) in the LSM tree.
+	// The tree stays small, so the startup scan and compactions touch little.
+	valueThreshold = 128
+	// valueLogFileSize is small so that value-log GC can reclaim space in small steps.
+	valueLogFileSize = 64 << 20
+	// gcDiscardRatio is the share of a value-log file that must be garbage to rewrite it.
+	gcDiscardRatio = 0.5
+)
+
+// Options configures Open.
+type Options struct {
+	// Dir is the Badger directory; it is created if missing.
+	Dir string
+	// Durability is DurabilityAlways (empty means always) or DurabilityInterval.
+	Durability Durability
+	// SyncInterval is how often DurabilityInterval syncs (default 1s).
+	SyncInterval time.Duration
+	// MaxDepth is the most live messages; Enqueue beyond it fails with ErrUnavailable
+	// (default 1,000,000).
+	MaxDepth int64
+	// Retention is how long finished records, idempotency keys, client refs and the change
+	// feed are kept (default 72h).
+	Retention time.Duration
+	// GCInterval is how often the value log is garbage-collected (default 1m).
+	GCInterval time.Duration
+	// MemoryMB roughly bounds Badger's memtables and caches (default 64).
+	MemoryMB int
+	// Logger receives Badger's warnings and errors and the queue's own (default slog.Default()).
+	Logger *slog.Logger
+	// Now is the clock for due times and status changes (default time.Now); tests set it.
+	Now func() time.Time
+}
+
+// Badger is the embedded Queue backend. It is safe for concurrent use.
+type Badger struct {
+	db   *badger.DB
+	opts Options
+	log  *slog.Logger
+	now  func() time.Time
+
+	sched schedule
+
+	// depth is the number of live messages, for admission without the schedule's lock;
+	// pending is what callers have reserved and not yet committed.
+	depth   atomic.Int64
+	pending atomic.Int64
+	dead    atomic.Int64
+	// seq hands out message Seqs; the committer persists its high-water mark (z/seq).
+	seq atomic.Uint64
+
+	// Committer state, owned by the committer goroutine.
+	reqs      chan *request
+	seqSaved  uint64 // z/seq as last written
+	feedSeq   uint64 // last fseq handed out
+	feedSaved uint64 // z/feed as last written
+	arena     []byte // keys and small values of the group being committed
+
+	changesMu sync.Mutex // one Changes call at a time moves the cursors
+
+	closeMu   sync.RWMutex // held for reading while submitting to reqs; Close takes it to close reqs
+	closed    atomic.Bool
+	closing   chan struct{} // closed by Close: wakes Lease waiters and housekeeping
+	syncs     chan []*request // committed groups waiting for a sync (DurabilityAlways)
+	stopped   chan struct{}   // closed when the committer and syncer have drained and returned
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ Queue = (*Badger)(nil)
+
+// errClosing is returned by every method once Close has begun.
+var errClosing = &canonical.Error{Code: canonical.ErrUnavailable, Reason: "queue is closing", RetryAfter: time.Second}
+
+// Open opens (or creates) the queue in opts.Dir and rebuilds the schedule with one scan of the
+// live messages. Messages that were leased when the process stopped are due again.
+func Open(opts Options) (*Badger, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("cannot open queue: no directory")
+	}
+	switch opts.Durability {
+	case "":
+		opts.Durability = DurabilityAlways
+	case DurabilityAlways, DurabilityInterval:
+	default:
+		return nil, fmt.Errorf("cannot open queue: unknown durability %q (want always or interval)", opts.Durability)
+	}
+	if opts.SyncInterval <= 0 {
+		opts.SyncInterval = defaultSyncInterval
+	}
+	if opts.MaxDepth <= 0 {
+		opts.MaxDepth = defaultMaxDepth
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = defaultRetention
+	}
+	if opts.GCInterval <= 0 {
+		opts.GCInterval = defaultGCInterval
+	}
+	if opts.MemoryMB <= 0 {
+		opts.MemoryMB = defaultMemoryMB
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+
+	db, err := badger.Open(badgerOptions(opts))
+	if err != nil {
+		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
+	}
+	q := &Badger{
+		db:        db,
+		opts:      opts,
+		log:       opts.Logger,
+		now:       opts.Now,
+		reqs:      make(chan *request, maxGroupItems),
+		closing:   make(chan struct{}),
+		syncs:     make(chan []*request, syncBacklog),
+		stopped:   make(chan struct{}),
+	}
+	q.sched.init()
+	start := time.Now()
+	if err := q.rebuild(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
+	}
+	st := q.Stats()
+	q.log.Info("queue opened", "dir", opts.Dir, "depth", st.Depth, "scheduled", st.Scheduled,
+		"dead", st.Dead, "took", time.Since(start).Round(time.Millisecond))
+
+	go q.commitLoop()
+	go q.syncLoop()
+	q.wg.Add(1)
+	go q.housekeeping()
+	current.Store(q)
+	return q, nil
+}
+
+// badgerOptions sizes Badger from opts.MemoryMB: an eighth for each memtable (three may be
+// in memory: the mutable one, one being flushed and the L0 table built from it), a quarter
+// each for the block and index caches.
+func badgerOptions(opts Options) badger.Options {
+	mem := int64(opts.MemoryMB) << 20
+	o := badger.DefaultOptions(opts.Dir)
+	o.TableSizeMultiplier = 1 // no With method for it
+	return o.
+		WithSyncWrites(false). // the committer syncs once per group
+		WithNumVersionsToKeep(1).
+		WithDetectConflicts(false). // one writer: the committer
+		WithMetricsEnabled(false).
+		WithLogger(badgerLogger{opts.Logger}).
+		WithMemTableSize(max(mem/8, 4<<20)).
+		WithNumMemtables(numMemtables).
+		WithBaseTableSize(tableSize).
+		WithBlockCacheSize(max(mem/4, 1<<20)).
+		WithIndexCacheSize(max(mem/4, 1<<20)).
+		WithNumCompactors(2).
+		// Messages live briefly and compress little; compression costs CPU and a buffer per
+		// block in every table builder.
+		WithCompression(options.None).
+		WithValueThreshold(valueThreshold).
+		WithValueLogFileSize(valueLogFileSize)
+}
+
+// rebuild scans the live messages and dead letters once and restores the counters.
+func (q *Badger) rebuild() error {
+	now := q.now().UnixNano()
+	var ready []uint64
+	var later []entry
+	var maxSeq, dead uint64
+	err := q.db.View(func(txn *badger.Txn) error {
+		for _, k := range [...]struct {
+			key string
+			dst *uint64
+		}{{metaSeq, &maxSeq}, {metaFeed, &q.feedSeq}} {
+			item, err := txn.Get([]byte(k.key))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := item.Value(func(v []byte) error {
+				if len(v) != 8 {
+					return fmt.Errorf("corrupt %s", k.key)
+				}
+				*k.dst = binary.BigEndian.Uint64(v)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pLive, '/'}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			seq, ok := seqOfKey(item.Key())
+			if !ok {
+				return fmt.Errorf("corrupt key %q", item.Key())
+			}
+			if item.UserMeta()&metaLater == 0 {
+				ready = append(ready, seq)
+				maxSeq = max(maxSeq, seq)
+				continue
+			}
+			var due int64
+			if err := item.Value(func(v []byte) error {
+				if len(v) < 8 {
+					return fmt.Errorf("corrupt live message %d", seq)
+				}
+				due = int64(binary.BigEndian.Uint64(v))
+				return nil
+			}); err != nil {
+				return err
+			}
+			if due <= now {
+				ready = append(ready, seq)
+			} else {
+				later = append(later, entry{due: due, seq: seq})
+			}
+			maxSeq = max(maxSeq, seq)
+		}
+
+		dit := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pDead, '/'}})
+		defer dit.Close()
+		for dit.Rewind(); dit.Valid(); dit.Next() {
+			if seq, ok := seqOfKey(dit.Item().Key()); ok {
+				maxSeq = max(maxSeq, seq)
+			}
+			dead++
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	q.seq.Store(maxSeq)
+	q.seqSaved = maxSeq
+	q.feedSaved = q.feedSeq
+	q.dead.Store(int64(dead))
+	q.depth.Store(int64(len(ready) + len(later)))
+	q.sched.restore(ready, later)
+	return nil
+}
+
+// Close stops accepting work, lets the committer drain what was submitted, returns leased
+// messages to the schedule and closes Badger. It is safe to call more than once.
+func (q *Badger) Close() error {
+	q.closeOnce.Do(func() {
+		q.closeMu.Lock()
+		q.closed.Store(true)
+		close(q.reqs)
+		q.closeMu.Unlock()
+		close(q.closing)
+		<-q.stopped
+		q.wg.Wait()
+		q.sched.returnLeases()
+		current.CompareAndSwap(q, nil)
+		if err := q.db.Sync(); err != nil {
+			q.closeErr = fmt.Errorf("cannot sync queue: %w", err)
+		}
+		if err := q.db.Close(); err != nil && q.closeErr == nil {
+			q.closeErr = fmt.Errorf("cannot close queue: %w", err)
+		}
+	})
+	return q.closeErr
+}
+
+// housekeeping syncs on a timer with DurabilityInterval and runs value-log GC.
+func (q *Badger) housekeeping() {
+	defer q.wg.Done()
+	gc := time.NewTicker(q.opts.GCInterval)
+	defer gc.Stop()
+	var syncC <-chan time.Time
+	if q.opts.Durability == DurabilityInterval {
+		t := time.NewTicker(q.opts.SyncInterval)
+		defer t.Stop()
+		syncC = t.C
+	}
+	for {
+		select {
+		case <-q.closing:
+			return
+		case <-syncC:
+			start := time.Now()
+			if err := q.db.Sync(); err != nil {
+				q.log.Error("cannot sync queue", "err", err)
+			}
+			syncSeconds.UpdateDuration(start)
+		case <-gc.C:
+			for q.db.RunValueLogGC(gcDiscardRatio) == nil {
+				gcRewrites.Inc()
+			}
+		}
+	}
+}
+
+// badgerLogger passes Badger's warnings and errors to slog and drops the rest.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}
+
+// Key prefixes; see the layout at the top of this file.
+const (
+	pLive   = 'm'
+	pStatus = 's'
+	pDead   = 'd'
+	pIdem   = 'i'
+	pRef    = 'r'
+	pTmpl   = 't'
+	pFeed   = 'f'
+	pCursor = 'c'
+
+	// metaLater is the user-meta of a live message that was not due when written.
+	metaLater = 1
+
+	metaSeq  = "z/seq"
+	metaFeed = "z/feed"
+)
+
+func appendSeqKey(dst []byte, prefix byte, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, prefix, '/'), seq)
+}
+
+func seqOfKey(k []byte) (uint64, bool) {
+	if len(k) != 10 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(k[2:]), true
+}
+
+func appendKey(dst []byte, prefix byte, s string) []byte {
+	return append(append(dst, prefix, '/'), s...)
+}
+
+// appendLP appends s prefixed with its length.
+func appendLP(dst []byte, s string) []byte {
+	return append(binary.AppendUvarint(dst, uint64(len(s))), s...)
+}

@@ -1,0 +1,485 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"switchboard/canonical"
+)
+
+// Group commit: every write goes through one committer goroutine, which takes whatever
+// requests are waiting and writes them in one Badger transaction (split only when Badger
+// says it is too big). With DurabilityAlways the committed group then goes to the syncer,
+// which syncs once for every group committed meanwhile and releases their callers; the
+// committer goes on with the next group during the sync, so one fsync serves many requests
+// and the disk's latency is not paid once per group.
+//
+// Only requests that create live messages (Enqueue, Replay) wait for the sync: that is the
+// queue's contract. Finish, Retry and Record return once committed, which survives a crash
+// of the process (the data is in the kernel); a power loss may undo the last of them before
+// the next sync, and the message is then sent again: at-least-once still holds.
+const (
+	// maxGroupItems bounds the messages and changes one group gathers; more wait for the
+	// next group. It is also the request channel's capacity.
+	maxGroupItems = 4096
+	// maxGroupBytes bounds the encoded bytes one group gathers, keeping a group within a
+	// couple of Badger transactions.
+	maxGroupBytes = 4 << 20
+	// syncBacklog is how many committed groups may wait for the syncer before the committer
+	// waits too; the syncer takes them all with one sync.
+	syncBacklog = 64
+	// maxPooledBytes is the largest request buffer kept for reuse.
+	maxPooledBytes = 256 << 10
+)
+
+type opKind uint8
+
+const (
+	opEnqueue opKind = iota
+	opFinish
+	opRetry
+	opRecord
+	opReplay
+)
+
+// request is one call handed to the committer. The caller fills it, submits it and waits on
+// done; the committer sets err (and dup) and sends on done.
+type request struct {
+	op opKind
+
+	// Enqueue.
+	items []Item
+	vals  [][]byte // m/ value of each item: due, record head, first change
+	dues  []int64
+	dup   []bool
+
+	// Finish, Retry.
+	seq   uint64
+	lease *lease
+	msg   *canonical.Message
+	head  []byte // record head of msg
+	due   int64  // Retry, Replay: when due again
+
+	// Finish, Retry, Record, Replay.
+	ch canonical.Change
+	id string
+
+	buf  []byte // backing store of vals and head, reused through the pool
+	size int    // bytes, for the group bound
+	err  error
+	done chan struct{}
+}
+
+func (r *request) count() int {
+	if r.op == opEnqueue {
+		return len(r.items)
+	}
+	return 1
+}
+
+var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
+
+func getRequest(op opKind) *request {
+	r := requestPool.Get().(*request)
+	r.op = op
+	return r
+}
+
+func putRequest(r *request) {
+	buf, vals, dues, done := r.buf, r.vals, r.dues, r.done
+	if cap(buf) > maxPooledBytes {
+		buf, vals, dues = nil, nil, nil
+	}
+	clear(vals)
+	*r = request{buf: buf[:0], vals: vals[:0], dues: dues[:0], done: done}
+	requestPool.Put(r)
+}
+
+// submit hands r to the committer and waits for its commit. ctx only bounds the wait for a
+// place in the committer's channel: once submitted, the request is written.
+func (q *Badger) submit(ctx context.Context, r *request) error {
+	q.closeMu.RLock()
+	if q.closed.Load() {
+		q.closeMu.RUnlock()
+		return errClosing
+	}
+	select {
+	case q.reqs <- r:
+	case <-ctx.Done():
+		q.closeMu.RUnlock()
+		return &canonical.Error{Code: canonical.ErrUnavailable, Reason: "request cancelled before it was queued", RetryAfter: time.Second}
+	}
+	q.closeMu.RUnlock()
+	<-r.done
+	return r.err
+}
+
+// commitLoop is the committer goroutine. It returns when Close has closed reqs and every
+// request submitted before has been committed, and then stops the syncer.
+func (q *Badger) commitLoop() {
+	defer close(q.syncs)
+	for r := range q.reqs {
+		group := []*request{r}
+		n, size := r.count(), r.size
+	gather:
+		for n < maxGroupItems && size < maxGroupBytes {
+			select {
+			case r, ok := <-q.reqs:
+				if !ok {
+					break gather
+				}
+				group = append(group, r)
+				n, size = n+r.count(), size+r.size
+			default:
+				break gather
+			}
+		}
+		q.commitGroup(group, n)
+	}
+}
+
+// syncLoop syncs committed groups and releases their callers. Every group waiting is covered
+// by one sync: a sync makes durable everything committed before it.
+func (q *Badger) syncLoop() {
+	defer close(q.stopped)
+	for g := range q.syncs {
+		groups := [][]*request{g}
+	more:
+		for {
+			select {
+			case g, ok := <-q.syncs:
+				if !ok {
+					break more
+				}
+				groups = append(groups, g)
+			default:
+				break more
+			}
+		}
+		start := time.Now()
+		err := q.db.Sync()
+		syncSeconds.UpdateDuration(start)
+		if err != nil {
+			err = q.storageError("sync", err)
+		}
+		now := q.now().UnixNano()
+		for _, g := range groups {
+			for _, r := range g {
+				q.release(r, err, now)
+			}
+		}
+	}
+}
+
+func (q *Badger) commitGroup(group []*request, n int) {
+	start := time.Now()
+	now := q.now().UTC()
+	w := writer{txn: q.db.NewTransaction(true), db: q.db, ttl: q.opts.Retention}
+	q.arena = q.arena[:0]
+	feedSeq := q.feedSeq
+	for _, r := range group {
+		switch r.op {
+		case opEnqueue:
+			q.applyEnqueue(&w, r, now.UnixNano())
+		case opFinish:
+			q.applyFinish(&w, r, now)
+		case opRetry:
+			q.applyRetry(&w, r, now.UnixNano())
+		case opRecord:
+			q.applyRecord(&w, r, now.UnixNano())
+		case opReplay:
+			q.applyReplay(&w, r, now)
+		}
+	}
+	seq := q.seq.Load()
+	if seq > q.seqSaved {
+		w.set([]byte(metaSeq), binary.BigEndian.AppendUint64(nil, seq), false)
+	}
+	if q.feedSeq > q.feedSaved {
+		w.set([]byte(metaFeed), binary.BigEndian.AppendUint64(nil, q.feedSeq), false)
+	}
+	err := w.commit()
+	if err != nil {
+		err = q.storageError("commit", err)
+		q.feedSeq = feedSeq
+	} else {
+		q.seqSaved = max(q.seqSaved, seq)
+		q.feedSaved = q.feedSeq
+	}
+	if cap(q.arena) > 2*maxGroupBytes {
+		q.arena = nil
+	}
+	commitBatchSize.Update(float64(n))
+	commitSeconds.UpdateDuration(start)
+
+	nowNs := q.now().UnixNano()
+	waiting := group[:0] // what must wait for the sync
+	for _, r := range group {
+		if err == nil && r.err == nil && q.opts.Durability == DurabilityAlways && (r.op == opEnqueue || r.op == opReplay) {
+			waiting = append(waiting, r)
+			continue
+		}
+		q.release(r, err, nowNs)
+	}
+	if len(waiting) > 0 {
+		q.syncs <- waiting
+	}
+}
+
+// release finishes a request: on success memory follows what was written, then the caller
+// is woken.
+func (q *Badger) release(r *request, err error, now int64) {
+	if r.err == nil {
+		r.err = err
+	}
+	if r.err == nil {
+		q.applied(r, now)
+	}
+	r.done <- struct{}{}
+}
+
+// applied updates memory once r's writes are durable.
+func (q *Badger) applied(r *request, now int64) {
+	switch r.op {
+	case opEnqueue:
+		var stored int64
+		q.sched.mu.Lock()
+		for i, it := range r.items {
+			if !r.dup[i] {
+				q.sched.push(it.Msg.Seq, r.dues[i], now)
+				stored++
+			}
+		}
+		q.depth.Add(stored)
+		q.sched.mu.Unlock()
+		if stored > 0 {
+			q.sched.wake()
+		}
+	case opFinish:
+		q.sched.end(r.seq, -1, now)
+		q.depth.Add(-1)
+		if r.msg.Status == canonical.StatusDead {
+			q.dead.Add(1)
+		}
+	case opRetry:
+		q.sched.end(r.seq, r.due, now)
+	case opReplay:
+		q.sched.mu.Lock()
+		q.sched.push(r.seq, r.due, now)
+		q.depth.Add(1)
+		q.sched.mu.Unlock()
+		q.sched.wake()
+		q.dead.Add(-1)
+	}
+}
+
+func (q *Badger) applyEnqueue(w *writer, r *request, now int64) {
+	// Check every idempotency key first: a conflict fails the whole call with nothing stored.
+	var first map[string]int // key -> index of its first new item in this call
+	for i, it := range r.items {
+		if it.IdemKey == "" {
+			continue
+		}
+		if j, ok := first[it.IdemKey]; ok {
+			if r.items[j].IdemHash != it.IdemHash {
+				r.err = errIdemConflict
+				return
+			}
+			o := r.items[j].Msg
+			setOriginal(it.Msg, o.ID, o.Seq, o.CreatedAt, o.Status)
+			r.dup[i] = true
+			continue
+		}
+		// The key is built past the arena's end and not kept: a Get does not hold it.
+		found, err := w.get(appendKey(q.arena, pIdem, it.IdemKey), func(v []byte) error {
+			return checkIdem(v, it)
+		})
+		if err != nil {
+			if errors.Is(err, errIdemConflict) {
+				r.err = errIdemConflict
+			} else {
+				w.fail(err)
+			}
+			return
+		}
+		if found {
+			r.dup[i] = true
+			continue
+		}
+		if first == nil {
+			first = make(map[string]int)
+		}
+		first[it.IdemKey] = i
+	}
+	for i, it := range r.items {
+		if r.dup[i] {
+			continue
+		}
+		m := it.Msg
+		k := q.key(appendSeqKey(q.arena, pLive, m.Seq))
+		w.setLive(k, r.vals[i], r.dues[i], now)
+		k = q.key(appendKey(q.arena, pStatus, m.ID))
+		v := q.key(binary.AppendUvarint(append(q.arena, stLive), m.Seq))
+		w.set(k, v, false)
+		if it.IdemKey != "" {
+			k = q.key(appendKey(q.arena, pIdem, it.IdemKey))
+			v = q.key(appendIdem(q.arena, it))
+			w.set(k, v, true)
+		}
+		if m.ClientRef != "" {
+			k = q.key(append(appendLP(appendLP(append(q.arena, pRef, '/'), m.Tenant), m.ClientRef), m.ID...))
+			w.set(k, nil, true)
+		}
+	}
+}
+
+// applyFinish writes the final record (or the dead letter) and removes the live message.
+func (q *Badger) applyFinish(w *writer, r *request, now time.Time) {
+	m, l := r.msg, r.lease
+	hist, head := l.hist, r.head
+	if extra := q.sched.takeReceipts(r.seq); len(extra) > 0 {
+		// Receipts that came while the message was live: one further along than the final
+		// status wins (a "delivered" that overtook our own "sent").
+		hist = mergeChanges(bytes.Clone(hist), extra)
+		if chs, err := decodeHistory(extra); err == nil && m.Status != canonical.StatusDead {
+			for _, c := range chs {
+				if m.Status.Advances(c.Status) {
+					m.Status = c.Status
+				}
+			}
+			head = appendHead(nil, m)
+		}
+	}
+	// The final record is written before the live message is deleted: if a crash cuts a
+	// group that Badger split, the message is sent again rather than lost.
+	if m.Status == canonical.StatusDead {
+		v := q.key(appendChange(append(append(q.arena, head...), hist...), r.ch))
+		k := q.key(appendSeqKey(q.arena, pDead, r.seq))
+		w.set(k, v, false)
+		v = q.key(binary.AppendUvarint(append(q.arena, stDead), r.seq))
+		k = q.key(appendKey(q.arena, pStatus, m.ID))
+		w.set(k, v, false)
+	} else {
+		v := q.key(appendChange(append(append(append(q.arena, stFinished), head...), hist...), r.ch))
+		k := q.key(appendKey(q.arena, pStatus, m.ID))
+		w.set(k, v, true)
+	}
+	w.del(q.key(appendSeqKey(q.arena, pLive, r.seq)))
+	if m.Template != nil && (m.Status == canonical.StatusSent || m.Status == canonical.StatusDelivered || m.Status == canonical.StatusRead) {
+		k := q.key(append(appendLP(append(q.arena, pTmpl, '/'), m.Tenant), m.To...))
+		v := q.key(binary.BigEndian.AppendUint64(q.arena, uint64(now.UnixNano())))
+		w.set(k, v, true)
+	}
+	q.feed(w, m.Tenant, m.ID)
+}
+
+// applyRetry rewrites the live message with its attempt recorded and its new due time.
+func (q *Badger) applyRetry(w *writer, r *request, now int64) {
+	hist := r.lease.hist
+	if extra := q.sched.takeReceipts(r.seq); len(extra) > 0 {
+		hist = mergeChanges(bytes.Clone(hist), extra)
+	}
+	v := q.key(appendChange(append(append(binary.BigEndian.AppendUint64(q.arena, uint64(r.due)), r.head...), hist...), r.ch))
+	k := q.key(appendSeqKey(q.arena, pLive, r.seq))
+	w.setLive(k, v, r.due, now)
+	q.feed(w, r.msg.Tenant, r.msg.ID)
+}
+
+// feed adds id to the tenant's change feed.
+func (q *Badger) feed(w *writer, tenant, id string) {
+	q.feedSeq++
+	k := q.key(binary.BigEndian.AppendUint64(appendLP(append(q.arena, pFeed, '/'), tenant), q.feedSeq))
+	v := q.key(append(q.arena, id...))
+	w.set(k, v, true)
+}
+
+// key returns what was appended to the arena since its end as a slice of its own, and moves
+// the arena's end past it. Arena bytes are never overwritten while the group's transaction
+// holds them: a reallocation leaves earlier slices on the old array.
+func (q *Badger) key(b []byte) []byte {
+	start := len(q.arena)
+	q.arena = b
+	return b[start:len(b):len(b)]
+}
+
+// writer is the group's transaction. It starts a new one when Badger says the current one
+// is too big, and remembers the first failure.
+type writer struct {
+	db  *badger.DB
+	txn *badger.Txn
+	ttl time.Duration
+	err error
+}
+
+func (w *writer) fail(err error) {
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+// do runs op on the transaction, committing it and retrying op on a new one when Badger
+// says the transaction is too big.
+func (w *writer) do(op func(txn *badger.Txn) error) {
+	if w.err != nil {
+		return
+	}
+	err := op(w.txn)
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		if err = w.txn.Commit(); err == nil {
+			w.txn = w.db.NewTransaction(true)
+			err = op(w.txn)
+		}
+	}
+	w.fail(err)
+}
+
+func (w *writer) set(k, v []byte, ttl bool) {
+	e := badger.NewEntry(k, v)
+	if ttl {
+		e = e.WithTTL(w.ttl)
+	}
+	w.do(func(txn *badger.Txn) error { return txn.SetEntry(e) })
+}
+
+// setLive writes a live message, marked metaLater when it is not due yet: the startup scan
+// reads the due time of those only.
+func (w *writer) setLive(k, v []byte, due, now int64) {
+	e := badger.NewEntry(k, v)
+	if due > now {
+		e.UserMeta = metaLater
+	}
+	w.do(func(txn *badger.Txn) error { return txn.SetEntry(e) })
+}
+
+func (w *writer) del(k []byte) {
+	w.do(func(txn *badger.Txn) error { return txn.Delete(k) })
+}
+
+// get reads key, including what this transaction has written, and passes its value to fn.
+func (w *writer) get(key []byte, fn func(v []byte) error) (bool, error) {
+	if w.err != nil {
+		return false, w.err
+	}
+	item, err := w.txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, item.Value(fn)
+}
+
+func (w *writer) commit() error {
+	if w.err != nil {
+		w.txn.Discard()
+		return w.err
+	}
+	return w.txn.Commit()
+}

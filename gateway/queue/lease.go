@@ -1,0 +1,221 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"switchboard/canonical"
+)
+
+// Lease takes up to max due messages, marks them in flight (status sending) and returns them,
+// waiting until one is due, ctx is done (ctx.Err()) or the queue closes. A lease is kept in
+// memory only: after a crash every live message is due again.
+func (q *Badger) Lease(ctx context.Context, limit int) ([]*canonical.Message, error) {
+	limit = min(max(limit, 1), maxGroupItems)
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if q.closed.Load() {
+			return nil, errClosing
+		}
+		now := q.now().UTC()
+		seqs, leases, wait := q.sched.take(limit, now.UnixNano())
+		if len(seqs) > 0 {
+			msgs, err := q.load(seqs, leases, now)
+			if err != nil || len(msgs) > 0 {
+				return msgs, err
+			}
+			continue
+		}
+		var timerC <-chan time.Time
+		if wait >= 0 {
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			timerC = timer.C
+		}
+		select {
+		case <-q.sched.notify:
+		case <-timerC:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-q.closing:
+			return nil, errClosing
+		}
+	}
+}
+
+// load reads the leased messages in one read transaction.
+func (q *Badger) load(seqs []uint64, leases []*lease, now time.Time) ([]*canonical.Message, error) {
+	sending := appendChange(nil, canonical.Change{Status: canonical.StatusSending, At: now})
+	msgs := make([]*canonical.Message, len(seqs))
+	hists := make([][]byte, len(seqs))
+	var hbuf []byte // the histories, in one allocation per lease batch
+	var bad []int
+	key := make([]byte, 0, 10)
+	err := q.db.View(func(txn *badger.Txn) error {
+		for i, seq := range seqs {
+			item, err := txn.Get(appendSeqKey(key[:0], pLive, seq))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				bad = append(bad, i)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			err = item.Value(func(v []byte) error {
+				if len(v) < 8 {
+					return errCorruptRecord
+				}
+				msg, hist, err := splitRecord(v[8:])
+				if err != nil {
+					return err
+				}
+				m := new(canonical.Message)
+				if err := m.UnmarshalBinary(msg); err != nil {
+					return err
+				}
+				m.Status = canonical.StatusSending
+				msgs[i] = m
+				start := len(hbuf)
+				hbuf = append(append(hbuf, hist...), sending...)
+				hists[i] = hbuf[start:len(hbuf):len(hbuf)]
+				return nil
+			})
+			if err != nil {
+				q.log.Error("cannot read queued message; it stays on disk and is skipped until restart",
+					"seq", seq, "err", err)
+				bad = append(bad, i)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		q.sched.mu.Lock()
+		for _, seq := range seqs {
+			delete(q.sched.inflight, seq)
+			q.sched.ready.push(seq)
+		}
+		q.sched.mu.Unlock()
+		return nil, q.storageError("lease", err)
+	}
+	for _, i := range bad {
+		q.sched.drop(seqs[i])
+		q.depth.Add(-1)
+		msgs[i] = nil
+	}
+	out := msgs[:0]
+	q.sched.mu.Lock()
+	for i, m := range msgs {
+		if m != nil {
+			leases[i].id = m.ID
+			leases[i].hist = hists[i][:len(hists[i]):len(hists[i])]
+			out = append(out, m)
+		}
+	}
+	q.sched.mu.Unlock()
+	leasedTotal.Add(len(out))
+	return out, nil
+}
+
+// Finish ends a leased message with a final status; see Queue.Finish. m.Status becomes
+// ch.Status, or a receipt's status that came while the message was in flight and is further
+// along. It returns when the change is committed.
+func (q *Badger) Finish(m *canonical.Message, ch canonical.Change) error {
+	if q.closed.Load() {
+		return errClosing
+	}
+	if !ch.Status.Final() {
+		return canonical.Errorf(canonical.ErrInternal, "cannot finish message %s with status %q: not final", m.ID, ch.Status)
+	}
+	if ch.At.IsZero() {
+		ch.At = q.now().UTC()
+	}
+	l, err := q.sched.claim(m.Seq, m.ID)
+	if err != nil {
+		return err
+	}
+	m.Status = ch.Status
+	r := getRequest(opFinish)
+	defer putRequest(r)
+	r.seq, r.lease, r.msg, r.ch = m.Seq, l, m, ch
+	r.head = appendHead(r.buf, m)
+	r.buf, r.size = r.head, len(r.head)+len(l.hist)
+	if err := q.submit(context.Background(), r); err != nil {
+		q.sched.unclaim(m.Seq)
+		return err
+	}
+	finishedTotal.Inc()
+	if m.Status == canonical.StatusDead {
+		deadTotal.Inc()
+	}
+	return nil
+}
+
+// Retry returns a leased message to the schedule, due at at; see Queue.Retry. m.Status
+// becomes queued (or scheduled when at is ahead); ch is recorded as given, its Status
+// defaulting to that.
+func (q *Badger) Retry(m *canonical.Message, at time.Time, ch canonical.Change) error {
+	if q.closed.Load() {
+		return errClosing
+	}
+	now := q.now().UTC()
+	if at.Before(now) {
+		at = now
+	}
+	m.Status = canonical.StatusQueued
+	if at.After(now) {
+		m.Status = canonical.StatusScheduled
+	}
+	if ch.Status == "" {
+		ch.Status = m.Status
+	}
+	if ch.At.IsZero() {
+		ch.At = now
+	}
+	l, err := q.sched.claim(m.Seq, m.ID)
+	if err != nil {
+		return err
+	}
+	r := getRequest(opRetry)
+	defer putRequest(r)
+	r.seq, r.lease, r.msg, r.ch, r.due = m.Seq, l, m, ch, at.UnixNano()
+	r.head = appendHead(r.buf, m)
+	r.buf, r.size = r.head, len(r.head)+len(l.hist)
+	if err := q.submit(context.Background(), r); err != nil {
+		q.sched.unclaim(m.Seq)
+		return err
+	}
+	retriedTotal.Inc()
+	return nil
+}
+
+// Release returns a leased message to the schedule, due at at, without writing anything:
+// the stored message is unchanged and its lease is forgotten. m.Status becomes queued (or
+// scheduled).
+func (q *Badger) Release(m *canonical.Message, at time.Time) error {
+	if q.closed.Load() {
+		return errClosing
+	}
+	now := q.now().UTC()
+	if at.Before(now) {
+		at = now
+	}
+	if err := q.sched.release(m.Seq, m.ID, at.UnixNano(), now.UnixNano()); err != nil {
+		return err
+	}
+	m.Status = canonical.StatusQueued
+	if at.After(now) {
+		m.Status = canonical.StatusScheduled
+	}
+	return nil
+}

@@ -1,0 +1,41 @@
+package queue
+
+import (
+	"sync/atomic"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+var (
+	enqueuedTotal   = metrics.NewCounter(`switchboard_queue_enqueued_total`)
+	duplicatesTotal = metrics.NewCounter(`switchboard_queue_duplicates_total`)
+	rejectedTotal   = metrics.NewCounter(`switchboard_queue_rejected_total{reason="full"}`)
+	leasedTotal     = metrics.NewCounter(`switchboard_queue_leased_total`)
+	finishedTotal   = metrics.NewCounter(`switchboard_queue_finished_total`)
+	retriedTotal    = metrics.NewCounter(`switchboard_queue_retried_total`)
+	deadTotal       = metrics.NewCounter(`switchboard_queue_dead_total`)
+	gcRewrites      = metrics.NewCounter(`switchboard_queue_vlog_gc_rewrites_total`)
+
+	commitBatchSize = metrics.NewHistogram(`switchboard_queue_commit_batch_size`)
+	commitSeconds   = metrics.NewHistogram(`switchboard_queue_commit_seconds`)
+	syncSeconds     = metrics.NewHistogram(`switchboard_queue_sync_seconds`)
+)
+
+// current is the queue most recently opened and not closed. The gauges read it, so they
+// are registered once per process however many queues are opened (tests open many).
+var current atomic.Pointer[Badger]
+
+func currentStats() Stats {
+	if q := current.Load(); q != nil {
+		return q.Stats()
+	}
+	return Stats{}
+}
+
+var (
+	_ = metrics.NewGauge(`switchboard_queue_depth`, func() float64 { return float64(currentStats().Depth) })
+	_ = metrics.NewGauge(`switchboard_queue_ready`, func() float64 { return float64(currentStats().Ready) })
+	_ = metrics.NewGauge(`switchboard_queue_scheduled`, func() float64 { return float64(currentStats().Scheduled) })
+	_ = metrics.NewGauge(`switchboard_queue_in_flight`, func() float64 { return float64(currentStats().InFlight) })
+	_ = metrics.NewGauge(`switchboard_queue_dead`, func() float64 { return float64(currentStats().Dead) })
+)

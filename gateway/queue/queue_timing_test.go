@@ -1,0 +1,92 @@
+package queue
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"switchboard/canonical"
+)
+
+// enqueuers is the number of concurrent callers the benchmarks model (request handlers).
+const enqueuers = 64
+
+func benchMsg() *canonical.Message {
+	m := newMsg("5511912345678")
+	m.Text = "Your verification code is 123456. It expires in 10 minutes."
+	m.Dialect, m.ClientRef = "wavy", "corr-1"
+	return m
+}
+
+// BenchmarkEnqueue is one message per Enqueue from 64 goroutines, fsync'd before return.
+func BenchmarkEnqueue(b *testing.B) {
+	for _, d := range []Durability{DurabilityAlways, DurabilityInterval} {
+		b.Run(string(d), func(b *testing.B) {
+			q := openQueue(b, b.TempDir(), nil, func(o *Options) { o.Durability = d; o.MaxDepth = 1 << 40 })
+			b.SetParallelism(max(1, enqueuers/runtime.GOMAXPROCS(0)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				items := make([]Item, 1)
+				for pb.Next() {
+					items[0] = Item{Msg: benchMsg()}
+					if _, err := q.Enqueue(context.Background(), items); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msg/s")
+		})
+	}
+}
+
+// BenchmarkEnqueueLeaseFinish is the hot path: 64 goroutines enqueue one message each time
+// while 64 workers lease batches and finish every message one by one.
+func BenchmarkEnqueueLeaseFinish(b *testing.B) {
+	q := openQueue(b, b.TempDir(), nil, func(o *Options) { o.MaxDepth = 1 << 40 })
+	var finished atomic.Int64
+	target := int64(b.N)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var workers sync.WaitGroup
+	for range enqueuers {
+		workers.Go(func() {
+			for finished.Load() < target {
+				ms, err := q.Lease(ctx, 8)
+				if err != nil {
+					return
+				}
+				for _, m := range ms {
+					if err := q.Finish(m, canonical.Change{Status: canonical.StatusSent}); err != nil {
+						b.Error(err)
+						return
+					}
+					if finished.Add(1) == target {
+						cancel()
+					}
+				}
+			}
+		})
+	}
+	b.SetParallelism(max(1, enqueuers/runtime.GOMAXPROCS(0)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		items := make([]Item, 1)
+		for pb.Next() {
+			items[0] = Item{Msg: benchMsg()}
+			if _, err := q.Enqueue(context.Background(), items); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	workers.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msg/s")
+}

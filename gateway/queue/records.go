@@ -1,0 +1,400 @@
+package queue
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"switchboard/canonical"
+)
+
+// A record is the message (4-byte length + canonical codec) followed by its status changes,
+// each: status, at (Unix nanoseconds, varint), upstream, reason, code; strings uvarint-length
+// prefixed. Changes run to the end of the value, so adding one is an append.
+
+var errCorruptRecord = errors.New("corrupt queue record")
+
+// appendHead appends the message part of a record.
+func appendHead(dst []byte, m *canonical.Message) []byte {
+	at := len(dst)
+	dst = m.AppendBinary(append(dst, 0, 0, 0, 0))
+	binary.BigEndian.PutUint32(dst[at:], uint32(len(dst)-at-4))
+	return dst
+}
+
+func appendChange(dst []byte, ch canonical.Change) []byte {
+	dst = appendLP(dst, string(ch.Status))
+	var at int64
+	if !ch.At.IsZero() {
+		at = ch.At.UnixNano()
+	}
+	dst = binary.AppendVarint(dst, at)
+	dst = appendLP(dst, ch.Upstream)
+	dst = appendLP(dst, ch.Reason)
+	return appendLP(dst, ch.Code)
+}
+
+// splitRecord returns the message codec and the history of a record.
+func splitRecord(b []byte) (msg, hist []byte, err error) {
+	if len(b) < 4 {
+		return nil, nil, errCorruptRecord
+	}
+	n := binary.BigEndian.Uint32(b)
+	if uint64(n) > uint64(len(b)-4) {
+		return nil, nil, errCorruptRecord
+	}
+	return b[4 : 4+n], b[4+n:], nil
+}
+
+func decodeRecord(b []byte) (*Record, error) {
+	msg, hist, err := splitRecord(b)
+	if err != nil {
+		return nil, err
+	}
+	r := &Record{Msg: new(canonical.Message)}
+	if err := r.Msg.UnmarshalBinary(msg); err != nil {
+		return nil, err
+	}
+	if r.History, err = decodeHistory(hist); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func decodeHistory(b []byte) ([]canonical.Change, error) {
+	var out []canonical.Change
+	for len(b) > 0 {
+		var ch canonical.Change
+		var ok bool
+		var s string
+		if s, b, ok = readLP(b); !ok {
+			return nil, errCorruptRecord
+		}
+		ch.Status = canonical.Status(s)
+		at, n := binary.Varint(b)
+		if n <= 0 {
+			return nil, errCorruptRecord
+		}
+		b = b[n:]
+		if at != 0 {
+			ch.At = time.Unix(0, at).UTC()
+		}
+		for _, p := range [...]*string{&ch.Upstream, &ch.Reason, &ch.Code} {
+			if *p, b, ok = readLP(b); !ok {
+				return nil, errCorruptRecord
+			}
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// nextChange splits the first encoded change off b.
+func nextChange(b []byte) (change, rest []byte, ok bool) {
+	r := b
+	if _, r, ok = readLP(r); !ok {
+		return nil, nil, false
+	}
+	if _, n := binary.Varint(r); n <= 0 {
+		return nil, nil, false
+	} else {
+		r = r[n:]
+	}
+	for range 3 {
+		if _, r, ok = readLP(r); !ok {
+			return nil, nil, false
+		}
+	}
+	return b[:len(b)-len(r)], r, true
+}
+
+// mergeChanges appends to hist those encoded changes of extra it does not already hold.
+// A receipt recorded while a message was leased may or may not be in the history read at
+// lease time, so it is merged by content.
+func mergeChanges(hist, extra []byte) []byte {
+	for len(extra) > 0 {
+		ch, rest, ok := nextChange(extra)
+		if !ok {
+			break
+		}
+		if !bytes.Contains(hist, ch) {
+			hist = append(hist, ch...)
+		}
+		extra = rest
+	}
+	return hist
+}
+
+func readLP(b []byte) (string, []byte, bool) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) || n > math.MaxInt32 {
+		return "", nil, false
+	}
+	return string(b[k : k+int(n)]), b[k+int(n):], true
+}
+
+// Status values (s/<id>): where a message stands.
+const (
+	stLive     = 'L' // + seq (uvarint): the message is m/<seq>
+	stDead     = 'D' // + seq: the message is d/<seq>
+	stFinished = 'F' // + record
+)
+
+// readRecord finds a message by id in txn. It returns the record's bytes (a copy), the
+// status kind and, for live and dead messages, the Seq.
+func readRecord(txn *badger.Txn, id string) (rec []byte, kind byte, seq uint64, err error) {
+	sv, err := getValue(txn, appendKey(nil, pStatus, id))
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if len(sv) == 0 {
+		return nil, 0, 0, errCorruptRecord
+	}
+	kind = sv[0]
+	switch kind {
+	case stFinished:
+		return sv[1:], kind, 0, nil
+	case stLive, stDead:
+		var n int
+		if seq, n = binary.Uvarint(sv[1:]); n <= 0 {
+			return nil, 0, 0, errCorruptRecord
+		}
+		prefix := byte(pLive)
+		if kind == stDead {
+			prefix = pDead
+		}
+		v, err := getValue(txn, appendSeqKey(nil, prefix, seq))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil, 0, 0, fmt.Errorf("message %s: %w", id, errCorruptRecord)
+		}
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		if kind == stLive {
+			if len(v) < 8 {
+				return nil, 0, 0, errCorruptRecord
+			}
+			v = v[8:]
+		}
+		return v, kind, seq, nil
+	}
+	return nil, 0, 0, errCorruptRecord
+}
+
+// getValue returns a copy of key's value, or badger.ErrKeyNotFound.
+func getValue(txn *badger.Txn, key []byte) ([]byte, error) {
+	item, err := txn.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}
+
+// storageError logs a Badger failure and returns what callers see.
+func (q *Badger) storageError(op string, err error) error {
+	q.log.Error("queue storage failed", "op", op, "err", err)
+	return canonical.Errorf(canonical.ErrInternal, "queue storage failed")
+}
+
+// Get returns a message and its history while it is live, dead or within retention.
+// A leased message shows status sending.
+func (q *Badger) Get(id string) (*Record, error) {
+	if q.closed.Load() {
+		return nil, errClosing
+	}
+	var rec *Record
+	var kind byte
+	var seq uint64
+	err := q.db.View(func(txn *badger.Txn) error {
+		b, k, s, err := readRecord(txn, id)
+		if err != nil {
+			return err
+		}
+		kind, seq = k, s
+		rec, err = decodeRecord(b)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, q.storageError("get", err)
+	}
+	if kind == stLive {
+		if at, ok := q.sched.leasedAt(seq); ok {
+			rec.Msg.Status = canonical.StatusSending
+			rec.History = append(rec.History, canonical.Change{Status: canonical.StatusSending, At: time.Unix(0, at).UTC()})
+		}
+	}
+	return rec, nil
+}
+
+// ByRef returns the ids of a tenant's messages with that client ref, oldest first.
+func (q *Badger) ByRef(tenant, ref string) ([]string, error) {
+	if q.closed.Load() {
+		return nil, errClosing
+	}
+	prefix := appendLP(appendLP([]byte{pRef, '/'}, tenant), ref)
+	var ids []string
+	err := q.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			ids = append(ids, string(it.Item().Key()[len(prefix):]))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, q.storageError("by ref", err)
+	}
+	return ids, nil
+}
+
+// TemplateSentSince returns, of the given recipients, those a template message was sent to
+// (finished as sent, delivered or read) since the time given, with the latest such time.
+func (q *Badger) TemplateSentSince(tenant string, to []string, since time.Time) (map[string]time.Time, error) {
+	if q.closed.Load() {
+		return nil, errClosing
+	}
+	out := make(map[string]time.Time)
+	prefix := appendLP([]byte{pTmpl, '/'}, tenant)
+	key := prefix
+	err := q.db.View(func(txn *badger.Txn) error {
+		for _, t := range to {
+			key = append(key[:len(prefix)], t...)
+			item, err := txn.Get(key)
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := item.Value(func(v []byte) error {
+				if len(v) != 8 {
+					return errCorruptRecord
+				}
+				if at := time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC(); !at.Before(since) {
+					out[t] = at
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, q.storageError("template sent", err)
+	}
+	return out, nil
+}
+
+// Changes returns up to max of the tenant's messages whose status changed since the last
+// call, each once, and moves the tenant's cursor past them. The cursor is written without a
+// sync: after a crash a few changes may be returned again.
+func (q *Badger) Changes(tenant string, max int) ([]*Record, error) {
+	if q.closed.Load() {
+		return nil, errClosing
+	}
+	if max <= 0 {
+		return nil, nil
+	}
+	q.changesMu.Lock()
+	defer q.changesMu.Unlock()
+	cursorKey := appendKey(nil, pCursor, tenant)
+	prefix := appendLP([]byte{pFeed, '/'}, tenant)
+	var out []*Record
+	var last uint64
+	err := q.db.View(func(txn *badger.Txn) error {
+		cursor, err := getValue(txn, cursorKey)
+		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		if len(cursor) == 8 {
+			last = binary.BigEndian.Uint64(cursor)
+		}
+		var ids []string
+		seen := make(map[string]bool)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+		defer it.Close()
+		// Seek skips what earlier calls returned without reading it.
+		for it.Seek(binary.BigEndian.AppendUint64(bytes.Clone(prefix), last+1)); it.Valid(); it.Next() {
+			item := it.Item()
+			k := item.Key()
+			var id string
+			if err := item.Value(func(v []byte) error { id = string(v); return nil }); err != nil {
+				return err
+			}
+			if !seen[id] {
+				if len(ids) == max {
+					break
+				}
+				seen[id] = true
+				ids = append(ids, id)
+			}
+			last = binary.BigEndian.Uint64(k[len(k)-8:])
+		}
+		for _, id := range ids {
+			b, _, _, err := readRecord(txn, id)
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue // expired
+			}
+			if err != nil {
+				return err
+			}
+			r, err := decodeRecord(b)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err == nil && last > 0 {
+		err = q.db.Update(func(txn *badger.Txn) error {
+			return txn.Set(cursorKey, binary.BigEndian.AppendUint64(nil, last))
+		})
+	}
+	if err != nil {
+		return nil, q.storageError("changes", err)
+	}
+	return out, nil
+}
+
+// DeadLetters lists up to max dead messages, oldest (lowest Seq) first.
+func (q *Badger) DeadLetters(max int) ([]*Record, error) {
+	if q.closed.Load() {
+		return nil, errClosing
+	}
+	var out []*Record
+	err := q.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pDead, '/'}})
+		defer it.Close()
+		for it.Rewind(); it.Valid() && len(out) < max; it.Next() {
+			var r *Record
+			if err := it.Item().Value(func(v []byte) (err error) {
+				r, err = decodeRecord(v)
+				return err
+			}); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, q.storageError("dead letters", err)
+	}
+	return out, nil
+}
+
+// Stats counts the live messages from memory.
+func (q *Badger) Stats() Stats {
+	r, s, f := q.sched.stats(q.now().UnixNano())
+	return Stats{Depth: r + s + f, Ready: r, Scheduled: s, InFlight: f, Dead: q.dead.Load()}
+}

@@ -1,0 +1,291 @@
+package queue
+
+import (
+	"sync"
+	"time"
+
+	"switchboard/canonical"
+)
+
+// The schedule holds every live message as 16 bytes without pointers (a million cost 16 MB
+// and nothing to the garbage collector): a ready FIFO of Seqs that are due, a min-heap of
+// (due, Seq) for those that are not, and the leases. Messages themselves stay in Badger and
+// are read when leased.
+
+// ringKeep is the largest ready ring kept when it empties; a bigger one is released so that a
+// burst does not pin its memory.
+const ringKeep = 1 << 16
+
+// entry is a message that is not due yet.
+type entry struct {
+	due int64 // Unix nanoseconds
+	seq uint64
+}
+
+// lease is a message in flight. Fields other than busy and at are written by Lease before
+// it returns the message and read by the committer when the lease ends.
+type lease struct {
+	id   string
+	hist []byte // the message's history as read, plus the "sending" change
+	at   int64  // when leased
+	busy bool   // a Finish or Retry is being committed
+}
+
+type schedule struct {
+	mu       sync.Mutex
+	ready    ring
+	later    []entry // min-heap by due, then seq
+	inflight map[uint64]*lease
+	// receipts are changes recorded (Record) for live messages, merged into the history
+	// when the lease ends; see Badger.applyRecord.
+	receipts map[uint64][]byte
+	// notify wakes one waiting Lease; a Lease that leaves work behind wakes the next.
+	notify chan struct{}
+}
+
+func (s *schedule) init() {
+	s.inflight = make(map[uint64]*lease)
+	s.receipts = make(map[uint64][]byte)
+	s.notify = make(chan struct{}, 1)
+}
+
+// restore installs the startup scan: ready in Seq order, later in any order.
+func (s *schedule) restore(ready []uint64, later []entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, seq := range ready {
+		s.ready.push(seq)
+	}
+	s.later = later
+	for i := len(s.later)/2 - 1; i >= 0; i-- {
+		s.down(i)
+	}
+}
+
+func (s *schedule) wake() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// push schedules seq at due. The caller holds mu and calls wake after unlocking.
+func (s *schedule) push(seq uint64, due, now int64) {
+	if due <= now {
+		s.ready.push(seq)
+		return
+	}
+	s.later = append(s.later, entry{due: due, seq: seq})
+	s.up(len(s.later) - 1)
+}
+
+// promote moves what has become due to the ready FIFO.
+func (s *schedule) promote(now int64) {
+	for len(s.later) > 0 && s.later[0].due <= now {
+		s.ready.push(s.later[0].seq)
+		s.popLater()
+	}
+}
+
+// take leases up to max due Seqs at now. When none is due it returns how long until the
+// next one is (or -1 when nothing is scheduled).
+func (s *schedule) take(max int, now int64) ([]uint64, []*lease, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.promote(now)
+	if s.ready.n == 0 {
+		if len(s.later) == 0 {
+			return nil, nil, -1
+		}
+		return nil, nil, time.Duration(s.later[0].due - now)
+	}
+	n := min(max, s.ready.n)
+	seqs := make([]uint64, n)
+	ls := make([]lease, n) // one allocation for the batch
+	leases := make([]*lease, n)
+	for i := range seqs {
+		seqs[i] = s.ready.pop()
+		ls[i].at = now
+		leases[i] = &ls[i]
+		s.inflight[seqs[i]] = leases[i]
+	}
+	if s.ready.n > 0 {
+		s.wake()
+	}
+	return seqs, leases, 0
+}
+
+// drop forgets a lease whose message could not be read.
+func (s *schedule) drop(seq uint64) {
+	s.mu.Lock()
+	delete(s.inflight, seq)
+	delete(s.receipts, seq)
+	s.mu.Unlock()
+}
+
+// claim marks the lease of seq busy for a Finish or Retry. It fails when the message is not
+// leased under that id, or already being finished.
+func (s *schedule) claim(seq uint64, id string) (*lease, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.inflight[seq]
+	if l == nil || l.busy || l.id != id {
+		return nil, canonical.Errorf(canonical.ErrConflict, "message %s is not leased", id)
+	}
+	l.busy = true
+	return l, nil
+}
+
+func (s *schedule) unclaim(seq uint64) {
+	s.mu.Lock()
+	if l := s.inflight[seq]; l != nil {
+		l.busy = false
+	}
+	s.mu.Unlock()
+}
+
+// end removes the lease of seq and, when due >= 0, schedules the message again at due.
+func (s *schedule) end(seq uint64, due, now int64) {
+	s.mu.Lock()
+	delete(s.inflight, seq)
+	delete(s.receipts, seq)
+	if due >= 0 {
+		s.push(seq, due, now)
+	}
+	s.mu.Unlock()
+	if due >= 0 {
+		s.wake()
+	}
+}
+
+// release returns a leased message to the schedule without any write.
+func (s *schedule) release(seq uint64, id string, due, now int64) error {
+	s.mu.Lock()
+	l := s.inflight[seq]
+	if l == nil || l.busy || l.id != id {
+		s.mu.Unlock()
+		return canonical.Errorf(canonical.ErrConflict, "message %s is not leased", id)
+	}
+	delete(s.inflight, seq)
+	s.push(seq, due, now)
+	s.mu.Unlock()
+	s.wake()
+	return nil
+}
+
+// returnLeases puts every leased message back in the ready FIFO (Close).
+func (s *schedule) returnLeases() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for seq := range s.inflight {
+		s.ready.push(seq)
+	}
+	clear(s.inflight)
+}
+
+// addReceipt keeps a change recorded for a live message until its lease ends.
+func (s *schedule) addReceipt(seq uint64, change []byte) {
+	s.mu.Lock()
+	s.receipts[seq] = append(s.receipts[seq], change...)
+	s.mu.Unlock()
+}
+
+func (s *schedule) takeReceipts(seq uint64) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.receipts[seq]
+	delete(s.receipts, seq)
+	return r
+}
+
+// leasedAt reports when seq was leased, if it is in flight.
+func (s *schedule) leasedAt(seq uint64) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.inflight[seq]
+	if l == nil {
+		return 0, false
+	}
+	return l.at, true
+}
+
+func (s *schedule) stats(now int64) (ready, scheduled, inflight int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.promote(now)
+	return int64(s.ready.n), int64(len(s.later)), int64(len(s.inflight))
+}
+
+func (s *schedule) less(i, j int) bool {
+	a, b := s.later[i], s.later[j]
+	return a.due < b.due || (a.due == b.due && a.seq < b.seq)
+}
+
+func (s *schedule) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !s.less(i, p) {
+			return
+		}
+		s.later[i], s.later[p] = s.later[p], s.later[i]
+		i = p
+	}
+}
+
+func (s *schedule) down(i int) {
+	n := len(s.later)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && s.less(r, l) {
+			m = r
+		}
+		if !s.less(m, i) {
+			return
+		}
+		s.later[i], s.later[m] = s.later[m], s.later[i]
+		i = m
+	}
+}
+
+func (s *schedule) popLater() {
+	n := len(s.later) - 1
+	s.later[0] = s.later[n]
+	s.later = s.later[:n]
+	s.down(0)
+	if c := cap(s.later); c > ringKeep && n < c/4 {
+		s.later = append(make([]entry, 0, c/2), s.later...)
+	}
+}
+
+// ring is a FIFO of Seqs; its capacity is a power of two.
+type ring struct {
+	buf  []uint64
+	head int
+	n    int
+}
+
+func (r *ring) push(v uint64) {
+	if r.n == len(r.buf) {
+		nb := make([]uint64, max(1024, 2*len(r.buf)))
+		for i := range r.n {
+			nb[i] = r.buf[(r.head+i)&(len(r.buf)-1)]
+		}
+		r.buf, r.head = nb, 0
+	}
+	r.buf[(r.head+r.n)&(len(r.buf)-1)] = v
+	r.n++
+}
+
+func (r *ring) pop() uint64 {
+	v := r.buf[r.head]
+	r.head = (r.head + 1) & (len(r.buf) - 1)
+	r.n--
+	if r.n == 0 && len(r.buf) > ringKeep {
+		r.buf, r.head = nil, 0
+	}
+	return v
+}

@@ -146,7 +146,8 @@ type Inbound interface {
 // Caps is what an upstream can carry.
 type Caps struct {
 	Text, Media, LocalMedia, Buttons, List, Template, Flash, Flow bool
-	// MaxText is the longest text in bytes the upstream takes; 0 means no limit.
+	// MaxText is the longest text in characters (Unicode code points) the upstream takes;
+	// 0 means no limit. Encode still applies the vendor's own way of counting.
 	MaxText int
 }
 

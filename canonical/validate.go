@@ -81,8 +81,11 @@ func (m *Message) Validate() error {
 			return Invalid("template", "a field is longer than %d bytes", MaxFieldBytes)
 		}
 	}
-	if len(m.ClientRef) > MaxFieldBytes || len(m.FlowID) > MaxFieldBytes {
+	if len(m.ClientRef) > MaxFieldBytes {
 		return Invalid("client_ref", "is longer than %d bytes", MaxFieldBytes)
+	}
+	if len(m.FlowID) > MaxFieldBytes {
+		return Invalid("flow_id", "is longer than %d bytes", MaxFieldBytes)
 	}
 	if len(m.Vars) > MaxVars {
 		return Invalid("vars", "at most %d variables", MaxVars)

@@ -22,10 +22,10 @@ var upstreamDialects = []struct {
 	required, optional []string
 }{
 	{name: "messageflow", required: []string{"uuid"}},
-	{name: "multiwhats", required: []string{"apikey"}},
+	{name: "multiwhats", required: []string{"apikey"}, optional: []string{"from"}},
 	{name: "wavy", required: []string{"username", "token"}},
-	{name: "flowbot", required: []string{"client_id", "api_key"}},
-	{name: "whatsappcloud", required: []string{"token", "phone_number_id"}},
+	{name: "flowbot", required: []string{"client_id", "api_key"}, optional: []string{"flow_id"}},
+	{name: "whatsappcloud", required: []string{"token", "phone_number_id"}, optional: []string{"version", "language"}},
 	{name: "http", optional: []string{"bearer"}},
 	{name: "sandbox"},
 }

@@ -55,9 +55,7 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 
 // Caps says what MultiWhats carries: text, one media file by link, buttons and lists.
 func (o *Outbound) Caps() adapters.Caps {
-	// MaxText is in bytes: 4096 characters of up to 4 bytes each. The character limit itself is
-	// the vendor's to enforce (a 422, hence a permanent failure).
-	return adapters.Caps{Text: true, Media: true, Buttons: true, List: true, MaxText: 4 * maxMessageChars}
+	return adapters.Caps{Text: true, Media: true, Buttons: true, List: true, MaxText: maxMessageChars}
 }
 
 // Encode writes the send-dynamic request for m.

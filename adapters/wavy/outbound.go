@@ -47,8 +47,8 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	return o, nil
 }
 
-// Caps: text, flash and flows. MaxText is the vendor's 1280 characters; as Caps counts
-// bytes it is conservative for non-Latin text, and Encode checks the vendor's own count.
+// Caps: text, flash and flows. MaxText is the vendor's 1280 characters; Encode checks the
+// vendor's own count (UTF-16 units).
 func (o *Outbound) Caps() adapters.Caps {
 	return adapters.Caps{Text: true, Flash: true, Flow: true, MaxText: maxText}
 }

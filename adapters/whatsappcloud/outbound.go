@@ -89,8 +89,7 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 }
 
 // Caps says what the Cloud API carries: text, one media file by link, reply buttons, lists
-// and templates. MaxText is the API's 4096-character text limit as the brief gives it; Caps
-// counts bytes, so it is conservative for non-Latin text, and Encode checks characters.
+// and templates. MaxText is the API's limit of 4096 characters.
 func (o *Outbound) Caps() adapters.Caps {
 	return adapters.Caps{Text: true, Media: true, Buttons: true, List: true, Template: true, MaxText: maxTextChars}
 }

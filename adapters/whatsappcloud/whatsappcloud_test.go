@@ -201,3 +201,16 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+func TestLocalNumberNeedsCountryCode(t *testing.T) {
+	req := &fasthttp.Request{}
+	req.Header.SetMethod("POST")
+	req.SetRequestURI("/v21.0/1/messages")
+	req.Header.Set("Authorization", "Bearer t")
+	req.SetBodyString(`{"messaging_product":"whatsapp","to":"0501234567","text":{"body":"x"}}`)
+	var b adapters.Batch
+	err := New().Decode(&adapters.Call{Op: adapters.OpSend, Req: req}, &b)
+	if ce, ok := err.(*canonical.Error); !ok || ce.Field != "to" || len(b.Messages) != 0 {
+		t.Errorf("local number without a country code: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"switchboard/adapters"
 	"switchboard/canonical"
@@ -104,7 +105,7 @@ func parsePolicy(s string) (policy, error) {
 // carry the message.
 func fit(m *canonical.Message, u *upstream, p policy, cat *catalogue) (*canonical.Message, string) {
 	missing := needsOf(m) &^ u.caps
-	if missing == 0 && (u.maxText == 0 || len(m.Text) <= u.maxText) {
+	if missing == 0 && (u.maxText == 0 || utf8.RuneCountInString(m.Text) <= u.maxText) {
 		return m, ""
 	}
 	if missing != 0 {
@@ -116,8 +117,8 @@ func fit(m *canonical.Message, u *upstream, p policy, cat *catalogue) (*canonica
 			return nil, "cannot render the message as text for upstream " + u.name + ": " + err.Error()
 		}
 	}
-	if u.maxText > 0 && len(m.Text) > u.maxText {
-		return nil, fmt.Sprintf("text of %d bytes is over upstream %s's limit of %d", len(m.Text), u.name, u.maxText)
+	if n := utf8.RuneCountInString(m.Text); u.maxText > 0 && n > u.maxText {
+		return nil, fmt.Sprintf("text of %d characters is over upstream %s's limit of %d", n, u.name, u.maxText)
 	}
 	return m, ""
 }

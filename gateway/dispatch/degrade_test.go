@@ -100,7 +100,7 @@ func TestFit(t *testing.T) {
 	if _, why := fit(long, limited, policyDegrade, &testCatalogue); !strings.Contains(why, "over upstream sms's limit of 20") {
 		t.Fatalf("over limit after degrading: %q", why)
 	}
-	if _, why := fit(&canonical.Message{Text: strings.Repeat("x", 21)}, limited, policyFail, &testCatalogue); !strings.Contains(why, "21 bytes") {
+	if _, why := fit(&canonical.Message{Text: strings.Repeat("x", 21)}, limited, policyFail, &testCatalogue); !strings.Contains(why, "21 characters") {
 		t.Fatalf("over limit: %q", why)
 	}
 	if got := (needButtons | needTemplate | needLocalMedia).String(); got != "local media, buttons, template" {

@@ -1,6 +1,9 @@
 package dispatch
 
-import "switchboard/canonical"
+import (
+	"switchboard/adapters"
+	"switchboard/canonical"
+)
 
 // mirrorJob is a shadow copy waiting to be sent. It holds the message by value: the primary
 // goes on changing its own.
@@ -48,7 +51,7 @@ func (d *Dispatcher) sendMirror(j *mirrorJob) {
 		u.shadow.dropped.inc()
 	default:
 		u.shadow.outcome(res.Outcome)
-		if res.Outcome != 0 {
+		if res.Outcome != adapters.Sent {
 			d.log.Debug("mirror copy not taken", "id", j.m.ID, "upstream", u.name, "code", res.Code, "reason", res.Reason)
 		}
 	}

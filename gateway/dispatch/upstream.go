@@ -37,6 +37,7 @@ type upstream struct {
 	name, dialect string
 	out           adapters.Outbound // nil for a local upstream
 	local         adapters.Local
+	token         *tokenCache // set when out is an adapters.Authenticator
 	caps          need
 	maxText       int
 
@@ -80,6 +81,9 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, log *slog.Logger) 
 		u.limiter = newLimiter(cfg.RatePerSecond)
 	}
 	var caps adapters.Caps
+	if a, ok := out.(adapters.Authenticator); ok {
+		u.token = &tokenCache{auth: a}
+	}
 	if out != nil {
 		caps = out.Caps()
 		if u.client, err = newClient(cfg.URL, maxConns, u.timeout); err != nil {
@@ -213,7 +217,16 @@ func (u *upstream) do(m *canonical.Message) adapters.Result {
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	if err := u.out.Encode(m, req); err != nil {
+	var tok string
+	if u.token != nil {
+		var err error
+		if tok, err = u.token.get(u, time.Now()); err != nil {
+			return adapters.Result{Outcome: adapters.Retry, Reason: err.Error()}
+		}
+		if err := u.token.auth.EncodeAuthed(m, tok, req); err != nil {
+			return adapters.Result{Outcome: adapters.Permanent, Reason: err.Error()}
+		}
+	} else if err := u.out.Encode(m, req); err != nil {
 		return adapters.Result{Outcome: adapters.Permanent, Reason: err.Error()}
 	}
 	if err := u.client.DoTimeout(req, resp, u.timeout); err != nil {
@@ -222,5 +235,9 @@ func (u *upstream) do(m *canonical.Message) adapters.Result {
 		}
 		return adapters.Result{Outcome: adapters.Retry, Reason: "cannot reach upstream: " + err.Error()}
 	}
-	return u.out.Classify(m, resp)
+	res := u.out.Classify(m, resp)
+	if u.token != nil && resp.StatusCode() == fasthttp.StatusUnauthorized {
+		u.token.drop(tok) // expired or revoked: the retry fetches a new one
+	}
+	return res
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/pprofhandler"
 
 	"switchboard/adapters/native"
 	"switchboard/canonical"
@@ -42,6 +43,9 @@ func (s *Server) adminRoutes(r *router.Router) {
 		}
 		s.writeValue(ctx, 200, map[string]any{"dead": recs})
 	}))
+	// Profiles for operators (go tool pprof), behind the same token as the rest of admin.
+	r.GET("/debug/pprof/{profile:*}", s.admin(pprofhandler.PprofHandler))
+	r.GET("/debug/pprof/", s.admin(pprofhandler.PprofHandler))
 	r.POST("/admin/v1/dead/{id}/replay", s.admin(func(ctx *fasthttp.RequestCtx) {
 		id, _ := ctx.UserValue("id").(string)
 		if err := s.q.Replay(id); err != nil {

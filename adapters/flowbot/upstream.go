@@ -113,7 +113,7 @@ func (o tokenUpstream) ParseToken(resp *fasthttp.Response, now time.Time) (strin
 			e.Code = canonical.ErrUnauthorized
 		case code == 429:
 			e.Code = canonical.ErrTooMany
-			e.RetryAfter = retryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), now)
+			e.RetryAfter = adapters.RetryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), now)
 		case code >= 400 && code < 500:
 			e.Code = canonical.ErrInvalid
 		}
@@ -298,7 +298,7 @@ func (o *Upstream) Classify(m *canonical.Message, resp *fasthttp.Response) adapt
 		res.Outcome = adapters.Permanent
 		return res
 	}
-	res.RetryAfter = retryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now())
+	res.RetryAfter = adapters.RetryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now())
 	return res
 }
 
@@ -329,21 +329,6 @@ func reason(code int, body []byte) string {
 		text = text[:n]
 	}
 	return text
-}
-
-// retryAfter reads a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(h []byte, now time.Time) time.Duration {
-	h = bytes.TrimSpace(h)
-	if len(h) == 0 {
-		return 0
-	}
-	if n, err := strconv.Atoi(string(h)); err == nil {
-		return time.Duration(max(n, 0)) * time.Second
-	}
-	if t, err := fasthttp.ParseHTTPDate(h); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 var (

@@ -82,7 +82,7 @@ func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapt
 		res.Outcome = adapters.Permanent
 		return res
 	}
-	res.RetryAfter = retryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now())
+	res.RetryAfter = adapters.RetryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now())
 	return res
 }
 
@@ -125,23 +125,6 @@ func reason(code int, body []byte) string {
 		body = body[:n]
 	}
 	return "HTTP " + strconv.Itoa(code) + ": " + string(body)
-}
-
-// retryAfter reads a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(h []byte, now time.Time) time.Duration {
-	if len(h) == 0 {
-		return 0
-	}
-	if n, err := strconv.Atoi(string(bytes.TrimSpace(h))); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := fasthttp.ParseHTTPDate(h); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 var _ adapters.Outbound = (*Outbound)(nil)

@@ -129,10 +129,10 @@ func TestRetryAfterDate(t *testing.T) {
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 	h := []byte(now.Add(90 * time.Second).Format(time.RFC1123))
 	h = []byte(strings.Replace(string(h), "UTC", "GMT", 1))
-	if got := retryAfter(h, now); got != 90*time.Second {
-		t.Fatalf("retryAfter(%s) = %v", h, got)
+	if got := adapters.RetryAfter(h, now); got != 90*time.Second {
+		t.Fatalf("adapters.RetryAfter(%s) = %v", h, got)
 	}
-	if got := retryAfter([]byte("Mon, 01 Jan 2029 00:00:00 GMT"), now); got != 0 {
+	if got := adapters.RetryAfter([]byte("Mon, 01 Jan 2029 00:00:00 GMT"), now); got != 0 {
 		t.Fatalf("past date: %v", got)
 	}
 }

@@ -150,7 +150,7 @@ func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapt
 	// 408, 429, 5xx, and answers no MessageFlow server gives (1xx, 3xx): a misconfigured
 	// or failing upstream, not a bad message.
 	return adapters.Result{Outcome: adapters.Retry, Code: code, Reason: reason(&a, parsed, resp),
-		RetryAfter: retryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter))}
+		RetryAfter: adapters.RetryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now())}
 }
 
 // reason is the answer's error text, else a bounded start of its body, else the status text.
@@ -196,25 +196,6 @@ func isFalse(raw json.RawMessage) bool {
 		return true
 	}
 	return false
-}
-
-// retryAfter reads a Retry-After header: seconds, or an HTTP date.
-func retryAfter(h []byte) time.Duration {
-	if len(h) == 0 {
-		return 0
-	}
-	if n, err := strconv.Atoi(string(bytes.TrimSpace(h))); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := fasthttp.ParseHTTPDate(h); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 func isDigits(s string) bool {

@@ -3,7 +3,6 @@ package multiwhats
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"switchboard/adapters"
 	"switchboard/canonical"
@@ -39,16 +38,16 @@ func (in *Inbound) Accepted(c *adapters.Call, b *adapters.Batch, dst []byte) (in
 	dst = append(dst, `,"social_media_account_id":`...)
 	dst = strconv.AppendInt(dst, int64(acct.AccountID), 10)
 	dst = append(dst, `,"platform":"whatsapp","from_identifier":`...)
-	dst = appendString(dst, m.From)
+	dst = adapters.AppendJSONString(dst, m.From)
 	dst = append(dst, `,"message":`...)
 	if m.Text == "" {
 		dst = append(dst, "null"...)
 	} else {
-		dst = appendString(dst, m.Text)
+		dst = adapters.AppendJSONString(dst, m.Text)
 	}
 	dst = append(dst, `,"file_url":`...)
 	if len(m.Media) > 0 {
-		dst = appendString(dst, m.Media[0].URL)
+		dst = adapters.AppendJSONString(dst, m.Media[0].URL)
 	} else {
 		dst = append(dst, '0')
 	}
@@ -57,7 +56,7 @@ func (in *Inbound) Accepted(c *adapters.Call, b *adapters.Batch, dst []byte) (in
 	if typ == "" {
 		typ = typeOf(m.Kind)
 	}
-	dst = appendString(dst, typ)
+	dst = adapters.AppendJSONString(dst, typ)
 	dst = append(dst, `,"total_credit":1,"target_count":1,"pending_count":`...)
 	dst = append(dst, pending...)
 	dst = append(dst, `,"sent_count":`...)
@@ -79,7 +78,7 @@ func (in *Inbound) Accepted(c *adapters.Call, b *adapters.Batch, dst []byte) (in
 	dst = append(dst, `,"queue_id":`...)
 	dst = strconv.AppendUint(dst, m.Seq, 10)
 	dst = append(dst, `,"target_identifier":`...)
-	dst = appendString(dst, m.To)
+	dst = adapters.AppendJSONString(dst, m.To)
 	dst = append(dst, `,"message":null,"status":"`...)
 	dst = append(dst, target...)
 	dst = append(dst, `","extra_data":{"buttons":null,"options":null,"selectedItemId":null}`...)
@@ -116,11 +115,11 @@ func (in *Inbound) Error(c *adapters.Call, err *canonical.Error, dst []byte) (in
 			msg = invalid(field, msg).Reason
 		}
 		dst = append(dst, `{"message":`...)
-		dst = appendString(dst, msg)
+		dst = adapters.AppendJSONString(dst, msg)
 		dst = append(dst, `,"errors":{`...)
-		dst = appendString(dst, field)
+		dst = adapters.AppendJSONString(dst, field)
 		dst = append(dst, ":["...)
-		dst = appendString(dst, msg)
+		dst = adapters.AppendJSONString(dst, msg)
 		dst = append(dst, "]}}"...)
 		return 422, dst
 	case canonical.ErrUnauthorized:
@@ -148,7 +147,7 @@ func (in *Inbound) Error(c *adapters.Call, err *canonical.Error, dst []byte) (in
 		status, msg = 503, "Service Unavailable"
 	}
 	dst = append(dst, `{"message":`...)
-	dst = appendString(dst, msg)
+	dst = adapters.AppendJSONString(dst, msg)
 	return status, append(dst, '}')
 }
 
@@ -174,60 +173,9 @@ func appendStrings(dst []byte, list []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, s)
+		dst = adapters.AppendJSONString(dst, s)
 	}
 	return append(dst, ']')
 }
 
 const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string. Non-ASCII text is written as UTF-8, as the document
-// shows it; invalid UTF-8 becomes U+FFFD.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\ufffd`...)
-				i++
-				start = i
-				continue
-			}
-			if r == '\u2028' || r == '\u2029' {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\u202`...)
-				dst = append(dst, hexDigits[r&0xf])
-				i += size
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		if c >= 0x20 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}

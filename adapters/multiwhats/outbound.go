@@ -1,7 +1,6 @@
 package multiwhats
 
 import (
-	"bytes"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -98,15 +97,15 @@ func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 
 	body := make([]byte, 0, 128+len(text)+len(m.To)+len(from))
 	body = append(body, `{"from":`...)
-	body = appendString(body, from)
+	body = adapters.AppendJSONString(body, from)
 	body = append(body, `,"to":`...)
-	body = appendString(body, m.To)
+	body = adapters.AppendJSONString(body, m.To)
 	if text != "" {
 		body = append(body, `,"message":`...)
-		body = appendString(body, text)
+		body = adapters.AppendJSONString(body, text)
 	}
 	body = append(body, `,"type":`...)
-	body = appendString(body, typ)
+	body = adapters.AppendJSONString(body, typ)
 	if kind == canonical.KindButtons {
 		body = append(body, `,"buttons":`...)
 		body = appendStrings(body, m.Buttons)
@@ -117,7 +116,7 @@ func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 	}
 	if len(m.Media) == 1 {
 		body = append(body, `,"file_url":`...)
-		body = appendString(body, m.Media[0].URL)
+		body = adapters.AppendJSONString(body, m.Media[0].URL)
 	}
 	body = append(body, '}')
 
@@ -161,7 +160,7 @@ func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapt
 	}
 	if status == 408 || status == 429 || status >= 500 || status < 300 {
 		return adapters.Result{Outcome: adapters.Retry, Code: code, Reason: reason,
-			RetryAfter: retryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter))}
+			RetryAfter: adapters.RetryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now())}
 	}
 	if status < 400 {
 		// A redirect means the upstream is misconfigured (a wrong url, http for https): retrying
@@ -169,26 +168,6 @@ func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapt
 		return adapters.Result{Outcome: adapters.Retry, Code: code, Reason: reason}
 	}
 	return adapters.Result{Outcome: adapters.Permanent, Code: code, Reason: reason}
-}
-
-// retryAfter reads a Retry-After header: seconds, or an HTTP date.
-func retryAfter(v []byte) time.Duration {
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 {
-		return 0
-	}
-	if n, err := strconv.Atoi(string(v)); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := fasthttp.ParseHTTPDate(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 var _ adapters.Outbound = (*Outbound)(nil)

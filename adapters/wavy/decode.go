@@ -445,15 +445,7 @@ func (in *Inbound) zone(name string) (*time.Location, error) {
 	case "Local":
 		return nil, errors.New("unknown time zone")
 	}
-	if l, ok := in.zones.Load(name); ok {
-		return l.(*time.Location), nil
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, err
-	}
-	in.zones.Store(name, loc)
-	return loc, nil
+	return canonical.LoadLocation(name)
 }
 
 // parseDate reads yyyy-MM-dd'T'HH:mm:ss in loc, or an RFC 3339 time with its own zone.

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/goccy/go-json"
@@ -28,7 +27,6 @@ import (
 type Outbound struct {
 	sendURL, bulkURL string
 	user, token      string
-	zones            sync.Map // IANA name -> *time.Location, see Inbound.zones
 }
 
 // NewOutbound builds a Wavy upstream from its config: URL is the base URL
@@ -107,14 +105,14 @@ func (o *Outbound) appendMessage(dst []byte, m *canonical.Message) ([]byte, erro
 		return nil, canonical.Invalid("text", "is longer than Wavy's %d characters", maxText)
 	}
 	dst = append(dst, `{"destination":`...)
-	dst = appendString(dst, m.To)
+	dst = adapters.AppendJSONString(dst, m.To)
 	if m.Text != "" {
 		dst = append(dst, `,"messageText":`...)
-		dst = appendString(dst, m.Text)
+		dst = adapters.AppendJSONString(dst, m.Text)
 	}
 	if m.ID != "" {
 		dst = append(dst, `,"correlationId":`...)
-		dst = appendString(dst, m.ID)
+		dst = adapters.AppendJSONString(dst, m.ID)
 	}
 	if m.Dialect == Name {
 		// Extra keeps the fields of a request that came in as Wavy; other dialects'
@@ -124,7 +122,7 @@ func (o *Outbound) appendMessage(dst []byte, m *canonical.Message) ([]byte, erro
 				dst = append(dst, ',', '"')
 				dst = append(dst, k...)
 				dst = append(dst, '"', ':')
-				dst = appendString(dst, v)
+				dst = adapters.AppendJSONString(dst, v)
 			}
 		}
 	}
@@ -156,14 +154,14 @@ func (o *Outbound) appendMessage(dst []byte, m *canonical.Message) ([]byte, erro
 	}
 	if tz != "" {
 		dst = append(dst, `,"timeZone":`...)
-		dst = appendString(dst, tz)
+		dst = adapters.AppendJSONString(dst, tz)
 	}
 	if m.Flash {
 		dst = append(dst, `,"flashSMS":true`...)
 	}
 	if m.FlowID != "" {
 		dst = append(dst, `,"flowId":`...)
-		dst = appendString(dst, m.FlowID)
+		dst = adapters.AppendJSONString(dst, m.FlowID)
 		if len(m.Vars) > 0 {
 			dst = append(dst, `,"params":{`...)
 			first := true
@@ -172,9 +170,9 @@ func (o *Outbound) appendMessage(dst []byte, m *canonical.Message) ([]byte, erro
 					dst = append(dst, ',')
 				}
 				first = false
-				dst = appendString(dst, k)
+				dst = adapters.AppendJSONString(dst, k)
 				dst = append(dst, ':')
-				dst = appendString(dst, v)
+				dst = adapters.AppendJSONString(dst, v)
 			}
 			dst = append(dst, '}')
 		}
@@ -186,14 +184,10 @@ func (o *Outbound) zone(name string) (*time.Location, error) {
 	if name == "UTC" {
 		return time.UTC, nil
 	}
-	if l, ok := o.zones.Load(name); ok {
-		return l.(*time.Location), nil
-	}
-	loc, err := time.LoadLocation(name)
+	loc, err := canonical.LoadLocation(name)
 	if err != nil || name == "Local" {
 		return nil, errors.New("unknown time zone")
 	}
-	o.zones.Store(name, loc)
 	return loc, nil
 }
 
@@ -264,7 +258,7 @@ func classifyFailure(resp *fasthttp.Response) (adapters.Result, bool) {
 	switch {
 	case status == 408 || status == 429 || status >= 500:
 		r.Outcome = adapters.Retry
-		r.RetryAfter = retryAfter(resp.Header.Peek("Retry-After"), time.Now())
+		r.RetryAfter = adapters.RetryAfter(resp.Header.Peek("Retry-After"), time.Now())
 	case status >= 400:
 		r.Outcome = adapters.Permanent
 	default:
@@ -273,24 +267,6 @@ func classifyFailure(resp *fasthttp.Response) (adapters.Result, bool) {
 		r.Outcome = adapters.Retry
 	}
 	return r, true
-}
-
-// retryAfter reads a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(v []byte, now time.Time) time.Duration {
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 {
-		return 0
-	}
-	if n, ok := parseInt(v); ok {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := fasthttp.ParseHTTPDate(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 var _ adapters.Outbound = (*Outbound)(nil)

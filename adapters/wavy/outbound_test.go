@@ -299,10 +299,10 @@ func TestClassifyBulk(t *testing.T) {
 
 func TestRetryAfterDate(t *testing.T) {
 	now := time.Date(2023, 4, 26, 11, 11, 58, 0, time.UTC)
-	if got := retryAfter([]byte("Wed, 26 Apr 2023 11:12:58 GMT"), now); got != time.Minute {
+	if got := adapters.RetryAfter([]byte("Wed, 26 Apr 2023 11:12:58 GMT"), now); got != time.Minute {
 		t.Errorf("HTTP date: %v", got)
 	}
-	if got := retryAfter([]byte("soon"), now); got != 0 {
+	if got := adapters.RetryAfter([]byte("soon"), now); got != 0 {
 		t.Errorf("garbage: %v", got)
 	}
 }

@@ -270,7 +270,7 @@ func appendSent(dst []byte, s wavyStatus) []byte {
 
 func appendHead(dst []byte, m *canonical.Message) []byte {
 	dst = append(dst, `{"id":`...)
-	dst = appendString(dst, m.ID)
+	dst = adapters.AppendJSONString(dst, m.ID)
 	dst = append(dst, `,"correlationId":`...)
 	dst = appendStringOrNull(dst, m.ClientRef)
 	dst = append(dst, `,"carrierId":`...)
@@ -278,7 +278,7 @@ func appendHead(dst []byte, m *canonical.Message) []byte {
 	dst = append(dst, `,"carrierName":`...)
 	dst = appendStringOrNull(dst, m.Extra["carrierName"])
 	dst = append(dst, `,"destination":`...)
-	return appendString(dst, m.To)
+	return adapters.AppendJSONString(dst, m.To)
 }
 
 func appendTail(dst []byte, m *canonical.Message) []byte {

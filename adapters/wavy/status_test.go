@@ -184,7 +184,7 @@ func TestStatusAnswer(t *testing.T) {
 
 func TestAppendStringEscapes(t *testing.T) {
 	for _, s := range []string{"plain", "quote\" back\\ nl\n cr\r tab\t nul\x00 bell\x07", "שלום 👍🏽 İ", "\u2028\u2029", "bad \xff utf8"} {
-		out := appendString(nil, s)
+		out := adapters.AppendJSONString(nil, s)
 		var back string
 		if err := json.Unmarshal(out, &back); err != nil {
 			t.Errorf("%q: %s is not JSON: %v", s, out, err)

@@ -16,7 +16,6 @@ package wavy
 import (
 	"bytes"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -62,10 +61,6 @@ func (o Options) Validate() error {
 // Inbound is the Wavy dialect as clients speak it. It is safe for concurrent use.
 type Inbound struct {
 	object bool
-	// zones caches loaded time zones by IANA name: time.LoadLocation reads the system's
-	// zone database on every call, which is too slow for the send path. Only names that
-	// loaded are kept, so the cache is bounded by the database's size.
-	zones sync.Map
 }
 
 // New returns the Wavy inbound dialect.
@@ -166,7 +161,7 @@ func now(c *adapters.Call) time.Time {
 func (in *Inbound) Accepted(c *adapters.Call, b *adapters.Batch, dst []byte) (int, []byte) {
 	if c.Op == adapters.OpBulk {
 		dst = append(dst, `{"id":`...)
-		dst = appendString(dst, b.ID)
+		dst = adapters.AppendJSONString(dst, b.ID)
 		dst = append(dst, `,"messages":[`...)
 		for i, m := range b.Messages {
 			if i > 0 {
@@ -193,10 +188,10 @@ func (in *Inbound) Accepted(c *adapters.Call, b *adapters.Batch, dst []byte) (in
 // gave none, as the document's bulk answer shows.
 func appendSingle(dst []byte, m *canonical.Message) []byte {
 	dst = append(dst, `{"id":`...)
-	dst = appendString(dst, m.ID)
+	dst = adapters.AppendJSONString(dst, m.ID)
 	if m.ClientRef != "" {
 		dst = append(dst, `,"correlationId":`...)
-		dst = appendString(dst, m.ClientRef)
+		dst = adapters.AppendJSONString(dst, m.ClientRef)
 	}
 	return append(dst, '}')
 }
@@ -214,7 +209,7 @@ func (in *Inbound) Error(c *adapters.Call, err *canonical.Error, dst []byte) (in
 	dst = append(dst, `{"errorCode":`...)
 	dst = appendInt(dst, int64(status))
 	dst = append(dst, `,"errorMessage":`...)
-	dst = appendString(dst, msg)
+	dst = adapters.AppendJSONString(dst, msg)
 	return status, append(dst, '}')
 }
 

@@ -1,7 +1,6 @@
 package whatsappcloud
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 	"time"
@@ -90,7 +89,7 @@ func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapt
 		// A redirect means the upstream is misconfigured (a wrong url): retrying lets the
 		// breaker open and the route fail over instead of failing every message.
 		return adapters.Result{Outcome: adapters.Retry, Code: code, Reason: reason,
-			RetryAfter: retryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter))}
+			RetryAfter: adapters.RetryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now())}
 	}
 	return adapters.Result{Outcome: adapters.Permanent, Code: code, Reason: reason}
 }
@@ -104,26 +103,6 @@ func joinReason(message, details string) string {
 		return details
 	}
 	return message + ": " + details
-}
-
-// retryAfter reads a Retry-After header: seconds, or an HTTP date.
-func retryAfter(v []byte) time.Duration {
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 {
-		return 0
-	}
-	if n, err := strconv.Atoi(string(v)); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := fasthttp.ParseHTTPDate(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 var _ adapters.Outbound = (*Outbound)(nil)

@@ -125,17 +125,3 @@ func TestClassifyInboundAnswers(t *testing.T) {
 		t.Errorf("accepted: %+v", got)
 	}
 }
-
-func TestRetryAfter(t *testing.T) {
-	future := time.Now().Add(90 * time.Second).UTC().Format(time.RFC1123)
-	future = future[:len(future)-3] + "GMT"
-	if d := retryAfter([]byte(future)); d < 80*time.Second || d > 91*time.Second {
-		t.Errorf("HTTP date: %v", d)
-	}
-	for v, want := range map[string]time.Duration{"": 0, " 7 ": 7 * time.Second, "-3": 0, "soon": 0,
-		"Mon, 02 Jan 2006 15:04:05 GMT": 0} {
-		if got := retryAfter([]byte(v)); got != want {
-			t.Errorf("%q: %v, want %v", v, got, want)
-		}
-	}
-}

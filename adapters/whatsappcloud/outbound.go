@@ -114,7 +114,7 @@ func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 	}
 	body := make([]byte, 0, 192+2*len(m.Text)+len(m.To))
 	body = append(body, `{"messaging_product":"whatsapp","recipient_type":"individual","to":`...)
-	body = appendString(body, m.To)
+	body = adapters.AppendJSONString(body, m.To)
 	var err error
 	switch kind {
 	case canonical.KindText, canonical.KindMedia:
@@ -159,7 +159,7 @@ func appendText(body []byte, text string) ([]byte, error) {
 		body = append(body, `"preview_url":true,`...)
 	}
 	body = append(body, `"body":`...)
-	body = appendString(body, text)
+	body = adapters.AppendJSONString(body, text)
 	return append(body, '}'), nil
 }
 
@@ -332,7 +332,7 @@ func appendInteractive(body []byte, m *canonical.Message, labels []string, field
 		body = append(body, '}')
 	}
 	body = append(body, `,"body":{"text":`...)
-	body = appendString(body, text)
+	body = adapters.AppendJSONString(body, text)
 	if list {
 		body = append(body, `},"action":{"button":"`+listButton+`","sections":[{"rows":[`...)
 		for i, l := range labels {

@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"sync"
 	"time"
 
 	"switchboard/canonical"
@@ -73,22 +72,18 @@ func hoursWindow(sh *config.SendingHours) *canonical.Window {
 	return w
 }
 
-// zoneCache keeps loaded time zones: LoadLocation reads the zone database each time.
-type zoneCache struct{ m sync.Map }
+// zoneCache looks time zones up through canonical's cache.
+type zoneCache struct{}
 
 // get returns the named zone; UTC for "" and for a name the zone database does not know
 // (ingress validates names, so that is a zone removed since the message was queued).
-func (z *zoneCache) get(name string) *time.Location {
+func (zoneCache) get(name string) *time.Location {
 	if name == "" {
 		return time.UTC
 	}
-	if l, ok := z.m.Load(name); ok {
-		return l.(*time.Location)
-	}
-	l, err := time.LoadLocation(name)
+	l, err := canonical.LoadLocation(name)
 	if err != nil {
-		l = time.UTC
+		return time.UTC
 	}
-	z.m.Store(name, l)
 	return l
 }

@@ -28,10 +28,12 @@ package queue
 // is due again anyway, so a lease costs no write.
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,10 +49,11 @@ import (
 type Durability string
 
 const (
-	// DurabilityAlways syncs every group commit before its callers return (the default).
+	// DurabilityAlways returns from Enqueue (and Replay) once the messages are fsync'd,
+	// one sync serving every caller of a group commit (the default). See committer.go.
 	DurabilityAlways Durability = "always"
 	// DurabilityInterval syncs every SyncInterval: faster, may lose the last interval's
-	// acknowledged messages on power loss (not on a process crash).
+	// acknowledged messages on power loss (not on a crash of the process).
 	DurabilityInterval Durability = "interval"
 )
 
@@ -105,11 +108,14 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for due times and status changes (default time.Now); tests set it.
 	Now func() time.Time
+
+	valueLogFileSize int64 // tests shrink it to see files rotate
 }
 
 // Badger is the embedded Queue backend. It is safe for concurrent use.
 type Badger struct {
 	db   *badger.DB
+	rot  *rotationSyncer
 	opts Options
 	log  *slog.Logger
 	now  func() time.Time
@@ -130,12 +136,13 @@ type Badger struct {
 	feedSeq   uint64 // last fseq handed out
 	feedSaved uint64 // z/feed as last written
 	arena     []byte // keys and small values of the group being committed
+	scratch   []byte // the key of a lookup (a read does not keep it)
 
 	changesMu sync.Mutex // one Changes call at a time moves the cursors
 
-	closeMu   sync.RWMutex // held for reading while submitting to reqs; Close takes it to close reqs
+	closeMu   sync.RWMutex // held for reading to submit to reqs or read storage (enter); Close takes it
 	closed    atomic.Bool
-	closing   chan struct{} // closed by Close: wakes Lease waiters and housekeeping
+	closing   chan struct{}   // closed by Close: wakes Lease waiters and housekeeping
 	syncs     chan []*request // committed groups waiting for a sync (DurabilityAlways)
 	stopped   chan struct{}   // closed when the committer and syncer have drained and returned
 	wg        sync.WaitGroup
@@ -183,19 +190,31 @@ func Open(opts Options) (*Badger, error) {
 		opts.Now = time.Now
 	}
 
-	db, err := badger.Open(badgerOptions(opts))
+	bo := badgerOptions(opts)
+	if left := leftMemtableSize(opts.Dir); left > bo.MemTableSize {
+		// Badger replays a memtable's WAL into a memtable of today's size, and exits the
+		// process when it does not fit (a crash with a larger memory_mb before).
+		opts.Logger.Warn("queue memtables sized as in the last run, whose write-ahead log must fit",
+			"memtable_mb", left>>20, "configured_mb", bo.MemTableSize>>20)
+		bo = bo.WithMemTableSize(left)
+	}
+	db, err := badger.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
 	q := &Badger{
-		db:        db,
-		opts:      opts,
-		log:       opts.Logger,
-		now:       opts.Now,
-		reqs:      make(chan *request, maxGroupItems),
-		closing:   make(chan struct{}),
-		syncs:     make(chan []*request, syncBacklog),
-		stopped:   make(chan struct{}),
+		db:      db,
+		opts:    opts,
+		log:     opts.Logger,
+		now:     opts.Now,
+		reqs:    make(chan *request, maxGroupItems),
+		closing: make(chan struct{}),
+		syncs:   make(chan []*request, syncBacklog),
+		stopped: make(chan struct{}),
+	}
+	if q.rot, err = newRotationSyncer(opts.Dir); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
 	q.sched.init()
 	start := time.Now()
@@ -238,7 +257,22 @@ func badgerOptions(opts Options) badger.Options {
 		// block in every table builder.
 		WithCompression(options.None).
 		WithValueThreshold(valueThreshold).
-		WithValueLogFileSize(valueLogFileSize)
+		WithValueLogFileSize(cmp.Or(opts.valueLogFileSize, valueLogFileSize))
+}
+
+// leftMemtableSize is the memtable size of the last run if it left memtable WALs behind
+// (Badger creates them at twice the memtable size), or 0.
+func leftMemtableSize(dir string) int64 {
+	entries, _ := os.ReadDir(dir)
+	var size int64
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".mem") {
+			if fi, err := e.Info(); err == nil {
+				size = max(size, fi.Size()/2)
+			}
+		}
+	}
+	return size
 }
 
 // rebuild scans the live messages and dead letters once and restores the counters.
@@ -323,6 +357,19 @@ func (q *Badger) rebuild() error {
 	return nil
 }
 
+// enter holds Close off while a method reads storage; it fails once Close has begun.
+// Every successful enter is followed by exit.
+func (q *Badger) enter() error {
+	q.closeMu.RLock()
+	if q.closed.Load() {
+		q.closeMu.RUnlock()
+		return errClosing
+	}
+	return nil
+}
+
+func (q *Badger) exit() { q.closeMu.RUnlock() }
+
 // Close stops accepting work, lets the committer drain what was submitted, returns leased
 // messages to the schedule and closes Badger. It is safe to call more than once.
 func (q *Badger) Close() error {
@@ -336,7 +383,7 @@ func (q *Badger) Close() error {
 		q.wg.Wait()
 		q.sched.returnLeases()
 		current.CompareAndSwap(q, nil)
-		if err := q.db.Sync(); err != nil {
+		if err := q.syncAll(); err != nil {
 			q.closeErr = fmt.Errorf("cannot sync queue: %w", err)
 		}
 		if err := q.db.Close(); err != nil && q.closeErr == nil {
@@ -362,17 +409,32 @@ func (q *Badger) housekeeping() {
 		case <-q.closing:
 			return
 		case <-syncC:
-			start := time.Now()
-			if err := q.db.Sync(); err != nil {
+			if err := q.syncAll(); err != nil {
 				q.log.Error("cannot sync queue", "err", err)
 			}
-			syncSeconds.UpdateDuration(start)
 		case <-gc.C:
+			// Each call rewrites at most one value-log file; go on while there is garbage.
 			for q.db.RunValueLogGC(gcDiscardRatio) == nil {
 				gcRewrites.Inc()
+				select {
+				case <-q.closing:
+					return
+				default:
+				}
 			}
 		}
 	}
+}
+
+// syncAll makes everything committed so far durable.
+func (q *Badger) syncAll() error {
+	start := time.Now()
+	err := q.db.Sync()
+	if err == nil {
+		err = q.rot.syncRotated()
+	}
+	syncSeconds.UpdateDuration(start)
+	return err
 }
 
 // badgerLogger passes Badger's warnings and errors to slog and drops the rest.

@@ -162,9 +162,7 @@ func (q *Badger) syncLoop() {
 				break more
 			}
 		}
-		start := time.Now()
-		err := q.db.Sync()
-		syncSeconds.UpdateDuration(start)
+		err := q.syncAll()
 		if err != nil {
 			err = q.storageError("sync", err)
 		}
@@ -296,8 +294,8 @@ func (q *Badger) applyEnqueue(w *writer, r *request, now int64) {
 			r.dup[i] = true
 			continue
 		}
-		// The key is built past the arena's end and not kept: a Get does not hold it.
-		found, err := w.get(appendKey(q.arena, pIdem, it.IdemKey), func(v []byte) error {
+		q.scratch = appendKey(q.scratch[:0], pIdem, it.IdemKey)
+		found, err := w.get(q.scratch, func(v []byte) error {
 			return checkIdem(v, it)
 		})
 		if err != nil {

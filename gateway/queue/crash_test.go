@@ -15,8 +15,13 @@ import (
 	"switchboard/canonical"
 )
 
-// crashDirEnv makes the test binary a child that enqueues into that directory until killed.
-const crashDirEnv = "SWITCHBOARD_QUEUE_CRASH_DIR"
+// crashDirEnv makes the test binary a child that enqueues into that directory until killed;
+// fillDirEnv one that fills a memtable there and waits to be killed.
+const (
+	crashDirEnv = "SWITCHBOARD_QUEUE_CRASH_DIR"
+	fillDirEnv  = "SWITCHBOARD_QUEUE_FILL_DIR"
+	fillCount   = 25_000 // messages: about 7 MB of an 8 MB memtable
+)
 
 // TestCrashKeepsAcknowledged kills (SIGKILL) a process that is enqueueing and checks that
 // every message it acknowledged is in the queue after reopening.
@@ -180,5 +185,59 @@ func crashChild(dir string) {
 		}()
 	}
 	time.Sleep(60 * time.Second)
+	os.Exit(3)
+}
+
+// TestReopenAfterCrashWithLessMemory: a process with large memtables is killed with one
+// nearly full; the queue is reopened with less memory. Badger replays the memtable's WAL
+// into a memtable of the new size and exits the process if it does not fit, unless Open
+// keeps the old size.
+func TestReopenAfterCrashWithLessMemory(t *testing.T) {
+	if dir := os.Getenv(fillDirEnv); dir != "" {
+		fillChild(dir)
+		return
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestReopenAfterCrashWithLessMemory$")
+	cmd.Env = append(os.Environ(), fillDirEnv+"="+dir)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() && sc.Text() != "filled" {
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+
+	q := openQueue(t, dir, nil, func(o *Options) { o.MemoryMB = 1 })
+	if got := q.Stats().Depth; got != fillCount {
+		t.Fatalf("depth after reopening %d, want %d", got, fillCount)
+	}
+}
+
+func fillChild(dir string) {
+	q, err := Open(Options{Dir: dir, Logger: quiet, MemoryMB: 64, Durability: DurabilityInterval})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	for i := 0; i < fillCount; i += 500 {
+		items := make([]Item, 500)
+		for j := range items {
+			m := newMsg(fmt.Sprintf("5511%04d%05d", i, j))
+			items[j] = Item{Msg: m, IdemKey: m.To}
+		}
+		if _, err := q.Enqueue(context.Background(), items); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
+	fmt.Println("filled")
+	time.Sleep(time.Minute)
 	os.Exit(3)
 }

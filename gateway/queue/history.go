@@ -35,7 +35,8 @@ func (q *Badger) Replay(id string) error {
 // statusOf reads s/<id> in the group's transaction: a copy of its value, or nil.
 func (q *Badger) statusOf(w *writer, id string) []byte {
 	var sv []byte
-	found, err := w.get(appendKey(q.arena, pStatus, id), func(v []byte) error {
+	q.scratch = appendKey(q.scratch[:0], pStatus, id)
+	found, err := w.get(q.scratch, func(v []byte) error {
 		sv = bytes.Clone(v)
 		return nil
 	})

@@ -22,18 +22,20 @@ func (q *Badger) Lease(ctx context.Context, limit int) ([]*canonical.Message, er
 		}
 	}()
 	for {
-		if q.closed.Load() {
-			return nil, errClosing
+		if err := q.enter(); err != nil {
+			return nil, err
 		}
 		now := q.now().UTC()
 		seqs, leases, wait := q.sched.take(limit, now.UnixNano())
 		if len(seqs) > 0 {
 			msgs, err := q.load(seqs, leases, now)
+			q.exit()
 			if err != nil || len(msgs) > 0 {
 				return msgs, err
 			}
 			continue
 		}
+		q.exit()
 		var timerC <-chan time.Time
 		if wait >= 0 {
 			if timer == nil {
@@ -59,7 +61,7 @@ func (q *Badger) load(seqs []uint64, leases []*lease, now time.Time) ([]*canonic
 	sending := appendChange(nil, canonical.Change{Status: canonical.StatusSending, At: now})
 	msgs := make([]*canonical.Message, len(seqs))
 	hists := make([][]byte, len(seqs))
-	var hbuf []byte // the histories, in one allocation per lease batch
+	var hbuf []byte // the histories, sharing their allocations
 	var bad []int
 	key := make([]byte, 0, 10)
 	err := q.db.View(func(txn *badger.Txn) error {
@@ -200,8 +202,8 @@ func (q *Badger) Retry(m *canonical.Message, at time.Time, ch canonical.Change) 
 }
 
 // Release returns a leased message to the schedule, due at at, without writing anything:
-// the stored message is unchanged and its lease is forgotten. m.Status becomes queued (or
-// scheduled).
+// the stored message is unchanged and its lease is forgotten (after a restart it is due at
+// its stored time, not at). m.Status becomes queued (or scheduled).
 func (q *Badger) Release(m *canonical.Message, at time.Time) error {
 	if q.closed.Load() {
 		return errClosing

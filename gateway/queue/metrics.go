@@ -15,6 +15,7 @@ var (
 	retriedTotal    = metrics.NewCounter(`switchboard_queue_retried_total`)
 	deadTotal       = metrics.NewCounter(`switchboard_queue_dead_total`)
 	gcRewrites      = metrics.NewCounter(`switchboard_queue_vlog_gc_rewrites_total`)
+	rotatedSyncs    = metrics.NewCounter(`switchboard_queue_rotated_file_syncs_total`)
 
 	commitBatchSize = metrics.NewHistogram(`switchboard_queue_commit_batch_size`)
 	commitSeconds   = metrics.NewHistogram(`switchboard_queue_commit_seconds`)

@@ -204,9 +204,10 @@ func (q *Badger) storageError(op string, err error) error {
 // Get returns a message and its history while it is live, dead or within retention.
 // A leased message shows status sending.
 func (q *Badger) Get(id string) (*Record, error) {
-	if q.closed.Load() {
-		return nil, errClosing
+	if err := q.enter(); err != nil {
+		return nil, err
 	}
+	defer q.exit()
 	var rec *Record
 	var kind byte
 	var seq uint64
@@ -236,9 +237,10 @@ func (q *Badger) Get(id string) (*Record, error) {
 
 // ByRef returns the ids of a tenant's messages with that client ref, oldest first.
 func (q *Badger) ByRef(tenant, ref string) ([]string, error) {
-	if q.closed.Load() {
-		return nil, errClosing
+	if err := q.enter(); err != nil {
+		return nil, err
 	}
+	defer q.exit()
 	prefix := appendLP(appendLP([]byte{pRef, '/'}, tenant), ref)
 	var ids []string
 	err := q.db.View(func(txn *badger.Txn) error {
@@ -258,9 +260,10 @@ func (q *Badger) ByRef(tenant, ref string) ([]string, error) {
 // TemplateSentSince returns, of the given recipients, those a template message was sent to
 // (finished as sent, delivered or read) since the time given, with the latest such time.
 func (q *Badger) TemplateSentSince(tenant string, to []string, since time.Time) (map[string]time.Time, error) {
-	if q.closed.Load() {
-		return nil, errClosing
+	if err := q.enter(); err != nil {
+		return nil, err
 	}
+	defer q.exit()
 	out := make(map[string]time.Time)
 	prefix := appendLP([]byte{pTmpl, '/'}, tenant)
 	key := prefix
@@ -298,9 +301,10 @@ func (q *Badger) TemplateSentSince(tenant string, to []string, since time.Time) 
 // call, each once, and moves the tenant's cursor past them. The cursor is written without a
 // sync: after a crash a few changes may be returned again.
 func (q *Badger) Changes(tenant string, max int) ([]*Record, error) {
-	if q.closed.Load() {
-		return nil, errClosing
+	if err := q.enter(); err != nil {
+		return nil, err
 	}
+	defer q.exit()
 	if max <= 0 {
 		return nil, nil
 	}
@@ -368,9 +372,10 @@ func (q *Badger) Changes(tenant string, max int) ([]*Record, error) {
 
 // DeadLetters lists up to max dead messages, oldest (lowest Seq) first.
 func (q *Badger) DeadLetters(max int) ([]*Record, error) {
-	if q.closed.Load() {
-		return nil, errClosing
+	if err := q.enter(); err != nil {
+		return nil, err
 	}
+	defer q.exit()
 	var out []*Record
 	err := q.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pDead, '/'}})

@@ -303,3 +303,33 @@ func TestRecordCodec(t *testing.T) {
 		t.Fatalf("merge: %+v", got)
 	}
 }
+
+// TestConcurrentRecords sends receipts for many messages at once, so that several meet in
+// one commit group.
+func TestConcurrentRecords(t *testing.T) {
+	q := openQueue(t, t.TempDir(), nil)
+	var msgs []*canonical.Message
+	for i := range 64 {
+		msgs = append(msgs, newMsg(fmt.Sprintf("55119000000%02d", i)))
+	}
+	enqueue(t, q, msgs...)
+	for _, m := range leaseN(t, q, len(msgs)) {
+		if err := q.Finish(m, canonical.Change{Status: canonical.StatusSent}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, m := range msgs {
+		wg.Go(func() {
+			if err := q.Record(m.ID, canonical.Change{Status: canonical.StatusDelivered}); err != nil {
+				t.Errorf("record %s: %v", m.ID, err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, m := range msgs {
+		if rec, err := q.Get(m.ID); err != nil || rec.Msg.Status != canonical.StatusDelivered {
+			t.Fatalf("%s after receipt: %+v, %v", m.ID, rec, err)
+		}
+	}
+}

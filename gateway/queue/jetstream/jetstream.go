@@ -1,0 +1,457 @@
+// Package jetstream is a queue.Queue on NATS JetStream, so that several gateways share one
+// queue: each leases from the same stream, and any of them answers for any message.
+//
+// Layout, for a stream named S and a bucket named B:
+//
+//	S         work queue (WorkQueuePolicy). S.msg.<id>: a message ready to send, leased through
+//	          one durable pull consumer that every gateway shares ("dispatch"). S.sched.<id>:
+//	          a message due later, held by the server's scheduler ("Nats-Schedule: @at"),
+//	          which moves it to S.msg.<id> when due. Removed from the stream when acked.
+//	S_DEAD    dead letters, S.dead.<id> (one per id), kept until replayed.
+//	S_FEED    status-change feed, S.feed.<tenant> (the id), MaxAge = retention; Changes reads
+//	          it through one durable consumer per tenant, whose ack floor is the cursor.
+//	B         KV, TTL = retention. s.<id>: status record (message + history), written by
+//	          Retry, Finish, Record, Replay; i.<ref>.<key>: idempotency key and client-ref
+//	          index; t.<tenant>.<to>: when a template was last sent to a recipient.
+//	B_seq     KV without TTL: the next free block of message Seqs.
+//
+// The durability contract is the stream's: Enqueue returns once JetStream acknowledged the
+// publish, that is once a majority of the stream's replicas hold it (fsync'd only if the
+// servers are set to sync_interval: always).
+//
+// Leasing. A lease is a JetStream delivery; the lease is kept alive (InProgress) for as long
+// as the dispatcher holds the message, so AckWait only measures how long a dead gateway's
+// messages wait before another gateway takes them. A message's state lives in its status
+// record, not in the stream: Finish and Retry write the record before they ack or nak, and
+// every delivery that may not be the first (redelivered, rescheduled, replayed) reads the
+// record first and is acked away when the record says the message is finished. So a lost
+// ack or a crash between two steps costs a duplicate delivery at most, never a loss; a
+// first delivery (the common case) costs no read.
+//
+// Waits. A retry due within maxNakDelay is a NakWithDelay (JetStream redelivers it; it
+// stays pending in the consumer meanwhile). Longer retries, every release and scheduled
+// messages are re-published as a schedule (S.sched.<id>, one per id: a newer one replaces
+// it), so that a message waiting for hours (a sending window) holds no consumer state and
+// is not counted against MaxDeliver or MaxAckPending. This needs nats-server 2.12 or later.
+package jetstream
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"switchboard/canonical"
+	"switchboard/gateway/queue"
+)
+
+// Defaults for zero Options fields.
+const (
+	defaultStream     = "SWITCHBOARD"
+	defaultBucket     = "switchboard"
+	defaultAckWait    = 30 * time.Second
+	defaultMaxDeliver = 100
+	defaultMaxDepth   = 1_000_000
+	defaultRetention  = 72 * time.Hour
+)
+
+// Tuning.
+const (
+	// opTimeout bounds one request to JetStream.
+	opTimeout = 5 * time.Second
+	// dedupWindow is how long the stream remembers a Nats-Msg-Id: long enough for a repeated
+	// request to meet its original's publish still in flight.
+	dedupWindow = 2 * time.Minute
+	// maxNakDelay is the longest wait left to JetStream's redelivery; longer waits are
+	// re-published as schedules.
+	maxNakDelay = time.Minute
+	// minScheduleDelay is the shortest wait worth a schedule: a release sooner than this is
+	// a plain nak (the scheduler fires at 250ms granularity anyway).
+	minScheduleDelay = 100 * time.Millisecond
+	// dueSlack is how early a delivery may come (clocks of gateways and servers differ)
+	// and still be sent rather than put back.
+	dueSlack = 50 * time.Millisecond
+	// maxAckPending bounds the messages the consumer has out at once, across gateways:
+	// leased, and naked with a delay of up to maxNakDelay. Beyond it JetStream delivers
+	// nothing new until some come back: backpressure, not loss.
+	maxAckPending = 1 << 16
+	// leaseWait is how long one pull waits for a message when none is ready. A pull whose
+	// caller went away stays on the server this long, so it is short: Close waits for it.
+	leaseWait = time.Second
+	// maxLease bounds one Lease, like one pull.
+	maxLease = 1024
+	// statsInterval is how often Stats' figures are refreshed from the servers.
+	statsInterval = time.Second
+	// seqBlock is how many Seqs a gateway reserves at once.
+	seqBlock = 1024
+	// publishAsyncMaxPending bounds the publishes awaiting their ack, across callers.
+	publishAsyncMaxPending = 1 << 14
+	// consumerName is the durable consumer every gateway leases through.
+	consumerName = "dispatch"
+)
+
+// Options configures Open.
+type Options struct {
+	// Servers are the NATS URLs; the client reconnects to another when one goes.
+	Servers []string
+	// CredentialsFile, User and Password, or Token authenticate (at most one).
+	CredentialsFile string
+	User, Password  string
+	Token           string
+	// CAFile, CertFile and KeyFile set up TLS with a CA of one's own and a client certificate.
+	CAFile, CertFile, KeyFile string
+	// Stream and Bucket name the work stream (and S_DEAD, S_FEED) and the KV bucket (and B_seq).
+	Stream, Bucket string
+	// Replicas of every stream and bucket (default 1).
+	Replicas int
+	// AckWait is how long a message leased by a gateway that died waits for another (default 30s).
+	AckWait time.Duration
+	// MaxDeliver is how many deliveries before a message is dead-lettered (default 100; -1: no limit).
+	MaxDeliver int
+	// MaxDepth is the most live messages; Enqueue beyond it fails with ErrUnavailable.
+	MaxDepth int64
+	// Retention is how long status records, idempotency keys and the feed are kept (default 72h).
+	Retention time.Duration
+	// Name names the connection on the servers (default "switchboard").
+	Name string
+	// Logger receives the queue's warnings and errors (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Queue is the JetStream backend. It is safe for concurrent use.
+type Queue struct {
+	opts Options
+	log  *slog.Logger
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	work jetstream.Stream
+	dead jetstream.Stream
+	feed jetstream.Stream
+	cons jetstream.Consumer
+	kv   jetstream.KeyValue
+	seqs seqAllocator
+
+	// Subject prefixes and the KV subject prefix.
+	msgPre, schedPre, deadPre, feedPre, kvPre string
+
+	leases leaseTable
+	feeds  sync.Map // tenant -> jetstream.Consumer of its feed
+
+	stats   atomic.Pointer[queue.Stats]
+	added   atomic.Int64 // messages enqueued here since the last stats refresh
+	pending atomic.Int64 // messages being enqueued now
+
+	advisory *nats.Subscription
+	pulls    sync.WaitGroup // abandoned pulls still open on the server
+	closed   atomic.Bool
+	closing  chan struct{}
+	wg       sync.WaitGroup
+	once     sync.Once
+	closeErr error
+}
+
+var _ queue.Queue = (*Queue)(nil)
+
+var (
+	errClosing = &canonical.Error{Code: canonical.ErrUnavailable, Reason: "queue is closing", RetryAfter: time.Second}
+	errFull    = &canonical.Error{Code: canonical.ErrUnavailable, Reason: "queue full", RetryAfter: time.Second}
+)
+
+// Open connects, creates or updates the streams, buckets and consumer, and starts the
+// stats refresher and the lease keeper.
+func Open(opts Options) (*Queue, error) {
+	if len(opts.Servers) == 0 {
+		return nil, errors.New("cannot open queue: no NATS servers")
+	}
+	opts.Stream = cmpOr(opts.Stream, defaultStream)
+	opts.Bucket = cmpOr(opts.Bucket, defaultBucket)
+	opts.Name = cmpOr(opts.Name, "switchboard")
+	if opts.Replicas <= 0 {
+		opts.Replicas = 1
+	}
+	if opts.AckWait <= 0 {
+		opts.AckWait = defaultAckWait
+	}
+	if opts.MaxDeliver == 0 {
+		opts.MaxDeliver = defaultMaxDeliver
+	}
+	if opts.MaxDepth <= 0 {
+		opts.MaxDepth = defaultMaxDepth
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = defaultRetention
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	q := &Queue{opts: opts, log: opts.Logger, closing: make(chan struct{})}
+	s := opts.Stream
+	q.msgPre, q.schedPre, q.deadPre, q.feedPre = s+".msg.", s+".sched.", s+".dead.", s+".feed."
+	q.kvPre = "$KV." + opts.Bucket + "."
+	q.leases.init()
+
+	no, err := q.connectOptions()
+	if err != nil {
+		return nil, fmt.Errorf("cannot open queue: %w", err)
+	}
+	if q.nc, err = nats.Connect(strings.Join(opts.Servers, ","), no...); err != nil {
+		return nil, fmt.Errorf("cannot connect to NATS at %s: %w", strings.Join(opts.Servers, ","), err)
+	}
+	if q.js, err = jetstream.New(q.nc, jetstream.WithPublishAsyncMaxPending(publishAsyncMaxPending),
+		jetstream.WithDefaultTimeout(opTimeout)); err != nil {
+		q.nc.Close()
+		return nil, fmt.Errorf("cannot open queue: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*opTimeout)
+	defer cancel()
+	if err := q.setup(ctx); err != nil {
+		q.nc.Close()
+		return nil, fmt.Errorf("cannot open queue on JetStream: %w", err)
+	}
+	if err := q.refreshStats(ctx); err != nil {
+		q.nc.Close()
+		return nil, fmt.Errorf("cannot open queue on JetStream: %w", err)
+	}
+	if err := q.watchMaxDeliveries(); err != nil {
+		q.nc.Close()
+		return nil, fmt.Errorf("cannot open queue on JetStream: %w", err)
+	}
+	st := q.Stats()
+	q.log.Info("queue opened on JetStream", "servers", q.nc.ConnectedUrlRedacted(), "stream", s,
+		"replicas", opts.Replicas, "depth", st.Depth, "dead", st.Dead)
+	q.wg.Add(2)
+	go q.statsLoop()
+	go q.keepLeases()
+	return q, nil
+}
+
+func (q *Queue) connectOptions() ([]nats.Option, error) {
+	o := q.opts
+	no := []nats.Option{
+		nats.Name(o.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.Timeout(opTimeout),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				q.log.Warn("disconnected from NATS", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			q.log.Info("reconnected to NATS", "server", nc.ConnectedUrlRedacted())
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			q.log.Warn("NATS error", "err", err)
+		}),
+	}
+	switch {
+	case o.CredentialsFile != "":
+		no = append(no, nats.UserCredentials(o.CredentialsFile))
+	case o.User != "":
+		no = append(no, nats.UserInfo(o.User, o.Password))
+	case o.Token != "":
+		no = append(no, nats.Token(o.Token))
+	}
+	if o.CAFile != "" || o.CertFile != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if o.CAFile != "" {
+			pem, err := os.ReadFile(o.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("cannot read NATS CA: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("cannot read NATS CA %s: no PEM certificates", o.CAFile)
+			}
+		}
+		if o.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("cannot read NATS client certificate: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		no = append(no, nats.Secure(tc))
+	}
+	return no, nil
+}
+
+// setup creates (or updates to this configuration) everything the queue uses.
+func (q *Queue) setup(ctx context.Context) error {
+	o, s := q.opts, q.opts.Stream
+	var err error
+	if q.work, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        s,
+		Description: "Switchboard messages waiting to be sent",
+		Subjects:    []string{q.msgPre + "*", q.schedPre + "*"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+		Duplicates:  dedupWindow,
+		Discard:     jetstream.DiscardOld, // the scheduler needs it; MaxDepth is checked at Enqueue
+		AllowDirect: true,
+		// The scheduler needs both.
+		AllowMsgSchedules: true,
+		AllowRollup:       true,
+	}); err != nil {
+		return fmt.Errorf("stream %s (needs nats-server 2.12 or later): %w", s, err)
+	}
+	if q.dead, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:              s + "_DEAD",
+		Description:       "Switchboard dead letters",
+		Subjects:          []string{q.deadPre + "*"},
+		Storage:           jetstream.FileStorage,
+		Replicas:          o.Replicas,
+		MaxMsgsPerSubject: 1,
+		AllowDirect:       true,
+	}); err != nil {
+		return fmt.Errorf("stream %s_DEAD: %w", s, err)
+	}
+	if q.feed, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        s + "_FEED",
+		Description: "Switchboard status changes, per tenant",
+		Subjects:    []string{q.feedPre + "*"},
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+		MaxAge:      o.Retention,
+	}); err != nil {
+		return fmt.Errorf("stream %s_FEED: %w", s, err)
+	}
+	if q.kv, err = q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      o.Bucket,
+		Description: "Switchboard status records and idempotency keys",
+		TTL:         o.Retention,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	}); err != nil {
+		return fmt.Errorf("bucket %s: %w", o.Bucket, err)
+	}
+	seqKV, err := q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      o.Bucket + "_seq",
+		Description: "Switchboard message Seqs",
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("bucket %s_seq: %w", o.Bucket, err)
+	}
+	q.seqs.kv = seqKV
+	if q.cons, err = q.js.CreateOrUpdateConsumer(ctx, s, jetstream.ConsumerConfig{
+		Durable:       consumerName,
+		Description:   "Switchboard dispatch, shared by every gateway",
+		FilterSubject: q.msgPre + "*",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       o.AckWait,
+		MaxDeliver:    o.MaxDeliver,
+		MaxAckPending: maxAckPending,
+		Replicas:      o.Replicas,
+	}); err != nil {
+		return fmt.Errorf("consumer %s on %s: %w", consumerName, s, err)
+	}
+	return nil
+}
+
+// Close stops leasing, returns the messages leased here to the stream at once (so another
+// gateway takes them without waiting for AckWait) and closes the connection.
+func (q *Queue) Close() error {
+	q.once.Do(func() {
+		q.closed.Store(true)
+		close(q.closing)
+		q.wg.Wait()
+		if q.advisory != nil {
+			q.advisory.Unsubscribe()
+		}
+		for _, l := range q.leases.takeAll() {
+			l.jm.Nak()
+		}
+		q.pulls.Wait()
+		if err := q.nc.FlushTimeout(opTimeout); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			q.closeErr = fmt.Errorf("cannot flush to NATS: %w", err)
+		}
+		q.nc.Close()
+	})
+	return q.closeErr
+}
+
+// statsLoop refreshes Stats' figures, so that Stats and Enqueue's depth check ask nothing
+// of the servers.
+func (q *Queue) statsLoop() {
+	defer q.wg.Done()
+	t := time.NewTicker(statsInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-q.closing:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+			if err := q.refreshStats(ctx); err != nil {
+				q.log.Warn("cannot read queue stats from JetStream", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+func (q *Queue) refreshStats(ctx context.Context) error {
+	added := q.added.Load()
+	wi, err := q.work.Info(ctx)
+	if err != nil {
+		return err
+	}
+	ci, err := q.cons.Info(ctx)
+	if err != nil {
+		return err
+	}
+	di, err := q.dead.Info(ctx)
+	if err != nil {
+		return err
+	}
+	q.added.Add(-added)
+	depth := int64(wi.State.Msgs)
+	ready, out := int64(ci.NumPending), int64(ci.NumAckPending)
+	q.stats.Store(&queue.Stats{
+		Depth:     depth,
+		Ready:     ready,
+		InFlight:  out,
+		Scheduled: max(depth-ready-out, 0),
+		Dead:      int64(di.State.Msgs),
+	})
+	return nil
+}
+
+// Stats returns the figures of the last refresh (at most statsInterval old), for the
+// whole cluster: InFlight counts messages leased by any gateway and retries waiting for
+// their redelivery; Scheduled counts the messages held by the scheduler.
+func (q *Queue) Stats() queue.Stats {
+	if s := q.stats.Load(); s != nil {
+		return *s
+	}
+	return queue.Stats{}
+}
+
+// unavailable maps a NATS failure to what callers see: try later.
+func (q *Queue) unavailable(op string, err error) error {
+	if q.closed.Load() {
+		return errClosing
+	}
+	q.log.Error("queue operation on JetStream failed", "op", op, "err", err)
+	return &canonical.Error{Code: canonical.ErrUnavailable, Reason: "queue unavailable", RetryAfter: time.Second}
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -12,6 +13,10 @@ import (
 	"switchboard/canonical"
 	"switchboard/config"
 )
+
+// maxCachedTokens bounds the cache of verified FlowBot tokens; when full it is emptied
+// (clients keep one token for its lifetime, so the working set is small).
+const maxCachedTokens = 10_000
 
 // maxTrackedIPs bounds the memory of the per-IP token limit; past it, expired windows are
 // dropped, and if none has expired the oldest are.
@@ -27,6 +32,15 @@ type flowbotState struct {
 
 	mu  sync.Mutex
 	ips map[string]ipWindow
+
+	// verified caches tokens whose signature was checked: token -> verifiedToken.
+	verified     sync.Map
+	verifiedSize atomic.Int64
+}
+
+type verifiedToken struct {
+	clientID string
+	expires  time.Time
 }
 
 type ipWindow struct {
@@ -73,6 +87,28 @@ func (f *flowbotState) evict(now time.Time) {
 	}
 }
 
+// verify checks a FlowBot JWT, remembering good ones until they expire: verifying the
+// signature costs far more than the rest of a request.
+func (f *flowbotState) verify(token string, now time.Time) (string, bool) {
+	if v, ok := f.verified.Load(token); ok {
+		vt := v.(verifiedToken)
+		if now.Before(vt.expires) {
+			return vt.clientID, true
+		}
+		f.verified.Delete(token)
+	}
+	clientID, exp, err := flowbot.VerifyTokenExpiry(f.secret, token, now)
+	if err != nil {
+		return "", false
+	}
+	if f.verifiedSize.Add(1) > maxCachedTokens {
+		f.verified.Clear()
+		f.verifiedSize.Store(1)
+	}
+	f.verified.Store(token, verifiedToken{clientID: clientID, expires: exp})
+	return clientID, true
+}
+
 // flowbotRoute reports whether a Bearer credential is FlowBot's JWT rather than a native token.
 func (s *Server) flowbotRoute(c *adapters.Call) bool {
 	return bytes.HasPrefix(c.Req.URI().Path(), []byte("/api/"))
@@ -83,8 +119,8 @@ func (s *Server) flowbotRoute(c *adapters.Call) bool {
 func (s *Server) authenticateFlowBot(c *adapters.Call, cred adapters.Credential) *tenant {
 	switch cred.Scheme {
 	case adapters.SchemeBearer:
-		clientID, err := flowbot.VerifyToken(s.fb.secret, cred.Secret, c.Now)
-		if err != nil {
+		clientID, ok := s.fb.verify(cred.Secret, c.Now)
+		if !ok {
 			return nil
 		}
 		return s.dir.byClient[clientID]

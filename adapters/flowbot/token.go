@@ -47,8 +47,15 @@ func IssueToken(secret []byte, clientID, tenant string, ttl time.Duration, now t
 // VerifyToken checks a token IssueToken made and returns its clientId. Expired, not yet
 // valid, wrongly signed, unsigned (alg none) or non-HS256 tokens are ErrUnauthorized.
 func VerifyToken(secret []byte, token string, now time.Time) (clientID string, err error) {
+	clientID, _, err = VerifyTokenExpiry(secret, token, now)
+	return clientID, err
+}
+
+// VerifyTokenExpiry is VerifyToken that also returns when the token expires, so a caller
+// may remember a verified token until then.
+func VerifyTokenExpiry(secret []byte, token string, now time.Time) (clientID string, expires time.Time, err error) {
 	if len(secret) == 0 {
-		return "", canonical.Errorf(canonical.ErrUnauthorized, "Invalid token")
+		return "", time.Time{}, canonical.Errorf(canonical.ErrUnauthorized, "Invalid token")
 	}
 	var c claims
 	_, err = jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return secret, nil },
@@ -58,11 +65,11 @@ func VerifyToken(secret []byte, token string, now time.Time) (clientID string, e
 	)
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return "", canonical.Errorf(canonical.ErrUnauthorized, "Token expired")
-	case err != nil, c.Subject == "":
-		return "", canonical.Errorf(canonical.ErrUnauthorized, "Invalid token")
+		return "", time.Time{}, canonical.Errorf(canonical.ErrUnauthorized, "Token expired")
+	case err != nil, c.Subject == "", c.ExpiresAt == nil:
+		return "", time.Time{}, canonical.Errorf(canonical.ErrUnauthorized, "Invalid token")
 	}
-	return c.Subject, nil
+	return c.Subject, c.ExpiresAt.Time, nil
 }
 
 // CheckSignature reports whether sigHex (hex, either case, with or without "sha256=") is

@@ -15,7 +15,7 @@ type Duration time.Duration
 type Config struct {
 	// Listen is the one address serving every dialect, the native API, admin and metrics.
 	Listen string `yaml:"listen"`
-	// DataDir holds the Badger queue.
+	// DataDir holds the Badger queue (not used with queue.backend nats).
 	DataDir string `yaml:"data_dir"`
 	// AdminToken is the Bearer token for /admin/*. Empty disables the admin API.
 	AdminToken string `yaml:"admin_token"`
@@ -31,10 +31,13 @@ type Config struct {
 	MultiWhats  MultiWhats  `yaml:"multiwhats"`
 	Wavy        Wavy        `yaml:"wavy"`
 	FlowBot     FlowBot     `yaml:"flowbot"`
-	Tenants     []Tenant    `yaml:"tenants"`
-	Upstreams   []Upstream  `yaml:"upstreams"`
-	Routes      []Route     `yaml:"routes"`
-	Templates   []Template  `yaml:"templates"`
+	// Callbacks tunes how status callbacks are posted to tenants (each tenant's
+	// callbacks.url says where).
+	Callbacks CallbackDelivery `yaml:"callbacks"`
+	Tenants   []Tenant         `yaml:"tenants"`
+	Upstreams []Upstream       `yaml:"upstreams"`
+	Routes    []Route          `yaml:"routes"`
+	Templates []Template       `yaml:"templates"`
 	// TemplateGroups pick one template of several (FlowBot's template groups).
 	TemplateGroups []TemplateGroup `yaml:"template_groups"`
 
@@ -46,6 +49,11 @@ type Config struct {
 
 // Queue tunes the durable queue.
 type Queue struct {
+	// Backend is "badger" (the embedded queue in data_dir, one gateway; the default) or
+	// "nats" (a NATS JetStream cluster that several gateways share; see Nats). With nats,
+	// durability, sync_interval, gc_interval and memory_mb do not apply: durability is the
+	// stream's (its replicas, and the servers' own sync settings).
+	Backend string `yaml:"backend"`
 	// Durability is "always" (fsync before answering, group-committed) or "interval"
 	// (sync every SyncInterval: faster, may lose the last interval on power loss).
 	Durability string `yaml:"durability"`
@@ -59,6 +67,56 @@ type Queue struct {
 	GCInterval Duration `yaml:"gc_interval"`
 	// MemoryMB bounds Badger's caches and memtables, roughly.
 	MemoryMB int `yaml:"memory_mb"`
+	// Nats configures the "nats" backend.
+	Nats Nats `yaml:"nats"`
+}
+
+// Nats is the JetStream queue backend. Messages wait in a work-queue stream that every
+// gateway leases from through one shared durable consumer; status records, idempotency
+// keys and indexes live in a key-value bucket, so any gateway answers for any message.
+// The streams, bucket and consumer are created (or updated) at startup.
+type Nats struct {
+	// Servers are the URLs of the NATS servers (nats://host:4222, tls://host:4222). List
+	// several members of the cluster: the gateway reconnects to another when one goes.
+	Servers []string `yaml:"servers"`
+	// CredentialsFile is a NATS credentials file (user JWT and NKey seed).
+	CredentialsFile string `yaml:"credentials_file"`
+	// User and Password authenticate with a user name and password.
+	User     string `yaml:"user"`
+	Password string `yaml:"password"`
+	// Token authenticates with a token.
+	Token string `yaml:"token"`
+	// TLS verifies the servers with a CA of your own and presents a client certificate.
+	TLS NatsTLS `yaml:"tls"`
+	// Stream names the work-queue stream (subjects <stream>.msg.* and <stream>.sched.*);
+	// dead letters go to <stream>_DEAD and the status-change feed to <stream>_FEED.
+	Stream string `yaml:"stream"`
+	// Bucket names the key-value bucket of status records and idempotency keys (kept for
+	// queue.retention); message Seqs are handed out from <bucket>_seq.
+	Bucket string `yaml:"bucket"`
+	// Replicas is how many servers hold each stream and the bucket (1, 3 or 5; at most the
+	// cluster's size). A 2xx answer means a majority of them have the message.
+	Replicas int `yaml:"replicas"`
+	// AckWait is how long a leased message may go without news before JetStream gives it
+	// to another gateway: the time to notice a gateway that died. A live gateway keeps its
+	// leases alive however long a send takes.
+	AckWait Duration `yaml:"ack_wait"`
+	// MaxDeliver is how many times JetStream delivers a message before giving up on it; the
+	// gateway then dead-letters it. Attempts are counted by retry.max_attempts: this is a
+	// backstop for a message that is leased and never answered (say, one that crashes the
+	// gateway). Retries count, releases (open breakers, busy upstreams, sending windows) do
+	// not; it must be more than retry.max_attempts. -1 means no limit.
+	MaxDeliver int `yaml:"max_deliver"`
+}
+
+// NatsTLS is the TLS setup toward NATS; empty fields use the system's roots and no
+// client certificate.
+type NatsTLS struct {
+	// CA is a PEM file of the CAs that sign the servers' certificates.
+	CA string `yaml:"ca"`
+	// Cert and Key are the client certificate and its key (PEM), for servers that verify clients.
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
 }
 
 // Retry is the backoff for failed attempts.
@@ -120,6 +178,25 @@ type FlowBot struct {
 	TokenWindow            Duration `yaml:"token_window"`
 }
 
+// CallbackDelivery tunes the posting of status callbacks. Callbacks are durable: they are
+// driven by the queue's change feed, each tenant with a cursor of its own, so a receiver
+// that is down gets everything once it is back (within queue.retention), and never slows
+// sending. See docs/receipts.md.
+type CallbackDelivery struct {
+	// Timeout bounds one callback request.
+	Timeout Duration `yaml:"timeout"`
+	// MaxAttempts is how many times a callback is tried before it is dead-lettered (listed at
+	// GET /admin/v1/callbacks/dead, replayable).
+	MaxAttempts int `yaml:"max_attempts"`
+	// InitialBackoff and MaxBackoff bound the wait between attempts (exponential, with jitter).
+	InitialBackoff Duration `yaml:"initial_backoff"`
+	MaxBackoff     Duration `yaml:"max_backoff"`
+	// MaxConcurrent bounds callback requests in flight over all tenants; PerTenant bounds
+	// them per tenant, so one slow receiver cannot take every slot.
+	MaxConcurrent int `yaml:"max_concurrent"`
+	PerTenant     int `yaml:"per_tenant"`
+}
+
 // Tenant is one customer and the credentials it uses in each dialect.
 type Tenant struct {
 	// ID names the tenant in routes, records and metrics.
@@ -154,11 +231,15 @@ type SendingHours struct {
 
 // Callbacks are a tenant's status callback URLs.
 type Callbacks struct {
-	// URL receives every status change (Wavy clients: the sent-status callback).
+	// URL receives every status change in the dialect the message came in with: Wavy's
+	// sent-status callback for Wavy messages, the native status JSON for the others. Empty:
+	// no callbacks. The first time callbacks run for a tenant they start with the changes
+	// from then on, not the retained history.
 	URL string `yaml:"url"`
 	// DeliveryURL receives Wavy delivery receipts (defaults to URL).
 	DeliveryURL string `yaml:"delivery_url"`
-	// Secret signs native callbacks (HMAC-SHA256, X-Switchboard-Signature).
+	// Secret signs every callback: X-Switchboard-Signature: sha256=<hex HMAC-SHA256 of the
+	// body>.
 	Secret string `yaml:"secret"`
 }
 
@@ -210,7 +291,10 @@ type Upstream struct {
 	// URL is the upstream's base URL (or, for http, the URL messages are POSTed to).
 	URL string `yaml:"url"`
 	// Credentials are dialect-specific: uuid, apikey, username/token, client_id/api_key,
-	// token and phone_number_id, bearer.
+	// token and phone_number_id, bearer. For the receipts the upstream posts back to
+	// /receipts/{name}: whatsappcloud's app_secret (checks X-Hub-Signature-256; required to
+	// take its status webhooks) and verify_token (the subscription handshake); every other
+	// dialect's optional receipt_token (then required as a Bearer token or ?token=).
 	Credentials map[string]string `yaml:"credentials"`
 	// Timeout bounds one request (default 5s).
 	Timeout Duration `yaml:"timeout"`
@@ -236,8 +320,9 @@ type Route struct {
 	// Degrade is what to do with content an upstream cannot carry: "degrade" (render it as
 	// text; the default), "next" (try the next upstream that can) or "fail".
 	Degrade string `yaml:"degrade"`
-	// ReceiptTimeout, when set, resends through the next upstream if no delivery receipt
-	// arrives in time.
+	// ReceiptTimeout, when set (at least 1s), resends a sent message through the next
+	// upstream of the route if no delivery receipt (delivered, read or failed) arrives in
+	// time. Off by default; the route needs a second upstream.
 	ReceiptTimeout Duration `yaml:"receipt_timeout"`
 }
 

@@ -73,7 +73,9 @@ func TestDefaults(t *testing.T) {
 		{"data_dir", d.DataDir, "./data"},
 		{"max_body_bytes", d.MaxBodyBytes, 1 << 20},
 		{"log_level", d.LogLevel, "info"},
-		{"queue", d.Queue, Queue{"always", Duration(100 * time.Millisecond), 1_000_000, Duration(72 * time.Hour), Duration(5 * time.Minute), 64}},
+		{"queue", d.Queue, Queue{Backend: "badger", Durability: "always", SyncInterval: Duration(100 * time.Millisecond), MaxDepth: 1_000_000,
+			Retention: Duration(72 * time.Hour), GCInterval: Duration(5 * time.Minute), MemoryMB: 64,
+			Nats: Nats{Stream: "SWITCHBOARD", Bucket: "switchboard", Replicas: 1, AckWait: Duration(30 * time.Second), MaxDeliver: 100}}},
 		{"retry", d.Retry, Retry{10, Duration(time.Second), Duration(10 * time.Minute)}},
 		{"breaker", d.Breaker, Breaker{Duration(10 * time.Second), 5, 0.5, 20, Duration(30 * time.Second), 3}},
 		{"multiwhats.reply", d.MultiWhats.Reply, "documented"},
@@ -93,7 +95,7 @@ func TestDefaults(t *testing.T) {
 	}
 
 	c := mustParse(t, okFile)
-	if c.Listen != d.Listen || c.Queue != d.Queue || c.Breaker != d.Breaker || c.FlowBot != d.FlowBot {
+	if c.Listen != d.Listen || !reflect.DeepEqual(c.Queue, d.Queue) || c.Breaker != d.Breaker || c.FlowBot != d.FlowBot {
 		t.Errorf("a file without those keys does not get the defaults: %+v", c)
 	}
 	if u := c.Upstreams[0]; u.Timeout.D() != 5*time.Second || u.MaxConns != 64 || u.Breaker != nil {
@@ -208,7 +210,8 @@ func TestExampleFile(t *testing.T) {
 	d := Defaults()
 	// The example spells out the defaults; if they drift apart, operators are misled.
 	if c.Listen != d.Listen || c.DataDir != d.DataDir || c.MaxBodyBytes != d.MaxBodyBytes || c.LogLevel != d.LogLevel ||
-		c.Queue != d.Queue || c.Retry != d.Retry || c.Breaker != d.Breaker || c.MultiWhats != d.MultiWhats || c.Wavy != d.Wavy ||
+		!reflect.DeepEqual(c.Queue, d.Queue) || c.Retry != d.Retry || c.Breaker != d.Breaker || c.MultiWhats != d.MultiWhats || c.Wavy != d.Wavy ||
+		c.Callbacks != d.Callbacks ||
 		c.FlowBot.MaxTokenTTL != d.FlowBot.MaxTokenTTL || c.FlowBot.TokenRequestsPerWindow != d.FlowBot.TokenRequestsPerWindow ||
 		c.FlowBot.TokenWindow != d.FlowBot.TokenWindow {
 		t.Errorf("example file's values differ from Defaults():\n%+v\n%+v", c, d)
@@ -471,4 +474,132 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestNatsBackend: the JetStream section is read with its defaults, checked only when it
+// is the backend, and every mistake in it is named.
+func TestNatsBackend(t *testing.T) {
+	c := mustParse(t, `queue:
+  backend: nats
+  nats:
+    servers: [nats://127.0.0.1:4222, "tls://n2.example:4222"]
+    user: sb
+    password: ${SB_NATS_PASSWORD:-pw}
+    tls: { ca: /etc/nats/ca.pem }
+    replicas: 3
+    ack_wait: 10s
+`+okFile)
+	n := c.Queue.Nats
+	want := Nats{Servers: []string{"nats://127.0.0.1:4222", "tls://n2.example:4222"}, User: "sb", Password: "pw",
+		TLS: NatsTLS{CA: "/etc/nats/ca.pem"}, Stream: "SWITCHBOARD", Bucket: "switchboard", Replicas: 3,
+		AckWait: Duration(10 * time.Second), MaxDeliver: 100}
+	if c.Queue.Backend != "nats" || !reflect.DeepEqual(n, want) {
+		t.Errorf("queue = %+v\nwant nats %+v", c.Queue, want)
+	}
+	// data_dir is the Badger directory: not needed with nats.
+	mustParse(t, "data_dir: \"\"\nqueue: { backend: nats, nats: { servers: [\"nats://127.0.0.1:4222\"] } }\n"+okFile)
+	// A nats section is not checked while the backend is badger.
+	mustParse(t, "queue: { nats: { replicas: 9 } }\n"+okFile)
+
+	for _, tc := range []struct {
+		name, queue string
+		want        []string
+	}{
+		{"backend", "{ backend: redis }", []string{"queue.backend"}},
+		{"no servers", "{ backend: nats }", []string{"queue.nats.servers"}},
+		{"bad urls", "{ backend: nats, nats: { servers: [\"127.0.0.1:4222\", \"http://x:4222\", \"nats://ok:4222\"] } }",
+			[]string{"queue.nats.servers[0]", "queue.nats.servers[1]"}},
+		{"two auths", "{ backend: nats, nats: { servers: [\"nats://a:1\"], token: t, credentials_file: /c } }", []string{"queue.nats"}},
+		{"half pairs", "{ backend: nats, nats: { servers: [\"nats://a:1\"], user: u, tls: { cert: c.pem } } }",
+			[]string{"queue.nats.password", "queue.nats.tls.key"}},
+		{"names", "{ backend: nats, nats: { servers: [\"nats://a:1\"], stream: \"A.B\", bucket: \"b b\" } }",
+			[]string{"queue.nats.bucket", "queue.nats.stream"}},
+		{"numbers", "{ backend: nats, nats: { servers: [\"nats://a:1\"], replicas: 0, ack_wait: 100ms, max_deliver: 5 } }",
+			[]string{"queue.nats.ack_wait", "queue.nats.max_deliver", "queue.nats.replicas"}},
+		{"no limit", "{ backend: nats, nats: { servers: [\"nats://a:1\"], max_deliver: -1 } }", nil},
+	} {
+		_, probs := parse(t, "queue: "+tc.queue+"\n"+okFile)
+		got := paths(probs)
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: problems at %v, want %v\n%v", tc.name, got, tc.want, probs)
+		}
+	}
+}
+
+// TestCallbacksAndReceipts: the callbacks section's defaults and checks, the receipt
+// credentials each upstream dialect accepts, and receipt_timeout's rules.
+func TestCallbacksAndReceipts(t *testing.T) {
+	d := Defaults().Callbacks
+	want := CallbackDelivery{Duration(5 * time.Second), 20, Duration(time.Second), Duration(2 * time.Minute), 64, 8}
+	if d != want {
+		t.Errorf("defaults = %+v, want %+v", d, want)
+	}
+	c := mustParse(t, "callbacks: { max_attempts: 3, initial_backoff: 100ms }\n"+okFile)
+	if c.Callbacks.MaxAttempts != 3 || c.Callbacks.InitialBackoff.D() != 100*time.Millisecond || c.Callbacks.Timeout != want.Timeout {
+		t.Errorf("callbacks = %+v", c.Callbacks)
+	}
+	c = mustParse(t, `tenants:
+  - id: t1
+    native: { token: tok1 }
+    callbacks: { url: "http://127.0.0.1:9/cb", secret: s }
+upstreams:
+  - name: meta
+    dialect: whatsappcloud
+    url: "http://127.0.0.1:1"
+    credentials: { token: t, phone_number_id: "1", app_secret: a, verify_token: v }
+  - name: w
+    dialect: wavy
+    url: "http://127.0.0.1:2"
+    credentials: { username: u, token: t, receipt_token: r }
+  - name: h
+    dialect: http
+    url: "http://127.0.0.1:3"
+    credentials: { receipt_token: r }
+routes:
+  - name: r
+    upstreams: [meta, w, h]
+    receipt_timeout: 1s
+`)
+	if tc := c.Tenants[0].Callbacks; tc.DeliveryURL != tc.URL {
+		t.Errorf("delivery_url does not default to url: %+v", tc)
+	}
+	for _, tc := range []struct {
+		name, src string
+		want      []string
+	}{
+		{"callbacks", "callbacks: { timeout: 0s, max_attempts: 0, initial_backoff: 2m, max_backoff: 1m, max_concurrent: 2, per_tenant: 3 }\n" + okFile,
+			[]string{"callbacks.max_attempts", "callbacks.max_backoff", "callbacks.per_tenant", "callbacks.timeout"}},
+		{"receipt credentials", okTenants + `upstreams:
+  - name: sink
+    dialect: sandbox
+    credentials: { receipt_token: x }
+  - name: meta
+    dialect: whatsappcloud
+    url: "http://127.0.0.1:1"
+    credentials: { token: t, phone_number_id: "1", receipt_token: x }
+` + okRoutes, []string{"upstreams[0].credentials.receipt_token", "upstreams[1].credentials.receipt_token"}},
+		{"receipt timeout", okTenants + okUpstreams + "  - name: sink2\n    dialect: sandbox\n" + `routes:
+  - name: short
+    upstreams: [sink, sink2]
+    receipt_timeout: 500ms
+  - name: single
+    upstreams: [sink]
+    receipt_timeout: 1m
+  - name: negative
+    upstreams: [sink]
+    receipt_timeout: -1s
+  - name: fine
+    split: [{ upstream: sink, weight: 1 }, { upstream: sink2, weight: 1 }]
+    receipt_timeout: 1m
+`,
+			[]string{"routes[0].receipt_timeout", "routes[1].receipt_timeout", "routes[2].receipt_timeout"}},
+	} {
+		_, probs := parse(t, tc.src)
+		got := paths(probs)
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: problems at %v, want %v\n%v", tc.name, got, tc.want, probs)
+		}
+	}
 }

@@ -21,12 +21,12 @@ var upstreamDialects = []struct {
 	name               string
 	required, optional []string
 }{
-	{name: "messageflow", required: []string{"uuid"}},
-	{name: "multiwhats", required: []string{"apikey"}, optional: []string{"from"}},
-	{name: "wavy", required: []string{"username", "token"}},
-	{name: "flowbot", required: []string{"client_id", "api_key"}, optional: []string{"flow_id"}},
-	{name: "whatsappcloud", required: []string{"token", "phone_number_id"}, optional: []string{"version", "language"}},
-	{name: "http", optional: []string{"bearer"}},
+	{name: "messageflow", required: []string{"uuid"}, optional: []string{"receipt_token"}},
+	{name: "multiwhats", required: []string{"apikey"}, optional: []string{"from", "receipt_token"}},
+	{name: "wavy", required: []string{"username", "token"}, optional: []string{"receipt_token"}},
+	{name: "flowbot", required: []string{"client_id", "api_key"}, optional: []string{"flow_id", "receipt_token"}},
+	{name: "whatsappcloud", required: []string{"token", "phone_number_id"}, optional: []string{"version", "language", "app_secret", "verify_token"}},
+	{name: "http", optional: []string{"bearer", "receipt_token"}},
 	{name: "sandbox"},
 }
 
@@ -53,6 +53,7 @@ func (c *Config) check() Problems {
 	k := &checker{c: c}
 	k.server()
 	k.breaker("breaker", &c.Breaker)
+	k.callbacks("callbacks", &c.Callbacks)
 	k.tenants()
 	k.upstreams()
 	k.routes()
@@ -142,10 +143,16 @@ func (k *checker) server() {
 			k.add("listen", "%q is not host:port, e.g. 127.0.0.1:8080", c.Listen)
 		}
 	}
-	k.required("data_dir", c.DataDir)
+	if c.Queue.Backend != "nats" {
+		k.required("data_dir", c.DataDir)
+	}
 	k.atLeast("max_body_bytes", int64(c.MaxBodyBytes), 1)
 	k.oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
 
+	k.oneOf("queue.backend", c.Queue.Backend, "badger", "nats")
+	if c.Queue.Backend == "nats" {
+		k.nats("queue.nats", &c.Queue.Nats)
+	}
 	k.oneOf("queue.durability", c.Queue.Durability, "always", "interval")
 	k.positive("queue.sync_interval", c.Queue.SyncInterval)
 	k.atLeast("queue.max_depth", c.Queue.MaxDepth, 1)
@@ -178,6 +185,67 @@ func (k *checker) server() {
 	}
 	if secret != "" && len(secret) < minJWTSecret {
 		k.add("flowbot.jwt_secret", "must be at least %d bytes, got %d", minJWTSecret, len(secret))
+	}
+}
+
+// natsSchemes are the URL schemes a NATS client connects with.
+var natsSchemes = []string{"nats", "tls", "ws", "wss"}
+
+func (k *checker) nats(path string, n *Nats) {
+	if len(n.Servers) == 0 {
+		k.add(path+".servers", "is required with queue.backend nats: the URLs of the NATS servers, e.g. [nats://127.0.0.1:4222]")
+	}
+	for i, s := range n.Servers {
+		p := path + ".servers[" + strconv.Itoa(i) + "]"
+		u, err := url.Parse(s)
+		if err != nil || !slices.Contains(natsSchemes, u.Scheme) || u.Host == "" {
+			k.add(p, "%q is not a NATS URL, e.g. nats://127.0.0.1:4222 (schemes: %s)", s, strings.Join(natsSchemes, ", "))
+		}
+	}
+	auth := 0
+	for _, set := range []bool{n.CredentialsFile != "", n.User != "" || n.Password != "", n.Token != ""} {
+		if set {
+			auth++
+		}
+	}
+	if auth > 1 {
+		k.add(path, "give one of credentials_file, user and password, or token")
+	}
+	if (n.User == "") != (n.Password == "") {
+		k.add(path+".password", "user and password go together")
+	}
+	if (n.TLS.Cert == "") != (n.TLS.Key == "") {
+		k.add(path+".tls.key", "cert and key go together")
+	}
+	// Stream names become subject tokens and file names on the servers.
+	if k.required(path+".stream", n.Stream) && strings.ContainsAny(n.Stream, " \t\r\n.*>/\\") {
+		k.add(path+".stream", "%q may not contain spaces, '.', '*', '>', '/' or '\\'", n.Stream)
+	}
+	if k.required(path+".bucket", n.Bucket) && strings.Trim(n.Bucket, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
+		k.add(path+".bucket", "%q may only contain letters, digits, '_' and '-'", n.Bucket)
+	}
+	if n.Replicas < 1 || n.Replicas > 5 {
+		k.add(path+".replicas", "must be from 1 to 5, got %d", n.Replicas)
+	}
+	if n.AckWait < Duration(time.Second) {
+		k.add(path+".ack_wait", "must be at least 1s, got %s", n.AckWait)
+	}
+	if n.MaxDeliver != -1 && n.MaxDeliver <= k.c.Retry.MaxAttempts {
+		k.add(path+".max_deliver", "must be more than retry.max_attempts (%d), or -1 for no limit; got %d", k.c.Retry.MaxAttempts, n.MaxDeliver)
+	}
+}
+
+func (k *checker) callbacks(path string, c *CallbackDelivery) {
+	k.positive(path+".timeout", c.Timeout)
+	k.atLeast(path+".max_attempts", int64(c.MaxAttempts), 1)
+	k.positive(path+".initial_backoff", c.InitialBackoff)
+	if c.MaxBackoff < c.InitialBackoff {
+		k.add(path+".max_backoff", "must be at least initial_backoff (%s), got %s", c.InitialBackoff, c.MaxBackoff)
+	}
+	k.atLeast(path+".max_concurrent", int64(c.MaxConcurrent), 1)
+	k.atLeast(path+".per_tenant", int64(c.PerTenant), 1)
+	if c.PerTenant > c.MaxConcurrent && c.MaxConcurrent >= 1 {
+		k.add(path+".per_tenant", "must be at most max_concurrent (%d), got %d", c.MaxConcurrent, c.PerTenant)
 	}
 }
 
@@ -387,8 +455,13 @@ func (k *checker) routes() {
 			k.upstreamRef(p+".mirror", r.Mirror)
 		}
 		k.oneOf(p+".degrade", r.Degrade, "degrade", "next", "fail")
-		if r.ReceiptTimeout < 0 {
+		switch rt := r.ReceiptTimeout; {
+		case rt < 0:
 			k.add(p+".receipt_timeout", "must not be negative")
+		case rt > 0 && rt < Duration(time.Second):
+			k.add(p+".receipt_timeout", "must be at least 1s (or 0: off), got %s", rt)
+		case rt > 0 && len(r.Upstreams) < 2 && len(r.Split) < 2:
+			k.add(p+".receipt_timeout", "resends through the next upstream: the route needs two or more upstreams")
 		}
 	}
 }

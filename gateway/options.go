@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -9,11 +10,39 @@ import (
 	"switchboard/adapters/multiwhats"
 	"switchboard/adapters/wavy"
 	"switchboard/config"
+	"switchboard/gateway/callbacks"
 	"switchboard/gateway/queue"
+	"switchboard/gateway/queue/jetstream"
 )
 
 // These translate config sections into each component's options, so that no component
 // below the gateway depends on the config file's shape.
+
+// openQueue opens the backend the config names: Badger in data_dir, or JetStream.
+func openQueue(cfg *config.Config, log *slog.Logger) (queue.Queue, error) {
+	if cfg.Queue.Backend == "nats" {
+		q, err := jetstream.Open(jetstreamOptions(cfg, log))
+		if err != nil {
+			return nil, err
+		}
+		return q, nil
+	}
+	q, err := queue.Open(queueOptions(cfg, log))
+	if err != nil {
+		return nil, fmt.Errorf("cannot open queue in %s: %w", cfg.DataDir, err)
+	}
+	return q, nil
+}
+
+func jetstreamOptions(cfg *config.Config, log *slog.Logger) jetstream.Options {
+	n := cfg.Queue.Nats
+	return jetstream.Options{
+		Servers: n.Servers, CredentialsFile: n.CredentialsFile, User: n.User, Password: n.Password, Token: n.Token,
+		CAFile: n.TLS.CA, CertFile: n.TLS.Cert, KeyFile: n.TLS.Key,
+		Stream: n.Stream, Bucket: n.Bucket, Replicas: n.Replicas, AckWait: time.Duration(n.AckWait), MaxDeliver: n.MaxDeliver,
+		MaxDepth: cfg.Queue.MaxDepth, Retention: time.Duration(cfg.Queue.Retention), Logger: log,
+	}
+}
 
 func queueOptions(cfg *config.Config, log *slog.Logger) queue.Options {
 	q := cfg.Queue
@@ -38,4 +67,24 @@ func wavyOptions(cfg *config.Config) wavy.Options {
 
 func flowbotOptions(cfg *config.Config) flowbot.Options {
 	return flowbot.Options{JWTSecret: []byte(cfg.FlowBot.JWTSecret), MaxTokenTTL: time.Duration(cfg.FlowBot.MaxTokenTTL)}
+}
+
+func callbackTenants(cfg *config.Config) []callbacks.Tenant {
+	var out []callbacks.Tenant
+	for _, t := range cfg.Tenants {
+		if c := t.Callbacks; c.URL != "" || c.DeliveryURL != "" {
+			out = append(out, callbacks.Tenant{ID: t.ID, URL: c.URL, DeliveryURL: c.DeliveryURL, Secret: c.Secret})
+		}
+	}
+	return out
+}
+
+func callbacksOptions(cfg *config.Config, log *slog.Logger) callbacks.Options {
+	c := cfg.Callbacks
+	return callbacks.Options{
+		Timeout: time.Duration(c.Timeout), MaxAttempts: c.MaxAttempts,
+		InitialBackoff: time.Duration(c.InitialBackoff), MaxBackoff: time.Duration(c.MaxBackoff),
+		MaxConcurrent: c.MaxConcurrent, PerTenant: c.PerTenant,
+		DeadRetention: time.Duration(cfg.Queue.Retention), Logger: log,
+	}
 }

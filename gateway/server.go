@@ -26,6 +26,7 @@ import (
 	"switchboard/adapters/wavy"
 	"switchboard/canonical"
 	"switchboard/config"
+	"switchboard/gateway/callbacks"
 	"switchboard/gateway/dispatch"
 	"switchboard/gateway/queue"
 )
@@ -49,18 +50,25 @@ type Server struct {
 	wavy        *wavy.Inbound
 	flowbot     *flowbot.Inbound
 	fb          *flowbotState
+	// cb posts status callbacks; nil when no tenant has a callback URL.
+	cb *callbacks.Worker
 }
 
 // New opens storage and builds the gateway; it does not listen yet.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
-	q, err := queue.Open(queueOptions(cfg, log))
+	q, err := openQueue(cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open queue in %s: %w", cfg.DataDir, err)
+		return nil, err
 	}
 	disp, err := dispatch.New(cfg, q, log)
 	if err != nil {
 		q.Close()
 		return nil, err
+	}
+	cb, err := newCallbacks(cfg, q, log)
+	if err != nil {
+		q.Close()
+		return nil, fmt.Errorf("cannot start callbacks: %w", err)
 	}
 	s := &Server{
 		cfg: cfg, log: log, q: q, disp: disp, dir: newDirectory(cfg),
@@ -70,6 +78,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		wavy:        wavy.New(wavyOptions(cfg)),
 		flowbot:     flowbot.New(flowbotOptions(cfg)),
 		fb:          newFlowbotState(cfg),
+		cb:          cb,
 	}
 	s.srv = &fasthttp.Server{
 		Handler:            s.router().Handler,
@@ -92,6 +101,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 
 // Serve starts dispatch and serves ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
+	if s.cb != nil {
+		s.cb.Start()
+	}
 	s.disp.Start()
 	s.log.Info("serving", "listen", ln.Addr().String(), "data_dir", s.cfg.DataDir)
 	return s.srv.Serve(ln)
@@ -102,7 +114,11 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.ready.Store(false)
 	errs := []error{s.srv.ShutdownWithContext(ctx)}
-	errs = append(errs, s.disp.Stop(ctx), s.q.Close())
+	errs = append(errs, s.disp.Stop(ctx))
+	if s.cb != nil {
+		s.cb.Stop() // after dispatch, whose last changes it then posts on the next start
+	}
+	errs = append(errs, s.q.Close())
 	return errors.Join(errs...)
 }
 
@@ -126,6 +142,7 @@ func (s *Server) router() *router.Router {
 	}
 	r.GET("/gateway/v1/messages/{id}", s.instrument(native.Dialect, s.messageStatus))
 	s.adminRoutes(r)
+	s.receiptRoutes(r)
 	r.GET("/healthz", func(ctx *fasthttp.RequestCtx) { writeJSON(ctx, 200, []byte(`{"status":"ok"}`)) })
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", s.metrics)

@@ -150,9 +150,10 @@ func (o *Upstream) encode(m *canonical.Message, token string, req *fasthttp.Requ
 	case canonical.KindMedia, canonical.KindButtons, canonical.KindList:
 		return canonical.Invalid("kind", "flowbot cannot carry %s messages", m.Kind)
 	}
-	flowID := m.FlowID
-	if flowID == "" {
-		flowID = o.flowID
+	// Flow ids are the vendor's own: a Wavy flowId means nothing to FlowBot.
+	flowID := o.flowID
+	if m.FlowID != "" && m.Dialect != "wavy" {
+		flowID = m.FlowID
 	}
 	if flowID == "" {
 		return canonical.Invalid("flow_id", "flowbot needs a flow: the message names none and upstream %s has no flow_id", o.name)

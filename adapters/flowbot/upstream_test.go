@@ -162,11 +162,11 @@ func TestEncodeAuthed(t *testing.T) {
 		uri:  outbound,
 		body: `{"phone":"+972501234567","flowId":"cfg-flow","data":{"text":"שלום דני,\nהתור שלך נקבע ל-28/05\r\nתודה!"}}`,
 	}, {
-		name: "text in Portuguese with emoji, flow named by the message, text wins over a text variable",
+		name: "text in Portuguese with emoji, a Wavy flow replaced by the configured one, text wins over a text variable",
 		m: canonical.Message{Dialect: "wavy", To: "5511987654321", Kind: canonical.KindText, FlowID: "pt-flow",
 			Text: "Olá João! Seu pedido está a caminho 🚚\nObrigado 🙏", Vars: map[string]string{"text": "old", "nome": "João"}},
 		uri:  outbound,
-		body: `{"phone":"+5511987654321","flowId":"pt-flow","data":{"nome":"João","text":"Olá João! Seu pedido está a caminho 🚚\nObrigado 🙏"}}`,
+		body: `{"phone":"+5511987654321","flowId":"cfg-flow","data":{"nome":"João","text":"Olá João! Seu pedido está a caminho 🚚\nObrigado 🙏"}}`,
 	}, {
 		name: "template in Turkish with parameters",
 		m: canonical.Message{Dialect: "native", To: "905321234567", Kind: canonical.KindTemplate,
@@ -193,10 +193,10 @@ func TestEncodeAuthed(t *testing.T) {
 		uri:  outbound,
 		body: `{"phone":"+972501234567","flowId":"cfg-flow","templateId":"template-uuid","data":{"phoneNumberId":"PNID"}}`,
 	}, {
-		name: "a queue flag from another dialect is not FlowBot's",
+		name: "a queue flag and a flow id from another vendor are not FlowBot's",
 		m:    canonical.Message{Dialect: "wavy", To: "972501234567", FlowID: "f", Kind: canonical.KindFlow, Extra: map[string]string{"queue": "true"}},
 		uri:  outbound,
-		body: `{"phone":"+972501234567","flowId":"f"}`,
+		body: `{"phone":"+972501234567","flowId":"cfg-flow"}`,
 	}, {
 		name: "lead back to the lead endpoint",
 		m: canonical.Message{Dialect: Dialect, To: "972501234567", Kind: canonical.KindFlow, FlowID: "FLOW ID",

@@ -98,8 +98,8 @@ func (o *Outbound) appendMessage(dst []byte, m *canonical.Message) ([]byte, erro
 	if m.To == "" {
 		return nil, canonical.Invalid("to", "is required")
 	}
-	if m.Text == "" && m.FlowID == "" {
-		return nil, canonical.Invalid("text", "is required: Wavy carries text only")
+	if m.Text == "" && (m.FlowID == "" || m.Dialect == "flowbot") {
+		return nil, canonical.Invalid("text", "is required: Wavy carries text, or a Wavy flow")
 	}
 	if utf16Len(m.Text) > maxText {
 		return nil, canonical.Invalid("text", "is longer than Wavy's %d characters", maxText)
@@ -159,7 +159,8 @@ func (o *Outbound) appendMessage(dst []byte, m *canonical.Message) ([]byte, erro
 	if m.Flash {
 		dst = append(dst, `,"flashSMS":true`...)
 	}
-	if m.FlowID != "" {
+	// Flow ids are the vendor's own: a FlowBot flow means nothing to Wavy.
+	if m.FlowID != "" && m.Dialect != "flowbot" {
 		dst = append(dst, `,"flowId":`...)
 		dst = adapters.AppendJSONString(dst, m.FlowID)
 		if len(m.Vars) > 0 {

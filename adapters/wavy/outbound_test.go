@@ -199,7 +199,7 @@ func TestRoundTrip(t *testing.T) {
 			ExpiresAt: time.Date(2023, 4, 28, 2, 59, 59, 0, time.UTC),
 			Window:    &canonical.Window{Hours: []int{9, 10, 18}, TimeZone: "America/Sao_Paulo"},
 			Extra:     map[string]string{"extraInfo": "vip", "campaignAlias": "bf", "subAccount": "sp"}},
-		{ID: "00000000-0000-7000-8000-000000000003", Dialect: "flowbot", To: "905321234567", Channel: canonical.ChannelSMS,
+		{ID: "00000000-0000-7000-8000-000000000003", Dialect: Name, To: "905321234567", Channel: canonical.ChannelSMS,
 			Kind: canonical.KindFlow, FlowID: "flow-9", Vars: map[string]string{"isim": "Şükrü", "kod": "42"},
 			ExpiresAt: time.Date(2023, 5, 1, 0, 0, 0, 0, time.UTC)},
 		{ID: "00000000-0000-7000-8000-000000000004", Dialect: "native", To: "5511900000000", Kind: canonical.KindText,
@@ -304,5 +304,23 @@ func TestRetryAfterDate(t *testing.T) {
 	}
 	if got := adapters.RetryAfter([]byte("soon"), now); got != 0 {
 		t.Errorf("garbage: %v", got)
+	}
+}
+
+// TestEncodeRefusesForeignFlows: a flow id belongs to its vendor; another dialect's flow
+// with no text cannot travel as a Wavy flow.
+func TestEncodeRefusesForeignFlows(t *testing.T) {
+	o, err := NewOutbound(adapters.UpstreamConfig{Name: "w", URL: "http://127.0.0.1:1", Credentials: map[string]string{"username": "u", "token": "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &canonical.Message{ID: "x", Dialect: "flowbot", To: "905321234567", Kind: canonical.KindFlow, FlowID: "f-orders"}
+	if err := o.Encode(m, &fasthttp.Request{}); err == nil {
+		t.Fatal("a FlowBot flow was encoded as a Wavy flow")
+	}
+	m.Text = "hello"
+	req := &fasthttp.Request{}
+	if err := o.Encode(m, req); err != nil || strings.Contains(string(req.Body()), "flowId") {
+		t.Fatalf("text with a foreign flow id: %v %s", err, req.Body())
 	}
 }

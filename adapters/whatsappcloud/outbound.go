@@ -94,8 +94,8 @@ func (o *Outbound) Caps() adapters.Caps {
 	return adapters.Caps{Text: true, Media: true, Buttons: true, List: true, Template: true, MaxText: maxTextChars}
 }
 
-// Encode writes the messages request for m. A message the Cloud API cannot carry is an
-// ErrInvalid naming the canonical field, and nothing is sent.
+// Encode writes the messages request for m, with m.ID as biz_opaque_callback_data. A message
+// the Cloud API cannot carry is an ErrInvalid naming the canonical field, and nothing is sent.
 func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 	kind := m.Kind
 	if kind == "" {
@@ -134,6 +134,12 @@ func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 	}
 	if err != nil {
 		return err
+	}
+	if m.ID != "" {
+		// Meta echoes it in the message's status webhooks: receipts find our message by it,
+		// without waiting for the wamid to be recorded.
+		body = append(body, `,"biz_opaque_callback_data":`...)
+		body = adapters.AppendJSONString(body, m.ID)
 	}
 	body = append(body, '}')
 

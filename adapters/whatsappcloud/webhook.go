@@ -26,6 +26,9 @@ type Status struct {
 	At     time.Time
 	// Code and Reason are Meta's error code and text, for failed.
 	Code, Reason string
+	// CallbackData is the message's biz_opaque_callback_data, which Encode sets to our
+	// message id.
+	CallbackData string
 }
 
 // webhook is the part of Meta's webhook body that carries message statuses.
@@ -40,7 +43,9 @@ type webhook struct {
 					Status      string          `json:"status"`
 					Timestamp   json.RawMessage `json:"timestamp"`
 					RecipientID string          `json:"recipient_id"`
-					Errors      []struct {
+					// Meta echoes the send request's biz_opaque_callback_data.
+					CallbackData string `json:"biz_opaque_callback_data"`
+					Errors       []struct {
 						Code      json.Number `json:"code"`
 						Title     string      `json:"title"`
 						Message   string      `json:"message"`
@@ -57,7 +62,8 @@ type webhook struct {
 // webhookObject is the object every WhatsApp Business Account webhook names.
 const webhookObject = "whatsapp_business_account"
 
-// ParseStatusWebhook reads the statuses of a Cloud API webhook body, in order. Changes other
+// ParseStatusWebhook reads the statuses of a Cloud API webhook body, in order, each with
+// the biz_opaque_callback_data Meta echoes. Changes other
 // than "messages" and statuses other than sent, delivered, read and failed are skipped; a
 // webhook without statuses (an incoming message) gives none. Errors are *canonical.Error.
 func ParseStatusWebhook(body []byte) ([]Status, error) {
@@ -86,7 +92,7 @@ func ParseStatusWebhook(body []byte) ([]Status, error) {
 				if !ok {
 					return nil, canonical.Invalid("statuses.timestamp", "%s is not a Unix time", s.Timestamp)
 				}
-				r := Status{MessageID: s.ID, RecipientID: s.RecipientID, Status: st, At: at}
+				r := Status{MessageID: s.ID, RecipientID: s.RecipientID, Status: st, At: at, CallbackData: s.CallbackData}
 				if len(s.Errors) > 0 {
 					e := s.Errors[0]
 					title := e.Title
@@ -192,6 +198,9 @@ func AppendStatusWebhook(dst []byte, phoneNumberID string, statuses []Status) []
 		dst = strconv.AppendInt(dst, s.At.Unix(), 10)
 		dst = append(dst, '"')
 		dst = appendField(dst, false, "recipient_id", s.RecipientID)
+		if s.CallbackData != "" {
+			dst = appendField(dst, false, "biz_opaque_callback_data", s.CallbackData)
+		}
 		if s.Status == canonical.StatusFailed || s.Code != "" {
 			dst = appendStatusError(dst, s)
 		}

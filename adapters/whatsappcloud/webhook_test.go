@@ -6,7 +6,10 @@ import (
 	"time"
 
 	"github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
 
+	"switchboard/adapters"
+	"switchboard/adapters/adaptertest"
 	"switchboard/canonical"
 )
 
@@ -206,5 +209,30 @@ func TestVerifyChallenge(t *testing.T) {
 		if got, ok := VerifyChallenge(c[0], c[1], c[2], c[3]); ok || got != "" {
 			t.Errorf("%q: %q %v", c, got, ok)
 		}
+	}
+}
+
+// TestCallbackData: Encode sends the message id as biz_opaque_callback_data, the simulator
+// reads it back, and a status webhook carrying it parses back to the id.
+func TestCallbackData(t *testing.T) {
+	o := newOutbound(t, "http://127.0.0.1:9101", testCreds)
+	m := canonical.Message{ID: "01a1f0e2-0000-7000-8000-000000000001", To: "5511987654321", Text: "oi"}
+	var req fasthttp.Request
+	if err := o.Encode(&m, &req); err != nil {
+		t.Fatal(err)
+	}
+	want := head("5511987654321") + `,"type":"text","text":{"body":"oi"},"biz_opaque_callback_data":"` + m.ID + `"}`
+	if got := string(req.Body()); got != want {
+		t.Fatalf("body:\n got %s\nwant %s", got, want)
+	}
+	var b adapters.Batch
+	call := &adapters.Call{Op: adapters.OpSend, Req: &req, Now: adaptertest.Now, Account: &adaptertest.TestAccount}
+	if err := New().Decode(call, &b); err != nil || b.Messages[0].Extra["biz_opaque_callback_data"] != m.ID {
+		t.Fatalf("decoded: %+v %v", b.Messages, err)
+	}
+	st := []Status{{MessageID: "wamid.x", RecipientID: m.To, Status: canonical.StatusDelivered, At: time.Unix(1750263773, 0).UTC(), CallbackData: m.ID}}
+	got, err := ParseStatusWebhook(AppendStatusWebhook(nil, testPhoneID, st))
+	if err != nil || !reflect.DeepEqual(got, st) {
+		t.Fatalf("round trip: %+v %v", got, err)
 	}
 }

@@ -27,8 +27,8 @@ th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}svg{display:
 {{range .Rows}}<tr><td>{{.Name}}</td><td>{{.S.Count}}</td><td>{{.P50}}</td><td>{{.P90}}</td><td>{{.P99}}</td><td>{{.P999}}</td><td>{{.Max}}</td><td>{{.Mean}}</td></tr>
 {{end}}</table>
 {{if .Errors}}<table><tr><th>error</th><th>count</th></tr>{{range .Errors}}<tr><td>{{.K}}</td><td>{{.N}}</td></tr>{{end}}</table>{{end}}
-{{with .R.Delivery}}<table><tr><th>delivery</th><th>unique</th><th>ratio</th><th>per s</th><th>duplicates</th><th>foreign</th><th>unmarked</th></tr>
-<tr><td>sink</td><td>{{.Unique}}</td><td>{{printf "%.1f%%" (pct .Ratio)}}</td><td>{{printf "%.0f" .PerSec}}</td><td>{{.Duplicates}}</td><td>{{.Foreign}}</td><td>{{.Unmarked}}</td></tr></table>{{end}}
+{{with .R.Delivery}}<table><tr><th>delivery</th><th>unique</th><th>ratio</th><th>per s</th><th>during load</th><th>per s during load</th><th>duplicates</th><th>foreign</th><th>unmarked</th></tr>
+<tr><td>sink</td><td>{{.Unique}}</td><td>{{printf "%.1f%%" (pct .Ratio)}}</td><td>{{printf "%.0f" .PerSec}}</td><td>{{.InLoad}}</td><td>{{printf "%.0f" .InLoadPerSec}}</td><td>{{.Duplicates}}</td><td>{{.Foreign}}</td><td>{{.Unmarked}}</td></tr></table>{{end}}
 {{.Throughput}}
 {{.OverTime}}
 {{.Hist}}

@@ -211,6 +211,7 @@ func (r *Report) WriteText(w io.Writer) {
 	if d := r.Delivery; d != nil {
 		fmt.Fprintf(w, "delivered %d of %d accepted (%.1f%%)  %.0f/s  duplicates %d  foreign %d\n",
 			d.Unique, r.OK, 100*d.Ratio, d.PerSec, d.Duplicates, d.Foreign)
+		fmt.Fprintf(w, "delivered during the load %d  %.0f/s\n", d.InLoad, d.InLoadPerSec)
 		writeSummary(w, "delivery", d.Latency)
 	}
 }

@@ -74,12 +74,20 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		g.closedLoop(ctx, start)
 	}
 	end := time.Now()
+	var inLoad int64
+	if sink != nil {
+		inLoad = sink.Snapshot(0, start).Unique
+	}
 	stopTicks()
 	g.col.tick(end)
 
 	r := g.report(start, end, unsent, ctx.Err() != nil)
 	if sink != nil {
 		r.Delivery = sink.await(ctx, r.OK, o.Drain, start)
+		r.Delivery.InLoad = inLoad
+		if r.ElapsedSec > 0 {
+			r.Delivery.InLoadPerSec = float64(inLoad) / r.ElapsedSec
+		}
 	}
 	return r, nil
 }

@@ -20,6 +20,11 @@ type Delivery struct {
 	Ratio      float64 `json:"ratio"`      // Unique / accepted (2xx) requests
 	PerSec     float64 `json:"per_sec"`    // Unique / time from start to last delivery
 	LastSec    float64 `json:"last_sec"`   // last delivery, seconds from the start
+	// InLoad is how many were delivered while the load ran (before the drain);
+	// InLoadPerSec divides it by the load's duration: the delivery rate the
+	// gateway sustained under load, even when its queue grew meanwhile.
+	InLoad       int64   `json:"in_load"`
+	InLoadPerSec float64 `json:"in_load_per_sec"`
 	// Latency from the generator sending the request to the sink receiving
 	// the message: ingress, durable queue and dispatch together.
 	Latency Summary `json:"latency"`

@@ -17,8 +17,10 @@ import (
 type fakeGateway struct {
 	sink  string
 	delay time.Duration
-	n     atomic.Int64
-	wg    sync.WaitGroup
+	// inline delivers before answering, so every message arrives during the load.
+	inline bool
+	n      atomic.Int64
+	wg     sync.WaitGroup
 }
 
 func (f *fakeGateway) handle(ctx *fasthttp.RequestCtx) {
@@ -29,7 +31,7 @@ func (f *fakeGateway) handle(ctx *fasthttp.RequestCtx) {
 	}
 	k := f.n.Add(1)
 	f.wg.Add(1)
-	go func() {
+	deliver := func() {
 		defer f.wg.Done()
 		time.Sleep(f.delay)
 		if k == 1 {
@@ -43,7 +45,12 @@ func (f *fakeGateway) handle(ctx *fasthttp.RequestCtx) {
 		if k%10 == 0 {
 			f.post(out)
 		}
-	}()
+	}
+	if f.inline {
+		deliver()
+	} else {
+		go deliver()
+	}
 	ctx.SetStatusCode(202)
 	ctx.SetBodyString(`{"id":"x","status":"queued"}`)
 }
@@ -89,5 +96,38 @@ func TestSinkMeasuresDelivery(t *testing.T) {
 	}
 	if d.PerSec <= 0 || d.LastSec <= 0 {
 		t.Errorf("rate %v over %vs", d.PerSec, d.LastSec)
+	}
+}
+
+// InLoad counts what arrived before the load ended: everything when the gateway
+// delivers before answering, nothing when it holds deliveries past the load.
+func TestSinkCountsDeliveriesDuringTheLoad(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		f      *fakeGateway
+		inLoad int64
+	}{
+		{"inline", &fakeGateway{inline: true}, 200},
+		{"held", &fakeGateway{delay: 3 * time.Second}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.f.sink = freeAddr(t)
+			base := serve(t, tc.f.handle)
+			r, err := Run(context.Background(), Options{
+				Target: base, Connections: 4, Requests: 200, Duration: 10 * time.Second,
+				Sink: tc.f.sink, Drain: 15 * time.Second,
+			})
+			tc.f.wg.Wait()
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := r.Delivery
+			if d.Unique != 200 || d.InLoad != tc.inLoad {
+				t.Fatalf("delivered %d, %d during the load; want 200 and %d", d.Unique, d.InLoad, tc.inLoad)
+			}
+			if want := float64(tc.inLoad) / r.ElapsedSec; !within(d.InLoadPerSec, want, 0.001) {
+				t.Errorf("in-load rate %v, want %v", d.InLoadPerSec, want)
+			}
+		})
 	}
 }

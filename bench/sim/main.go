@@ -8,13 +8,14 @@ import (
 	"net"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // Main runs `switchboard mock ARGS` and returns the exit code.
 func Main(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mock", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dialect := fs.String("dialect", "", "messageflow | multiwhats | wavy | flowbot | whatsappcloud")
+	dialect := fs.String("dialect", "", "messageflow | multiwhats | wavy | flowbot | whatsappcloud | http")
 	listen := fs.String("listen", "127.0.0.1:9001", "address to serve on")
 	var f Faults
 	fs.DurationVar(&f.Latency, "latency", 0, "added to every answer")
@@ -28,11 +29,20 @@ func Main(args []string, stderr io.Writer) int {
 	fs.StringVar(&c.ClientID, "client-id", c.ClientID, "flowbot: accepted clientId")
 	fs.StringVar(&c.ClientAPIKey, "api-key", c.ClientAPIKey, "flowbot: accepted apiKey")
 	fs.StringVar(&c.HMACSecret, "hmac-secret", c.HMACSecret, "flowbot: lead signature secret")
-	fs.StringVar(&c.Bearer, "bearer", c.Bearer, "whatsappcloud: accepted access token")
+	fs.StringVar(&c.Bearer, "bearer", c.Bearer, "whatsappcloud and http: accepted access token")
+	var rc Receipts
+	fs.StringVar(&rc.URL, "receipts", "", "post receipts for what is accepted to this URL (the gateway's /receipts/{upstream})")
+	fs.StringVar(&rc.Final, "receipts-final", "delivered", "receipts after sent: delivered, read, failed or none")
+	fs.DurationVar(&rc.Delay, "receipts-delay", 10*time.Millisecond, "wait before each receipt")
+	fs.StringVar(&rc.AppSecret, "app-secret", "", "whatsappcloud: signs the status webhooks")
+	fs.StringVar(&rc.Token, "receipt-token", "", "sent as a Bearer token with each receipt")
 	if fs.Parse(args) != nil {
 		return 2
 	}
 	s, err := New(*dialect, c, f)
+	if err == nil && rc.URL != "" {
+		err = s.SetReceipts(rc)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "mock:", err)
 		return 2

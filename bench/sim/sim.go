@@ -29,13 +29,12 @@ import (
 	"switchboard/canonical"
 )
 
-// Tunables.
-const (
-	// maxKept bounds the requests and messages kept for /_sim/*: the oldest go first.
-	maxKept = 100_000
-	// maxHang bounds an injected hang, so a simulator never holds a connection forever.
-	maxHang = 30 * time.Second
-)
+// maxKept bounds the requests and messages kept for /_sim/*: the oldest go first.
+const maxKept = 100_000
+
+// maxHang bounds an injected hang, so a simulator never holds a connection forever. A
+// variable so that the package's tests can wait less.
+var maxHang = 30 * time.Second
 
 // Credentials are what the simulated vendor accepts; the defaults are the demo config's.
 type Credentials struct {
@@ -86,6 +85,9 @@ type Sim struct {
 
 	ok, failed, injected atomic.Int64
 
+	// post posts receipts for what is accepted (receipts.go), once SetReceipts is called.
+	post poster
+
 	mu   sync.Mutex
 	kept []Received
 }
@@ -104,13 +106,15 @@ func New(dialect string, creds Credentials, f Faults) (*Sim, error) {
 		in = flowbot.New(flowbot.Options{JWTSecret: []byte(creds.JWTSecret)})
 	case "whatsappcloud":
 		in = whatsappcloud.New()
+	case httpDialect:
+		in = httpInbound{}
 	default:
-		return nil, fmt.Errorf("unknown dialect %q: messageflow, multiwhats, wavy, flowbot or whatsappcloud", dialect)
+		return nil, fmt.Errorf("unknown dialect %q: messageflow, multiwhats, wavy, flowbot, whatsappcloud or http", dialect)
 	}
 	if err := checkFaults(f); err != nil {
 		return nil, err
 	}
-	s := &Sim{in: in, creds: creds}
+	s := &Sim{in: in, creds: creds, post: poster{dialect: dialect}}
 	s.faults.Store(&f)
 	r := router.New()
 	for _, rt := range in.Routes() {
@@ -123,6 +127,8 @@ func New(dialect string, creds Credentials, f Faults) (*Sim, error) {
 	r.GET("/_sim/requests", s.requests)
 	r.DELETE("/_sim/requests", func(ctx *fasthttp.RequestCtx) { s.mu.Lock(); s.kept = nil; s.mu.Unlock() })
 	r.POST("/_sim/faults", s.setFaults)
+	r.GET("/_sim/receipts", s.receiptStats)
+	r.POST("/_sim/receipts", s.setReceipts)
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		s.answerError(ctx, &adapters.Call{Req: &ctx.Request, Now: time.Now()},
 			&canonical.Error{Code: canonical.ErrNotFound, Reason: "Not found: " + string(ctx.Path())})
@@ -187,6 +193,7 @@ func (s *Sim) vendor(rt adapters.Route) fasthttp.RequestHandler {
 		status, body := s.in.Accepted(c, &b, nil)
 		s.ok.Add(1)
 		s.keep(ctx, status, b.Messages)
+		s.post.accepted(b.Messages)
 		ctx.SetStatusCode(status)
 		ctx.SetContentType("application/json")
 		ctx.SetBody(body)
@@ -206,7 +213,10 @@ func (s *Sim) inject(ctx *fasthttp.RequestCtx, c *adapters.Call) bool {
 	switch f.Mode {
 	case "hang":
 		time.Sleep(maxHang)
-		ctx.SetConnectionClose()
+		// Drop the connection without a word: a response, even an empty one, would be a 200
+		// to a client that waits longer than maxHang.
+		ctx.HijackSetNoResponse(true)
+		ctx.Hijack(func(net.Conn) {})
 		return true
 	case "429":
 		s.answerError(ctx, c, &canonical.Error{Code: canonical.ErrTooMany, Reason: "Too many requests", RetryAfter: time.Second})
@@ -291,7 +301,7 @@ func (s *Sim) stats(ctx *fasthttp.RequestCtx) {
 
 func (s *Sim) requests(ctx *fasthttp.RequestCtx) {
 	s.mu.Lock()
-	out := append([]Received(nil), s.kept...)
+	out := append([]Received{}, s.kept...) // [] rather than null before the first request
 	s.mu.Unlock()
 	writeJSON(ctx, out)
 }

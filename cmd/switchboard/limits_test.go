@@ -38,7 +38,7 @@ func TestLimitsInEachDialect(t *testing.T) {
 	wavyAuth := map[string]string{"username": "acme", "authenticationtoken": "wavy-demo-token"}
 	sends := []struct {
 		name, method, path, body, want429 string
-		headers                          map[string]string
+		headers                           map[string]string
 	}{
 		{"messageflow", "POST", "/add_message", `{"UUID":"6a708fea-a4d0-4976-a180-9f3bdd3de52e","ToMobileNumber":"972501234567","Message":"hi"}`, `"success":false`, nil},
 		{"multiwhats", "POST", "/api/v1/basic/whatsapp/send-dynamic?apikey=mw-demo-key", `{"from":"908503080335","to":"905374937766","message":"hi","type":"text"}`, `"message":`, nil},

@@ -74,7 +74,10 @@ func needsOf(m *canonical.Message) need {
 	if m.Flash {
 		n |= needFlash
 	}
-	if m.FlowID != "" {
+	// A template names its flow only because FlowBot sends templates through one: the
+	// template is the content, and an upstream that sends templates (or renders them) can
+	// carry it without the flow.
+	if m.FlowID != "" && m.Template == nil {
 		n |= needFlow
 	}
 	return n

@@ -36,6 +36,10 @@ type Dispatcher struct {
 	mirrorJobs    chan mirrorJob
 	mirrorWorkers int
 
+	// wd holds sent messages for their receipts when a route has receipt_timeout and the
+	// queue can (queue.Watchdog); nil otherwise.
+	wd queue.Watchdog
+
 	work     chan *canonical.Message
 	stop     chan struct{} // closed by Stop: senders stop waiting and hand messages back
 	cancel   context.CancelFunc
@@ -79,6 +83,7 @@ func New(cfg *config.Config, q queue.Queue, log *slog.Logger) (*Dispatcher, erro
 			d.mirrorWorkers = mirrorWorkers
 		}
 	}
+	d.wd = watchdogOf(q, d.routes, log)
 	for _, t := range cfg.Tenants {
 		if w := hoursWindow(t.SendingHours); w != nil {
 			d.tenantHours[t.ID] = w
@@ -94,6 +99,10 @@ func (d *Dispatcher) Start() {
 	d.work = make(chan *canonical.Message, leaseBatch)
 	d.running.Add(1 + d.workers)
 	go d.leaseLoop(ctx)
+	if d.wd != nil {
+		d.running.Add(1)
+		go d.watchdog(ctx)
+	}
 	for range d.workers {
 		go d.sender()
 	}

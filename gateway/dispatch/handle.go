@@ -39,7 +39,9 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 		openWait time.Duration // until the first open breaker may let a probe through
 		why      string        // why an upstream could not carry the message
 	)
-	for _, u := range r.order(m) {
+	// A message the receipt watchdog resent skips the upstreams it was sent through.
+	tried := resentFrom(m)
+	for _, u := range r.remaining(m, tried) {
 		msg, reason := fit(m, u, r.degrade, &d.templates)
 		if reason != "" {
 			why = reason
@@ -48,7 +50,7 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 			}
 			continue
 		}
-		rs, wait, err := u.send(msg, d.stop, false)
+		rs, wait, err := u.send(withoutMarker(msg), d.stop, false)
 		if err == errOpen {
 			u.primary.open.inc()
 			if openWait == 0 || wait < openWait {
@@ -75,18 +77,19 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 			d.shadow(r, m)
 		}
 		m.Attempts++
-		d.conclude(m, last, res)
+		d.conclude(m, r, last, res)
 	case openWait > 0:
 		jitter := rand.N(openWait/10 + 1)
 		d.release(m, time.Now().Add(openWait+jitter))
 	default:
 		m.LastError = why
+		d.log.Warn("no upstream of the route can carry the message", "id", m.ID, "route", r.name, "reason", why)
 		d.finish(m, canonical.Change{Status: canonical.StatusFailed, At: now, Reason: why})
 	}
 }
 
 // conclude records the answer of the message's last upstream.
-func (d *Dispatcher) conclude(m *canonical.Message, u *upstream, res adapters.Result) {
+func (d *Dispatcher) conclude(m *canonical.Message, r *route, u *upstream, res adapters.Result) {
 	now := time.Now()
 	m.Upstream = u.name
 	switch res.Outcome {
@@ -96,7 +99,11 @@ func (d *Dispatcher) conclude(m *canonical.Message, u *upstream, res adapters.Re
 		if st == "" {
 			st = canonical.StatusSent
 		}
-		d.finish(m, canonical.Change{Status: st, At: now, Upstream: u.name})
+		ch := canonical.Change{Status: st, At: now, Upstream: u.name}
+		if d.watch(m, r, ch) {
+			return
+		}
+		d.finish(m, ch)
 	case adapters.Permanent:
 		m.LastError = res.Reason
 		d.finish(m, canonical.Change{Status: canonical.StatusFailed, At: now, Upstream: u.name, Code: res.Code, Reason: res.Reason})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -23,6 +24,9 @@ type route struct {
 	totalWeight uint64
 	mirror      *upstream
 	degrade     policy
+	// receiptTimeout, when set, has a sent message resent through the next upstream when
+	// no delivery receipt comes in time (watchdog.go).
+	receiptTimeout time.Duration
 }
 
 type splitTarget struct {
@@ -76,7 +80,7 @@ func prefixOf(prefixes []string, to string) bool {
 }
 
 func newRoute(rc config.Route, byName map[string]*upstream) (*route, error) {
-	r := &route{name: rc.Name, match: rc.Match}
+	r := &route{name: rc.Name, match: rc.Match, receiptTimeout: time.Duration(rc.ReceiptTimeout)}
 	var err error
 	if r.degrade, err = parsePolicy(rc.Degrade); err != nil {
 		return nil, fmt.Errorf("route %q: %w", rc.Name, err)

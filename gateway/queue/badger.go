@@ -8,19 +8,29 @@ package queue
 //
 //	m/<seq8>                  live message: due time (8 bytes) + record. Deleted at Finish.
 //	                          User-meta metaLater when it was not yet due when written.
-//	s/<id>                    where a message stands: 'L'+seq (live), 'D'+seq (dead letter) or
-//	                          'F'+record (finished, TTL retention). Written at enqueue.
+//	s/<id>                    where a message stands: 'L'+seq (live), 'D'+seq (dead letter),
+//	                          'F'+record (finished, TTL retention) or 'W'+record (finished as
+//	                          sent and watched for its receipt, see watch.go). Written at enqueue.
+//	                          A finished record is slim: no text, media, buttons ... (see slim).
 //	d/<seq8>                  dead letter: record. Kept until replayed.
 //	i/<idemkey>               idempotency: content hash, seq, created at, status, id. TTL retention.
 //	r/<lp tenant><lp ref><id> client-ref index, empty value. TTL retention.
-//	t/<lp tenant><to>         when a template message was last sent to that recipient. TTL retention.
-//	f/<lp tenant><fseq8>      change feed: the id of a message whose status changed. TTL retention.
-//	c/<tenant>                the tenant's feed cursor: the last fseq returned.
+//	t/<lp tenant><to>         when a template message was last sent to that recipient, and its id.
+//	                          TTL retention.
+//	u/<lp upstream><uid>      upstream-id index: our id of the message the upstream calls uid.
+//	                          Written at Finish. TTL retention.
+//	w/<seq8>                  receipt watch: deadline (8 bytes) + the message's full record head,
+//	                          until its delivery receipt or deadline (watch.go).
+//	f/<lp tenant><fseq8>      change feed: 0x01, the id of a message whose status changed (length-
+//	                          prefixed) and the change. TTL retention. (Older entries: the bare id.)
+//	c/<tenant>                the tenant's feed cursor for Changes: the last fseq returned.
+//	k/<key>                   the feed consumers' own state (Feed.PutState): cursors, dead letters.
 //	z/seq, z/feed             high-water marks of Seq and fseq, written with every group.
 //
 // Message bodies and finished records live in Badger's value log; the LSM tree holds keys,
 // value pointers and small values. At startup only the m/ keys are read, and the values of
-// those marked metaLater (for their due time): everything else is due.
+// those marked metaLater (for their due time): everything else is due; and the w/ values
+// (watches, few: those sent within one receipt timeout).
 //
 // A record is the message in its codec, prefixed with its length (4 bytes), followed by its
 // status changes (see records.go). The "sending" change of a lease is kept in memory and
@@ -140,6 +150,12 @@ type Badger struct {
 
 	changesMu sync.Mutex // one Changes call at a time moves the cursors
 
+	// feedCommitted is the last fseq committed, for Feed readers; feedNotify wakes one.
+	feedCommitted atomic.Uint64
+	feedNotify    chan struct{}
+	// watches are the receipt watches by deadline (watch.go).
+	watches watchHeap
+
 	closeMu   sync.RWMutex // held for reading to submit to reqs or read storage (enter); Close takes it
 	closed    atomic.Bool
 	closing   chan struct{}   // closed by Close: wakes Lease waiters and housekeeping
@@ -203,14 +219,15 @@ func Open(opts Options) (*Badger, error) {
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
 	q := &Badger{
-		db:      db,
-		opts:    opts,
-		log:     opts.Logger,
-		now:     opts.Now,
-		reqs:    make(chan *request, maxGroupItems),
-		closing: make(chan struct{}),
-		syncs:   make(chan []*request, syncBacklog),
-		stopped: make(chan struct{}),
+		db:         db,
+		opts:       opts,
+		log:        opts.Logger,
+		now:        opts.Now,
+		reqs:       make(chan *request, maxGroupItems),
+		closing:    make(chan struct{}),
+		syncs:      make(chan []*request, syncBacklog),
+		stopped:    make(chan struct{}),
+		feedNotify: make(chan struct{}, 1),
 	}
 	if q.rot, err = newRotationSyncer(opts.Dir); err != nil {
 		db.Close()
@@ -348,9 +365,13 @@ func (q *Badger) rebuild() error {
 	if err != nil {
 		return err
 	}
+	if err := q.rebuildWatches(); err != nil {
+		return err
+	}
 	q.seq.Store(maxSeq)
 	q.seqSaved = maxSeq
 	q.feedSaved = q.feedSeq
+	q.feedCommitted.Store(q.feedSeq)
 	q.dead.Store(int64(dead))
 	q.depth.Store(int64(len(ready) + len(later)))
 	q.sched.restore(ready, later)
@@ -453,14 +474,17 @@ func (badgerLogger) Debugf(string, ...any) {}
 
 // Key prefixes; see the layout at the top of this file.
 const (
-	pLive   = 'm'
-	pStatus = 's'
-	pDead   = 'd'
-	pIdem   = 'i'
-	pRef    = 'r'
-	pTmpl   = 't'
-	pFeed   = 'f'
-	pCursor = 'c'
+	pLive     = 'm'
+	pStatus   = 's'
+	pDead     = 'd'
+	pIdem     = 'i'
+	pRef      = 'r'
+	pTmpl     = 't'
+	pFeed     = 'f'
+	pCursor   = 'c'
+	pUpstream = 'u'
+	pWatch    = 'w'
+	pState    = 'k'
 
 	// metaLater is the user-meta of a live message that was not due when written.
 	metaLater = 1

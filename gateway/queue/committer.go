@@ -46,6 +46,8 @@ const (
 	opRetry
 	opRecord
 	opReplay
+	opResend
+	opUnwatch
 )
 
 // request is one call handed to the committer. The caller fills it, submits it and waits on
@@ -59,12 +61,15 @@ type request struct {
 	dues  []int64
 	dup   []bool
 
-	// Finish, Retry.
+	// Finish, Retry, Resend.
 	seq   uint64
 	lease *lease
 	msg   *canonical.Message
-	head  []byte // record head of msg
-	due   int64  // Retry, Replay: when due again
+	head  []byte // record head of msg (slim for a finished record)
+	due   int64  // Retry, Replay, Resend: when due again
+	// FinishWatch: the deadline of the watch (0: none) and msg's full record head.
+	watch int64
+	full  []byte
 
 	// Finish, Retry, Record, Replay.
 	ch canonical.Change
@@ -193,6 +198,10 @@ func (q *Badger) commitGroup(group []*request, n int) {
 			q.applyRecord(&w, r, now.UnixNano())
 		case opReplay:
 			q.applyReplay(&w, r, now)
+		case opResend:
+			q.applyResend(&w, r, now)
+		case opUnwatch:
+			q.applyUnwatch(&w, r)
 		}
 	}
 	seq := q.seq.Load()
@@ -208,7 +217,14 @@ func (q *Badger) commitGroup(group []*request, n int) {
 		q.feedSeq = feedSeq
 	} else {
 		q.seqSaved = max(q.seqSaved, seq)
-		q.feedSaved = q.feedSeq
+		if q.feedSeq > q.feedSaved {
+			q.feedSaved = q.feedSeq
+			q.feedCommitted.Store(q.feedSeq)
+			select {
+			case q.feedNotify <- struct{}{}:
+			default:
+			}
+		}
 	}
 	if cap(q.arena) > 2*maxGroupBytes {
 		q.arena = nil
@@ -265,15 +281,20 @@ func (q *Badger) applied(r *request, now int64) {
 		if r.msg.Status == canonical.StatusDead {
 			q.dead.Add(1)
 		}
+		if r.watch > 0 {
+			q.watches.push(entry{due: r.watch, seq: r.seq})
+		}
 	case opRetry:
 		q.sched.end(r.seq, r.due, now)
-	case opReplay:
+	case opReplay, opResend:
 		q.sched.mu.Lock()
 		q.sched.push(r.seq, r.due, now)
 		q.depth.Add(1)
 		q.sched.mu.Unlock()
 		q.sched.wake()
-		q.dead.Add(-1)
+		if r.op == opReplay {
+			q.dead.Add(-1)
+		}
 	}
 }
 
@@ -338,6 +359,8 @@ func (q *Badger) applyEnqueue(w *writer, r *request, now int64) {
 }
 
 // applyFinish writes the final record (or the dead letter) and removes the live message.
+// A finished record is slim (see slim); a dead letter keeps the whole message for replay,
+// and a watched one keeps it in w/ until its receipt or deadline.
 func (q *Badger) applyFinish(w *writer, r *request, now time.Time) {
 	m, l := r.msg, r.lease
 	hist, head := l.hist, r.head
@@ -351,8 +374,12 @@ func (q *Badger) applyFinish(w *writer, r *request, now time.Time) {
 					m.Status = c.Status
 				}
 			}
-			head = appendHead(nil, m)
+			head = appendHead(nil, slim(m))
 		}
+	}
+	watched := r.watch > 0 && m.Status == canonical.StatusSent
+	if !watched {
+		r.watch = 0
 	}
 	// The final record is written before the live message is deleted: if a crash cuts a
 	// group that Badger split, the message is sent again rather than lost.
@@ -364,17 +391,29 @@ func (q *Badger) applyFinish(w *writer, r *request, now time.Time) {
 		k = q.key(appendKey(q.arena, pStatus, m.ID))
 		w.set(k, v, false)
 	} else {
-		v := q.key(appendChange(append(append(append(q.arena, stFinished), head...), hist...), r.ch))
+		kind := byte(stFinished)
+		if watched {
+			kind = stWatched
+			v := q.key(append(binary.BigEndian.AppendUint64(q.arena, uint64(r.watch)), r.full...))
+			k := q.key(appendSeqKey(q.arena, pWatch, r.seq))
+			w.set(k, v, false)
+		}
+		v := q.key(appendChange(append(append(append(q.arena, kind), head...), hist...), r.ch))
 		k := q.key(appendKey(q.arena, pStatus, m.ID))
 		w.set(k, v, true)
+		if m.UpstreamID != "" && m.Upstream != "" {
+			k := q.key(append(appendLP(append(q.arena, pUpstream, '/'), m.Upstream), m.UpstreamID...))
+			v := q.key(append(q.arena, m.ID...))
+			w.set(k, v, true)
+		}
 	}
 	w.del(q.key(appendSeqKey(q.arena, pLive, r.seq)))
 	if m.Template != nil && (m.Status == canonical.StatusSent || m.Status == canonical.StatusDelivered || m.Status == canonical.StatusRead) {
 		k := q.key(append(appendLP(append(q.arena, pTmpl, '/'), m.Tenant), m.To...))
-		v := q.key(binary.BigEndian.AppendUint64(q.arena, uint64(now.UnixNano())))
+		v := q.key(append(binary.BigEndian.AppendUint64(q.arena, uint64(now.UnixNano())), m.ID...))
 		w.set(k, v, true)
 	}
-	q.feed(w, m.Tenant, m.ID)
+	q.feed(w, m.Tenant, m.ID, r.ch)
 }
 
 // applyRetry rewrites the live message with its attempt recorded and its new due time.
@@ -386,14 +425,14 @@ func (q *Badger) applyRetry(w *writer, r *request, now int64) {
 	v := q.key(appendChange(append(append(binary.BigEndian.AppendUint64(q.arena, uint64(r.due)), r.head...), hist...), r.ch))
 	k := q.key(appendSeqKey(q.arena, pLive, r.seq))
 	w.setLive(k, v, r.due, now)
-	q.feed(w, r.msg.Tenant, r.msg.ID)
+	q.feed(w, r.msg.Tenant, r.msg.ID, r.ch)
 }
 
-// feed adds id to the tenant's change feed.
-func (q *Badger) feed(w *writer, tenant, id string) {
+// feed adds a change of message id to the tenant's change feed.
+func (q *Badger) feed(w *writer, tenant, id string, ch canonical.Change) {
 	q.feedSeq++
 	k := q.key(binary.BigEndian.AppendUint64(appendLP(append(q.arena, pFeed, '/'), tenant), q.feedSeq))
-	v := q.key(append(q.arena, id...))
+	v := q.key(appendFeedValue(q.arena, id, ch))
 	w.set(k, v, true)
 }
 

@@ -77,7 +77,7 @@ func (q *Badger) applyRecord(w *writer, r *request, now int64) {
 	change := appendChange(nil, r.ch)
 	var m canonical.Message
 	switch sv[0] {
-	case stFinished:
+	case stFinished, stWatched:
 		msg, hist, err := splitRecord(sv[1:])
 		if err == nil {
 			err = m.UnmarshalBinary(msg)
@@ -86,12 +86,20 @@ func (q *Badger) applyRecord(w *writer, r *request, now int64) {
 			r.err = q.storageError("record", err)
 			return
 		}
-		head := sv[1 : 1+4+len(msg)]
+		kind, head := sv[0], sv[1:1+4+len(msg)]
 		if m.Status.Advances(r.ch.Status) {
 			m.Status = r.ch.Status
 			head = appendHead(nil, &m)
+			if kind == stWatched {
+				// The receipt the watch waited for (any status past sent ends it).
+				kind = stFinished
+				w.del(q.key(appendSeqKey(q.arena, pWatch, m.Seq)))
+			}
+			if m.Template != nil && failure(r.ch.Status) {
+				q.untemplate(w, &m)
+			}
 		}
-		v := q.key(append(append(append(append(q.arena, stFinished), head...), hist...), change...))
+		v := q.key(append(append(append(append(q.arena, kind), head...), hist...), change...))
 		k := q.key(appendKey(q.arena, pStatus, r.id))
 		w.set(k, v, true)
 	case stLive, stDead:
@@ -126,7 +134,25 @@ func (q *Badger) applyRecord(w *writer, r *request, now int64) {
 		r.err = q.storageError("record", errCorruptRecord)
 		return
 	}
-	q.feed(w, m.Tenant, r.id)
+	q.feed(w, m.Tenant, r.id, r.ch)
+}
+
+func failure(s canonical.Status) bool {
+	switch s {
+	case canonical.StatusFailed, canonical.StatusExpired, canonical.StatusRejected, canonical.StatusDead:
+		return true
+	}
+	return false
+}
+
+// untemplate forgets that a template was sent to m's recipient when m was the last one
+// sent there and a receipt says it failed: check-sent then no longer reports it. (An
+// earlier template to the same recipient is not restored.)
+func (q *Badger) untemplate(w *writer, m *canonical.Message) {
+	k := q.key(append(appendLP(append(q.arena, pTmpl, '/'), m.Tenant), m.To...))
+	if v := q.valueOf(w, k); len(v) > 8 && string(v[8:]) == m.ID {
+		w.del(k)
+	}
 }
 
 func (q *Badger) applyReplay(w *writer, r *request, now time.Time) {
@@ -158,13 +184,14 @@ func (q *Badger) applyReplay(w *writer, r *request, now time.Time) {
 	m.Attempts, m.LastError, m.Status = 0, "", canonical.StatusQueued
 	v := binary.BigEndian.AppendUint64(q.arena, uint64(now.UnixNano()))
 	v = append(appendHead(v, &m), hist...)
-	v = q.key(appendChange(v, canonical.Change{Status: canonical.StatusQueued, At: now, Reason: "replayed"}))
+	replayed := canonical.Change{Status: canonical.StatusQueued, At: now, Reason: "replayed"}
+	v = q.key(appendChange(v, replayed))
 	k := q.key(appendSeqKey(q.arena, pLive, seq))
 	w.setLive(k, v, now.UnixNano(), now.UnixNano())
 	v = q.key(binary.AppendUvarint(append(q.arena, stLive), seq))
 	k = q.key(appendKey(q.arena, pStatus, r.id))
 	w.set(k, v, false)
 	w.del(dk)
-	q.feed(w, m.Tenant, r.id)
+	q.feed(w, m.Tenant, r.id, replayed)
 	r.seq, r.due = seq, now.UnixNano()
 }

@@ -131,8 +131,22 @@ func (q *Badger) load(seqs []uint64, leases []*lease, now time.Time) ([]*canonic
 
 // Finish ends a leased message with a final status; see Queue.Finish. m.Status becomes
 // ch.Status, or a receipt's status that came while the message was in flight and is further
-// along. It returns when the change is committed.
+// along. It returns when the change is committed. The finished record is slim (see slim);
+// m itself is left whole.
 func (q *Badger) Finish(m *canonical.Message, ch canonical.Change) error {
+	return q.finish(m, ch, time.Time{})
+}
+
+// FinishWatch is Finish, for a message sent, that also keeps the message until a receipt
+// moves it past sent or until deadline; see Watchdog and watch.go.
+func (q *Badger) FinishWatch(m *canonical.Message, ch canonical.Change, deadline time.Time) error {
+	if deadline.IsZero() {
+		return canonical.Errorf(canonical.ErrInternal, "cannot watch message %s without a deadline", m.ID)
+	}
+	return q.finish(m, ch, deadline)
+}
+
+func (q *Badger) finish(m *canonical.Message, ch canonical.Change, watch time.Time) error {
 	if q.closed.Load() {
 		return errClosing
 	}
@@ -150,8 +164,17 @@ func (q *Badger) Finish(m *canonical.Message, ch canonical.Change) error {
 	r := getRequest(opFinish)
 	defer putRequest(r)
 	r.seq, r.lease, r.msg, r.ch = m.Seq, l, m, ch
-	r.head = appendHead(r.buf, m)
+	if m.Status == canonical.StatusDead {
+		r.head = appendHead(r.buf, m) // a dead letter keeps everything, for replay
+	} else {
+		r.head = appendHead(r.buf, slim(m))
+	}
 	r.buf, r.size = r.head, len(r.head)+len(l.hist)
+	if !watch.IsZero() && m.Status == canonical.StatusSent {
+		r.watch = watch.UnixNano()
+		r.full = appendHead(nil, m)
+		r.size += len(r.full)
+	}
 	if err := q.submit(context.Background(), r); err != nil {
 		q.sched.unclaim(m.Seq)
 		return err

@@ -91,3 +91,70 @@ type Queue interface {
 
 // ErrNotFound is returned by Get, Record and Replay for an unknown (or expired) id.
 var ErrNotFound = canonical.Errorf(canonical.ErrNotFound, "message not found")
+
+// The interfaces below are optional capabilities. A backend may implement them; the gateway
+// type-asserts and, without them, posts no client callbacks (Feed), matches receipts by our
+// own message id only (UpstreamIndex) and runs no receipt watchdog (Watchdog). The Badger
+// backend implements all three. They are separate from Queue so that a backend can be
+// written without them.
+
+// FeedEntry is one status change in a tenant's change feed.
+type FeedEntry struct {
+	// Seq orders the feed: it grows with every change committed (across tenants, so a
+	// tenant's Seqs have gaps). A consumer's cursor is the last Seq it is done with.
+	Seq    uint64
+	ID     string
+	Change canonical.Change
+}
+
+// StateEntry is one key of the feed consumers' state.
+type StateEntry struct {
+	Key   string
+	Value []byte
+}
+
+// Feed reads the change feed, written in the same commit as every status change after
+// enqueue (Finish, Retry, Record, Replay, and the Watchdog's), with cursors of the
+// consumer's own: Changes' cursor is not moved. Entries are kept for the retention period.
+type Feed interface {
+	// ReadFeed returns up to max of the tenant's entries with Seq > after, oldest first.
+	ReadFeed(tenant string, after uint64, max int) ([]FeedEntry, error)
+	// FeedSeq is the Seq of the last entry committed (for any tenant).
+	FeedSeq() uint64
+	// FeedNotify receives (coalesced) after a commit that added entries. For one consumer.
+	FeedNotify() <-chan struct{}
+
+	// The consumers' own durable state (cursors, dead letters), in a key space of its own.
+	// GetState returns nil and no error for a missing key. A ttl of 0 keeps the key until
+	// it is deleted. Writes survive a crash of the process (not always a power loss).
+	GetState(key string) ([]byte, error)
+	PutState(key string, value []byte, ttl time.Duration) error
+	DeleteState(key string) error
+	// ListState returns up to max keys with the prefix, in key order, after the key after.
+	ListState(prefix, after string, max int) ([]StateEntry, error)
+}
+
+// UpstreamIndex finds a message by the id an upstream answered it with (Message.UpstreamID),
+// recorded when the message is finished, for receipts that name only the vendor's id.
+type UpstreamIndex interface {
+	// ByUpstreamID returns our message id, or ErrNotFound.
+	ByUpstreamID(upstream, upstreamID string) (string, error)
+}
+
+// Watchdog holds a sent message until its delivery receipt arrives, so that it can be sent
+// again through another upstream when none does in time.
+type Watchdog interface {
+	// FinishWatch is Finish for a message that was sent, keeping it (body included) until
+	// a receipt moves its status past sent, or until deadline, when Overdue returns it.
+	FinishWatch(m *canonical.Message, ch canonical.Change, deadline time.Time) error
+	// Overdue returns up to max watched messages whose deadline is at or before now and
+	// that are still sent, each once: the caller then calls Resend or Unwatch for each (a
+	// restart returns those it did not).
+	Overdue(now time.Time, max int) ([]*Record, error)
+	// Resend makes an overdue message live again, due now, as m (its body, Extra and
+	// Attempts as the caller set them), recording ch. ErrNotFound when it is no longer
+	// watched (a receipt came meanwhile).
+	Resend(m *canonical.Message, ch canonical.Change) error
+	// Unwatch ends the watch of a message, recording ch when its Status is set.
+	Unwatch(id string, ch canonical.Change) error
+}

@@ -143,6 +143,7 @@ const (
 	stLive     = 'L' // + seq (uvarint): the message is m/<seq>
 	stDead     = 'D' // + seq: the message is d/<seq>
 	stFinished = 'F' // + record
+	stWatched  = 'W' // + record, read as stFinished; the message is also w/<seq> (watch.go)
 )
 
 // readRecord finds a message by id in txn. It returns the record's bytes (a copy), the
@@ -157,7 +158,7 @@ func readRecord(txn *badger.Txn, id string) (rec []byte, kind byte, seq uint64, 
 	}
 	kind = sv[0]
 	switch kind {
-	case stFinished:
+	case stFinished, stWatched:
 		return sv[1:], kind, 0, nil
 	case stLive, stDead:
 		var n int
@@ -278,7 +279,7 @@ func (q *Badger) TemplateSentSince(tenant string, to []string, since time.Time) 
 				return err
 			}
 			if err := item.Value(func(v []byte) error {
-				if len(v) != 8 {
+				if len(v) < 8 { // the time, then (since receipts) the message id
 					return errCorruptRecord
 				}
 				if at := time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC(); !at.Before(since) {
@@ -331,7 +332,10 @@ func (q *Badger) Changes(tenant string, max int) ([]*Record, error) {
 			item := it.Item()
 			k := item.Key()
 			var id string
-			if err := item.Value(func(v []byte) error { id = string(v); return nil }); err != nil {
+			if err := item.Value(func(v []byte) (err error) {
+				id, _, err = parseFeedValue(v)
+				return err
+			}); err != nil {
 				return err
 			}
 			if !seen[id] {
@@ -402,4 +406,42 @@ func (q *Badger) DeadLetters(max int) ([]*Record, error) {
 func (q *Badger) Stats() Stats {
 	r, s, f := q.sched.stats(q.now().UnixNano())
 	return Stats{Depth: r + s + f, Ready: r, Scheduled: s, InFlight: f, Dead: q.dead.Load()}
+}
+
+// slim returns a copy of m without what only sending needs: text, media, buttons, options,
+// variables, template parameters and the sending window. A finished record keeps what
+// status queries, callbacks and check-sent read, so that disk use under retention follows
+// the number of statuses, not the size of messages.
+func slim(m *canonical.Message) *canonical.Message {
+	s := *m
+	s.Text, s.Media, s.Buttons, s.Options, s.Vars, s.Window = "", nil, nil, nil, nil, nil
+	if m.Template != nil {
+		t := *m.Template
+		t.Params = nil
+		s.Template = &t
+	}
+	return &s
+}
+
+// feedV1 starts a feed value that holds the change; older values are the bare id.
+const feedV1 = 1
+
+func appendFeedValue(dst []byte, id string, ch canonical.Change) []byte {
+	return appendChange(appendLP(append(dst, feedV1), id), ch)
+}
+
+// parseFeedValue reads a feed value: the id and, for a value that holds it, the change.
+func parseFeedValue(v []byte) (id string, ch *canonical.Change, err error) {
+	if len(v) == 0 || v[0] != feedV1 {
+		return string(v), nil, nil
+	}
+	id, rest, ok := readLP(v[1:])
+	if !ok {
+		return "", nil, errCorruptRecord
+	}
+	chs, err := decodeHistory(rest)
+	if err != nil || len(chs) != 1 {
+		return "", nil, errCorruptRecord
+	}
+	return id, &chs[0], nil
 }

@@ -7,24 +7,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"switchboard/canonical"
 	"switchboard/gateway/queue"
-)
-
-var (
-	leasedTotal      = metrics.NewCounter(`switchboard_jetstream_leased_total`)
-	finishedTotal    = metrics.NewCounter(`switchboard_jetstream_finished_total`)
-	retriedTotal     = metrics.NewCounter(`switchboard_jetstream_retried_total`)
-	rescheduledTotal = metrics.NewCounter(`switchboard_jetstream_rescheduled_total`)
-	// staleTotal counts deliveries turned away because the message was already settled:
-	// each is a duplicate that did not reach an upstream.
-	staleTotal          = metrics.NewCounter(`switchboard_jetstream_stale_deliveries_total`)
-	maxDeliveredTotal   = metrics.NewCounter(`switchboard_jetstream_max_delivered_total`)
-	feedConsumerRetries = metrics.NewCounter(`switchboard_jetstream_feed_consumer_creations_total`)
 )
 
 // Changes returns up to max of the tenant's messages whose status changed since the last
@@ -84,7 +71,7 @@ func (q *Queue) feedConsumer(ctx context.Context, tenant string) (jetstream.Cons
 	if c, ok := q.feeds.Load(tenant); ok {
 		return c.(jetstream.Consumer), nil
 	}
-	feedConsumerRetries.Inc()
+	feedConsumersCreated.Inc()
 	c, err := q.js.CreateOrUpdateConsumer(ctx, q.opts.Stream+"_FEED", jetstream.ConsumerConfig{
 		Durable:           "feed_" + token(tenant),
 		Description:       "Switchboard status changes of tenant " + tenant,
@@ -198,13 +185,10 @@ func (q *Queue) watchMaxDeliveries() error {
 		if err := json.Unmarshal(msg.Data, &a); err != nil || a.StreamSeq == 0 {
 			return
 		}
-		q.wg.Add(1)
-		go func() {
-			defer q.wg.Done()
-			if err := q.deadLetterSeq(a.StreamSeq, a.Deliveries); err != nil {
-				q.log.Error("cannot dead-letter a message JetStream gave up on", "seq", a.StreamSeq, "err", err)
-			}
-		}()
+		// Callbacks of one subscription run one at a time, on a goroutine of their own.
+		if err := q.deadLetterSeq(a.StreamSeq, a.Deliveries); err != nil && !q.closed.Load() {
+			q.log.Error("cannot dead-letter a message JetStream gave up on", "seq", a.StreamSeq, "err", err)
+		}
 	})
 	return err
 }

@@ -98,6 +98,11 @@ const (
 	publishAsyncMaxPending = 1 << 14
 	// consumerName is the durable consumer every gateway leases through.
 	consumerName = "dispatch"
+	// setupTimeout bounds the creation of the streams, buckets and consumer at Open, and
+	// setupAttempt one try: gateways that start together and create the same stream at
+	// once may all go unanswered (nats-server 2.15), and a second try finds it made.
+	setupTimeout = time.Minute
+	setupAttempt = time.Second
 )
 
 // Options configures Open.
@@ -136,7 +141,6 @@ type Queue struct {
 	js   jetstream.JetStream
 	work jetstream.Stream
 	dead jetstream.Stream
-	feed jetstream.Stream
 	cons jetstream.Consumer
 	kv   jetstream.KeyValue
 	seqs seqAllocator
@@ -151,13 +155,15 @@ type Queue struct {
 	added   atomic.Int64 // messages enqueued here since the last stats refresh
 	pending atomic.Int64 // messages being enqueued now
 
-	advisory *nats.Subscription
-	pulls    sync.WaitGroup // abandoned pulls still open on the server
-	closed   atomic.Bool
-	closing  chan struct{}
-	wg       sync.WaitGroup
-	once     sync.Once
-	closeErr error
+	advisory  *nats.Subscription
+	pulls     sync.WaitGroup // abandoned pulls still open on the server
+	pullsMu   sync.Mutex
+	pullsDone bool // Close is waiting for pulls: later ones are not waited for
+	closed    atomic.Bool
+	closing   chan struct{}
+	wg        sync.WaitGroup
+	once      sync.Once
+	closeErr  error
 }
 
 var _ queue.Queue = (*Queue)(nil)
@@ -207,12 +213,13 @@ func Open(opts Options) (*Queue, error) {
 	if q.nc, err = nats.Connect(strings.Join(opts.Servers, ","), no...); err != nil {
 		return nil, fmt.Errorf("cannot connect to NATS at %s: %w", strings.Join(opts.Servers, ","), err)
 	}
+	// The async timeout also frees the publishes whose caller stopped waiting.
 	if q.js, err = jetstream.New(q.nc, jetstream.WithPublishAsyncMaxPending(publishAsyncMaxPending),
-		jetstream.WithDefaultTimeout(opTimeout)); err != nil {
+		jetstream.WithPublishAsyncTimeout(opTimeout), jetstream.WithDefaultTimeout(opTimeout)); err != nil {
 		q.nc.Close()
 		return nil, fmt.Errorf("cannot open queue: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*opTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	if err := q.setup(ctx); err != nil {
 		q.nc.Close()
@@ -290,75 +297,111 @@ func (q *Queue) connectOptions() ([]nats.Option, error) {
 func (q *Queue) setup(ctx context.Context) error {
 	o, s := q.opts, q.opts.Stream
 	var err error
-	if q.work, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        s,
-		Description: "Switchboard messages waiting to be sent",
-		Subjects:    []string{q.msgPre + "*", q.schedPre + "*"},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
-		Replicas:    o.Replicas,
-		Duplicates:  dedupWindow,
-		Discard:     jetstream.DiscardOld, // the scheduler needs it; MaxDepth is checked at Enqueue
-		AllowDirect: true,
-		// The scheduler needs both.
-		AllowMsgSchedules: true,
-		AllowRollup:       true,
+	if q.work, err = retry(ctx, q, func(ctx context.Context) (jetstream.Stream, error) {
+		return q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:        s,
+			Description: "Switchboard messages waiting to be sent",
+			Subjects:    []string{q.msgPre + "*", q.schedPre + "*"},
+			Retention:   jetstream.WorkQueuePolicy,
+			Storage:     jetstream.FileStorage,
+			Replicas:    o.Replicas,
+			Duplicates:  dedupWindow,
+			Discard:     jetstream.DiscardOld, // the scheduler needs it; MaxDepth is checked at Enqueue
+			AllowDirect: true,
+			// The scheduler needs both.
+			AllowMsgSchedules: true,
+			AllowRollup:       true,
+		})
 	}); err != nil {
 		return fmt.Errorf("stream %s (needs nats-server 2.12 or later): %w", s, err)
 	}
-	if q.dead, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:              s + "_DEAD",
-		Description:       "Switchboard dead letters",
-		Subjects:          []string{q.deadPre + "*"},
-		Storage:           jetstream.FileStorage,
-		Replicas:          o.Replicas,
-		MaxMsgsPerSubject: 1,
-		AllowDirect:       true,
+	if q.dead, err = retry(ctx, q, func(ctx context.Context) (jetstream.Stream, error) {
+		return q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:              s + "_DEAD",
+			Description:       "Switchboard dead letters",
+			Subjects:          []string{q.deadPre + "*"},
+			Storage:           jetstream.FileStorage,
+			Replicas:          o.Replicas,
+			MaxMsgsPerSubject: 1,
+			AllowDirect:       true,
+		})
 	}); err != nil {
 		return fmt.Errorf("stream %s_DEAD: %w", s, err)
 	}
-	if q.feed, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        s + "_FEED",
-		Description: "Switchboard status changes, per tenant",
-		Subjects:    []string{q.feedPre + "*"},
-		Storage:     jetstream.FileStorage,
-		Replicas:    o.Replicas,
-		MaxAge:      o.Retention,
+	if _, err = retry(ctx, q, func(ctx context.Context) (jetstream.Stream, error) {
+		return q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:        s + "_FEED",
+			Description: "Switchboard status changes, per tenant",
+			Subjects:    []string{q.feedPre + "*"},
+			Storage:     jetstream.FileStorage,
+			Replicas:    o.Replicas,
+			MaxAge:      o.Retention,
+		})
 	}); err != nil {
 		return fmt.Errorf("stream %s_FEED: %w", s, err)
 	}
-	if q.kv, err = q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      o.Bucket,
-		Description: "Switchboard status records and idempotency keys",
-		TTL:         o.Retention,
-		Storage:     jetstream.FileStorage,
-		Replicas:    o.Replicas,
+	if q.kv, err = retry(ctx, q, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      o.Bucket,
+			Description: "Switchboard status records and idempotency keys",
+			TTL:         o.Retention,
+			Storage:     jetstream.FileStorage,
+			Replicas:    o.Replicas,
+		})
 	}); err != nil {
 		return fmt.Errorf("bucket %s: %w", o.Bucket, err)
 	}
-	seqKV, err := q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      o.Bucket + "_seq",
-		Description: "Switchboard message Seqs",
-		Storage:     jetstream.FileStorage,
-		Replicas:    o.Replicas,
+	seqKV, err := retry(ctx, q, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      o.Bucket + "_seq",
+			Description: "Switchboard message Seqs",
+			Storage:     jetstream.FileStorage,
+			Replicas:    o.Replicas,
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("bucket %s_seq: %w", o.Bucket, err)
 	}
 	q.seqs.kv = seqKV
-	if q.cons, err = q.js.CreateOrUpdateConsumer(ctx, s, jetstream.ConsumerConfig{
+	if q.cons, err = retry(ctx, q, q.createConsumer); err != nil {
+		return fmt.Errorf("consumer %s on %s: %w", consumerName, s, err)
+	}
+	return nil
+}
+
+// retry calls create until it succeeds, fails otherwise than by a timeout, or ctx ends.
+func retry[T any](ctx context.Context, q *Queue, create func(context.Context) (T, error)) (T, error) {
+	for {
+		actx, cancel := context.WithTimeout(ctx, setupAttempt)
+		v, err := create(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return v, err
+		}
+		q.log.Warn("JetStream did not answer a setup request in time; trying again", "err", err)
+	}
+}
+
+func (q *Queue) createConsumer(ctx context.Context) (jetstream.Consumer, error) {
+	return q.js.CreateOrUpdateConsumer(ctx, q.opts.Stream, jetstream.ConsumerConfig{
 		Durable:       consumerName,
 		Description:   "Switchboard dispatch, shared by every gateway",
 		FilterSubject: q.msgPre + "*",
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       o.AckWait,
-		MaxDeliver:    o.MaxDeliver,
+		AckWait:       q.opts.AckWait,
+		MaxDeliver:    q.opts.MaxDeliver,
 		MaxAckPending: maxAckPending,
-		Replicas:      o.Replicas,
-	}); err != nil {
-		return fmt.Errorf("consumer %s on %s: %w", consumerName, s, err)
+		Replicas:      q.opts.Replicas,
+	})
+}
+
+// ensureConsumer creates the consumer again when someone deleted it.
+func (q *Queue) ensureConsumer() {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if _, err := q.createConsumer(ctx); err != nil {
+		q.log.Error("cannot create the dispatch consumer again", "err", err)
 	}
-	return nil
 }
 
 // Close stops leasing, returns the messages leased here to the stream at once (so another
@@ -374,70 +417,16 @@ func (q *Queue) Close() error {
 		for _, l := range q.leases.takeAll() {
 			l.jm.Nak()
 		}
+		q.pullsMu.Lock()
+		q.pullsDone = true
+		q.pullsMu.Unlock()
 		q.pulls.Wait()
 		if err := q.nc.FlushTimeout(opTimeout); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
-			q.closeErr = fmt.Errorf("cannot flush to NATS: %w", err)
+			q.closeErr = fmt.Errorf("cannot hand leased messages back to NATS (they return after ack_wait): %w", err)
 		}
 		q.nc.Close()
 	})
 	return q.closeErr
-}
-
-// statsLoop refreshes Stats' figures, so that Stats and Enqueue's depth check ask nothing
-// of the servers.
-func (q *Queue) statsLoop() {
-	defer q.wg.Done()
-	t := time.NewTicker(statsInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-q.closing:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-			if err := q.refreshStats(ctx); err != nil {
-				q.log.Warn("cannot read queue stats from JetStream", "err", err)
-			}
-			cancel()
-		}
-	}
-}
-
-func (q *Queue) refreshStats(ctx context.Context) error {
-	added := q.added.Load()
-	wi, err := q.work.Info(ctx)
-	if err != nil {
-		return err
-	}
-	ci, err := q.cons.Info(ctx)
-	if err != nil {
-		return err
-	}
-	di, err := q.dead.Info(ctx)
-	if err != nil {
-		return err
-	}
-	q.added.Add(-added)
-	depth := int64(wi.State.Msgs)
-	ready, out := int64(ci.NumPending), int64(ci.NumAckPending)
-	q.stats.Store(&queue.Stats{
-		Depth:     depth,
-		Ready:     ready,
-		InFlight:  out,
-		Scheduled: max(depth-ready-out, 0),
-		Dead:      int64(di.State.Msgs),
-	})
-	return nil
-}
-
-// Stats returns the figures of the last refresh (at most statsInterval old), for the
-// whole cluster: InFlight counts messages leased by any gateway and retries waiting for
-// their redelivery; Scheduled counts the messages held by the scheduler.
-func (q *Queue) Stats() queue.Stats {
-	if s := q.stats.Load(); s != nil {
-		return *s
-	}
-	return queue.Stats{}
 }
 
 // unavailable maps a NATS failure to what callers see: try later.

@@ -15,6 +15,7 @@ import (
 // lease is a message delivered to this gateway and not yet finished, retried or released.
 type lease struct {
 	jm      jetstream.Msg
+	seq     uint64             // the message's stream sequence (0 if unknown)
 	base    []canonical.Change // the history known at lease time
 	rev     uint64             // the KV revision of the status record read then (0: none)
 	at      time.Time
@@ -35,15 +36,22 @@ type leaseTable struct {
 
 func (t *leaseTable) init() { t.m = map[string]*lease{} }
 
-// put adds a lease unless the id is leased here already.
-func (t *leaseTable) put(id string, l *lease) bool {
+// put adds a lease unless the id is leased here already. If it is, by the same stream
+// message delivered again (its lease lapsed unseen), the lease takes the newer delivery,
+// whose ack JetStream expects; put reports whether l was added.
+func (t *leaseTable) put(id string, l *lease) (added, redelivered bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, ok := t.m[id]; ok {
-		return false
+	old, ok := t.m[id]
+	if !ok {
+		t.m[id] = l
+		return true, false
 	}
-	t.m[id] = l
-	return true
+	if l.seq != 0 && old.seq == l.seq {
+		old.jm, old.touched = l.jm, l.touched
+		return false, true
+	}
+	return false, false
 }
 
 func (t *leaseTable) take(id string) *lease {
@@ -52,12 +60,6 @@ func (t *leaseTable) take(id string) *lease {
 	l := t.m[id]
 	delete(t.m, id)
 	return l
-}
-
-func (t *leaseTable) restore(id string, l *lease) {
-	t.mu.Lock()
-	t.m[id] = l
-	t.mu.Unlock()
 }
 
 func (t *leaseTable) at(id string) (time.Time, bool) {
@@ -121,6 +123,9 @@ func (q *Queue) fetch(ctx context.Context, limit int) ([]jetstream.Msg, error) {
 		if !ok {
 			if err := b.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 				q.log.Warn("cannot pull messages from JetStream", "err", err)
+				if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+					q.ensureConsumer()
+				}
 				pause(ctx, q.closing, 100*time.Millisecond)
 			}
 			return nil, nil
@@ -156,9 +161,16 @@ func (q *Queue) fetchNoWait(limit int) ([]jetstream.Msg, error) {
 // expires (leaseWait). Close waits for these: a message it hands back may be delivered to
 // one of them.
 func (q *Queue) abandon(b jetstream.MessageBatch) {
-	q.pulls.Add(1)
+	q.pullsMu.Lock()
+	track := !q.pullsDone
+	if track {
+		q.pulls.Add(1)
+	}
+	q.pullsMu.Unlock()
 	go func() {
-		defer q.pulls.Done()
+		if track {
+			defer q.pulls.Done()
+		}
 		for jm := range b.Messages() {
 			jm.Nak()
 		}
@@ -191,6 +203,9 @@ func (q *Queue) admit(jms []jetstream.Msg) []*canonical.Message {
 		l := &lease{jm: jm, at: now, touched: now}
 		var due time.Time
 		meta, err := jm.Metadata()
+		if err == nil {
+			l.seq = meta.Sequence.Stream
+		}
 		h := jm.Headers()
 		if err != nil || meta.NumDelivered > 1 || h.Get(hdrScheduler) != "" || h.Get(hdrRecord) != "" {
 			ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
@@ -224,10 +239,12 @@ func (q *Queue) admit(jms []jetstream.Msg) []*canonical.Message {
 			q.wait(jm, m.ID, due, wait)
 			continue
 		}
-		if !q.leases.put(m.ID, l) {
-			// A second copy (a redelivery racing its own retry): the copy in flight here
-			// settles the message.
-			jm.Ack()
+		if added, redelivered := q.leases.put(m.ID, l); !added {
+			if !redelivered {
+				// A second copy (a schedule racing its own redelivery): the copy in
+				// flight here settles the message.
+				jm.Ack()
+			}
 			staleTotal.Inc()
 			continue
 		}
@@ -292,8 +309,7 @@ func (q *Queue) Finish(m *canonical.Message, ch canonical.Change) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	if err := q.settle(ctx, m, l, ch, kind, time.Time{}); err != nil {
-		q.leases.restore(m.ID, l)
-		return err
+		return err // the lease is dropped: JetStream redelivers the message after AckWait
 	}
 	l.jm.Ack() // if lost, the redelivery meets the final record and is acked away
 	finishedTotal.Inc()
@@ -330,8 +346,7 @@ func (q *Queue) Retry(m *canonical.Message, at time.Time, ch canonical.Change) e
 		if err == errSettled {
 			return l.jm.Ack()
 		}
-		q.leases.restore(m.ID, l)
-		return err
+		return err // the lease is dropped: JetStream redelivers the message after AckWait
 	}
 	retriedTotal.Inc()
 	return q.wait(l.jm, m.ID, at, at.Sub(now))

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/goccy/go-json"
+)
+
+// adminToken guards the bench gateway's /admin and /debug/pprof.
+const adminToken = "bench-admin-token"
+
+// gatewayConfig is the bench gateway: durability always (interval for one comparison), the demo tenant's credentials in
+// every dialect (the load generator's defaults), one http upstream. max_depth leaves room
+// for the restart figure's million messages.
+const gatewayConfig = `listen: %q
+data_dir: %q
+admin_token: %q
+log_level: warn
+queue: { durability: %s, max_depth: 2000000 }
+flowbot: { jwt_secret: "bench-jwt-secret-0123456789abcdef" }
+tenants:
+  - id: acme
+    messageflow: { uuid: "6a708fea-a4d0-4976-a180-9f3bdd3de52e" }
+    multiwhats:  { apikey: "mw-demo-key" }
+    wavy:        { username: "acme", token: "wavy-demo-token" }
+    flowbot:     { client_id: "aiflow_acme", api_key: "sk_demo", hmac_secret: "demo-secret" }
+    native:      { token: "native-demo-token" }
+upstreams:
+  - name: sink
+    dialect: http
+    url: %q
+    timeout: 5s
+    max_conns: %d
+routes:
+  - name: default
+    match: {}
+    upstreams: [sink]
+`
+
+// gateway is a running `switchboard serve`.
+type gateway struct {
+	*proc
+	addr  string
+	cfg   string
+	data  string
+	ready time.Time // when /readyz first answered 200
+}
+
+// newGatewayConfig writes a config into dir whose upstream is http://upstream/messages, with
+// the queue in dir/data, and returns its path and listen address.
+func newGatewayConfig(dir, upstream, durability string, conns int) (cfgPath, addr string, err error) {
+	if addr, err = freeAddr(); err != nil {
+		return "", "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", err
+	}
+	cfgPath = filepath.Join(dir, "switchboard.yaml")
+	body := fmt.Sprintf(gatewayConfig, addr, filepath.Join(dir, "data"), adminToken, durability, "http://"+upstream+"/messages", conns)
+	return cfgPath, addr, os.WriteFile(cfgPath, []byte(body), 0o600)
+}
+
+// startGateway serves cfgPath and waits until /readyz answers 200.
+func startGateway(bin, cfgPath, addr string) (*gateway, error) {
+	dir := filepath.Dir(cfgPath)
+	p, err := startProc("gateway", filepath.Join(dir, "gateway.log"), bin, "serve", "-config", cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	g := &gateway{proc: p, addr: addr, cfg: cfgPath, data: filepath.Join(dir, "data")}
+	if g.ready, err = waitStatus(p, g.url("/readyz"), 200, time.Minute); err != nil {
+		p.kill()
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *gateway) url(path string) string { return "http://" + g.addr + path }
+
+// queueStats is the gateway's GET /admin/v1/queue.
+type queueStats struct {
+	Depth    int64 `json:"depth"`
+	InFlight int64 `json:"in_flight"`
+	Dead     int64 `json:"dead"`
+}
+
+func (g *gateway) queue() (queueStats, error) {
+	var s queueStats
+	code, body, err := httpGet(g.url("/admin/v1/queue"), adminToken, 10*time.Second)
+	if err == nil && code != 200 {
+		err = fmt.Errorf("GET /admin/v1/queue: status %d: %s", code, body)
+	}
+	if err == nil {
+		err = json.Unmarshal(body, &s)
+	}
+	return s, err
+}
+
+// profile saves a CPU profile of the next secs seconds and then the allocation profile
+// into dir, named after what.
+func (g *gateway) profile(dir, what string, secs int) error {
+	for _, p := range []struct{ path, file string }{
+		{fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), what + "-cpu.pprof"},
+		{"/debug/pprof/allocs", what + "-allocs.pprof"},
+	} {
+		code, body, err := httpGet(g.url(p.path), adminToken, time.Duration(secs+30)*time.Second)
+		if err == nil && code != 200 {
+			err = fmt.Errorf("status %d", code)
+		}
+		if err != nil {
+			return fmt.Errorf("cannot take profile %s: %w", p.path, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p.file), body, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// switchboardBin builds the real gateway binary once for these tests.
+func switchboardBin(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "scenario-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "switchboard")
+		if out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/switchboard").CombinedOutput(); err != nil {
+			binErr = &buildError{err, out}
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+type buildError struct {
+	err error
+	out []byte
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + string(e.out) }
+
+func smallOptions(t *testing.T) options {
+	return options{
+		bin: switchboardBin(t), outDir: t.TempDir(), results: filepath.Join(t.TempDir(), "RESULTS.md"),
+		runs: 1, duration: 1500 * time.Millisecond, e2eDuration: 3 * time.Second, drain: time.Minute,
+		connections: 16, upstreamConns: 16, dialects: []string{"native", "wavy", "flowbot"}, e2eDialect: "native",
+		restartMessages: 20000, peersDir: "../peers",
+	}
+}
+
+// The whole bench, small: every figure must come from real processes that did the work.
+func TestBenchMeasuresEveryFigure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts gateways and loads them for ~30s")
+	}
+	o := smallOptions(t)
+	if err := os.WriteFile(o.results, []byte("# Results\n\nhand-written notes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := runBench(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Runs    []run    `json:"runs"`
+		Restart *restart `json:"restart"`
+	}
+	b, err := os.ReadFile(filepath.Join(o.outDir, "bench.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if len(raw.Runs) != 1 {
+		t.Fatalf("%d runs, want 1", len(raw.Runs))
+	}
+	r := raw.Runs[0]
+	if r.Ceiling.OKPerS <= 0 || r.Ceiling.Errors != 0 {
+		t.Errorf("ceiling %+v", r.Ceiling)
+	}
+	for _, d := range o.dialects {
+		p := r.Accept[d]
+		if p.OKPerS <= 0 || p.Errors != 0 || p.P99Ms <= 0 || p.PeakRSS <= 0 || p.Ratio <= 0 {
+			t.Errorf("accept %s: %+v; want accepts, no errors, latency, RSS and a ratio", d, p)
+		}
+		if _, err := os.Stat(filepath.Join(o.outDir, "run1-accept-"+d+".html")); err != nil {
+			t.Errorf("no HTML report for %s: %v", d, err)
+		}
+	}
+	if e := r.E2E; e.Delivered <= 0 || e.DeliveredRatio < 1 || e.PeakRSS <= 0 {
+		t.Errorf("end to end %+v; want deliveries, all of them after the drain, and RSS", e)
+	}
+	rs := raw.Restart
+	if rs == nil || rs.DepthAtKill != int64(o.restartMessages) {
+		t.Fatalf("restart %+v; want %d queued at the kill", rs, o.restartMessages)
+	}
+	if rs.Delivered+rs.LiveAfter < int64(o.restartMessages) || rs.ReadySec <= 0 || rs.FirstSec <= 0 {
+		t.Errorf("restart %+v; want every message delivered or still queued, and both times", rs)
+	}
+
+	res, err := os.ReadFile(o.results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"hand-written notes", "<!-- bench:begin -->", "| durable accepts, wavy |", "restart after kill -9", "<!-- bench:end -->"} {
+		if !strings.Contains(string(res), want) {
+			t.Errorf("results file lacks %q:\n%s", want, res)
+		}
+	}
+	index, err := os.ReadFile(filepath.Join(o.outDir, "bench.html"))
+	if err != nil || !strings.Contains(string(index), `href="run1-e2e-native.html"`) {
+		t.Errorf("index does not link the end-to-end report (%v):\n%s", err, index)
+	}
+}
+
+// Kannel and Switchboard under wrk, small; skipped where Kannel or wrk is not installed.
+func TestPeersMeasuresBoth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Kannel and gateways for ~40s")
+	}
+	for _, b := range []string{"bearerbox", "smsbox", "wrk"} {
+		if _, err := exec.LookPath(b); err != nil {
+			t.Skipf("%s is not installed", b)
+		}
+	}
+	o := smallOptions(t)
+	o.duration, o.e2eDuration = 2*time.Second, 3*time.Second
+	if err := runPeers(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	var runs []peerRun
+	b, _ := os.ReadFile(filepath.Join(o.outDir, "peers.json"))
+	if err := json.Unmarshal(b, &runs); err != nil || len(runs) != 1 {
+		t.Fatalf("peers.json: %v, %d runs", err, len(runs))
+	}
+	r := runs[0]
+	for name, p := range map[string]peerPhase{"kannel": r.Kannel, "native": r.Native, "wavy": r.Wavy, "interval": r.Interval} {
+		if p.OKPerS <= 0 || p.Non2xx != 0 || p.ServerCPU <= 0 {
+			t.Errorf("%s accepts %+v; want accepts, all 2xx, server CPU", name, p)
+		}
+	}
+	for name, p := range map[string]peerPhase{"kannel": r.KannelE2E, "switchboard": r.NativeE2E} {
+		if p.Delivered <= 0 || p.DelRatio < 0.99 {
+			t.Errorf("%s end to end %+v; want deliveries, all of them after the drain", name, p)
+		}
+	}
+}
+
+// A gateway that cannot start is reported at once, with its log, not waited for.
+func TestGatewayThatExitsIsReported(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "switchboard.yaml")
+	os.WriteFile(cfg, []byte("listen: [\n"), 0o600)
+	start := time.Now()
+	_, err := startGateway(switchboardBin(t), cfg, "127.0.0.1:1")
+	if err == nil || !strings.Contains(err.Error(), "exited") {
+		t.Fatalf("err = %v, want one saying the gateway exited", err)
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Errorf("took %s to notice", time.Since(start))
+	}
+}
+
+func TestParseWrk(t *testing.T) {
+	out := `Running 10s test @ http://127.0.0.1:13013
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     3.10ms    2.00ms  40.27ms   90.00%
+    Req/Sec     9.20k     1.00k   11.00k    70.00%
+  Latency Distribution
+     50%    2.68ms
+     75%    3.50ms
+     90%    5.00ms
+     99%   40.27ms
+  183170 requests in 10.00s, 30.00MB read
+  Socket errors: connect 0, read 2, write 0, timeout 3
+  Non-2xx or 3xx responses: 170
+Requests/sec:  18317.00
+Transfer/sec:      3.00MB
+`
+	r, err := parseWrk([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := wrkResult{Requests: 183170, Non2xx: 170, SockErrs: 5, Seconds: 10, OKPerS: 18300, P50Ms: 2.68, P99Ms: 40.27}
+	if r != want {
+		t.Errorf("got %+v\nwant %+v", r, want)
+	}
+	r, _ = parseWrk([]byte("  10 requests in 1.50m, 1KB read\n     50%  900.00us\n     99%    1.20s\n"))
+	if r.Seconds != 90 || r.P50Ms != 0.9 || r.P99Ms != 1200 {
+		t.Errorf("units: %+v", r)
+	}
+	if _, err := parseWrk([]byte("unable to connect to 127.0.0.1:1 Connection refused")); err == nil {
+		t.Error("no error for output without a total")
+	}
+}
+
+func TestReplaceSection(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "R.md")
+	os.WriteFile(p, []byte("# R\n\nnotes before\n"), 0o644)
+	if err := replaceSection(p, "bench", "first\n"); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(p, append(must(os.ReadFile(p)), "\nnotes after\n"...), 0o644)
+	if err := replaceSection(p, "bench", "second\n"); err != nil {
+		t.Fatal(err)
+	}
+	want := "# R\n\nnotes before\n\n<!-- bench:begin -->\nsecond\n<!-- bench:end -->\n\nnotes after\n"
+	if got := string(must(os.ReadFile(p))); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestMedianAndFormats(t *testing.T) {
+	if m := median([]float64{3, 1, 2}); m != 2 {
+		t.Errorf("median = %v", m)
+	}
+	if m := median([]float64{4, 1, 3, 2}); m != 2.5 {
+		t.Errorf("median = %v", m)
+	}
+	if s := fmtInt(1234567); s != "1,234,567" {
+		t.Errorf("fmtInt = %s", s)
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

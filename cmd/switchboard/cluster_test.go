@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/goccy/go-json"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/valyala/fasthttp"
+)
+
+// natsCluster is three JetStream servers in the test process, routed to each other on
+// loopback ports: the shared queue of several gateway processes.
+type natsCluster struct {
+	servers []*server.Server
+	urls    []string
+}
+
+func startNATSCluster(t *testing.T) *natsCluster {
+	t.Helper()
+	const n = 3
+	routes := make([]string, n)
+	for i := range routes {
+		routes[i] = "nats://" + freeAddr(t)
+	}
+	c := &natsCluster{}
+	for i := range n {
+		host, port, _ := net.SplitHostPort(strings.TrimPrefix(routes[i], "nats://"))
+		var p int
+		fmt.Sscan(port, &p)
+		o := &server.Options{
+			ServerName: fmt.Sprintf("n%d", i+1),
+			Host:       "127.0.0.1", Port: -1,
+			JetStream: true, StoreDir: t.TempDir(),
+			Cluster: server.ClusterOpts{Name: "switchboard-test", Host: host, Port: p},
+			Routes:  server.RoutesFromStr(strings.Join(append(append([]string{}, routes[:i]...), routes[i+1:]...), ",")),
+			NoLog:   true, NoSigs: true,
+		}
+		s, err := server.NewServer(o)
+		if err != nil {
+			t.Fatalf("nats server %d: %v", i+1, err)
+		}
+		go s.Start()
+		t.Cleanup(func() {
+			s.Shutdown()
+			s.WaitForShutdown()
+		})
+		if !s.ReadyForConnections(10 * time.Second) {
+			t.Fatalf("nats server %d not ready within 10s", i+1)
+		}
+		c.servers = append(c.servers, s)
+		c.urls = append(c.urls, s.ClientURL())
+	}
+	c.waitFormed(t)
+	return c
+}
+
+// waitFormed waits until the cluster can hold a replicated stream. A cluster that cannot
+// form on this machine skips the test, saying so.
+func (c *natsCluster) waitFormed(t *testing.T) {
+	t.Helper()
+	nc, err := nats.Connect(strings.Join(c.urls, ","))
+	if err != nil {
+		t.Fatalf("connect to the NATS cluster: %v", err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "FORMED", Subjects: []string{"formed"}, Replicas: 3})
+		if err == nil {
+			js.DeleteStream(ctx, "FORMED")
+			cancel()
+			return
+		}
+		cancel()
+		if time.Now().After(deadline) {
+			t.Skipf("SKIPPED LOUDLY: a three-node JetStream cluster did not form on loopback within 30s (%v); "+
+				"the multi-gateway guarantees were NOT tested", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// leaderOf is the server that leads the stream, or -1.
+func (c *natsCluster) leaderOf(stream string) int {
+	for i, s := range c.servers {
+		if s.JetStreamIsStreamLeader("$G", stream) {
+			return i
+		}
+	}
+	return -1
+}
+
+const clusterGatewayConfig = `
+listen: "{{ADDR}}"
+data_dir: "{{DATA}}"
+admin_token: "admin-secret-token"
+log_level: warn
+queue:
+  backend: nats
+  nats:
+    servers: [{{SERVERS}}]
+    replicas: 3
+    ack_wait: 2s
+retry: { max_attempts: 10, initial_backoff: 50ms, max_backoff: 200ms }
+tenants:
+  - id: acme
+    native: { token: "native-demo-token" }
+upstreams:
+  - name: sink
+    dialect: http
+    url: "http://{{SINK}}/messages"
+    timeout: 2s
+    max_conns: 16
+routes:
+  - name: default
+    match: {}
+    upstreams: [sink]
+`
+
+// startClusterGateways runs n gateway processes on the cluster, all on its one stream.
+func startClusterGateways(t *testing.T, c *natsCluster, sk *sink, n int) []*proc {
+	t.Helper()
+	servers := make([]string, len(c.urls))
+	for i, u := range c.urls {
+		servers[i] = `"` + u + `"`
+	}
+	var gws []*proc
+	for range n {
+		dir := t.TempDir()
+		addr := freeAddr(t)
+		cfg := strings.NewReplacer("{{ADDR}}", addr, "{{DATA}}", dir+"/data", "{{SINK}}", sk.addr,
+			"{{SERVERS}}", strings.Join(servers, ", ")).Replace(clusterGatewayConfig)
+		gws = append(gws, startProc(t, addr, "serve", "-config", writeConfig(t, dir, cfg)))
+	}
+	return gws
+}
+
+// clusterLoad sends native messages from several clients, each to the gateways in turn,
+// and keeps the id of every message answered 202. A client whose gateway is gone moves on
+// to the next one.
+type clusterLoad struct {
+	mu                 sync.Mutex
+	acked              []string
+	failed, unanswered atomic.Int64
+	stop               chan struct{}
+	wg                 sync.WaitGroup
+}
+
+func startLoad(gws []*proc, clients int) *clusterLoad {
+	l := &clusterLoad{stop: make(chan struct{})}
+	for w := range clients {
+		l.wg.Go(func() {
+			for i := 0; i < 1_000_000; i++ {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				gw := gws[(w+i)%len(gws)]
+				code, body := sendNative(gw.addr, fmt.Sprintf(`{"to":"+55119%08d","text":"cluster %d-%d"}`, w*1_000_000+i, w, i))
+				switch {
+				case code == 202:
+					var a struct{ ID string }
+					if json.Unmarshal([]byte(body), &a) == nil && a.ID != "" {
+						l.mu.Lock()
+						l.acked = append(l.acked, a.ID)
+						l.mu.Unlock()
+					}
+				case code == 0:
+					l.unanswered.Add(1)
+					time.Sleep(5 * time.Millisecond)
+				default:
+					l.failed.Add(1) // 503 while the cluster elects a leader: the client retries
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+		})
+	}
+	return l
+}
+
+func (l *clusterLoad) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.acked)
+}
+
+func (l *clusterLoad) finish() []string {
+	close(l.stop)
+	l.wg.Wait()
+	return l.acked
+}
+
+// startSlowSink is a sink that takes delay over each message, so that a gateway killed
+// under load is killed in the middle of sends.
+func startSlowSink(t *testing.T, delay time.Duration) *sink {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{addr: ln.Addr().String(), ln: ln, seen: map[string]int{}}
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		time.Sleep(delay)
+		s.handle(ctx)
+	}}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown() })
+	return s
+}
+
+// TestClusterGatewayKilled: two gateways share a three-node JetStream cluster; one is
+// killed with SIGKILL under load, in the middle of sends. Every message either gateway
+// answered 2xx reaches the sink at least once: the dead gateway's leased messages go to
+// the other after ack_wait.
+func TestClusterGatewayKilled(t *testing.T) {
+	start := time.Now()
+	c := startNATSCluster(t)
+	sk := startSlowSink(t, 5*time.Millisecond)
+	gws := startClusterGateways(t, c, sk, 2)
+	load := startLoad(gws, 8)
+	time.Sleep(1500 * time.Millisecond)
+	before := load.count()
+	gws[0].kill()
+	time.Sleep(1500 * time.Millisecond)
+	acked := load.finish()
+	if before < 50 || len(acked) <= before {
+		t.Fatalf("%d messages acknowledged before the kill, %d in all: not under load", before, len(acked))
+	}
+	dups := sk.waitAll(t, acked, 30*time.Second)
+	t.Logf("%d acknowledged (%d before SIGKILL of one gateway); all reached the sink; %d duplicate deliveries; "+
+		"%d non-2xx answers, %d unanswered; %v in all", len(acked), before, dups, load.failed.Load(),
+		load.unanswered.Load(), time.Since(start).Round(100*time.Millisecond))
+}
+
+// TestClusterNodeDown: two gateways share a three-node JetStream cluster (replicas 3) and
+// the node leading the work stream is shut down under load. The load goes on until the
+// cluster takes writes again (a new leader is elected); every message answered 2xx
+// reaches the sink at least once.
+func TestClusterNodeDown(t *testing.T) {
+	start := time.Now()
+	c := startNATSCluster(t)
+	sk := startSink(t)
+	gws := startClusterGateways(t, c, sk, 2)
+	load := startLoad(gws, 8)
+	time.Sleep(1500 * time.Millisecond)
+	victim := max(c.leaderOf("SWITCHBOARD"), 0)
+	before := load.count()
+	c.servers[victim].Shutdown()
+	down := time.Now()
+	var stall time.Duration
+	for deadline := down.Add(25 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if load.count() > before+200 {
+			stall = time.Since(down)
+			break
+		}
+	}
+	time.Sleep(time.Second)
+	acked := load.finish()
+	if stall == 0 {
+		t.Fatalf("%d messages acknowledged before the node went down, %d in all: writes never resumed within 25s", before, len(acked))
+	}
+	dups := sk.waitAll(t, acked, 30*time.Second)
+	t.Logf("%d acknowledged (%d before node n%d, the stream leader, shut down); writes resumed %v after; all reached "+
+		"the sink %v after; %d duplicate deliveries; %d non-2xx answers, %d unanswered; %v in all", len(acked), before,
+		victim+1, stall.Round(100*time.Millisecond), time.Since(down).Round(100*time.Millisecond), dups,
+		load.failed.Load(), load.unanswered.Load(), time.Since(start).Round(100*time.Millisecond))
+	for _, gw := range gws {
+		if out := gw.output(); strings.Contains(out, "panic") {
+			t.Errorf("a gateway panicked:\n%s", out)
+		}
+	}
+}

@@ -1,0 +1,281 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters/native"
+	"switchboard/adapters/wavy"
+	"switchboard/adapters/whatsappcloud"
+	"switchboard/canonical"
+	"switchboard/config"
+	"switchboard/gateway/callbacks"
+	"switchboard/gateway/queue"
+)
+
+// Receipts in: each upstream posts the statuses of what it was sent to /receipts/{name}, in
+// its own format: Wavy's callbacks for a wavy upstream, Meta's signed status webhooks for
+// whatsappcloud, Switchboard's own format (callbacks.ParseGeneric) for the others. Each
+// receipt is recorded on its message (queue.Record), found by our id when the vendor echoes
+// it, else by the vendor's id. Vendors get the answers they expect: Meta a quick 200 even
+// for what is ignored, the others 200 with counts. See docs/receipts.md.
+//
+// Callbacks out, and their admin API, are in gateway/callbacks; this file wires them.
+
+// receiptsCounter counts receipts by upstream and result (recorded, unknown, invalid,
+// unauthorized, error).
+func receiptsCounter(upstream, result string) *metrics.Counter {
+	return metrics.GetOrCreateCounter(fmt.Sprintf(`switchboard_receipts_total{upstream=%q,result=%q}`, upstream, result))
+}
+
+func (s *Server) receiptRoutes(r *router.Router) {
+	r.GET("/receipts/{upstream}", s.instrument("receipts", s.receiptVerify))
+	r.POST("/receipts/{upstream}", s.instrument("receipts", s.receipt))
+	r.GET("/admin/v1/callbacks/dead", s.admin(s.callbacksDead))
+	r.POST("/admin/v1/callbacks/dead/replay", s.admin(s.callbacksReplayAll))
+	r.POST("/admin/v1/callbacks/dead/{key}/replay", s.admin(s.callbacksReplay))
+}
+
+// receiptUpstream finds the upstream a receipt path names, or answers 404.
+func (s *Server) receiptUpstream(ctx *fasthttp.RequestCtx) *config.Upstream {
+	name, _ := ctx.UserValue("upstream").(string)
+	for i := range s.cfg.Upstreams {
+		if u := &s.cfg.Upstreams[i]; u.Name == name && u.Dialect != "sandbox" {
+			return u
+		}
+	}
+	s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrNotFound, Reason: "no upstream " + strconv.Quote(name) + " takes receipts"})
+	return nil
+}
+
+// receiptVerify answers Meta's subscription handshake: GET with hub.mode=subscribe,
+// hub.verify_token (the upstream's verify_token) and hub.challenge, echoed in plain text.
+func (s *Server) receiptVerify(ctx *fasthttp.RequestCtx) {
+	u := s.receiptUpstream(ctx)
+	if u == nil {
+		return
+	}
+	args := ctx.QueryArgs()
+	challenge, ok := whatsappcloud.VerifyChallenge(string(args.Peek("hub.mode")), string(args.Peek("hub.verify_token")),
+		string(args.Peek("hub.challenge")), u.Credentials["verify_token"])
+	if u.Dialect != whatsappcloud.Dialect || !ok {
+		s.log.Warn("receipt subscription refused", "upstream", u.Name)
+		s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrForbidden, Reason: "verification failed"})
+		return
+	}
+	ctx.SetContentType("text/plain; charset=utf-8")
+	ctx.SetBodyString(challenge)
+}
+
+func (s *Server) receipt(ctx *fasthttp.RequestCtx) {
+	u := s.receiptUpstream(ctx)
+	if u == nil {
+		return
+	}
+	if u.Dialect == whatsappcloud.Dialect {
+		s.cloudReceipt(ctx, u)
+		return
+	}
+	if tok := u.Credentials["receipt_token"]; tok != "" {
+		got, _ := native.BearerToken(ctx.Request.Header.Peek("Authorization"))
+		if got == "" {
+			got = string(ctx.QueryArgs().Peek("token"))
+		}
+		if !equalSecret(got, tok) {
+			receiptsCounter(u.Name, "unauthorized").Inc()
+			s.log.Warn("receipt refused: bad receipt token", "upstream", u.Name)
+			s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "a valid receipt token is required"})
+			return
+		}
+	}
+	parse := callbacks.ParseGeneric
+	if u.Dialect == wavy.Name {
+		parse = callbacks.ParseWavy
+	}
+	rs, err := parse(ctx.PostBody(), time.Now())
+	if err != nil {
+		receiptsCounter(u.Name, "invalid").Inc()
+		s.log.Warn("receipt refused: malformed", "upstream", u.Name, "err", err)
+		s.writeNativeError(ctx, canonical.AsError(err))
+		return
+	}
+	recorded, unknown, err := s.recordReceipts(u, rs)
+	if err != nil {
+		s.writeNativeError(ctx, canonical.AsError(err))
+		return
+	}
+	writeJSON(ctx, 200, fmt.Appendf(nil, `{"recorded":%d,"unknown":%d}`, recorded, unknown))
+}
+
+// cloudReceipt takes a Cloud API status webhook: signed with the upstream's app secret
+// (401 otherwise), answered 200 even when nothing in it is ours or it cannot be read (Meta
+// retries anything else for days), 500 only when storage fails (worth Meta's retry).
+func (s *Server) cloudReceipt(ctx *fasthttp.RequestCtx, u *config.Upstream) {
+	secret := u.Credentials["app_secret"]
+	if !whatsappcloud.CheckSignature(ctx.PostBody(), string(ctx.Request.Header.Peek("X-Hub-Signature-256")), []byte(secret)) {
+		receiptsCounter(u.Name, "unauthorized").Inc()
+		if secret == "" {
+			s.log.Warn("status webhook refused: the upstream has no app_secret to check it with", "upstream", u.Name)
+		} else {
+			s.log.Warn("status webhook refused: bad signature", "upstream", u.Name)
+		}
+		s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "invalid signature"})
+		return
+	}
+	sts, err := whatsappcloud.ParseStatusWebhook(ctx.PostBody())
+	if err != nil {
+		receiptsCounter(u.Name, "invalid").Inc()
+		s.log.Warn("status webhook ignored: malformed", "upstream", u.Name, "err", err)
+		writeJSON(ctx, 200, []byte(`{"recorded":0,"unknown":0}`))
+		return
+	}
+	rs := make([]callbacks.Receipt, len(sts))
+	for i, st := range sts {
+		rs[i] = callbacks.Receipt{ID: st.CallbackData, UpstreamID: st.MessageID,
+			Change: canonical.Change{Status: st.Status, At: st.At, Code: st.Code, Reason: st.Reason}}
+	}
+	recorded, unknown, err := s.recordReceipts(u, rs)
+	if err != nil {
+		ctx.SetStatusCode(500)
+		return
+	}
+	writeJSON(ctx, 200, fmt.Appendf(nil, `{"recorded":%d,"unknown":%d}`, recorded, unknown))
+}
+
+// recordReceipts records each receipt on its message. A receipt whose message is not found
+// (not ours, or past retention) is counted and logged, not an error.
+func (s *Server) recordReceipts(u *config.Upstream, rs []callbacks.Receipt) (recorded, unknown int, err error) {
+	for _, r := range rs {
+		ch := r.Change
+		ch.Upstream = u.Name
+		found, err := s.recordReceipt(u.Name, r.ID, r.UpstreamID, ch)
+		if err != nil {
+			receiptsCounter(u.Name, "error").Inc()
+			s.log.Error("cannot record a receipt", "upstream", u.Name, "id", r.ID, "upstream_id", r.UpstreamID, "err", err)
+			return recorded, unknown, err
+		}
+		if !found {
+			unknown++
+			receiptsCounter(u.Name, "unknown").Inc()
+			s.log.Debug("receipt for an unknown message", "upstream", u.Name, "id", r.ID, "upstream_id", r.UpstreamID, "status", ch.Status)
+			continue
+		}
+		recorded++
+		receiptsCounter(u.Name, "recorded").Inc()
+	}
+	return recorded, unknown, nil
+}
+
+func (s *Server) recordReceipt(upstream, id, upstreamID string, ch canonical.Change) (bool, error) {
+	if id != "" {
+		err := s.q.Record(id, ch)
+		if !errors.Is(err, queue.ErrNotFound) {
+			return err == nil, err
+		}
+	}
+	ix, ok := s.q.(queue.UpstreamIndex)
+	if upstreamID == "" || !ok {
+		return false, nil
+	}
+	ourID, err := ix.ByUpstreamID(upstream, upstreamID)
+	if err == nil {
+		err = s.q.Record(ourID, ch)
+	}
+	if errors.Is(err, queue.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// The admin API of dead-lettered callbacks.
+
+func (s *Server) callbacksOff(ctx *fasthttp.RequestCtx) bool {
+	if s.cb == nil {
+		s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrNotFound, Reason: "no tenant has callbacks"})
+		return true
+	}
+	return false
+}
+
+// callbacksDead serves GET /admin/v1/callbacks/dead?limit=100&after=<key>.
+func (s *Server) callbacksDead(ctx *fasthttp.RequestCtx) {
+	if s.callbacksOff(ctx) {
+		return
+	}
+	limit, ok := s.adminLimit(ctx)
+	if !ok {
+		return
+	}
+	ds, err := s.cb.Dead(string(ctx.QueryArgs().Peek("after")), limit)
+	if err != nil {
+		s.writeNativeError(ctx, canonical.AsError(err))
+		return
+	}
+	s.writeValue(ctx, 200, map[string]any{"dead": ds})
+}
+
+// callbacksReplay serves POST /admin/v1/callbacks/dead/{key}/replay: posted again now.
+func (s *Server) callbacksReplay(ctx *fasthttp.RequestCtx) {
+	if s.callbacksOff(ctx) {
+		return
+	}
+	key, _ := ctx.UserValue("key").(string)
+	d, err := s.cb.Replay(key)
+	if err != nil {
+		s.writeNativeError(ctx, canonical.AsError(err))
+		return
+	}
+	s.writeValue(ctx, 200, map[string]any{"key": d.Key, "status": "delivered"})
+}
+
+// callbacksReplayAll serves POST /admin/v1/callbacks/dead/replay?limit=100.
+func (s *Server) callbacksReplayAll(ctx *fasthttp.RequestCtx) {
+	if s.callbacksOff(ctx) {
+		return
+	}
+	limit, ok := s.adminLimit(ctx)
+	if !ok {
+		return
+	}
+	delivered, failed, err := s.cb.ReplayAll(limit)
+	if err != nil {
+		s.writeNativeError(ctx, canonical.AsError(err))
+		return
+	}
+	s.writeValue(ctx, 200, map[string]int{"delivered": delivered, "failed": failed})
+}
+
+func (s *Server) adminLimit(ctx *fasthttp.RequestCtx) (int, bool) {
+	limit := 100
+	if v := ctx.QueryArgs().Peek("limit"); len(v) > 0 {
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n <= 0 || n > 10000 {
+			s.writeNativeError(ctx, canonical.Invalid("limit", "must be a number from 1 to 10000"))
+			return 0, false
+		}
+		limit = n
+	}
+	return limit, true
+}
+
+// newCallbacks builds the callbacks worker when a tenant has a callback URL and the queue
+// has a change feed; nil otherwise.
+func newCallbacks(cfg *config.Config, q queue.Queue, log *slog.Logger) (*callbacks.Worker, error) {
+	tenants := callbackTenants(cfg)
+	if len(tenants) == 0 {
+		return nil, nil
+	}
+	src, ok := q.(callbacks.Source)
+	if !ok {
+		log.Warn("the queue backend has no change feed: status callbacks are off")
+		return nil, nil
+	}
+	return callbacks.New(src, tenants, callbacksOptions(cfg, log))
+}

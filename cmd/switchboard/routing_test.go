@@ -85,7 +85,7 @@ func TestSplitIsWeightedAndSticky(t *testing.T) {
 		}
 	}
 
-	// 90/10 -> 50/50, as docs/migrating.md ramps up: every recipient already on the new vendor
+	// 90/10 -> 50/50, as the README's migration walk-through ramps up: every recipient already on the new vendor
 	// stays there, and about 40 of each 90 on the old one move over.
 	if err := gw.stop(20 * time.Second); err != nil {
 		t.Fatal(err)
@@ -313,22 +313,27 @@ func TestVendorFaults(t *testing.T) {
 
 var yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
 
-// migratingDoc returns the yaml blocks of docs/migrating.md and sets every ${VAR} they name,
-// as the operator exports the secrets.
+// migratingDoc returns the yaml blocks of the README's migration walk-through and sets every
+// ${VAR} they name, as the operator exports the secrets.
 func migratingDoc(t *testing.T) []string {
 	t.Helper()
-	doc, err := os.ReadFile("../../docs/migrating.md")
+	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, doc, found := strings.Cut(string(readme), "\n## Migrating from one vendor to another\n")
+	if !found {
+		t.Fatal("README.md has no migration walk-through")
+	}
+	doc, _, _ = strings.Cut(doc, "\n## ")
 	var blocks []string
-	for _, m := range yamlBlock.FindAllStringSubmatch(string(doc), -1) {
+	for _, m := range yamlBlock.FindAllStringSubmatch(doc, -1) {
 		blocks = append(blocks, m[1])
 	}
 	if len(blocks) < 4 {
-		t.Fatalf("docs/migrating.md has %d yaml blocks; want a config for each step", len(blocks))
+		t.Fatalf("the migration walk-through has %d yaml blocks; want a config for each step", len(blocks))
 	}
-	for _, m := range regexp.MustCompile(`\$\{([A-Z0-9_]+)\}`).FindAllStringSubmatch(string(doc), -1) {
+	for _, m := range regexp.MustCompile(`\$\{([A-Z0-9_]+)\}`).FindAllStringSubmatch(doc, -1) {
 		t.Setenv(m[1], "secret-value-for-"+strings.ToLower(m[1]))
 	}
 	return blocks
@@ -344,7 +349,7 @@ func onLoopback(cfg, addr, dir string) string {
 	return dataDirLine.ReplaceAllString(listenLine.ReplaceAllString(cfg, `listen: "`+addr+`"`), `data_dir: "`+dir+`/data"`)
 }
 
-// TestMigratingDocConfigs checks every config in docs/migrating.md: `switchboard check`
+// TestMigratingDocConfigs checks every config in the README's migration walk-through: `switchboard check`
 // prints ok, and the gateway starts on it, so the walk-through cannot go stale.
 func TestMigratingDocConfigs(t *testing.T) {
 	for i, b := range migratingDoc(t) {

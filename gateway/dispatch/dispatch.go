@@ -12,12 +12,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
 	"switchboard/canonical"
 	"switchboard/config"
 	"switchboard/gateway/queue"
+
+	"github.com/sony/gobreaker/v2"
 )
 
 // Dispatcher sends what the queue leases it.
@@ -139,6 +142,7 @@ func (d *Dispatcher) leaseLoop(ctx context.Context) {
 	defer d.running.Done()
 	defer close(d.work)
 	for ctx.Err() == nil {
+		d.pauseWhileAllOpen(ctx)
 		msgs, err := d.q.Lease(ctx, leaseBatch)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -160,6 +164,29 @@ func (d *Dispatcher) leaseLoop(ctx context.Context) {
 				return
 			}
 		}
+	}
+}
+
+// pauseWhileAllOpen waits without leasing while every upstream's breaker is open: a message
+// leased then could only be handed back, and a large backlog would be read and rewritten
+// for nothing. It returns as soon as one breaker may let a probe through.
+func (d *Dispatcher) pauseWhileAllOpen(ctx context.Context) {
+	if len(d.ups) == 0 {
+		return
+	}
+	wait := time.Duration(math.MaxInt64)
+	for _, u := range d.ups {
+		if u.breaker.State() != gobreaker.StateOpen {
+			return
+		}
+		wait = min(wait, u.openWait(gobreaker.ErrOpenState))
+	}
+	pausedLeasing.Inc()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 

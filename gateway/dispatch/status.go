@@ -17,6 +17,8 @@ var (
 	finishedDead     = metrics.NewCounter(`switchboard_dispatch_messages_total{result="dead"}`)
 	retriedMessages  = metrics.NewCounter(`switchboard_dispatch_messages_total{result="retry"}`)
 	releasedMessages = metrics.NewCounter(`switchboard_dispatch_messages_total{result="released"}`)
+	// pausedLeasing counts the times leasing paused because every breaker was open.
+	pausedLeasing    = metrics.NewCounter(`switchboard_dispatch_leasing_paused_total`)
 	queueErrorsTotal = metrics.NewCounter(`switchboard_dispatch_queue_errors_total`)
 )
 

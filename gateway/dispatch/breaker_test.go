@@ -50,9 +50,11 @@ func TestAllDownWaitsThenDrains(t *testing.T) {
 	cfg := testConfig(httpUpstream("sink", s))
 	h := start(t, cfg)
 	ids := h.send(30, nil)
-	// Waiting behind an open breaker is not an attempt: five passes each would have killed
-	// every message (max_attempts 5) if it were.
-	eventually(t, 15*time.Second, "150 releases", func() bool { return h.q.releases.Load() >= 150 })
+	// Waiting behind an open breaker is not an attempt: over three open periods (300 ms each)
+	// a message waits through, only the one probe
+	// that each half-open breaker lets through is an attempt, so none may be final yet.
+	eventually(t, 15*time.Second, "the breaker to open", func() bool { return h.upstream("sink").Breaker == "open" })
+	time.Sleep(900 * time.Millisecond)
 	for _, id := range ids {
 		r, err := h.q.Get(id)
 		if err != nil {

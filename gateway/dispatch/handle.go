@@ -7,6 +7,8 @@ import (
 
 	"switchboard/adapters"
 	"switchboard/canonical"
+
+	"github.com/sony/gobreaker/v2"
 )
 
 // handle decides what happens to one leased message and tells the queue.
@@ -115,6 +117,13 @@ func (d *Dispatcher) conclude(m *canonical.Message, r *route, u *upstream, res a
 			return
 		}
 		at := now.Add(backoff(time.Duration(d.retry.InitialBackoff), time.Duration(d.retry.MaxBackoff), m.Attempts, res.RetryAfter))
+		if u.breaker.State() == gobreaker.StateOpen {
+			// Not before the breaker may probe again, with jitter: otherwise this message,
+			// due first, would be every probe of a long outage and die of it alone.
+			if w := u.openWait(gobreaker.ErrOpenState); now.Add(w).After(at) {
+				at = now.Add(w + rand.N(w/10+1))
+			}
+		}
 		if !m.ExpiresAt.IsZero() && !at.Before(m.ExpiresAt) {
 			d.finish(m, canonical.Change{Status: canonical.StatusExpired, At: now, Upstream: u.name, Code: res.Code,
 				Reason: "expires before the next attempt: " + res.Reason})

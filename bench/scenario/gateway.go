@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/goccy/go-json"
@@ -118,4 +120,30 @@ func (g *gateway) profile(dir, what string, secs int) error {
 		}
 	}
 	return nil
+}
+
+// syncStats reads the queue's group-commit figures from /metrics: the share of wall seconds
+// the syncer spent syncing, the mean sync, and the items (messages and changes) each sync
+// made durable. A syncer busy most of the time bounds the accepts at a given concurrency.
+func (g *gateway) syncStats(wall float64) (busy, meanMs, perSync float64, err error) {
+	code, body, err := httpGet(g.url("/metrics"), "", 10*time.Second)
+	if err == nil && code != 200 {
+		err = fmt.Errorf("GET /metrics: status %d", code)
+	}
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	v := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		name, val, ok := strings.Cut(line, " ")
+		if ok {
+			v[name], _ = strconv.ParseFloat(strings.TrimSpace(val), 64)
+		}
+	}
+	n := v["switchboard_queue_sync_seconds_count"]
+	if n == 0 || wall <= 0 {
+		return 0, 0, 0, nil
+	}
+	sum := v["switchboard_queue_sync_seconds_sum"]
+	return sum / wall, 1000 * sum / n, v["switchboard_queue_commit_batch_size_sum"] / n, nil
 }

@@ -22,6 +22,11 @@ type phase struct {
 	// PeakAnon and PeakFile are the highest anonymous and file-backed RSS sampled (10/s).
 	PeakAnon int64 `json:"peak_rss_anon_bytes,omitempty"`
 	PeakFile int64 `json:"peak_rss_file_bytes,omitempty"`
+	// Group commit (gateway phases): share of the time the syncer was syncing, mean sync,
+	// items per sync.
+	SyncBusy float64 `json:"sync_busy,omitempty"`
+	SyncMs   float64 `json:"sync_mean_ms,omitempty"`
+	PerSync  float64 `json:"items_per_sync,omitempty"`
 	// ServerCPU is the cores the server (gateway or ceiling) used on average; LoadCPU the
 	// load generator's; OtherCPU everything else on the machine: other work skews the run.
 	ServerCPU float64 `json:"server_cores"`
@@ -122,12 +127,15 @@ func (s *scenario) accept(ctx context.Context, n int, dialect string) (phase, er
 	defer g.stop(30 * time.Second)
 	what := fmt.Sprintf("run%d-accept-%s", n, dialect)
 	stopProfile := s.maybeProfile(g, n, dialect == "native", "accept-native", s.o.duration)
-	_, ph, err := s.load(ctx, loadgen.Options{Target: "http://" + g.addr, Dialect: dialect, Duration: s.o.duration}, g.proc, what)
+	r, ph, err := s.load(ctx, loadgen.Options{Target: "http://" + g.addr, Dialect: dialect, Duration: s.o.duration}, g.proc, what)
 	stopProfile()
 	if err != nil {
 		return phase{}, err
 	}
 	ph.Name = dialect
+	if ph.SyncBusy, ph.SyncMs, ph.PerSync, err = g.syncStats(r.ElapsedSec); err != nil {
+		return phase{}, err
+	}
 	ph.PeakRSS, err = peakRSS(g.pid())
 	return ph, err
 }
@@ -154,6 +162,9 @@ func (s *scenario) e2e(ctx context.Context, n int) (phase, error) {
 	}
 	d := r.Delivery
 	ph.Name = "e2e " + s.o.e2eDialect
+	if ph.SyncBusy, ph.SyncMs, ph.PerSync, err = g.syncStats(r.ElapsedSec); err != nil {
+		return phase{}, err
+	}
 	ph.Delivered, ph.DeliveredRatio, ph.Backlog = d.InLoadPerSec, d.Ratio, r.OK-d.InLoad
 	ph.PeakRSS, err = peakRSS(g.pid())
 	return ph, err
@@ -210,8 +221,8 @@ func (s *scenario) once(ctx context.Context, n int) (run, error) {
 		}
 		ph.Ratio = ph.OKPerS / r.Ceiling.OKPerS
 		r.Accept[d] = ph
-		s.logf("  accept %-11s %6.0f/s  %.2fx ceiling  p50 %.2f ms  p99 %.2f ms  errors %d",
-			d, ph.OKPerS, ph.Ratio, ph.P50Ms, ph.P99Ms, ph.Errors)
+		s.logf("  accept %-11s %6.0f/s  %.2fx ceiling  p50 %.2f ms  p99 %.2f ms  errors %d  (syncer busy %.0f%%, %.2f ms a sync, %.0f items a sync)",
+			d, ph.OKPerS, ph.Ratio, ph.P50Ms, ph.P99Ms, ph.Errors, 100*ph.SyncBusy, ph.SyncMs, ph.PerSync)
 	}
 	if ctx.Err() != nil {
 		return r, ctx.Err()

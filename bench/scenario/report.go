@@ -105,9 +105,13 @@ func runRows(o options, runs []run) []row {
 		get := func(f func(phase) float64) float64 {
 			return medianOf(runs, func(r run) float64 { return f(r.Accept[d]) })
 		}
+		diag := fmt.Sprintf("; gateway %.2f cores, load generator %.2f; syncer busy %.0f%%, %.2f ms a sync, %.0f messages a sync",
+			get(func(p phase) float64 { return p.ServerCPU }), get(func(p phase) float64 { return p.LoadCPU }),
+			100*get(func(p phase) float64 { return p.SyncBusy }), get(func(p phase) float64 { return p.SyncMs }),
+			get(func(p phase) float64 { return p.PerSync }))
 		ratio, p99 := get(func(p phase) float64 { return p.Ratio }), get(func(p phase) float64 { return p.P99Ms })
 		rows = append(rows, row{
-			Figure: "durable accepts, " + d, Value: rate(get(func(p phase) float64 { return p.OKPerS })),
+			Figure: "durable accepts, " + d + diag, Value: rate(get(func(p phase) float64 { return p.OKPerS })),
 			Ratio: fmt.Sprintf("%.2f", ratio), P50: ms(get(func(p phase) float64 { return p.P50Ms })), P99: ms(p99),
 			Target:  fmt.Sprintf("≥ %.2f, p99 ≤ %.0f ms", acceptRatioTarget, acceptP99Target),
 			Verdict: verdict(ratio >= acceptRatioTarget && p99 <= acceptP99Target),
@@ -126,6 +130,10 @@ func runRows(o options, runs []run) []row {
 			Figure: "end to end, accepted meanwhile", Value: rate(e2e(func(p phase) float64 { return p.OKPerS })),
 			Ratio: fmt.Sprintf("%.2f", medianOf(runs, func(r run) float64 { return r.E2E.OKPerS / r.Ceiling.OKPerS })),
 			P50:   ms(e2e(func(p phase) float64 { return p.P50Ms })), P99: ms(e2e(func(p phase) float64 { return p.P99Ms })),
+		},
+		row{
+			Figure: "end to end: gateway cores / load generator and sink cores",
+			Value:  fmt.Sprintf("%.2f / %.2f", e2e(func(p phase) float64 { return p.ServerCPU }), e2e(func(p phase) float64 { return p.LoadCPU })),
 		},
 		row{
 			Figure: fmt.Sprintf("gateway peak RSS (VmHWM) under the end-to-end load; sampled peaks: anonymous %s, file-backed %s",

@@ -38,6 +38,14 @@ func switchboardBin(t *testing.T) string {
 	return binPath
 }
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 type buildError struct {
 	err error
 	out []byte
@@ -89,6 +97,9 @@ func TestBenchMeasuresEveryFigure(t *testing.T) {
 		if p.OKPerS <= 0 || p.Errors != 0 || p.P99Ms <= 0 || p.PeakRSS <= 0 || p.Ratio <= 0 {
 			t.Errorf("accept %s: %+v; want accepts, no errors, latency, RSS and a ratio", d, p)
 		}
+		if p.SyncBusy <= 0 || p.SyncBusy > 1.5 || p.SyncMs <= 0 || p.PerSync < 1 {
+			t.Errorf("accept %s: sync figures %+v; want a busy share, a mean sync and at least one message a sync", d, p)
+		}
 		if _, err := os.Stat(filepath.Join(o.outDir, "run1-accept-"+d+".html")); err != nil {
 			t.Errorf("no HTML report for %s: %v", d, err)
 		}
@@ -108,7 +119,7 @@ func TestBenchMeasuresEveryFigure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"hand-written notes", "<!-- bench:begin -->", "| durable accepts, wavy |", "restart after kill -9", "<!-- bench:end -->"} {
+	for _, want := range []string{"hand-written notes", "<!-- bench:begin -->", "| durable accepts, wavy;", "restart after kill -9", "<!-- bench:end -->"} {
 		if !strings.Contains(string(res), want) {
 			t.Errorf("results file lacks %q:\n%s", want, res)
 		}

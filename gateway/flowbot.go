@@ -179,7 +179,7 @@ func (s *Server) flowbotCheckSent(ctx *fasthttp.RequestCtx) {
 		s.writeError(ctx, s.flowbot, c, &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "Unauthorized"})
 		return
 	}
-	phones, _, hours, err := flowbot.ParseCheckSent(c)
+	phones, templateName, hours, err := flowbot.ParseCheckSent(c)
 	if err != nil {
 		s.writeError(ctx, s.flowbot, c, canonical.AsError(err))
 		return
@@ -192,7 +192,7 @@ func (s *Server) flowbotCheckSent(ctx *fasthttp.RequestCtx) {
 			tos = append(tos, to)
 		}
 	}
-	found, err := s.q.TemplateSentSince(t.id, tos, c.Now.Add(-time.Duration(hours)*time.Hour))
+	found, err := s.q.TemplateSentSince(t.id, tos, templateName, c.Now.Add(-time.Duration(hours)*time.Hour))
 	if err != nil {
 		s.writeError(ctx, s.flowbot, c, canonical.AsError(err))
 		return

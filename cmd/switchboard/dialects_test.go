@@ -139,6 +139,34 @@ func TestDialectExamplesReachUpstream(t *testing.T) {
 		if m.Vars["param1"] != "value1" || m.BatchID == "" {
 			t.Errorf("delivered %+v", m)
 		}
+		// correlationId: the same request again is answered with the original id and queues
+		// nothing; the same correlationId on another message is a new message.
+		single := `{"destination":"5511900000003","messageText":"pedido 7","correlationId":"order-7"}`
+		code, first := do("POST", base+"/v1/send-sms", auth, single)
+		expect(t, "send with correlationId", code, first, 200, `"correlationId":"order-7"`)
+		code, again := do("POST", base+"/v1/send-sms", auth, single)
+		expect(t, "the same request again", code, again, 200, first)
+		code, other := do("POST", base+"/v1/send-sms", auth, `{"destination":"5511900000003","messageText":"pedido 8","correlationId":"order-7"}`)
+		expect(t, "the same correlationId on another message", code, other, 200, `"correlationId":"order-7"`)
+		if other == first {
+			t.Fatalf("a different message with a reused correlationId got the original answer: %s", other)
+		}
+		sk.waitFor(t, "pedido 8", func(m *canonical.Message) bool { return m.Text == "pedido 8" })
+		time.Sleep(200 * time.Millisecond)
+		n := 0
+		for _, m := range sk.messages() {
+			if m.Text == "pedido 7" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("the repeated request reached the upstream %d times, want once", n)
+		}
+		code, body = do("POST", base+"/v1/sms/status/search", auth, `{"correlationIds":["order-7"]}`)
+		expect(t, "status search by correlationId", code, body, 200, `"smsStatuses":[{`)
+		if strings.Count(body, `"correlationId":"order-7"`) != 2 {
+			t.Errorf("status search should find both messages with correlationId order-7: %s", body)
+		}
 		code, body = do("POST", base+"/v1/send-sms", map[string]string{"username": "acme", "authenticationtoken": "bad"}, `{"destination":"5511900000000","messageText":"x"}`)
 		expect(t, "bad token", code, body, 401, "Authentication Error: No user was found with this combination of username and Authentication token.")
 	})
@@ -189,9 +217,21 @@ func TestDialectExamplesReachUpstream(t *testing.T) {
 		sk.waitFor(t, "bulk-send 2", func(m *canonical.Message) bool {
 			return m.To == "972501110006" && m.Template != nil && m.Template.ID == "template-uuid"
 		})
-		code, body = do("POST", base+"/api/templates/check-sent", bearer, `{"phones":["+972501110003","+972509999999"]}`)
-		expect(t, "check-sent", code, body, 200, `"success":true`)
-		t.Logf("check-sent: %s", body)
+		// check-sent answers from the gateway's own history once the template was sent.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			code, body = do("POST", base+"/api/templates/check-sent", bearer, `{"phones":["+972501110003","+972509999999"]}`)
+			if strings.Contains(body, `{"phone":"+972501110003","sent":true`) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		expect(t, "check-sent", code, body, 200, `{"phone":"+972501110003","sent":true`)
+		expect(t, "check-sent", code, body, 200, `{"phone":"+972509999999","sent":false}`)
+		code, body = do("POST", base+"/api/templates/check-sent", bearer, `{"phones":["+972501110003"],"templateName":"rayon_hello_utility_04_20260315"}`)
+		expect(t, "check-sent by the template's name", code, body, 200, `"sent":true`)
+		code, body = do("GET", base+"/api/templates/check-sent?phones=%2B972501110003&templateName=another_template", bearer, "")
+		expect(t, "check-sent by another template's name", code, body, 200, `"sent":false`)
 	})
 
 	t.Run("unknown paths answer in the dialect's shape", func(t *testing.T) {

@@ -192,13 +192,13 @@ func TestTemplateFailureReceipt(t *testing.T) {
 		t.Fatal(err)
 	}
 	since := time.Now().Add(-time.Hour)
-	if got, _ := q.TemplateSentSince("acme", []string{a.To}, since); len(got) != 1 {
+	if got, _ := q.TemplateSentSince("acme", []string{a.To}, "", since); len(got) != 1 {
 		t.Fatalf("template not reported sent: %v", got)
 	}
 	if err := q.Record(a.ID, canonical.Change{Status: canonical.StatusFailed, Code: "131026"}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := q.TemplateSentSince("acme", []string{a.To}, since); len(got) != 0 {
+	if got, _ := q.TemplateSentSince("acme", []string{a.To}, "", since); len(got) != 0 {
 		t.Fatalf("failed template still reported sent: %v", got)
 	}
 }

@@ -149,10 +149,26 @@ func failure(s canonical.Status) bool {
 // sent there and a receipt says it failed: check-sent then no longer reports it. (An
 // earlier template to the same recipient is not restored.)
 func (q *Badger) untemplate(w *writer, m *canonical.Message) {
-	k := q.key(append(appendLP(append(q.arena, pTmpl, '/'), m.Tenant), m.To...))
-	if v := q.valueOf(w, k); len(v) > 8 && string(v[8:]) == m.ID {
-		w.del(k)
+	names := []string{""}
+	if m.Template != nil && m.Template.Name != "" {
+		names = append(names, m.Template.Name)
 	}
+	for _, name := range names {
+		k := q.key(q.appendTemplateKey(q.arena, m.Tenant, m.To, name))
+		if v := q.valueOf(w, k); len(v) > 8 && string(v[8:]) == m.ID {
+			w.del(k)
+		}
+	}
+}
+
+// appendTemplateKey is t/<tenant><to>, or t/<tenant><to>\x00<name> for one template: the
+// recipient is digits, so the two never collide.
+func (q *Badger) appendTemplateKey(dst []byte, tenant, to, name string) []byte {
+	dst = append(appendLP(append(dst, pTmpl, '/'), tenant), to...)
+	if name != "" {
+		dst = append(append(dst, 0), name...)
+	}
+	return dst
 }
 
 func (q *Badger) applyReplay(w *writer, r *request, now time.Time) {

@@ -74,7 +74,8 @@ type Queue interface {
 	ByRef(tenant, ref string) ([]string, error)
 	// TemplateSentSince returns, of the given recipients, those a template message was sent
 	// to (for the tenant) since the time given.
-	TemplateSentSince(tenant string, to []string, since time.Time) (map[string]time.Time, error)
+	// With template set, only that template (by name) counts; "" means any template.
+	TemplateSentSince(tenant string, to []string, template string, since time.Time) (map[string]time.Time, error)
 	// Changes returns up to max of the tenant's messages whose status changed since the last
 	// call (a persisted cursor per tenant), and advances the cursor.
 	Changes(tenant string, max int) ([]*Record, error)

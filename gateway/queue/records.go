@@ -260,17 +260,16 @@ func (q *Badger) ByRef(tenant, ref string) ([]string, error) {
 
 // TemplateSentSince returns, of the given recipients, those a template message was sent to
 // (finished as sent, delivered or read) since the time given, with the latest such time.
-func (q *Badger) TemplateSentSince(tenant string, to []string, since time.Time) (map[string]time.Time, error) {
+func (q *Badger) TemplateSentSince(tenant string, to []string, template string, since time.Time) (map[string]time.Time, error) {
 	if err := q.enter(); err != nil {
 		return nil, err
 	}
 	defer q.exit()
 	out := make(map[string]time.Time)
-	prefix := appendLP([]byte{pTmpl, '/'}, tenant)
-	key := prefix
+	var key []byte
 	err := q.db.View(func(txn *badger.Txn) error {
 		for _, t := range to {
-			key = append(key[:len(prefix)], t...)
+			key = q.appendTemplateKey(key[:0], tenant, t, template)
 			item, err := txn.Get(key)
 			if errors.Is(err, badger.ErrKeyNotFound) {
 				continue

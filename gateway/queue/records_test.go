@@ -263,14 +263,14 @@ func TestTemplateSentSince(t *testing.T) {
 		}
 	}
 	to := []string{"5511900000001", "5511900000002", "5511900000003", "5511900000004"}
-	got, err := q.TemplateSentSince("acme", to, start)
+	got, err := q.TemplateSentSince("acme", to, "", start)
 	if err != nil || len(got) != 1 || !got["5511900000001"].Equal(clk.Now()) {
 		t.Fatalf("TemplateSentSince = %v, %v; want only 5511900000001 at %v", got, err, clk.Now())
 	}
-	if got, _ := q.TemplateSentSince("acme", to, clk.Now().Add(time.Second)); len(got) != 0 {
+	if got, _ := q.TemplateSentSince("acme", to, "", clk.Now().Add(time.Second)); len(got) != 0 {
 		t.Fatalf("since after the send: %v", got)
 	}
-	if got, _ := q.TemplateSentSince("acme2", to, start); len(got) != 0 {
+	if got, _ := q.TemplateSentSince("acme2", to, "", start); len(got) != 0 {
 		t.Fatalf("another tenant: %v", got)
 	}
 }

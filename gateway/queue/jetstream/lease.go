@@ -389,7 +389,10 @@ func (q *Queue) settle(ctx context.Context, m *canonical.Message, l *lease, ch c
 	var side []jetstream.PubAckFuture
 	side = append(side, q.publishFeed(m.Tenant, m.ID))
 	if kind == kindFinal && m.Template != nil && sentOK(m.Status) {
-		side = append(side, q.publishKV(templateKey(m.Tenant, m.To), timeValue(ch.At)))
+		side = append(side, q.publishKV(templateKey(m.Tenant, m.To, ""), timeValue(ch.At)))
+		if m.Template.Name != "" {
+			side = append(side, q.publishKV(templateKey(m.Tenant, m.To, m.Template.Name), timeValue(ch.At)))
+		}
 	}
 	for attempt := 0; ; attempt++ {
 		rec := &record{kind: kind, due: due, msg: m, hist: hist}

@@ -235,4 +235,10 @@ func statusKey(id string) string { return "s." + token(id) }
 
 func refPrefix(tenant, ref string) string { return "i." + digest(tenant, ref) + "." }
 
-func templateKey(tenant, to string) string { return "t." + token(tenant) + "." + token(to) }
+// templateKey indexes the last template sent to a recipient: any template, or one by name.
+func templateKey(tenant, to, name string) string {
+	if name == "" {
+		return "t." + token(tenant) + "." + token(to)
+	}
+	return "tn." + token(tenant) + "." + token(to) + "." + token(name)
+}

@@ -238,7 +238,7 @@ func (q *Queue) ByRef(tenant, ref string) ([]string, error) {
 
 // TemplateSentSince returns, of the given recipients, those a template message was sent
 // to (finished as sent, delivered or read) since the time given, with the latest time.
-func (q *Queue) TemplateSentSince(tenant string, to []string, since time.Time) (map[string]time.Time, error) {
+func (q *Queue) TemplateSentSince(tenant string, to []string, template string, since time.Time) (map[string]time.Time, error) {
 	if q.closed.Load() {
 		return nil, errClosing
 	}
@@ -246,7 +246,7 @@ func (q *Queue) TemplateSentSince(tenant string, to []string, since time.Time) (
 	defer cancel()
 	out := make(map[string]time.Time)
 	for _, t := range to {
-		e, err := q.kv.Get(ctx, templateKey(tenant, t))
+		e, err := q.kv.Get(ctx, templateKey(tenant, t, template))
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue
 		}

@@ -63,15 +63,21 @@ func testTemplateSentSince(t *testing.T, open func(testing.TB) queue.Queue) {
 	finish(t, q, got[txt.ID], canonical.StatusSent)
 	finish(t, q, got[failed.ID], canonical.StatusFailed)
 
-	found, err := q.TemplateSentSince("acme", []string{tm.To, txt.To, failed.To, "5511999999999"}, since)
+	found, err := q.TemplateSentSince("acme", []string{tm.To, txt.To, failed.To, "5511999999999"}, "", since)
 	if err != nil || len(found) != 1 || found[tm.To].Before(since) || found[tm.To].After(time.Now().Add(time.Second)) {
 		t.Fatalf("TemplateSentSince = %v, %v; want only %s", found, err, tm.To)
 	}
-	if found, err := q.TemplateSentSince("other", []string{tm.To}, since); err != nil || len(found) != 0 {
+	if found, err := q.TemplateSentSince("other", []string{tm.To}, "", since); err != nil || len(found) != 0 {
 		t.Fatalf("another tenant: %v, %v", found, err)
 	}
-	if found, err := q.TemplateSentSince("acme", []string{tm.To}, time.Now().Add(time.Hour)); err != nil || len(found) != 0 {
+	if found, err := q.TemplateSentSince("acme", []string{tm.To}, "", time.Now().Add(time.Hour)); err != nil || len(found) != 0 {
 		t.Fatalf("since later: %v, %v", found, err)
+	}
+	if found, err := q.TemplateSentSince("acme", []string{tm.To}, "otp", since); err != nil || len(found) != 1 {
+		t.Fatalf("by the template's name: %v, %v", found, err)
+	}
+	if found, err := q.TemplateSentSince("acme", []string{tm.To}, "welcome", since); err != nil || len(found) != 0 {
+		t.Fatalf("by another template's name: %v, %v", found, err)
 	}
 }
 

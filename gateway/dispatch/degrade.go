@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"switchboard/adapters"
@@ -191,21 +193,73 @@ func numbered(items []string) string {
 	return b.String()
 }
 
-// catalogue is the config's templates, for rendering a template as text.
+// catalogue is the config's templates, for rendering a template as text, and its template
+// groups, for picking one template of several.
 type catalogue struct {
-	bodies map[string]string   // name + "\x00" + language -> body
-	groups map[string][]string // group id -> template names, preferred first
+	bodies map[string]string // name + "\x00" + language -> body
+	groups map[string]*group // group id -> its templates and how one is picked
+}
+
+// group is a template group: FlowBot's strategies are preferred_then_others (the first
+// template, then the others in order), round_robin (each in turn) and random.
+type group struct {
+	names    []string
+	strategy string
+	next     atomic.Uint64 // round_robin's turn
 }
 
 func newCatalogue(ts []config.Template, groups []config.TemplateGroup) catalogue {
-	c := catalogue{bodies: map[string]string{}, groups: map[string][]string{}}
+	c := catalogue{bodies: map[string]string{}, groups: map[string]*group{}}
 	for _, t := range ts {
 		c.bodies[t.Name+"\x00"+t.Language] = t.Body
 	}
 	for _, g := range groups {
-		c.groups[g.ID] = g.Templates
+		c.groups[g.ID] = &group{names: g.Templates, strategy: g.Strategy}
 	}
 	return c
+}
+
+// pick resolves a template named only by its group to one of the group's templates, by the
+// group's strategy. preferred_then_others takes the first the catalogue can render in the
+// message's language (so a text rendering exists), else the first. Anything else is
+// returned as it is.
+func (c *catalogue) pick(t *canonical.Template) *canonical.Template {
+	if t == nil || t.Name != "" || t.GroupID == "" {
+		return t
+	}
+	g := c.groups[t.GroupID]
+	if g == nil || len(g.names) == 0 {
+		return t
+	}
+	var name string
+	switch g.strategy {
+	case "round_robin":
+		name = g.names[(g.next.Add(1)-1)%uint64(len(g.names))]
+	case "random":
+		name = g.names[rand.N(len(g.names))]
+	default:
+		name = g.names[0]
+		for _, n := range g.names {
+			if c.has(n, t.Language) {
+				name = n
+				break
+			}
+		}
+	}
+	cp := *t
+	cp.Name = name
+	return &cp
+}
+
+// has reports whether the catalogue can render the template in the language.
+func (c *catalogue) has(name, language string) bool {
+	base, _, _ := strings.Cut(strings.ReplaceAll(language, "-", "_"), "_")
+	for _, lang := range []string{language, base, ""} {
+		if _, ok := c.bodies[name+"\x00"+lang]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // render fills the template's {{n}} placeholders from its params. The name is looked up
@@ -213,8 +267,8 @@ func newCatalogue(ts []config.Template, groups []config.TemplateGroup) catalogue
 // no language; a group's templates are tried in order.
 func (c *catalogue) render(t *canonical.Template) (string, error) {
 	names := []string{t.Name}
-	if t.Name == "" {
-		names = c.groups[t.GroupID]
+	if g := c.groups[t.GroupID]; t.Name == "" && g != nil {
+		names = g.names
 	}
 	base, _, _ := strings.Cut(strings.ReplaceAll(t.Language, "-", "_"), "_")
 	for _, name := range names {

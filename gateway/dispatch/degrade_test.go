@@ -107,3 +107,39 @@ func TestFit(t *testing.T) {
 		t.Fatalf("need string %q", got)
 	}
 }
+
+// TestTemplateGroupStrategies: a template named only by its group is resolved by the group's
+// strategy, as FlowBot documents them.
+func TestTemplateGroupStrategies(t *testing.T) {
+	c := newCatalogue([]config.Template{{Name: "b", Language: "he", Body: "B {{1}}"}, {Name: "c", Body: "C"}},
+		[]config.TemplateGroup{
+			{ID: "pref", Strategy: "preferred_then_others", Templates: []string{"a", "b", "c"}},
+			{ID: "rr", Strategy: "round_robin", Templates: []string{"a", "b", "c"}},
+			{ID: "rnd", Strategy: "random", Templates: []string{"a", "b", "c"}},
+		})
+	pick := func(group string) string { return c.pick(&canonical.Template{GroupID: group, Language: "he"}).Name }
+	if got := pick("pref"); got != "b" {
+		t.Errorf("preferred_then_others picked %q; want b, the first the catalogue has in he", got)
+	}
+	var rr []string
+	for range 4 {
+		rr = append(rr, pick("rr"))
+	}
+	if strings.Join(rr, ",") != "a,b,c,a" {
+		t.Errorf("round_robin picked %v", rr)
+	}
+	seen := map[string]int{}
+	for range 300 {
+		seen[pick("rnd")]++
+	}
+	if len(seen) != 3 || seen["a"] < 50 || seen["b"] < 50 || seen["c"] < 50 {
+		t.Errorf("random picked %v over 300 picks", seen)
+	}
+	named := &canonical.Template{Name: "x", GroupID: "rr"}
+	if c.pick(named) != named {
+		t.Error("a template with a name was replaced")
+	}
+	if got := c.pick(&canonical.Template{GroupID: "unknown"}); got.Name != "" {
+		t.Errorf("an unknown group picked %q", got.Name)
+	}
+}

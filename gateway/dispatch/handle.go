@@ -29,6 +29,8 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 		return
 	}
 	m.InferKind()
+	// The pick is kept with the message, so a retry sends the same template.
+	m.Template = d.templates.pick(m.Template)
 	r := d.route(m)
 	if r == nil {
 		m.LastError = "no route matches the message"

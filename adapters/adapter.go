@@ -206,6 +206,17 @@ type Authenticator interface {
 	EncodeAuthed(m *canonical.Message, token string, req *fasthttp.Request) error
 }
 
+// BulkOutbound is an Outbound that can also send several messages in one request (Wavy's
+// send-bulk-sms). The dispatcher gathers messages bound for the same upstream at the same
+// moment into one request; each still gets its own Result.
+type BulkOutbound interface {
+	Outbound
+	// EncodeBulk writes one request for ms (1 to the vendor's maximum).
+	EncodeBulk(ms []*canonical.Message, req *fasthttp.Request) error
+	// ClassifyBulk reads the answer: one Result per message, in order.
+	ClassifyBulk(ms []*canonical.Message, resp *fasthttp.Response) []Result
+}
+
 // Local is an upstream that delivers in-process (the sandbox).
 type Local interface {
 	Caps() Caps

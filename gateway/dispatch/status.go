@@ -18,7 +18,9 @@ var (
 	retriedMessages  = metrics.NewCounter(`switchboard_dispatch_messages_total{result="retry"}`)
 	releasedMessages = metrics.NewCounter(`switchboard_dispatch_messages_total{result="released"}`)
 	// pausedLeasing counts the times leasing paused because every breaker was open.
-	pausedLeasing    = metrics.NewCounter(`switchboard_dispatch_leasing_paused_total`)
+	pausedLeasing = metrics.NewCounter(`switchboard_dispatch_leasing_paused_total`)
+	// bulkRequests counts the bulk requests sent (Wavy send-bulk-sms).
+	bulkRequests     = metrics.NewCounter(`switchboard_upstream_bulk_requests_total`)
 	queueErrorsTotal = metrics.NewCounter(`switchboard_dispatch_queue_errors_total`)
 )
 

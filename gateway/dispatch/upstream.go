@@ -38,6 +38,7 @@ type upstream struct {
 	out           adapters.Outbound // nil for a local upstream
 	local         adapters.Local
 	token         *tokenCache // set when out is an adapters.Authenticator
+	batch         *batcher    // set when out is an adapters.BulkOutbound
 	caps          need
 	maxText       int
 
@@ -83,6 +84,9 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, log *slog.Logger) 
 	var caps adapters.Caps
 	if a, ok := out.(adapters.Authenticator); ok {
 		u.token = &tokenCache{auth: a}
+	}
+	if b, ok := out.(adapters.BulkOutbound); ok {
+		u.batch = newBatcher(u, b)
 	}
 	if out != nil {
 		caps = out.Caps()
@@ -208,11 +212,19 @@ func (u *upstream) acquire(id string, stop <-chan struct{}, shadow bool) (time.D
 	}
 }
 
-// do is the request itself. A transport error or timeout is a Retry.
+// do is the attempt itself: in-process, gathered into a bulk request, or a request of its own.
 func (u *upstream) do(m *canonical.Message) adapters.Result {
-	if u.local != nil {
+	switch {
+	case u.local != nil:
 		return u.local.Deliver(m)
+	case u.batch != nil:
+		return u.batch.send(m)
 	}
+	return u.request(m)
+}
+
+// request sends m alone. A transport error or timeout is a Retry.
+func (u *upstream) request(m *canonical.Message) adapters.Result {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -230,10 +242,7 @@ func (u *upstream) do(m *canonical.Message) adapters.Result {
 		return adapters.Result{Outcome: adapters.Permanent, Reason: err.Error()}
 	}
 	if err := u.client.DoTimeout(req, resp, u.timeout); err != nil {
-		if errors.Is(err, fasthttp.ErrTimeout) {
-			return adapters.Result{Outcome: adapters.Retry, Reason: "no answer within " + u.timeout.String()}
-		}
-		return adapters.Result{Outcome: adapters.Retry, Reason: "cannot reach upstream: " + err.Error()}
+		return transportResult(err, u.timeout)
 	}
 	res := u.out.Classify(m, resp)
 	if u.token != nil && resp.StatusCode() == fasthttp.StatusUnauthorized {

@@ -193,20 +193,7 @@ func (q *Badger) Retry(m *canonical.Message, at time.Time, ch canonical.Change) 
 	if q.closed.Load() {
 		return errClosing
 	}
-	now := q.now().UTC()
-	if at.Before(now) {
-		at = now
-	}
-	m.Status = canonical.StatusQueued
-	if at.After(now) {
-		m.Status = canonical.StatusScheduled
-	}
-	if ch.Status == "" {
-		ch.Status = m.Status
-	}
-	if ch.At.IsZero() {
-		ch.At = now
-	}
+	at, ch = PrepareRetry(m, at, q.now(), ch)
 	l, err := q.sched.claim(m.Seq, m.ID)
 	if err != nil {
 		return err

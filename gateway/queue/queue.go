@@ -159,3 +159,24 @@ type Watchdog interface {
 	// Unwatch ends the watch of a message, recording ch when its Status is set.
 	Unwatch(id string, ch canonical.Change) error
 }
+
+// PrepareRetry is how every backend's Retry reads its arguments: a due time in the past is
+// now; the message becomes queued, or scheduled when it is due later; the change's status
+// and time default to that status and now.
+func PrepareRetry(m *canonical.Message, at, now time.Time, ch canonical.Change) (time.Time, canonical.Change) {
+	now = now.UTC()
+	if at.Before(now) {
+		at = now
+	}
+	m.Status = canonical.StatusQueued
+	if at.After(now) {
+		m.Status = canonical.StatusScheduled
+	}
+	if ch.Status == "" {
+		ch.Status = m.Status
+	}
+	if ch.At.IsZero() {
+		ch.At = now
+	}
+	return at, ch
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"switchboard/canonical"
+	"switchboard/gateway/queue"
 )
 
 // lease is a message delivered to this gateway and not yet finished, retried or released.
@@ -323,19 +324,7 @@ func (q *Queue) Retry(m *canonical.Message, at time.Time, ch canonical.Change) e
 		return errClosing
 	}
 	now := time.Now().UTC()
-	if at.Before(now) {
-		at = now
-	}
-	m.Status = canonical.StatusQueued
-	if at.After(now) {
-		m.Status = canonical.StatusScheduled
-	}
-	if ch.Status == "" {
-		ch.Status = m.Status
-	}
-	if ch.At.IsZero() {
-		ch.At = now
-	}
+	at, ch = queue.PrepareRetry(m, at, now, ch)
 	l := q.leases.take(m.ID)
 	if l == nil {
 		return errNotLeased

@@ -253,3 +253,37 @@ func (d *decoder) time() time.Time {
 	}
 	return time.Unix(0, ns).UTC()
 }
+
+// AppendChange appends the queue encoding of one status change: the status, the time as
+// Unix nanoseconds (0 for none), the upstream, the reason and the code. A history is these
+// encodings one after another.
+func AppendChange(dst []byte, ch Change) []byte {
+	dst = appendString(dst, string(ch.Status))
+	var at int64
+	if !ch.At.IsZero() {
+		at = ch.At.UnixNano()
+	}
+	dst = binary.AppendVarint(dst, at)
+	dst = appendString(dst, ch.Upstream)
+	dst = appendString(dst, ch.Reason)
+	return appendString(dst, ch.Code)
+}
+
+// DecodeChanges decodes a history written with AppendChange. It never panics on corrupt
+// input; it returns an error instead.
+func DecodeChanges(b []byte) ([]Change, error) {
+	var out []Change
+	d := decoder{b: b}
+	for len(d.b) > 0 && !d.err {
+		ch := Change{Status: Status(d.string())}
+		if at := d.varint(); at != 0 {
+			ch.At = time.Unix(0, at).UTC()
+		}
+		ch.Upstream, ch.Reason, ch.Code = d.string(), d.string(), d.string()
+		out = append(out, ch)
+	}
+	if d.err {
+		return nil, errors.New("cannot decode status history: corrupt or truncated")
+	}
+	return out, nil
+}

@@ -87,3 +87,21 @@ func BenchmarkCodec(b *testing.B) {
 		}
 	}
 }
+
+func TestChangesRoundTrip(t *testing.T) {
+	hist := []Change{{Status: StatusQueued, At: time.Unix(1700000000, 1).UTC()},
+		{Status: StatusFailed, Upstream: "wavy", Reason: "número inválido", Code: "202"}, {Status: StatusRead}}
+	var b []byte
+	for _, ch := range hist {
+		b = AppendChange(b, ch)
+	}
+	got, err := DecodeChanges(b)
+	if err != nil || !reflect.DeepEqual(got, hist) {
+		t.Fatalf("round trip: %v %+v", err, got)
+	}
+	for i := 1; i < len(b); i++ {
+		if got, err := DecodeChanges(b[:i]); err == nil && len(got) == len(hist) {
+			t.Fatalf("truncated to %d bytes decoded as the whole history", i)
+		}
+	}
+}

@@ -368,7 +368,7 @@ func (q *Badger) applyFinish(w *writer, r *request, now time.Time) {
 		// Receipts that came while the message was live: one further along than the final
 		// status wins (a "delivered" that overtook our own "sent").
 		hist = mergeChanges(bytes.Clone(hist), extra)
-		if chs, err := decodeHistory(extra); err == nil && m.Status != canonical.StatusDead {
+		if chs, err := canonical.DecodeChanges(extra); err == nil && m.Status != canonical.StatusDead {
 			for _, c := range chs {
 				if m.Status.Advances(c.Status) {
 					m.Status = c.Status
@@ -384,7 +384,7 @@ func (q *Badger) applyFinish(w *writer, r *request, now time.Time) {
 	// The final record is written before the live message is deleted: if a crash cuts a
 	// group that Badger split, the message is sent again rather than lost.
 	if m.Status == canonical.StatusDead {
-		v := q.key(appendChange(append(append(q.arena, head...), hist...), r.ch))
+		v := q.key(canonical.AppendChange(append(append(q.arena, head...), hist...), r.ch))
 		k := q.key(appendSeqKey(q.arena, pDead, r.seq))
 		w.set(k, v, false)
 		v = q.key(binary.AppendUvarint(append(q.arena, stDead), r.seq))
@@ -398,7 +398,7 @@ func (q *Badger) applyFinish(w *writer, r *request, now time.Time) {
 			k := q.key(appendSeqKey(q.arena, pWatch, r.seq))
 			w.set(k, v, false)
 		}
-		v := q.key(appendChange(append(append(append(q.arena, kind), head...), hist...), r.ch))
+		v := q.key(canonical.AppendChange(append(append(append(q.arena, kind), head...), hist...), r.ch))
 		k := q.key(appendKey(q.arena, pStatus, m.ID))
 		w.set(k, v, true)
 		if m.UpstreamID != "" && m.Upstream != "" {
@@ -425,7 +425,7 @@ func (q *Badger) applyRetry(w *writer, r *request, now int64) {
 	if extra := q.sched.takeReceipts(r.seq); len(extra) > 0 {
 		hist = mergeChanges(bytes.Clone(hist), extra)
 	}
-	v := q.key(appendChange(append(append(binary.BigEndian.AppendUint64(q.arena, uint64(r.due)), r.head...), hist...), r.ch))
+	v := q.key(canonical.AppendChange(append(append(binary.BigEndian.AppendUint64(q.arena, uint64(r.due)), r.head...), hist...), r.ch))
 	k := q.key(appendSeqKey(q.arena, pLive, r.seq))
 	w.setLive(k, v, r.due, now)
 	q.feed(w, r.msg.Tenant, r.msg.ID, r.ch)

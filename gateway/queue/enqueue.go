@@ -62,7 +62,7 @@ func (q *Badger) Enqueue(ctx context.Context, items []Item) ([]bool, error) {
 		start := len(buf)
 		buf = binary.BigEndian.AppendUint64(buf, uint64(due.UnixNano()))
 		buf = appendHead(buf, m)
-		buf = appendChange(buf, canonical.Change{Status: m.Status, At: now})
+		buf = canonical.AppendChange(buf, canonical.Change{Status: m.Status, At: now})
 		r.vals = append(r.vals, buf[start:len(buf):len(buf)]) // re-sliced below if buf moved
 		r.dues = append(r.dues, due.UnixNano())
 	}

@@ -74,7 +74,7 @@ func (q *Badger) applyRecord(w *writer, r *request, now int64) {
 		}
 		return
 	}
-	change := appendChange(nil, r.ch)
+	change := canonical.AppendChange(nil, r.ch)
 	var m canonical.Message
 	switch sv[0] {
 	case stFinished, stWatched:
@@ -201,7 +201,7 @@ func (q *Badger) applyReplay(w *writer, r *request, now time.Time) {
 	v := binary.BigEndian.AppendUint64(q.arena, uint64(now.UnixNano()))
 	v = append(appendHead(v, &m), hist...)
 	replayed := canonical.Change{Status: canonical.StatusQueued, At: now, Reason: "replayed"}
-	v = q.key(appendChange(v, replayed))
+	v = q.key(canonical.AppendChange(v, replayed))
 	k := q.key(appendSeqKey(q.arena, pLive, seq))
 	w.setLive(k, v, now.UnixNano(), now.UnixNano())
 	v = q.key(binary.AppendUvarint(append(q.arena, stLive), seq))

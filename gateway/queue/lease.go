@@ -58,7 +58,7 @@ func (q *Badger) Lease(ctx context.Context, limit int) ([]*canonical.Message, er
 
 // load reads the leased messages in one read transaction.
 func (q *Badger) load(seqs []uint64, leases []*lease, now time.Time) ([]*canonical.Message, error) {
-	sending := appendChange(nil, canonical.Change{Status: canonical.StatusSending, At: now})
+	sending := canonical.AppendChange(nil, canonical.Change{Status: canonical.StatusSending, At: now})
 	msgs := make([]*canonical.Message, len(seqs))
 	hists := make([][]byte, len(seqs))
 	var hbuf []byte // the histories, sharing their allocations

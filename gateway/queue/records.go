@@ -27,18 +27,6 @@ func appendHead(dst []byte, m *canonical.Message) []byte {
 	return dst
 }
 
-func appendChange(dst []byte, ch canonical.Change) []byte {
-	dst = appendLP(dst, string(ch.Status))
-	var at int64
-	if !ch.At.IsZero() {
-		at = ch.At.UnixNano()
-	}
-	dst = binary.AppendVarint(dst, at)
-	dst = appendLP(dst, ch.Upstream)
-	dst = appendLP(dst, ch.Reason)
-	return appendLP(dst, ch.Code)
-}
-
 // splitRecord returns the message codec and the history of a record.
 func splitRecord(b []byte) (msg, hist []byte, err error) {
 	if len(b) < 4 {
@@ -60,38 +48,10 @@ func decodeRecord(b []byte) (*Record, error) {
 	if err := r.Msg.UnmarshalBinary(msg); err != nil {
 		return nil, err
 	}
-	if r.History, err = decodeHistory(hist); err != nil {
+	if r.History, err = canonical.DecodeChanges(hist); err != nil {
 		return nil, err
 	}
 	return r, nil
-}
-
-func decodeHistory(b []byte) ([]canonical.Change, error) {
-	var out []canonical.Change
-	for len(b) > 0 {
-		var ch canonical.Change
-		var ok bool
-		var s string
-		if s, b, ok = readLP(b); !ok {
-			return nil, errCorruptRecord
-		}
-		ch.Status = canonical.Status(s)
-		at, n := binary.Varint(b)
-		if n <= 0 {
-			return nil, errCorruptRecord
-		}
-		b = b[n:]
-		if at != 0 {
-			ch.At = time.Unix(0, at).UTC()
-		}
-		for _, p := range [...]*string{&ch.Upstream, &ch.Reason, &ch.Code} {
-			if *p, b, ok = readLP(b); !ok {
-				return nil, errCorruptRecord
-			}
-		}
-		out = append(out, ch)
-	}
-	return out, nil
 }
 
 // nextChange splits the first encoded change off b.
@@ -426,7 +386,7 @@ func slim(m *canonical.Message) *canonical.Message {
 const feedV1 = 1
 
 func appendFeedValue(dst []byte, id string, ch canonical.Change) []byte {
-	return appendChange(appendLP(append(dst, feedV1), id), ch)
+	return canonical.AppendChange(appendLP(append(dst, feedV1), id), ch)
 }
 
 // parseFeedValue reads a feed value: the id and, for a value that holds it, the change.
@@ -438,7 +398,7 @@ func parseFeedValue(v []byte) (id string, ch *canonical.Change, err error) {
 	if !ok {
 		return "", nil, errCorruptRecord
 	}
-	chs, err := decodeHistory(rest)
+	chs, err := canonical.DecodeChanges(rest)
 	if err != nil || len(chs) != 1 {
 		return "", nil, errCorruptRecord
 	}

@@ -286,7 +286,7 @@ func TestRecordCodec(t *testing.T) {
 	b := appendHead(nil, m)
 	bounds := map[int]bool{len(b): true} // where a record may end
 	for _, c := range hist {
-		b = appendChange(b, c)
+		b = canonical.AppendChange(b, c)
 		bounds[len(b)] = true
 	}
 	rec, err := decodeRecord(b)
@@ -298,8 +298,8 @@ func TestRecordCodec(t *testing.T) {
 			t.Fatalf("record cut at %d of %d: err %v", i, len(b), err)
 		}
 	}
-	merged := mergeChanges(appendChange(nil, hist[0]), appendChange(appendChange(nil, hist[0]), hist[1]))
-	if got, _ := decodeHistory(merged); !slices.Equal(got, hist[:2]) {
+	merged := mergeChanges(canonical.AppendChange(nil, hist[0]), canonical.AppendChange(canonical.AppendChange(nil, hist[0]), hist[1]))
+	if got, _ := canonical.DecodeChanges(merged); !slices.Equal(got, hist[:2]) {
 		t.Fatalf("merge: %+v", got)
 	}
 }

@@ -222,7 +222,7 @@ func (q *Badger) applyResend(w *writer, r *request, now time.Time) {
 	}
 	seq := m.Seq
 	v := binary.BigEndian.AppendUint64(q.arena, uint64(now.UnixNano()))
-	v = q.key(appendChange(append(append(v, r.head...), hist...), r.ch))
+	v = q.key(canonical.AppendChange(append(append(v, r.head...), hist...), r.ch))
 	w.setLive(q.key(appendSeqKey(q.arena, pLive, seq)), v, now.UnixNano(), now.UnixNano())
 	k := q.key(appendKey(q.arena, pStatus, r.id))
 	w.set(k, q.key(binary.AppendUvarint(append(q.arena, stLive), seq)), false)
@@ -238,7 +238,7 @@ func (q *Badger) applyUnwatch(w *writer, r *request) {
 	}
 	v := append(append(q.arena, stFinished), rec...)
 	if r.ch.Status != "" {
-		v = appendChange(v, r.ch)
+		v = canonical.AppendChange(v, r.ch)
 	}
 	v = q.key(v) // before the key is appended to the arena
 	w.set(q.key(appendKey(q.arena, pStatus, r.id)), v, true)

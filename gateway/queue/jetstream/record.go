@@ -48,7 +48,7 @@ func (r *record) encode() []byte {
 	b = binary.AppendUvarint(b, uint64(len(msg)))
 	b = append(b, msg...)
 	for _, ch := range r.hist {
-		b = appendChange(b, ch)
+		b = canonical.AppendChange(b, ch)
 	}
 	return b
 }
@@ -75,42 +75,12 @@ func decodeRecord(b []byte) (*record, error) {
 		return nil, err
 	}
 	b = b[n+int(size):]
-	for len(b) > 0 {
-		var ch canonical.Change
-		var ok bool
-		var s string
-		if s, b, ok = readLP(b); !ok {
-			return nil, errCorrupt
-		}
-		ch.Status = canonical.Status(s)
-		at, n := binary.Varint(b)
-		if n <= 0 {
-			return nil, errCorrupt
-		}
-		b = b[n:]
-		if at != 0 {
-			ch.At = time.Unix(0, at).UTC()
-		}
-		for _, p := range [...]*string{&ch.Upstream, &ch.Reason, &ch.Code} {
-			if *p, b, ok = readLP(b); !ok {
-				return nil, errCorrupt
-			}
-		}
-		r.hist = append(r.hist, ch)
+	hist, err := canonical.DecodeChanges(b)
+	if err != nil {
+		return nil, errCorrupt
 	}
+	r.hist = append(r.hist, hist...)
 	return r, nil
-}
-
-func appendChange(b []byte, ch canonical.Change) []byte {
-	b = appendLP(b, string(ch.Status))
-	var at int64
-	if !ch.At.IsZero() {
-		at = ch.At.UnixNano()
-	}
-	b = binary.AppendVarint(b, at)
-	b = appendLP(b, ch.Upstream)
-	b = appendLP(b, ch.Reason)
-	return appendLP(b, ch.Code)
 }
 
 func appendLP(b []byte, s string) []byte {
@@ -136,10 +106,10 @@ func newChanges(cur, base []canonical.Change) []canonical.Change {
 	var out []canonical.Change
 	seen := make(map[string]int, len(base)) // by encoding: times compare by instant
 	for _, c := range base {
-		seen[string(appendChange(nil, c))]++
+		seen[string(canonical.AppendChange(nil, c))]++
 	}
 	for _, c := range cur {
-		if k := string(appendChange(nil, c)); seen[k] > 0 {
+		if k := string(canonical.AppendChange(nil, c)); seen[k] > 0 {
 			seen[k]--
 			continue
 		}

@@ -31,9 +31,9 @@ const usage = `switchboard — messaging protocol gateway
 Usage:
   switchboard serve -config FILE     run the gateway
   switchboard check -config FILE     validate a config: prints ok, or every problem
-  switchboard mock -dialect NAME -listen ADDR [-latency D] [-fail-rate F]
+  switchboard mock -dialect NAME -listen ADDR [-latency D] [-fail-rate F] [-fail-mode M]
                                      a vendor simulator (messageflow, multiwhats, wavy,
-                                     flowbot, whatsappcloud)
+                                     flowbot, whatsappcloud, http); switchboard mock -h
   switchboard bench ...              the load generator (switchboard bench -h)
   switchboard version
 `

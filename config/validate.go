@@ -89,6 +89,19 @@ func (c *Config) lineOf(path string) int {
 	}
 }
 
+// uniqueName reports value when an earlier entry of list already has it, and records it at i.
+// An empty value is reported as required instead.
+func (k *checker) uniqueName(seen map[string]int, path, what, value, list string, i int) {
+	if !k.required(path, value) {
+		return
+	}
+	if j, dup := seen[value]; dup {
+		k.add(path, "%s %q is already defined at %s[%d]", what, value, list, j)
+		return
+	}
+	seen[value] = i
+}
+
 func (k *checker) required(path, v string) bool {
 	if v == "" {
 		k.add(path, "is required")
@@ -282,13 +295,7 @@ func (k *checker) tenants() {
 	seen := credentials{}
 	for i, t := range k.c.Tenants {
 		p := "tenants[" + strconv.Itoa(i) + "]"
-		if k.required(p+".id", t.ID) {
-			if j, dup := ids[t.ID]; dup {
-				k.add(p+".id", "tenant %q is already defined at tenants[%d]", t.ID, j)
-			} else {
-				ids[t.ID] = i
-			}
-		}
+		k.uniqueName(ids, p+".id", "tenant", t.ID, "tenants", i)
 		if t.RatePerSecond < 0 {
 			k.add(p+".rate_per_second", "must not be negative")
 		}
@@ -360,13 +367,7 @@ func (k *checker) upstreams() {
 	names := map[string]int{}
 	for i, u := range k.c.Upstreams {
 		p := "upstreams[" + strconv.Itoa(i) + "]"
-		if k.required(p+".name", u.Name) {
-			if j, dup := names[u.Name]; dup {
-				k.add(p+".name", "upstream %q is already defined at upstreams[%d]", u.Name, j)
-			} else {
-				names[u.Name] = i
-			}
-		}
+		k.uniqueName(names, p+".name", "upstream", u.Name, "upstreams", i)
 		dialect := -1
 		for j, d := range upstreamDialects {
 			if u.Dialect == d.name {
@@ -430,13 +431,7 @@ func (k *checker) routes() {
 	names := map[string]int{}
 	for i, r := range k.c.Routes {
 		p := "routes[" + strconv.Itoa(i) + "]"
-		if k.required(p+".name", r.Name) {
-			if j, dup := names[r.Name]; dup {
-				k.add(p+".name", "route %q is already defined at routes[%d]", r.Name, j)
-			} else {
-				names[r.Name] = i
-			}
-		}
+		k.uniqueName(names, p+".name", "route", r.Name, "routes", i)
 		k.match(p+".match", &r.Match)
 		if len(r.Upstreams) == 0 && len(r.Split) == 0 {
 			k.add(p+".upstreams", "a route needs upstreams or split")
@@ -514,13 +509,7 @@ func (k *checker) templates() {
 	ids := map[string]int{}
 	for i, g := range k.c.TemplateGroups {
 		p := "template_groups[" + strconv.Itoa(i) + "]"
-		if k.required(p+".id", g.ID) {
-			if j, dup := ids[g.ID]; dup {
-				k.add(p+".id", "template group %q is already defined at template_groups[%d]", g.ID, j)
-			} else {
-				ids[g.ID] = i
-			}
-		}
+		k.uniqueName(ids, p+".id", "template group", g.ID, "template_groups", i)
 		k.oneOf(p+".strategy", g.Strategy, "preferred_then_others", "round_robin", "random")
 		if len(g.Templates) == 0 {
 			k.add(p+".templates", "a template group needs at least one template")

@@ -58,13 +58,13 @@ func appendOutboundAnswer(dst []byte, c *adapters.Call, b *adapters.Batch) []byt
 	}
 	dst = append(dst, `{"success":true,"message":"Outbound flow triggered for `...)
 	if phone != nil {
-		dst = appendStringContent(dst, phone)
+		dst = adapters.AppendJSONStringContent(dst, phone)
 	} else {
 		dst = append(dst, '+')
-		dst = appendStringContent(dst, m.To)
+		dst = adapters.AppendJSONStringContent(dst, m.To)
 	}
 	dst = append(dst, `","flowId":`...)
-	dst = appendString(dst, m.FlowID)
+	dst = adapters.AppendJSONString(dst, m.FlowID)
 	return append(dst, '}')
 }
 
@@ -111,7 +111,7 @@ func appendLeadAnswer(dst []byte, c *adapters.Call, b *adapters.Batch) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, '"')
-		dst = appendStringContent(dst, k)
+		dst = adapters.AppendJSONStringContent(dst, k)
 		dst = append(dst, '"')
 	}
 	return append(dst, "]}"...)
@@ -146,7 +146,7 @@ func appendBulkAnswer(dst []byte, b *adapters.Batch) []byte {
 		dst = append(dst, `{"phone":"+`...)
 		dst = append(dst, m.To...) // digits only
 		dst = append(dst, `","messageId":`...)
-		dst = appendString(dst, m.ID)
+		dst = adapters.AppendJSONString(dst, m.ID)
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}"...)

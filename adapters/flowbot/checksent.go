@@ -136,7 +136,7 @@ func AppendCheckSentAnswer(dst []byte, phones []string, sent map[string]time.Tim
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"phone":`...)
-		dst = appendString(dst, "+"+p)
+		dst = adapters.AppendJSONString(dst, "+"+p)
 		at, ok := sent[p]
 		if ok {
 			dst = append(dst, `,"sent":true,"lastSentAt":"`...)

@@ -271,7 +271,7 @@ func TestScanner(t *testing.T) {
 	if s := string(appendCompact(nil, []byte(`{ "a b" : [ 1 , "x  y" ] }`))); s != `{"a b":[1,"x  y"]}` {
 		t.Fatalf("compact: %s", s)
 	}
-	if s := string(appendString(nil, "a\"\\\n\x01\xffש")); s != `"a\"\\\n\u0001\ufffdש"` {
+	if s := string(adapters.AppendJSONString(nil, "a\"\\\n\x01\xffש")); s != `"a\"\\\n\u0001\ufffdש"` {
 		t.Fatalf("appendString: %s", s)
 	}
 }

@@ -152,7 +152,7 @@ func (in *Inbound) Decode(c *adapters.Call, b *adapters.Batch) error {
 // Error implements adapters.Inbound: FlowBot's {"error":"Human-readable error message"}.
 func (in *Inbound) Error(c *adapters.Call, err *canonical.Error, dst []byte) (int, []byte) {
 	dst = append(dst, `{"error":`...)
-	dst = appendString(dst, errorText(err))
+	dst = adapters.AppendJSONString(dst, errorText(err))
 	return err.Code.HTTPStatus(), append(dst, '}')
 }
 

@@ -178,12 +178,12 @@ func AppendTokenAnswer(dst []byte, token string, ttl time.Duration, acct *adapte
 		a = *acct
 	}
 	dst = append(dst, `{"success":true,"tokenType":"Bearer","accessToken":`...)
-	dst = appendString(dst, token)
+	dst = adapters.AppendJSONString(dst, token)
 	dst = append(dst, `,"expiresInSec":`...)
 	dst = strconv.AppendInt(dst, int64(ttl/time.Second), 10)
 	dst = append(dst, `,"clientNumber":`...)
-	dst = appendString(dst, a.ClientNumber)
+	dst = adapters.AppendJSONString(dst, a.ClientNumber)
 	dst = append(dst, `,"clientId":`...)
-	dst = appendString(dst, a.ClientID)
+	dst = adapters.AppendJSONString(dst, a.ClientID)
 	return append(dst, '}')
 }

@@ -95,9 +95,9 @@ func (o tokenUpstream) EncodeToken(req *fasthttp.Request) {
 	req.SetRequestURI(o.base + "/api/auth/api-token")
 	req.Header.SetContentType("application/json")
 	b := append(make([]byte, 0, 128), `{"clientId":`...)
-	b = appendString(b, o.clientID)
+	b = adapters.AppendJSONString(b, o.clientID)
 	b = append(b, `,"apiKey":`...)
-	b = appendString(b, o.apiKey)
+	b = adapters.AppendJSONString(b, o.apiKey)
 	b = append(b, `,"ttlSec":`...)
 	b = strconv.AppendInt(b, upstreamTokenTTL, 10)
 	req.SetBodyRaw(append(b, '}'))
@@ -175,21 +175,21 @@ func (o *Upstream) encode(m *canonical.Message, token string, req *fasthttp.Requ
 	}
 	req.SetRequestURI(o.base + "/api/webhook/outbound")
 	b := append(make([]byte, 0, 256+len(m.Text)), `{"phone":"+`...)
-	b = appendStringContent(b, m.To)
+	b = adapters.AppendJSONStringContent(b, m.To)
 	b = append(b, `","flowId":`...)
-	b = appendString(b, flowID)
+	b = adapters.AppendJSONString(b, flowID)
 	var extra []string // data fields beyond the variables, as key, raw JSON value
 	if t := m.Template; t != nil {
 		for _, f := range [...]struct{ k, v string }{{"templateName", t.Name}, {"templateId", t.ID}, {"templateGroupId", t.GroupID}} {
 			if f.v != "" {
 				b = append(b, ',')
-				b = appendString(b, f.k)
+				b = adapters.AppendJSONString(b, f.k)
 				b = append(b, ':')
-				b = appendString(b, f.v)
+				b = adapters.AppendJSONString(b, f.v)
 			}
 		}
 		if t.Language != "" {
-			extra = append(extra, "templateLanguage", string(appendString(nil, t.Language)))
+			extra = append(extra, "templateLanguage", string(adapters.AppendJSONString(nil, t.Language)))
 		}
 		if len(t.Params) > 0 {
 			p := []byte{'['}
@@ -197,13 +197,13 @@ func (o *Upstream) encode(m *canonical.Message, token string, req *fasthttp.Requ
 				if i > 0 {
 					p = append(p, ',')
 				}
-				p = appendString(p, s)
+				p = adapters.AppendJSONString(p, s)
 			}
 			extra = append(extra, "templateParams", string(append(p, ']')))
 		}
 	}
 	if m.Text != "" {
-		extra = append(extra, "text", string(appendString(nil, m.Text)))
+		extra = append(extra, "text", string(adapters.AppendJSONString(nil, m.Text)))
 	}
 	if m.Dialect == Dialect {
 		if q := m.Extra["queue"]; q == "true" || q == "false" {
@@ -211,7 +211,7 @@ func (o *Upstream) encode(m *canonical.Message, token string, req *fasthttp.Requ
 			b = append(b, q...)
 		}
 		if p := m.Extra["phoneNumberId"]; p != "" {
-			extra = append(extra, "phoneNumberId", string(appendString(nil, p)))
+			extra = append(extra, "phoneNumberId", string(adapters.AppendJSONString(nil, p)))
 		}
 	}
 	if len(m.Vars) > 0 || len(extra) > 0 {
@@ -242,7 +242,7 @@ func appendVars(b []byte, vars map[string]string, extra []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = adapters.AppendJSONString(b, k)
 		b = append(b, ':')
 		if raw, ok := lookup(extra, k); ok {
 			b = append(b, raw...)
@@ -253,7 +253,7 @@ func appendVars(b []byte, vars map[string]string, extra []string) []byte {
 			b = append(b, v...)
 			continue
 		}
-		b = appendString(b, v)
+		b = adapters.AppendJSONString(b, v)
 	}
 	return append(b, '}')
 }

@@ -125,7 +125,7 @@ type Options struct {
 // Badger is the embedded Queue backend. It is safe for concurrent use.
 type Badger struct {
 	db   *badger.DB
-	rot  *rotationSyncer
+	logs *logSyncer
 	opts Options
 	log  *slog.Logger
 	now  func() time.Time
@@ -229,13 +229,14 @@ func Open(opts Options) (*Badger, error) {
 		stopped:    make(chan struct{}),
 		feedNotify: make(chan struct{}, 1),
 	}
-	if q.rot, err = newRotationSyncer(opts.Dir); err != nil {
+	if q.logs, err = newLogSyncer(opts.Dir); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
 	q.sched.init()
 	start := time.Now()
 	if err := q.rebuild(); err != nil {
+		q.logs.close()
 		db.Close()
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
@@ -407,6 +408,7 @@ func (q *Badger) Close() error {
 		if err := q.syncAll(); err != nil {
 			q.closeErr = fmt.Errorf("cannot sync queue: %w", err)
 		}
+		q.logs.close()
 		if err := q.db.Close(); err != nil && q.closeErr == nil {
 			q.closeErr = fmt.Errorf("cannot close queue: %w", err)
 		}
@@ -450,10 +452,7 @@ func (q *Badger) housekeeping() {
 // syncAll makes everything committed so far durable.
 func (q *Badger) syncAll() error {
 	start := time.Now()
-	err := q.db.Sync()
-	if err == nil {
-		err = q.rot.syncRotated()
-	}
+	err := q.logs.sync()
 	syncSeconds.UpdateDuration(start)
 	return err
 }

@@ -3,6 +3,8 @@ package queue
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"switchboard/canonical"
@@ -15,7 +17,7 @@ func TestRotatedFilesAreSynced(t *testing.T) {
 		o.MemoryMB = 1               // the smallest memtable, 4 MB
 		o.valueLogFileSize = 1 << 20 // the smallest Badger allows
 	})
-	vlog0, mem0 := q.rot.kind[0].cur, q.rot.kind[1].cur
+	vlog0, mem0 := q.logs.kind[0].cur, q.logs.kind[1].cur
 	ctx := context.Background()
 	for i := range 200 {
 		items := make([]Item, 200)
@@ -28,7 +30,7 @@ func TestRotatedFilesAreSynced(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	vlog, mem := q.rot.kind[0], q.rot.kind[1]
+	vlog, mem := q.logs.kind[0], q.logs.kind[1]
 	if vlog.cur < vlog0+2 || vlog.synced < 2 || mem.cur < mem0+1 || mem.synced < 1 {
 		t.Fatalf("value logs %d -> %d (%d synced), memtables %d -> %d (%d synced): rotation not seen",
 			vlog0, vlog.cur, vlog.synced, mem0, mem.cur, mem.synced)
@@ -42,5 +44,44 @@ func TestRotatedFilesAreSynced(t *testing.T) {
 	}
 	if err := q.Finish(ms[0], canonical.Change{Status: canonical.StatusSent}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLogSyncerFollowsRemovedFiles: when Badger has moved on twice and removed the file the
+// syncer had open (a memtable flushed between two syncs), the syncer finds the newest file
+// from the directory and syncs the one in between.
+func TestLogSyncerFollowsRemovedFiles(t *testing.T) {
+	dir := t.TempDir()
+	touch := func(name string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	touch("000001.vlog")
+	touch("00001.mem")
+	s, err := newLogSyncer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	if err := s.sync(); err != nil {
+		t.Fatal(err)
+	}
+	touch("00002.mem")
+	touch("00003.mem")
+	touch("00004.mem")
+	for _, n := range []string{"00001.mem", "00002.mem"} {
+		if err := os.Remove(filepath.Join(dir, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.sync(); err != nil {
+		t.Fatal(err)
+	}
+	if mem := s.kind[1]; mem.cur != 4 || mem.f == nil {
+		t.Fatalf("memtable WAL %d (open %v), want 4", mem.cur, mem.f != nil)
+	}
+	if vlog := s.kind[0]; vlog.cur != 1 || vlog.f == nil {
+		t.Fatalf("value log %d (open %v), want 1", vlog.cur, vlog.f != nil)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"switchboard/canonical"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -128,8 +129,14 @@ routes:
     upstreams: [sink]
 `
 
-// startClusterGateways runs n gateway processes on the cluster, all on its one stream.
+// startClusterGateways runs n gateway processes on the cluster, all on its one stream, one
+// after the other.
 func startClusterGateways(t *testing.T, c *natsCluster, sk *sink, n int) []*proc {
+	t.Helper()
+	return startClusterGatewaysWith(t, c, sk, n, clusterGatewayConfig, nil)
+}
+
+func startClusterGatewaysWith(t *testing.T, c *natsCluster, sk *sink, n int, config string, more *strings.Replacer) []*proc {
 	t.Helper()
 	servers := make([]string, len(c.urls))
 	for i, u := range c.urls {
@@ -140,7 +147,10 @@ func startClusterGateways(t *testing.T, c *natsCluster, sk *sink, n int) []*proc
 		dir := t.TempDir()
 		addr := freeAddr(t)
 		cfg := strings.NewReplacer("{{ADDR}}", addr, "{{DATA}}", dir+"/data", "{{SINK}}", sk.addr,
-			"{{SERVERS}}", strings.Join(servers, ", ")).Replace(clusterGatewayConfig)
+			"{{SERVERS}}", strings.Join(servers, ", ")).Replace(config)
+		if more != nil {
+			cfg = more.Replace(cfg)
+		}
 		gws = append(gws, startProc(t, addr, "serve", "-config", writeConfig(t, dir, cfg)))
 	}
 	return gws
@@ -281,4 +291,91 @@ func TestClusterNodeDown(t *testing.T) {
 			t.Errorf("a gateway panicked:\n%s", out)
 		}
 	}
+}
+
+// TestClusterCallbacksOnce: two gateways on one JetStream cluster post the tenant's status
+// callbacks: exactly once each while both run (one gateway holds the callbacks lease, the
+// other stands by). Then the holder is killed with SIGKILL while messages keep coming
+// through the other: it takes the lease over and every callback arrives (duplicates are
+// reported: callbacks the dead one had in flight).
+func TestClusterCallbacksOnce(t *testing.T) {
+	start := time.Now()
+	c := startNATSCluster(t)
+	sk := startSink(t)
+	cb := newReceiver(t)
+	cb.up()
+	config := strings.Replace(clusterGatewayConfig, `    native: { token: "native-demo-token" }`,
+		`    native: { token: "native-demo-token" }
+    callbacks: { url: "{{CB}}/status" }`, 1)
+	// The first gateway started takes the lease.
+	gws := startClusterGatewaysWith(t, c, sk, 2, config, strings.NewReplacer("{{CB}}", cb.url()))
+
+	send := func(from, n int, gws []*proc) []string {
+		var ids []string
+		for i := range n {
+			gw := gws[i%len(gws)]
+			code, body := sendNative(gw.addr, fmt.Sprintf(`{"to":"+55119%08d","text":"callback %d"}`, from+i, from+i))
+			if code != 202 {
+				t.Fatalf("send %d: %d %s", from+i, code, body)
+			}
+			var a struct{ ID string }
+			if err := json.Unmarshal([]byte(body), &a); err != nil || a.ID == "" {
+				t.Fatalf("send %d: %s", from+i, body)
+			}
+			ids = append(ids, a.ID)
+		}
+		return ids
+	}
+	// sentOnce checks that every id got its "sent" callback and counts the repeats.
+	sentOnce := func(ids []string, limit time.Duration) (dups int) {
+		t.Helper()
+		deadline := time.Now().Add(limit)
+		for {
+			seen := map[string]int{}
+			for id, sts := range byMessage(t, cb.all()) {
+				for _, st := range sts {
+					if st == canonical.StatusSent {
+						seen[id]++
+					}
+				}
+			}
+			missing := 0
+			dups = 0
+			for _, id := range ids {
+				if seen[id] == 0 {
+					missing++
+				}
+				dups += max(seen[id]-1, 0)
+			}
+			if missing == 0 {
+				return dups
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d messages without a sent callback after %v", missing, len(ids), limit)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	first := send(0, 300, gws)
+	sk.waitAll(t, first, 30*time.Second)
+	if dups := sentOnce(first, 30*time.Second); dups != 0 {
+		t.Fatalf("%d callbacks posted twice with both gateways up", dups)
+	}
+	time.Sleep(time.Second) // any late repeat would come now
+	if dups := sentOnce(first, time.Second); dups != 0 {
+		t.Fatalf("%d callbacks posted twice with both gateways up", dups)
+	}
+
+	done := make(chan []string)
+	go func() { done <- send(300, 300, gws[1:]) }()
+	time.Sleep(100 * time.Millisecond)
+	gws[0].kill()
+	killed := time.Now()
+	second := <-done
+	sk.waitAll(t, second, 30*time.Second)
+	dups := sentOnce(append(first, second...), 45*time.Second)
+	t.Logf("%d callbacks exactly once with two gateways; after SIGKILL of the one posting them, all %d arrived "+
+		"within %v, %d posted twice; %v in all", len(first), len(first)+len(second),
+		time.Since(killed).Round(100*time.Millisecond), dups, time.Since(start).Round(100*time.Millisecond))
 }

@@ -26,6 +26,16 @@ type lane struct {
 	skip   map[uint64]bool // entries past the cursor done before the last stop
 	saved  time.Time
 	wake   chan struct{}
+	stop   <-chan struct{} // of the current run (see Worker.run)
+}
+
+func (l *lane) stopping() bool {
+	select {
+	case <-l.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // pending is one callback of a batch.
@@ -48,10 +58,9 @@ type result struct {
 }
 
 func (l *lane) run() {
-	defer l.w.wg.Done()
 	poll := time.NewTimer(pollInterval)
 	defer poll.Stop()
-	for !l.w.stopping() {
+	for !l.stopping() {
 		entries, err := l.w.src.ReadFeed(l.t.ID, l.cursor, batchSize)
 		if err == nil && len(entries) > 0 {
 			err = l.process(entries)
@@ -60,7 +69,7 @@ func (l *lane) run() {
 			l.w.log.Error("cannot read callbacks", "tenant", l.t.ID, "err", err)
 			select {
 			case <-time.After(readErrorWait):
-			case <-l.w.stop:
+			case <-l.stop:
 			}
 			continue
 		}
@@ -71,7 +80,7 @@ func (l *lane) run() {
 		select {
 		case <-l.wake:
 		case <-poll.C:
-		case <-l.w.stop:
+		case <-l.stop:
 		}
 	}
 }
@@ -135,7 +144,7 @@ func (l *lane) process(entries []queue.FeedEntry) error {
 		}
 		now := time.Now()
 		var next time.Time // the earliest head not yet due
-		if !l.w.stopping() {
+		if !l.stopping() {
 			for _, g := range groups {
 				if flying >= l.w.opts.PerTenant {
 					break
@@ -156,13 +165,13 @@ func (l *lane) process(entries []queue.FeedEntry) error {
 			}
 		}
 		if flying == 0 {
-			if l.w.stopping() {
+			if l.stopping() {
 				break
 			}
 			if !next.IsZero() {
 				select {
 				case <-time.After(time.Until(next)):
-				case <-l.w.stop:
+				case <-l.stop:
 				}
 			}
 			continue
@@ -225,7 +234,7 @@ func (l *lane) send(g *group, p *pending, results chan<- result) {
 		err := l.w.post(l.t, &p.d)
 		<-l.w.sem
 		results <- result{g: g, err: err}
-	case <-l.w.stop:
+	case <-l.stop:
 		results <- result{g: g, stopped: true}
 	}
 }

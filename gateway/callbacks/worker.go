@@ -157,6 +157,7 @@ func cursorKey(tenant string) string { return "cb/cursor/" + tenant }
 // load reads the lane's cursor and the Seqs done beyond it; a lane without one starts at
 // the feed's end.
 func (l *lane) load() error {
+	l.skip = nil
 	v, err := l.w.src.GetState(cursorKey(l.t.ID))
 	if err != nil {
 		return err
@@ -178,16 +179,18 @@ func (l *lane) load() error {
 	return nil
 }
 
-// Start runs a lane per tenant and the goroutine that wakes them on new changes.
+// leaseName is the lease a gateway holds while it posts callbacks, when several share the
+// queue (queue.Leader).
+const leaseName = "callbacks"
+
+// Start runs a lane per tenant and the goroutine that wakes them on new changes. With a
+// queue that several gateways share, the lanes run only while this gateway holds the
+// callbacks lease, so that each change is posted by one of them.
 func (w *Worker) Start() {
 	if len(w.lanes) == 0 {
 		return
 	}
-	for _, l := range w.lanes {
-		w.wg.Add(1)
-		go l.run()
-	}
-	w.wg.Add(1)
+	w.wg.Add(2)
 	go func() {
 		defer w.wg.Done()
 		for {
@@ -204,6 +207,78 @@ func (w *Worker) Start() {
 			}
 		}
 	}()
+	if ld, ok := w.src.(queue.Leader); ok {
+		go w.lead(ld)
+		return
+	}
+	go func() {
+		defer w.wg.Done()
+		w.run(w.stop)
+	}()
+}
+
+// run runs every lane until stop is closed and they have finished.
+func (w *Worker) run(stop <-chan struct{}) {
+	var wg sync.WaitGroup
+	for _, l := range w.lanes {
+		l.stop = stop
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.run()
+		}()
+	}
+	wg.Wait()
+}
+
+// lead runs the lanes while this gateway holds the callbacks lease, with their cursors read
+// again each time (another gateway moved them meanwhile). The lease is given up only once
+// the lanes have stopped and saved their cursors.
+func (w *Worker) lead(ld queue.Leader) {
+	defer w.wg.Done()
+	for !w.stopping() {
+		ls, err := ld.Lead(leaseName, w.stop)
+		if err != nil {
+			w.log.Error("cannot take the callbacks lease", "err", err)
+			w.pause(readErrorWait)
+			continue
+		}
+		if ls == nil {
+			return // stopping
+		}
+		w.log.Info("this gateway posts the callbacks")
+		term := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for _, l := range w.lanes {
+				for err := l.load(); err != nil; err = l.load() {
+					w.log.Error("cannot read the callbacks cursor", "tenant", l.t.ID, "err", err)
+					select {
+					case <-time.After(readErrorWait):
+					case <-term:
+						return
+					}
+				}
+			}
+			w.run(term)
+		}()
+		select {
+		case <-ls.Lost():
+			w.log.Warn("callbacks lease lost: another gateway posts them")
+		case <-w.stop:
+		}
+		close(term)
+		<-done
+		ls.Release()
+	}
+}
+
+func (w *Worker) pause(d time.Duration) {
+	select {
+	case <-time.After(d):
+	case <-w.stop:
+	}
 }
 
 // Stop stops taking callbacks, lets the requests in flight finish (each within the

@@ -96,8 +96,8 @@ var ErrNotFound = canonical.Errorf(canonical.ErrNotFound, "message not found")
 // The interfaces below are optional capabilities. A backend may implement them; the gateway
 // type-asserts and, without them, posts no client callbacks (Feed), matches receipts by our
 // own message id only (UpstreamIndex) and runs no receipt watchdog (Watchdog). The Badger
-// backend implements all three. They are separate from Queue so that a backend can be
-// written without them.
+// backend implements all three; the JetStream backend Feed and UpstreamIndex (and Leader,
+// below). They are separate from Queue so that a backend can be written without them.
 
 // FeedEntry is one status change in a tenant's change feed.
 type FeedEntry struct {
@@ -158,6 +158,23 @@ type Watchdog interface {
 	Resend(m *canonical.Message, ch canonical.Change) error
 	// Unwatch ends the watch of a message, recording ch when its Status is set.
 	Unwatch(id string, ch canonical.Change) error
+}
+
+// Leader is implemented by backends that several gateways share. Work that must run on one
+// gateway at a time (posting client callbacks) runs while that gateway holds a lease.
+type Leader interface {
+	// Lead waits until this gateway holds the lease name, or until stop is closed (it then
+	// returns a nil Lease and no error).
+	Lead(name string, stop <-chan struct{}) (Lease, error)
+}
+
+// Lease is held until it is lost or released.
+type Lease interface {
+	// Lost is closed when the lease is no longer held: another gateway took it, it could
+	// not be renewed in time, or it was released. The work must stop.
+	Lost() <-chan struct{}
+	// Release gives the lease up at once, for another gateway to take.
+	Release()
 }
 
 // PrepareRetry is how every backend's Retry reads its arguments: a due time in the past is

@@ -143,7 +143,8 @@ func (q *Queue) Replay(id string) error {
 	m := rec.msg
 	m.Attempts, m.LastError, m.Status = 0, "", canonical.StatusQueued
 	now := time.Now().UTC()
-	rec = &record{kind: kindLive, msg: m, hist: append(rec.hist, canonical.Change{Status: canonical.StatusQueued, At: now, Reason: "replayed"})}
+	replayed := canonical.Change{Status: canonical.StatusQueued, At: now, Reason: "replayed"}
+	rec = &record{kind: kindLive, msg: m, hist: append(rec.hist, replayed)}
 	// The record is written over whatever is there: the dead letter is the authority.
 	if _, err := q.kv.Put(ctx, statusKey(id), rec.encode()); err != nil {
 		return q.unavailable("replay", err)
@@ -157,7 +158,7 @@ func (q *Queue) Replay(id string) error {
 	if err := q.dead.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 		return q.unavailable("replay", err)
 	}
-	if f := q.publishFeed(m.Tenant, id); f != nil {
+	if f := q.publishFeed(m.Tenant, id, replayed, len(rec.hist)-1); f != nil {
 		waitAck(ctx, f)
 	}
 	q.added.Add(1)
@@ -225,7 +226,7 @@ func (q *Queue) deadLetterSeq(seq uint64, deliveries int) error {
 		if _, err := q.putRecord(ctx, m.ID, rec, rev); err != nil {
 			return err
 		}
-		if f := q.publishFeed(m.Tenant, m.ID); f != nil {
+		if f := q.publishFeed(m.Tenant, m.ID, rec.hist[len(rec.hist)-1], len(rec.hist)-1); f != nil {
 			waitAck(ctx, f)
 		}
 		maxDeliveredTotal.Inc()

@@ -8,12 +8,16 @@
 //	          a message due later, held by the server's scheduler ("Nats-Schedule: @at"),
 //	          which moves it to S.msg.<id> when due. Removed from the stream when acked.
 //	S_DEAD    dead letters, S.dead.<id> (one per id), kept until replayed.
-//	S_FEED    status-change feed, S.feed.<tenant> (the id), MaxAge = retention; Changes reads
-//	          it through one durable consumer per tenant, whose ack floor is the cursor.
+//	S_FEED    status-change feed, S.feed.<tenant> (the id, and the change in a header),
+//	          MaxAge = retention; Changes reads it through one durable consumer per tenant,
+//	          whose ack floor is the cursor; callbacks read it by sequence (feed.go).
 //	B         KV, TTL = retention. s.<id>: status record (message + history), written by
 //	          Retry, Finish, Record, Replay; i.<ref>.<key>: idempotency key and client-ref
-//	          index; t.<tenant>.<to>: when a template was last sent to a recipient.
+//	          index; t.<tenant>.<to>: when a template was last sent to a recipient;
+//	          u.<upstream>.<upstream id>: our id of a message an upstream took.
 //	B_seq     KV without TTL: the next free block of message Seqs.
+//	B_state   KV: the callbacks' cursors and dead callbacks (a TTL per key).
+//	B_lead    KV, TTL = leadTTL: the lease of the gateway posting callbacks.
 //
 // The durability contract is the stream's: Enqueue returns once JetStream acknowledged the
 // publish, that is once a majority of the stream's replicas hold it (fsync'd only if the
@@ -141,9 +145,17 @@ type Queue struct {
 	js   jetstream.JetStream
 	work jetstream.Stream
 	dead jetstream.Stream
+	feed jetstream.Stream
 	cons jetstream.Consumer
 	kv   jetstream.KeyValue
 	seqs seqAllocator
+
+	// Feed consumers' state, leases (feed.go).
+	state, lead jetstream.KeyValue
+	instance    string
+	notifyOnce  sync.Once
+	notify      chan struct{}
+	notifySub   *nats.Subscription
 
 	// Subject prefixes and the KV subject prefix.
 	msgPre, schedPre, deadPre, feedPre, kvPre string
@@ -200,7 +212,7 @@ func Open(opts Options) (*Queue, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	q := &Queue{opts: opts, log: opts.Logger, closing: make(chan struct{})}
+	q := &Queue{opts: opts, log: opts.Logger, closing: make(chan struct{}), instance: instanceName()}
 	s := opts.Stream
 	q.msgPre, q.schedPre, q.deadPre, q.feedPre = s+".msg.", s+".sched.", s+".dead.", s+".feed."
 	q.kvPre = "$KV." + opts.Bucket + "."
@@ -328,7 +340,7 @@ func (q *Queue) setup(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("stream %s_DEAD: %w", s, err)
 	}
-	if _, err = retry(ctx, q, func(ctx context.Context) (jetstream.Stream, error) {
+	if q.feed, err = retry(ctx, q, func(ctx context.Context) (jetstream.Stream, error) {
 		return q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 			Name:        s + "_FEED",
 			Description: "Switchboard status changes, per tenant",
@@ -336,6 +348,8 @@ func (q *Queue) setup(ctx context.Context) error {
 			Storage:     jetstream.FileStorage,
 			Replicas:    o.Replicas,
 			MaxAge:      o.Retention,
+			Duplicates:  dedupWindow,
+			AllowDirect: true,
 		})
 	}); err != nil {
 		return fmt.Errorf("stream %s_FEED: %w", s, err)
@@ -363,6 +377,28 @@ func (q *Queue) setup(ctx context.Context) error {
 		return fmt.Errorf("bucket %s_seq: %w", o.Bucket, err)
 	}
 	q.seqs.kv = seqKV
+	if q.state, err = retry(ctx, q, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:         o.Bucket + "_state",
+			Description:    "Switchboard callback cursors and dead callbacks",
+			Storage:        jetstream.FileStorage,
+			Replicas:       o.Replicas,
+			LimitMarkerTTL: stateMarkerTTL, // allows a TTL per key
+		})
+	}); err != nil {
+		return fmt.Errorf("bucket %s_state: %w", o.Bucket, err)
+	}
+	if q.lead, err = retry(ctx, q, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      o.Bucket + "_lead",
+			Description: "Switchboard leases: which gateway posts callbacks",
+			TTL:         leadTTL,
+			Storage:     jetstream.FileStorage,
+			Replicas:    o.Replicas,
+		})
+	}); err != nil {
+		return fmt.Errorf("bucket %s_lead: %w", o.Bucket, err)
+	}
 	if q.cons, err = retry(ctx, q, q.createConsumer); err != nil {
 		return fmt.Errorf("consumer %s on %s: %w", consumerName, s, err)
 	}
@@ -413,6 +449,9 @@ func (q *Queue) Close() error {
 		q.wg.Wait()
 		if q.advisory != nil {
 			q.advisory.Unsubscribe()
+		}
+		if q.notifySub != nil {
+			q.notifySub.Unsubscribe()
 		}
 		for _, l := range q.leases.takeAll() {
 			l.jm.Nak()

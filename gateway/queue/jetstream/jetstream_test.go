@@ -215,3 +215,59 @@ func TestStaleDeliveryTurnedAway(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestLeaseOneHolder: of two gateways, one holds the callbacks lease; released, the other
+// takes it at once; when its holder dies (no renewals, no release), the lease expires and
+// the other takes it, and the dead holder learns it lost the lease.
+func TestLeaseOneHolder(t *testing.T) {
+	s := startNATS(t)
+	a, b := open(t, s, nil), open(t, s, nil)
+	la, err := a.Lead("callbacks", nil)
+	if err != nil || la == nil {
+		t.Fatalf("first lead: %v %v", la, err)
+	}
+	got := make(chan queue.Lease, 1)
+	stop := make(chan struct{})
+	go func() {
+		lb, err := b.Lead("callbacks", stop)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- lb
+	}()
+	select {
+	case <-got:
+		t.Fatal("two gateways hold the lease")
+	case <-time.After(2 * leadPoll):
+	}
+	la.Release()
+	select {
+	case <-la.Lost():
+	default:
+		t.Fatal("released lease not lost")
+	}
+	var lb queue.Lease
+	select {
+	case lb = <-got:
+	case <-time.After(3 * leadPoll):
+		t.Fatal("the lease was not taken after its release")
+	}
+
+	// b dies: its connection goes, nothing renews or releases the lease.
+	b.nc.Close()
+	start := time.Now()
+	la, err = a.Lead("callbacks", nil)
+	if err != nil || la == nil {
+		t.Fatalf("lead after the holder died: %v %v", la, err)
+	}
+	if d := time.Since(start); d > leadTTL+3*leadPoll {
+		t.Fatalf("took the lease of a dead holder after %v", d)
+	}
+	select {
+	case <-lb.Lost():
+	case <-time.After(leadTTL):
+		t.Fatal("the dead holder still thinks it holds the lease")
+	}
+	close(stop)
+	la.Release()
+}

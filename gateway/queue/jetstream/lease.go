@@ -218,6 +218,11 @@ func (q *Queue) admit(jms []jetstream.Msg) []*canonical.Message {
 				continue
 			}
 			if rec != nil && rec.final() {
+				// Its last change may have missed the feed (a crash between the two
+				// writes); the entry's message id makes this a no-op if it did not.
+				if n := len(rec.hist) - 1; n >= 0 {
+					q.publishFeed(rec.msg.Tenant, rec.msg.ID, rec.hist[n], n)
+				}
 				jm.Ack()
 				staleTotal.Inc()
 				continue
@@ -376,7 +381,6 @@ func (q *Queue) settle(ctx context.Context, m *canonical.Message, l *lease, ch c
 	hist := append(append([]canonical.Change(nil), base...), ch)
 	rev := l.rev
 	var side []jetstream.PubAckFuture
-	side = append(side, q.publishFeed(m.Tenant, m.ID))
 	if kind == kindFinal && m.Template != nil && sentOK(m.Status) {
 		side = append(side, q.publishKV(templateKey(m.Tenant, m.To, ""), timeValue(ch.At)))
 		if m.Template.Name != "" {
@@ -421,12 +425,19 @@ func (q *Queue) settle(ctx context.Context, m *canonical.Message, l *lease, ch c
 			}
 		}
 	}
+	// The feed entry only once its change is in the record: a callback must not announce a
+	// change that was not made. A crash here loses the entry only until the message's
+	// redelivery, which finds the record final and publishes it again (admit).
+	side = append(side, q.publishFeed(m.Tenant, m.ID, ch, len(hist)-1))
+	if kind == kindFinal && m.UpstreamID != "" && m.Upstream != "" {
+		side = append(side, q.publishKV(upstreamKey(m.Upstream, m.UpstreamID), []byte(m.ID)))
+	}
 	for _, f := range side {
 		if f == nil {
 			continue
 		}
 		if _, err := waitAck(ctx, f); err != nil {
-			q.log.Warn("cannot record a status change in the feed", "id", m.ID, "err", err)
+			q.log.Warn("cannot record a status change in the feed or an index", "id", m.ID, "err", err)
 		}
 	}
 	return nil

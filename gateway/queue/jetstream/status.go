@@ -54,16 +54,6 @@ func (q *Queue) publishKV(key string, val []byte) jetstream.PubAckFuture {
 	return f
 }
 
-// publishFeed adds id to the tenant's change feed without waiting; nil if it could not be sent.
-func (q *Queue) publishFeed(tenant, id string) jetstream.PubAckFuture {
-	f, err := q.js.PublishMsgAsync(&nats.Msg{Subject: q.feedPre + token(tenant), Data: []byte(id)})
-	if err != nil {
-		q.log.Warn("cannot write to the change feed", "id", id, "err", err)
-		return nil
-	}
-	return f
-}
-
 func timeValue(t time.Time) []byte { return binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano())) }
 
 // lookupLive finds a message that has no status record yet in the work stream: ready
@@ -159,6 +149,7 @@ func (q *Queue) Record(id string, ch canonical.Change) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	var tenant string
+	var n int // ch's place in the history
 	for attempt := 0; ; attempt++ {
 		rec, rev, err := q.getRecord(ctx, id)
 		if err != nil {
@@ -181,7 +172,7 @@ func (q *Queue) Record(id string, ch canonical.Change) error {
 			rec.msg.Status = ch.Status
 		}
 		rec.hist = append(rec.hist, ch)
-		tenant = rec.msg.Tenant
+		tenant, n = rec.msg.Tenant, len(rec.hist)-1
 		_, err = q.putRecord(ctx, id, rec, rev)
 		if err == nil {
 			break
@@ -190,7 +181,7 @@ func (q *Queue) Record(id string, ch canonical.Change) error {
 			return q.unavailable("record", err)
 		}
 	}
-	if f := q.publishFeed(tenant, id); f != nil {
+	if f := q.publishFeed(tenant, id, ch, n); f != nil {
 		if _, err := waitAck(ctx, f); err != nil {
 			q.log.Warn("cannot record a status change in the feed", "id", id, "err", err)
 		}

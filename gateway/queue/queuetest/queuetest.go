@@ -44,6 +44,8 @@ func Run(t *testing.T, b Backend) {
 		{"ByRef", testByRef},
 		{"TemplateSentSince", testTemplateSentSince},
 		{"Changes", testChanges},
+		{"Feed", testFeed},
+		{"State", testState},
 		{"ReopenKeepsMessages", testReopen},
 		{"ClosedRefuses", testClosed},
 	} {

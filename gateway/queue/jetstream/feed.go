@@ -341,6 +341,9 @@ func (l *leadLease) hold(rev uint64) {
 }
 
 func (l *leadLease) delete(rev uint64) {
+	if !l.q.nc.IsConnected() {
+		return // it expires
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	if err := l.q.lead.Delete(ctx, l.key, jetstream.LastRevision(rev)); err != nil {

@@ -173,6 +173,8 @@ type Queue struct {
 	pullsDone bool // Close is waiting for pulls: later ones are not waited for
 	closed    atomic.Bool
 	closing   chan struct{}
+	life      context.Context // cancelled by Close: ends the background requests
+	endLife   context.CancelFunc
 	wg        sync.WaitGroup
 	once      sync.Once
 	closeErr  error
@@ -213,6 +215,7 @@ func Open(opts Options) (*Queue, error) {
 		opts.Logger = slog.Default()
 	}
 	q := &Queue{opts: opts, log: opts.Logger, closing: make(chan struct{}), instance: instanceName()}
+	q.life, q.endLife = context.WithCancel(context.Background())
 	s := opts.Stream
 	q.msgPre, q.schedPre, q.deadPre, q.feedPre = s+".msg.", s+".sched.", s+".dead.", s+".feed."
 	q.kvPre = "$KV." + opts.Bucket + "."
@@ -229,20 +232,24 @@ func Open(opts Options) (*Queue, error) {
 	if q.js, err = jetstream.New(q.nc, jetstream.WithPublishAsyncMaxPending(publishAsyncMaxPending),
 		jetstream.WithPublishAsyncTimeout(opTimeout), jetstream.WithDefaultTimeout(opTimeout)); err != nil {
 		q.nc.Close()
+		q.endLife()
 		return nil, fmt.Errorf("cannot open queue: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	if err := q.setup(ctx); err != nil {
 		q.nc.Close()
+		q.endLife()
 		return nil, fmt.Errorf("cannot open queue on JetStream: %w", err)
 	}
 	if err := q.refreshStats(ctx); err != nil {
 		q.nc.Close()
+		q.endLife()
 		return nil, fmt.Errorf("cannot open queue on JetStream: %w", err)
 	}
 	if err := q.watchMaxDeliveries(); err != nil {
 		q.nc.Close()
+		q.endLife()
 		return nil, fmt.Errorf("cannot open queue on JetStream: %w", err)
 	}
 	st := q.Stats()
@@ -446,6 +453,7 @@ func (q *Queue) Close() error {
 	q.once.Do(func() {
 		q.closed.Store(true)
 		close(q.closing)
+		q.endLife()
 		q.wg.Wait()
 		if q.advisory != nil {
 			q.advisory.Unsubscribe()
@@ -453,14 +461,19 @@ func (q *Queue) Close() error {
 		if q.notifySub != nil {
 			q.notifySub.Unsubscribe()
 		}
-		for _, l := range q.leases.takeAll() {
+		leased := q.leases.takeAll()
+		for _, l := range leased {
 			l.jm.Nak()
 		}
 		q.pullsMu.Lock()
 		q.pullsDone = true
 		q.pullsMu.Unlock()
 		q.pulls.Wait()
-		if err := q.nc.FlushTimeout(opTimeout); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		if !q.nc.IsConnected() {
+			if len(leased) > 0 {
+				q.closeErr = errors.New("not connected to NATS: the messages leased here return after ack_wait")
+			}
+		} else if err := q.nc.FlushTimeout(opTimeout); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 			q.closeErr = fmt.Errorf("cannot hand leased messages back to NATS (they return after ack_wait): %w", err)
 		}
 		q.nc.Close()

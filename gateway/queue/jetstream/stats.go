@@ -32,8 +32,8 @@ func (q *Queue) statsLoop() {
 		case <-q.closing:
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-			if err := q.refreshStats(ctx); err != nil {
+			ctx, cancel := context.WithTimeout(q.life, opTimeout)
+			if err := q.refreshStats(ctx); err != nil && ctx.Err() != context.Canceled {
 				q.log.Warn("cannot read queue stats from JetStream", "err", err)
 			}
 			cancel()

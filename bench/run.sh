@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make bench: Switchboard's reproducible benchmark on this machine. It builds the gateway and
-# the orchestrator (bench/scenario) into a temp dir, then measures in one run: the ceiling,
-# durable accepts per dialect, end-to-end delivery, peak RSS and the restart figure. See
-# bench/README.md ("make bench") for what each figure means and the BENCH_* settings:
+# the orchestrator (bench/scenario) into a temp dir, then measures in one run: the ceiling and
+# the durable reference, durable accepts per dialect, end-to-end delivery, peak RSS, the same
+# on JetStream, and the restart figure. See bench/README.md ("make bench") for what each
+# figure means and the BENCH_* settings:
 #   BENCH_RUNS=3 BENCH_DURATION=10s BENCH_E2E_DURATION=30s BENCH_DRAIN=30s
+#   BENCH_JETSTREAM=1 (0: skip) BENCH_JETSTREAM_E2E_DURATION=15s
 #   BENCH_CONNECTIONS=64 BENCH_DIALECTS=messageflow,multiwhats,wavy,flowbot,native
 #   BENCH_E2E_DIALECT=native BENCH_RESTART_MESSAGES=1000000 BENCH_PROFILE= (1: pprof)
 #   BENCH_OUT=bench/out BENCH_RESULTS=bench/RESULTS.md (- for none)

@@ -1,8 +1,14 @@
 package ceiling
 
 import (
+	"encoding/binary"
+	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -32,5 +38,83 @@ func TestAnswersAnyRequest(t *testing.T) {
 		if ct := string(resp.Header.ContentType()); ct != "application/json" {
 			t.Errorf("content type %q", ct)
 		}
+	}
+}
+
+// The durable server answers only after the body is in its file: every answered body is
+// there, framed by its length, in some order, once.
+func TestDurableAnswersAfterWriting(t *testing.T) {
+	dir := t.TempDir()
+	l, err := OpenLog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewDurableServer(l)
+	go srv.Serve(ln)
+
+	const clients, each = 16, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, clients*each)
+	for c := range clients {
+		wg.Go(func() {
+			for i := range each {
+				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+				req.Header.SetMethod("POST")
+				req.SetRequestURI("http://" + ln.Addr().String() + "/gateway/v1/messages")
+				req.SetBodyString(fmt.Sprintf(`{"to":"+5511%d","text":"%d"}`, c, i))
+				err := fasthttp.DoTimeout(req, resp, 10*time.Second)
+				if err == nil && (resp.StatusCode() != 200 || string(resp.Body()) != string(Body)) {
+					err = fmt.Errorf("got %d %q", resp.StatusCode(), resp.Body())
+				}
+				if err != nil {
+					errs <- err
+				}
+				fasthttp.ReleaseRequest(req)
+				fasthttp.ReleaseResponse(resp)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// Read the file before stopping anything: answered means written.
+	b, err := os.ReadFile(filepath.Join(dir, LogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for len(b) >= 4 {
+		n := binary.LittleEndian.Uint32(b)
+		if int(n) > len(b)-4 {
+			t.Fatalf("record of %d bytes with %d left", n, len(b)-4)
+		}
+		seen[string(b[4:4+n])]++
+		b = b[4+n:]
+	}
+	if len(b) != 0 {
+		t.Errorf("%d trailing bytes", len(b))
+	}
+	for c := range clients {
+		for i := range each {
+			if k := fmt.Sprintf(`{"to":"+5511%d","text":"%d"}`, c, i); seen[k] != 1 {
+				t.Errorf("%s written %d times", k, seen[k])
+			}
+		}
+	}
+	if len(seen) != clients*each {
+		t.Errorf("%d distinct records, want %d", len(seen), clients*each)
+	}
+	srv.Shutdown()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Append([]byte("late")); err != ErrClosed {
+		t.Errorf("Append after Close: %v", err)
 	}
 }

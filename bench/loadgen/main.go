@@ -26,6 +26,7 @@ import (
 const usage = `usage:
   switchboard bench [flags]                   run load against a gateway
   switchboard bench ceiling -listen ADDR      serve a constant answer (the ceiling reference)
+  switchboard bench ceiling -durable DIR ...  the same once the body is fdatasync'd to DIR (the durable reference)
   switchboard bench sink -listen ADDR         count upstream deliveries and their latency
 
 Load flags:
@@ -145,16 +146,28 @@ func listenFlags(name, def string, args []string, extra func(*flag.FlagSet)) (st
 }
 
 func mainCeiling(ctx context.Context, args []string) int {
-	addr, ok := listenFlags("ceiling", "127.0.0.1:9100", args, nil)
+	var durable string
+	addr, ok := listenFlags("ceiling", "127.0.0.1:9100", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&durable, "durable", "", "append every request body to `DIR`/"+ceiling.LogFile+", fdatasync'd (group commit), before answering")
+	})
 	if !ok {
 		return 2
+	}
+	srv := ceiling.NewServer()
+	if durable != "" {
+		l, err := ceiling.OpenLog(durable)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench ceiling: %v\n", err)
+			return 1
+		}
+		defer l.Close()
+		srv = ceiling.NewDurableServer(l)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench ceiling: %v\n", err)
 		return 1
 	}
-	srv := ceiling.NewServer()
 	go func() {
 		<-ctx.Done()
 		_ = srv.Shutdown()

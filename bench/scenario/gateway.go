@@ -14,14 +14,13 @@ import (
 // adminToken guards the bench gateway's /admin and /debug/pprof.
 const adminToken = "bench-admin-token"
 
-// gatewayConfig is the bench gateway: durability always (interval for one comparison), the demo tenant's credentials in
-// every dialect (the load generator's defaults), one http upstream. max_depth leaves room
-// for the restart figure's million messages.
+// gatewayConfig is the bench gateway: a queue (badgerQueue or natsQueue), the demo tenant's
+// credentials in every dialect (the load generator's defaults), one http upstream.
 const gatewayConfig = `listen: %q
 data_dir: %q
 admin_token: %q
 log_level: warn
-queue: { durability: %s, max_depth: 2000000 }
+queue: %s
 flowbot: { jwt_secret: "bench-jwt-secret-0123456789abcdef" }
 tenants:
   - id: acme
@@ -42,6 +41,17 @@ routes:
     upstreams: [sink]
 `
 
+// badgerQueue is the queue of a gateway on its own Badger queue: durability always (interval
+// for one comparison). max_depth leaves room for the restart figure's million messages.
+func badgerQueue(durability string) string {
+	return fmt.Sprintf("{ durability: %s, max_depth: 2000000 }", durability)
+}
+
+// natsQueue is the queue of a gateway on the JetStream server at addr (one server, replicas 1).
+func natsQueue(addr string) string {
+	return fmt.Sprintf(`{ backend: nats, max_depth: 2000000, nats: { servers: ["nats://%s"] } }`, addr)
+}
+
 // gateway is a running `switchboard serve`.
 type gateway struct {
 	*proc
@@ -52,8 +62,9 @@ type gateway struct {
 }
 
 // newGatewayConfig writes a config into dir whose upstream is http://upstream/messages, with
-// the queue in dir/data, and returns its path and listen address.
-func newGatewayConfig(dir, upstream, durability string, conns int) (cfgPath, addr string, err error) {
+// the queue block queue (a Badger queue lives in dir/data), and returns its path and listen
+// address.
+func newGatewayConfig(dir, upstream, queue string, conns int) (cfgPath, addr string, err error) {
 	if addr, err = freeAddr(); err != nil {
 		return "", "", err
 	}
@@ -61,7 +72,7 @@ func newGatewayConfig(dir, upstream, durability string, conns int) (cfgPath, add
 		return "", "", err
 	}
 	cfgPath = filepath.Join(dir, "switchboard.yaml")
-	body := fmt.Sprintf(gatewayConfig, addr, filepath.Join(dir, "data"), adminToken, durability, "http://"+upstream+"/messages", conns)
+	body := fmt.Sprintf(gatewayConfig, addr, filepath.Join(dir, "data"), adminToken, queue, "http://"+upstream+"/messages", conns)
 	return cfgPath, addr, os.WriteFile(cfgPath, []byte(body), 0o600)
 }
 

@@ -1,8 +1,9 @@
 // Command scenario runs Switchboard's reproducible benchmark on one machine (`make bench`)
-// and its comparison with Kannel (`make bench-peers`). It starts the ceiling server, fresh
-// gateways and the peers as child processes, drives them with the load generator on
-// loopback, and writes a summary table to stdout, to a marked section of bench/RESULTS.md,
-// and, with every load report, to the output directory.
+// and its comparison with Kannel (`make bench-peers`). It starts the ceiling server, the
+// durable reference, fresh gateways, nats-servers (this binary, `scenario nats-server`) and
+// the peers as child processes, drives them with the load generator on loopback, and writes
+// a summary table to stdout, to a marked section of bench/RESULTS.md, and, with every load
+// report, to the output directory.
 //
 // It talks to the gateway over HTTP only and never imports it; everything it starts listens
 // on 127.0.0.1 and is killed when it exits.
@@ -30,6 +31,8 @@ type options struct {
 	runs            int
 	duration        time.Duration
 	e2eDuration     time.Duration
+	jetstream       bool
+	jsE2EDuration   time.Duration
 	drain           time.Duration
 	connections     int
 	upstreamConns   int
@@ -50,6 +53,9 @@ func env(name, def string) string {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == natsCommand {
+		os.Exit(natsMain(os.Args[2:]))
+	}
 	var o options
 	var dialects string
 	fs := flag.NewFlagSet("scenario", flag.ExitOnError)
@@ -59,6 +65,8 @@ func main() {
 	fs.IntVar(&o.runs, "runs", atoi(env("BENCH_RUNS", "3")), "runs; figures are medians (BENCH_RUNS)")
 	fs.DurationVar(&o.duration, "duration", dur(env("BENCH_DURATION", "10s")), "each ceiling and accept measurement (BENCH_DURATION)")
 	fs.DurationVar(&o.e2eDuration, "e2e-duration", dur(env("BENCH_E2E_DURATION", "30s")), "the end-to-end load (BENCH_E2E_DURATION)")
+	fs.BoolVar(&o.jetstream, "jetstream", env("BENCH_JETSTREAM", "1") != "0", "also measure the gateway on JetStream; BENCH_JETSTREAM=0 skips it")
+	fs.DurationVar(&o.jsE2EDuration, "jetstream-e2e-duration", dur(env("BENCH_JETSTREAM_E2E_DURATION", "15s")), "the JetStream end-to-end load (BENCH_JETSTREAM_E2E_DURATION)")
 	fs.DurationVar(&o.drain, "drain", dur(env("BENCH_DRAIN", "30s")), "most time to wait for the end-to-end backlog (BENCH_DRAIN)")
 	fs.IntVar(&o.connections, "connections", atoi(env("BENCH_CONNECTIONS", "64")), "closed-loop connections (BENCH_CONNECTIONS)")
 	fs.IntVar(&o.upstreamConns, "upstream-conns", atoi(env("BENCH_UPSTREAM_CONNS", "64")), "the gateway upstream's max_conns: its dispatch concurrency (BENCH_UPSTREAM_CONNS)")
@@ -72,7 +80,7 @@ func main() {
 	if dialects != "" {
 		o.dialects = strings.Split(dialects, ",")
 	}
-	if o.runs < 0 || o.connections < 1 || o.upstreamConns < 1 || o.duration <= 0 || o.e2eDuration <= 0 {
+	if o.runs < 0 || o.connections < 1 || o.upstreamConns < 1 || o.duration <= 0 || o.e2eDuration <= 0 || o.jsE2EDuration <= 0 {
 		fmt.Fprintln(os.Stderr, "bench: runs, connections and durations must be positive")
 		os.Exit(2)
 	}
@@ -134,7 +142,7 @@ func runBench(ctx context.Context, o options) error {
 	}
 	info := machine()
 	s.logf("switchboard bench: %s", info)
-	s.logf("%d runs; %s per ceiling/accept measurement, %s end to end, %d connections", o.runs, o.duration, o.e2eDuration, o.connections)
+	s.logf("%d runs; %s per ceiling/accept measurement, %s end to end (JetStream %s), %d connections", o.runs, o.duration, o.e2eDuration, o.jsE2EDuration, o.connections)
 	began := time.Now()
 	var runs []run
 	for n := 1; n <= o.runs; n++ {
@@ -159,12 +167,21 @@ func runBench(ctx context.Context, o options) error {
 	rows := summary(o, runs, rs)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "Measured by `make bench` on %s.\n", info)
-	fmt.Fprintf(&b, "%d runs, medians; each ceiling and accept measurement %s, end to end %s, %d connections, closed loop; took %s.\n\n",
-		o.runs, o.duration, o.e2eDuration, o.connections, time.Since(began).Round(time.Second))
+	e2e := o.e2eDuration.String()
+	if o.jetstream {
+		e2e += " (JetStream " + o.jsE2EDuration.String() + ")"
+	}
+	fmt.Fprintf(&b, "%d runs, medians; each ceiling, durable reference and accept measurement %s, end to end %s, %d connections, closed loop; took %s.\n\n",
+		o.runs, o.duration, e2e, o.connections, time.Since(began).Round(time.Second))
 	summaryTable(rows).markdown(&b)
 	if len(runs) > 0 {
-		b.WriteString("\nEvery run (accepts: rate, ratio to that run's ceiling, p99):\n\n")
+		b.WriteString("\n" + notes(o))
+		b.WriteString("\nEvery run (durable ref: rate, ratio to that run's ceiling; accepts: rate, ratios to that run's ceiling and durable reference, p99):\n\n")
 		perRun(&b, o, runs)
+		if o.jetstream {
+			b.WriteString("\nEvery run, JetStream (rate, ratio to that run's ceiling; sync always also to its durable reference):\n\n")
+			perRunJetStream(&b, runs)
+		}
 	}
 	if rs != nil {
 		fmt.Fprintf(&b, "\nRestart: %s messages queued through Wavy bulk requests of %d in %.1f s (%s), %s on disk, gateway peak RSS %s; "+

@@ -173,7 +173,7 @@ func (s *scenario) peersOnce(ctx context.Context, n int) (peerRun, error) {
 		{&r.Wavy, "wavy.lua", "/", "always"},
 		{&r.Interval, "native.lua", "/gateway/v1/messages", "interval"},
 	} {
-		g, err := s.gatewayWith(fmt.Sprintf("run%d-peers-%s-%s", n, strings.TrimSuffix(a.script, ".lua"), a.durability), down, a.durability)
+		g, err := s.gatewayWith(fmt.Sprintf("run%d-peers-%s-%s", n, strings.TrimSuffix(a.script, ".lua"), a.durability), down, badgerQueue(a.durability))
 		if err != nil {
 			return r, err
 		}

@@ -10,15 +10,19 @@ import (
 	"switchboard/bench/loadgen"
 )
 
-// phase is one measured load: against the ceiling, one dialect's accepts, or end to end.
+// phase is one measured load: against the ceiling or the durable reference, one dialect's
+// accepts, or end to end.
 type phase struct {
-	Name    string  `json:"name"`
-	OKPerS  float64 `json:"ok_per_sec"`
-	Errors  int64   `json:"errors"`
-	P50Ms   float64 `json:"p50_ms"`
-	P99Ms   float64 `json:"p99_ms"`
-	Ratio   float64 `json:"ratio_to_ceiling"`
-	PeakRSS int64   `json:"peak_rss_bytes,omitempty"`
+	Name   string  `json:"name"`
+	OKPerS float64 `json:"ok_per_sec"`
+	Errors int64   `json:"errors"`
+	P50Ms  float64 `json:"p50_ms"`
+	P99Ms  float64 `json:"p99_ms"`
+	Ratio  float64 `json:"ratio_to_ceiling"`
+	// RefRatio is OKPerS to the durable reference's of the same run: durable accepts only
+	// (and the reference itself, 1).
+	RefRatio float64 `json:"ratio_to_durable_reference,omitempty"`
+	PeakRSS  int64   `json:"peak_rss_bytes,omitempty"`
 	// PeakAnon and PeakFile are the highest anonymous and file-backed RSS sampled (10/s).
 	PeakAnon int64 `json:"peak_rss_anon_bytes,omitempty"`
 	PeakFile int64 `json:"peak_rss_file_bytes,omitempty"`
@@ -32,6 +36,9 @@ type phase struct {
 	ServerCPU float64 `json:"server_cores"`
 	LoadCPU   float64 `json:"loadgen_cores"`
 	OtherCPU  float64 `json:"other_cores"`
+	// JetStream phases: the nats-server's cores and peak RSS (VmHWM).
+	NATSCPU float64 `json:"nats_server_cores,omitempty"`
+	NATSRSS int64   `json:"nats_server_peak_rss_bytes,omitempty"`
 
 	// End to end only.
 	Delivered      float64 `json:"delivered_per_sec,omitempty"` // during the load
@@ -43,8 +50,33 @@ type phase struct {
 type run struct {
 	N       int              `json:"run"`
 	Ceiling phase            `json:"ceiling"`
+	Durable phase            `json:"durable_reference"`
 	Accept  map[string]phase `json:"accept"`
 	E2E     phase            `json:"e2e"`
+	// JetStream is nil when its phases are not measured.
+	JetStream *jsRun `json:"jetstream,omitempty"`
+}
+
+// jsRun is the gateway on JetStream: native accepts and end to end with nats-server's
+// default sync, and accepts with sync_interval always.
+type jsRun struct {
+	Accept       phase `json:"accept"`
+	AcceptAlways phase `json:"accept_sync_always"`
+	E2E          phase `json:"e2e"`
+}
+
+// backend is the queue of a phase's gateway.
+type backend int
+
+const (
+	badger          backend = iota // its own Badger queue, durability always
+	jetStream                      // a fresh nats-server of its own, default sync (every 2 min)
+	jetStreamAlways                // the same with sync_interval always
+)
+
+// tag prefixes the names of a backend's gateways and reports.
+func (b backend) tag() string {
+	return [...]string{"", "jetstream-", "jetstream-always-"}[b]
 }
 
 // scenario holds what every phase shares.
@@ -53,9 +85,15 @@ type scenario struct {
 	work string // temp dir: configs, queues, logs
 }
 
-func (s *scenario) load(ctx context.Context, lo loadgen.Options, server *proc, report string) (*loadgen.Report, phase, error) {
+// load runs lo against server and writes its reports as report. A JetStream phase also
+// meters its nats-server (nil otherwise).
+func (s *scenario) load(ctx context.Context, lo loadgen.Options, server, nats *proc, report string) (*loadgen.Report, phase, error) {
 	lo.Connections, lo.Progress = s.o.connections, nil
-	m := meterCPU(server.pid())
+	pids := []int{server.pid()}
+	if nats != nil {
+		pids = append(pids, nats.pid())
+	}
+	m := meterCPU(pids...)
 	rss := sampleRSS(server.pid())
 	r, err := loadgen.Run(ctx, lo)
 	anon, file := rss.peaks()
@@ -66,6 +104,10 @@ func (s *scenario) load(ctx context.Context, lo loadgen.Options, server *proc, r
 	ph := phase{
 		OKPerS: r.OKPerSec, Errors: r.Errors, P50Ms: r.Latency.P50Ms, P99Ms: r.Latency.P99Ms,
 		ServerCPU: cpu[0], LoadCPU: self, OtherCPU: other, PeakAnon: anon, PeakFile: file,
+	}
+	if nats != nil {
+		ph.NATSCPU = cpu[1]
+		ph.NATSRSS, _ = peakRSS(nats.pid())
 	}
 	if err := s.writeReport(r, report); err != nil {
 		return nil, phase{}, err
@@ -94,13 +136,20 @@ func (s *scenario) writeReport(r *loadgen.Report, name string) error {
 	return nil
 }
 
-// ceiling measures the constant-answer server with the native request shape.
-func (s *scenario) ceiling(ctx context.Context, n int) (phase, error) {
+// ceiling measures the constant-answer server with the native request shape; durable, the
+// same server answering only after it appended the body to a file in a fresh directory and
+// fdatasync'd it (`bench ceiling -durable`): the durable reference.
+func (s *scenario) ceiling(ctx context.Context, n int, durable bool) (phase, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return phase{}, err
 	}
-	p, err := startProc("ceiling", filepath.Join(s.work, "ceiling.log"), s.o.bin, "bench", "ceiling", "-listen", addr)
+	name, args := "ceiling", []string{"bench", "ceiling", "-listen", addr}
+	if durable {
+		name = "durable-ref"
+		args = append(args, "-durable", filepath.Join(s.work, fmt.Sprintf("run%d-durable-ref", n)))
+	}
+	p, err := startProc(name, filepath.Join(s.work, name+".log"), s.o.bin, args...)
 	if err != nil {
 		return phase{}, err
 	}
@@ -108,26 +157,46 @@ func (s *scenario) ceiling(ctx context.Context, n int) (phase, error) {
 	if err := waitListen(p, addr, 30*time.Second); err != nil {
 		return phase{}, err
 	}
-	_, ph, err := s.load(ctx, loadgen.Options{Target: "http://" + addr, Dialect: "native", Duration: s.o.duration}, p, fmt.Sprintf("run%d-ceiling", n))
-	ph.Name, ph.Ratio = "ceiling", 1
+	_, ph, err := s.load(ctx, loadgen.Options{Target: "http://" + addr, Dialect: "native", Duration: s.o.duration}, p, nil, fmt.Sprintf("run%d-%s", n, name))
+	ph.Name = name
 	return ph, err
 }
 
-// accept measures one dialect's durable accepts. The upstream is down, so messages stay
-// in the queue: this is the gateway's ingress taking a burst, with dispatch idle.
-func (s *scenario) accept(ctx context.Context, n int, dialect string) (phase, error) {
+// queueGateway starts a fresh gateway named name on backend b whose upstream is upstream;
+// on JetStream with a fresh nats-server of its own (returned, nil otherwise). stop ends both.
+func (s *scenario) queueGateway(name, upstream string, b backend) (g *gateway, nats *proc, stop func(), err error) {
+	if b == badger {
+		if g, err = s.gateway(name, upstream); err != nil {
+			return nil, nil, nil, err
+		}
+		return g, nil, func() { g.stop(30 * time.Second) }, nil
+	}
+	nats, addr, err := s.natsServer(name+"-nats", b == jetStreamAlways)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if g, err = s.gatewayWith(name, upstream, natsQueue(addr)); err != nil {
+		nats.stop(10 * time.Second)
+		return nil, nil, nil, err
+	}
+	return g, nats, func() { g.stop(30 * time.Second); nats.stop(10 * time.Second) }, nil
+}
+
+// accept measures one dialect's accepts on backend b. The upstream is down, so messages
+// stay in the queue: this is the gateway's ingress taking a burst, with dispatch idle.
+func (s *scenario) accept(ctx context.Context, n int, dialect string, b backend) (phase, error) {
 	down, err := freeAddr()
 	if err != nil {
 		return phase{}, err
 	}
-	g, err := s.gateway(fmt.Sprintf("run%d-%s", n, dialect), down)
+	g, nats, stop, err := s.queueGateway(fmt.Sprintf("run%d-%s%s", n, b.tag(), dialect), down, b)
 	if err != nil {
 		return phase{}, err
 	}
-	defer g.stop(30 * time.Second)
-	what := fmt.Sprintf("run%d-accept-%s", n, dialect)
-	stopProfile := s.maybeProfile(g, n, dialect == "native", "accept-native", s.o.duration)
-	r, ph, err := s.load(ctx, loadgen.Options{Target: "http://" + g.addr, Dialect: dialect, Duration: s.o.duration}, g.proc, what)
+	defer stop()
+	what := fmt.Sprintf("run%d-accept-%s%s", n, b.tag(), dialect)
+	stopProfile := s.maybeProfile(g, n, b == badger && dialect == "native", "accept-native", s.o.duration)
+	r, ph, err := s.load(ctx, loadgen.Options{Target: "http://" + g.addr, Dialect: dialect, Duration: s.o.duration}, g.proc, nats, what)
 	stopProfile()
 	if err != nil {
 		return phase{}, err
@@ -140,43 +209,46 @@ func (s *scenario) accept(ctx context.Context, n int, dialect string) (phase, er
 	return ph, err
 }
 
-// e2e measures delivery to a local sink under closed-loop load, and the gateway's peak RSS.
-func (s *scenario) e2e(ctx context.Context, n int) (phase, error) {
+// e2e measures delivery to a local sink under closed-loop load for d on backend b, and the
+// gateway's peak RSS.
+func (s *scenario) e2e(ctx context.Context, n int, b backend, d time.Duration) (phase, error) {
 	sink, err := freeAddr()
 	if err != nil {
 		return phase{}, err
 	}
-	g, err := s.gateway(fmt.Sprintf("run%d-e2e", n), sink)
+	g, nats, stop, err := s.queueGateway(fmt.Sprintf("run%d-%se2e", n, b.tag()), sink, b)
 	if err != nil {
 		return phase{}, err
 	}
-	defer g.stop(30 * time.Second)
-	stopProfile := s.maybeProfile(g, n, true, "e2e", s.o.e2eDuration)
+	defer stop()
+	stopProfile := s.maybeProfile(g, n, b == badger, "e2e", d)
 	r, ph, err := s.load(ctx, loadgen.Options{
-		Target: "http://" + g.addr, Dialect: s.o.e2eDialect, Duration: s.o.e2eDuration,
+		Target: "http://" + g.addr, Dialect: s.o.e2eDialect, Duration: d,
 		Sink: sink, Drain: s.o.drain,
-	}, g.proc, fmt.Sprintf("run%d-e2e-%s", n, s.o.e2eDialect))
+	}, g.proc, nats, fmt.Sprintf("run%d-e2e-%s%s", n, b.tag(), s.o.e2eDialect))
 	stopProfile()
 	if err != nil {
 		return phase{}, err
 	}
-	d := r.Delivery
+	del := r.Delivery
 	ph.Name = "e2e " + s.o.e2eDialect
 	if ph.SyncBusy, ph.SyncMs, ph.PerSync, err = g.syncStats(r.ElapsedSec); err != nil {
 		return phase{}, err
 	}
-	ph.Delivered, ph.DeliveredRatio, ph.Backlog = d.InLoadPerSec, d.Ratio, r.OK-d.InLoad
+	ph.Delivered, ph.DeliveredRatio, ph.Backlog = del.InLoadPerSec, del.Ratio, r.OK-del.InLoad
 	ph.PeakRSS, err = peakRSS(g.pid())
 	return ph, err
 }
 
-// gateway starts a fresh gateway (empty queue) named name whose upstream is upstream.
+// gateway starts a fresh gateway (empty Badger queue, durability always) named name whose
+// upstream is upstream.
 func (s *scenario) gateway(name, upstream string) (*gateway, error) {
-	return s.gatewayWith(name, upstream, "always")
+	return s.gatewayWith(name, upstream, badgerQueue("always"))
 }
 
-func (s *scenario) gatewayWith(name, upstream, durability string) (*gateway, error) {
-	cfg, addr, err := newGatewayConfig(filepath.Join(s.work, name), upstream, durability, s.o.upstreamConns)
+// gatewayWith starts a fresh gateway with the queue block queue (badgerQueue, natsQueue).
+func (s *scenario) gatewayWith(name, upstream, queue string) (*gateway, error) {
+	cfg, addr, err := newGatewayConfig(filepath.Join(s.work, name), upstream, queue, s.o.upstreamConns)
 	if err != nil {
 		return nil, err
 	}
@@ -207,33 +279,85 @@ func (s *scenario) once(ctx context.Context, n int) (run, error) {
 	r := run{N: n, Accept: map[string]phase{}}
 	var err error
 	s.logf("run %d/%d: ceiling", n, s.o.runs)
-	if r.Ceiling, err = s.ceiling(ctx, n); err != nil {
+	if r.Ceiling, err = s.ceiling(ctx, n, false); err != nil {
 		return r, fmt.Errorf("ceiling: %w", err)
 	}
+	r.Ceiling.Ratio = 1
 	s.logf("  ceiling %.0f/s (p99 %.2f ms)", r.Ceiling.OKPerS, r.Ceiling.P99Ms)
+	if r.Durable, err = s.ceiling(ctx, n, true); err != nil {
+		return r, fmt.Errorf("durable reference: %w", err)
+	}
+	r.Durable.Ratio, r.Durable.RefRatio = r.Durable.OKPerS/r.Ceiling.OKPerS, 1
+	s.logf("  durable reference %.0f/s  %.2fx ceiling  p50 %.2f ms  p99 %.2f ms  errors %d",
+		r.Durable.OKPerS, r.Durable.Ratio, r.Durable.P50Ms, r.Durable.P99Ms, r.Durable.Errors)
 	for _, d := range s.o.dialects {
 		if ctx.Err() != nil {
 			return r, ctx.Err()
 		}
-		ph, err := s.accept(ctx, n, d)
+		ph, err := s.accept(ctx, n, d, badger)
 		if err != nil {
 			return r, fmt.Errorf("accept %s: %w", d, err)
 		}
-		ph.Ratio = ph.OKPerS / r.Ceiling.OKPerS
+		ph.Ratio, ph.RefRatio = ph.OKPerS/r.Ceiling.OKPerS, ph.OKPerS/r.Durable.OKPerS
 		r.Accept[d] = ph
-		s.logf("  accept %-11s %6.0f/s  %.2fx ceiling  p50 %.2f ms  p99 %.2f ms  errors %d  (syncer busy %.0f%%, %.2f ms a sync, %.0f items a sync)",
-			d, ph.OKPerS, ph.Ratio, ph.P50Ms, ph.P99Ms, ph.Errors, 100*ph.SyncBusy, ph.SyncMs, ph.PerSync)
+		s.logf("  accept %-11s %6.0f/s  %.2fx ceiling  %.2fx durable ref  p50 %.2f ms  p99 %.2f ms  errors %d  (syncer busy %.0f%%, %.2f ms a sync, %.0f items a sync)",
+			d, ph.OKPerS, ph.Ratio, ph.RefRatio, ph.P50Ms, ph.P99Ms, ph.Errors, 100*ph.SyncBusy, ph.SyncMs, ph.PerSync)
 	}
 	if ctx.Err() != nil {
 		return r, ctx.Err()
 	}
-	if r.E2E, err = s.e2e(ctx, n); err != nil {
+	if r.E2E, err = s.e2e(ctx, n, badger, s.o.e2eDuration); err != nil {
 		return r, fmt.Errorf("end to end: %w", err)
 	}
 	r.E2E.Ratio = r.E2E.Delivered / r.Ceiling.OKPerS
 	s.logf("  e2e delivered %.0f/s during the load (%.2fx ceiling), accepted %.0f/s, backlog %d, delivered %.1f%% after the drain, peak RSS %d MB",
 		r.E2E.Delivered, r.E2E.Ratio, r.E2E.OKPerS, r.E2E.Backlog, 100*r.E2E.DeliveredRatio, r.E2E.PeakRSS>>20)
+	if s.o.jetstream {
+		js, err := s.jetStreamPhases(ctx, n, r.Ceiling.OKPerS, r.Durable.OKPerS)
+		if err != nil {
+			return r, err
+		}
+		r.JetStream = &js
+	}
 	return r, nil
+}
+
+// jetStreamPhases measures the gateway on JetStream: native accepts with nats-server's
+// default sync and with sync_interval always, then end to end with the default sync.
+func (s *scenario) jetStreamPhases(ctx context.Context, n int, ceiling, ref float64) (jsRun, error) {
+	var js jsRun
+	for _, a := range []struct {
+		dst  *phase
+		b    backend
+		sync string
+	}{{&js.Accept, jetStream, "default sync"}, {&js.AcceptAlways, jetStreamAlways, "sync always"}} {
+		if ctx.Err() != nil {
+			return js, ctx.Err()
+		}
+		ph, err := s.accept(ctx, n, "native", a.b)
+		if err != nil {
+			return js, fmt.Errorf("jetstream (%s) accept: %w", a.sync, err)
+		}
+		ph.Ratio = ph.OKPerS / ceiling
+		if a.b == jetStreamAlways { // only fsync'd answers are read against the durable reference
+			ph.RefRatio = ph.OKPerS / ref
+		}
+		*a.dst = ph
+		s.logf("  jetstream (%s) accept native %6.0f/s  %.2fx ceiling  p50 %.2f ms  p99 %.2f ms  errors %d  (gateway %.2f cores, nats-server %.2f)",
+			a.sync, ph.OKPerS, ph.Ratio, ph.P50Ms, ph.P99Ms, ph.Errors, ph.ServerCPU, ph.NATSCPU)
+	}
+	if ctx.Err() != nil {
+		return js, ctx.Err()
+	}
+	ph, err := s.e2e(ctx, n, jetStream, s.o.jsE2EDuration)
+	if err != nil {
+		return js, fmt.Errorf("jetstream end to end: %w", err)
+	}
+	ph.Ratio = ph.Delivered / ceiling
+	js.E2E = ph
+	s.logf("  jetstream e2e delivered %.0f/s during the load (%.2fx ceiling), accepted %.0f/s, backlog %d, delivered %.1f%% after the drain (gateway %.2f cores, nats-server %.2f)",
+		ph.Delivered, ph.Ratio, ph.OKPerS, ph.Backlog, 100*ph.DeliveredRatio, ph.ServerCPU, ph.NATSCPU)
+	return js, nil
 }
 
 func (s *scenario) logf(format string, args ...any) {

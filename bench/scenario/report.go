@@ -25,7 +25,7 @@ const (
 
 // row is one line of the summary table.
 type row struct {
-	Figure, Value, Ratio, P50, P99, Target, Verdict string
+	Figure, Value, Ratio, RefRatio, P50, P99, Target, Verdict string
 }
 
 // table is what the text, the results file and the HTML index show.
@@ -34,12 +34,12 @@ type table struct {
 	rows [][]string
 }
 
-var summaryHead = []string{"figure", "median", "× ceiling", "p50", "p99", "target", ""}
+var summaryHead = []string{"figure", "median", "× ceiling", "× durable ref", "p50", "p99", "target", ""}
 
 func summaryTable(rows []row) table {
 	t := table{head: summaryHead}
 	for _, r := range rows {
-		t.rows = append(t.rows, []string{r.Figure, r.Value, r.Ratio, r.P50, r.P99, r.Target, r.Verdict})
+		t.rows = append(t.rows, []string{r.Figure, r.Value, r.Ratio, r.RefRatio, r.P50, r.P99, r.Target, r.Verdict})
 	}
 	return t
 }
@@ -94,46 +94,67 @@ func summary(o options, runs []run, rs *restart) []row {
 	return restartRows(rs)
 }
 
-func runRows(o options, runs []run) []row {
-	rows := []row{{
-		Figure: fmt.Sprintf("ceiling (constant answer, native shape, %d conns)", o.connections),
-		Value:  rate(medianOf(runs, func(r run) float64 { return r.Ceiling.OKPerS })), Ratio: "1.00",
-		P50: ms(medianOf(runs, func(r run) float64 { return r.Ceiling.P50Ms })),
-		P99: ms(medianOf(runs, func(r run) float64 { return r.Ceiling.P99Ms })),
-	}}
-	for _, d := range o.dialects {
-		get := func(f func(phase) float64) float64 {
-			return medianOf(runs, func(r run) float64 { return f(r.Accept[d]) })
-		}
-		diag := fmt.Sprintf("; gateway %.2f cores, load generator %.2f; syncer busy %.0f%%, %.2f ms a sync, %.0f messages a sync",
-			get(func(p phase) float64 { return p.ServerCPU }), get(func(p phase) float64 { return p.LoadCPU }),
-			100*get(func(p phase) float64 { return p.SyncBusy }), get(func(p phase) float64 { return p.SyncMs }),
-			get(func(p phase) float64 { return p.PerSync }))
-		ratio, p99 := get(func(p phase) float64 { return p.Ratio }), get(func(p phase) float64 { return p.P99Ms })
-		rows = append(rows, row{
-			Figure: "durable accepts, " + d + diag, Value: rate(get(func(p phase) float64 { return p.OKPerS })),
-			Ratio: fmt.Sprintf("%.2f", ratio), P50: ms(get(func(p phase) float64 { return p.P50Ms })), P99: ms(p99),
-			Target:  fmt.Sprintf("≥ %.2f, p99 ≤ %.0f ms", acceptRatioTarget, acceptP99Target),
-			Verdict: verdict(ratio >= acceptRatioTarget && p99 <= acceptP99Target),
-		})
+// medianPhase returns the median over runs of a figure of the phase pick(r).
+func medianPhase(runs []run, pick func(run) phase) func(func(phase) float64) float64 {
+	return func(f func(phase) float64) float64 {
+		return medianOf(runs, func(r run) float64 { return f(pick(r)) })
 	}
-	e2e := func(f func(phase) float64) float64 { return medianOf(runs, func(r run) float64 { return f(r.E2E) }) }
-	del, ratio := e2e(func(p phase) float64 { return p.Delivered }), e2e(func(p phase) float64 { return p.Ratio })
+}
+
+func okPerS(p phase) float64    { return p.OKPerS }
+func ratio(p phase) float64     { return p.Ratio }
+func refRatio(p phase) float64  { return p.RefRatio }
+func p50(p phase) float64       { return p.P50Ms }
+func p99(p phase) float64       { return p.P99Ms }
+func delivered(p phase) float64 { return p.Delivered }
+func serverCPU(p phase) float64 { return p.ServerCPU }
+func loadCPU(p phase) float64   { return p.LoadCPU }
+func natsCPU(p phase) float64   { return p.NATSCPU }
+
+// rateRow is the row of a closed-loop phase's medians: rate, ratios and latencies; the
+// ratio to the durable reference only where the phase has one.
+func rateRow(figure string, get func(func(phase) float64) float64) row {
+	rw := row{Figure: figure, Value: rate(get(okPerS)), Ratio: fmt.Sprintf("%.2f", get(ratio)),
+		P50: ms(get(p50)), P99: ms(get(p99))}
+	if ref := get(refRatio); ref > 0 {
+		rw.RefRatio = fmt.Sprintf("%.2f", ref)
+	}
+	return rw
+}
+
+func runRows(o options, runs []run) []row {
+	rows := []row{
+		rateRow(fmt.Sprintf("ceiling (constant answer, native shape, %d conns)", o.connections),
+			medianPhase(runs, func(r run) phase { return r.Ceiling })),
+		rateRow("durable reference (the same answer once the body is appended to a file and fdatasync'd, group commit)",
+			medianPhase(runs, func(r run) phase { return r.Durable })),
+	}
+	for _, d := range o.dialects {
+		get := medianPhase(runs, func(r run) phase { return r.Accept[d] })
+		rw := rateRow(fmt.Sprintf("durable accepts, %s; gateway %.2f cores, load generator %.2f; syncer busy %.0f%%, %.2f ms a sync, %.0f messages a sync",
+			d, get(serverCPU), get(loadCPU), 100*get(func(p phase) float64 { return p.SyncBusy }),
+			get(func(p phase) float64 { return p.SyncMs }), get(func(p phase) float64 { return p.PerSync })), get)
+		rw.Target = fmt.Sprintf("≥ %.2f, p99 ≤ %.0f ms", acceptRatioTarget, acceptP99Target)
+		rw.Verdict = verdict(get(ratio) >= acceptRatioTarget && get(p99) <= acceptP99Target)
+		rows = append(rows, rw)
+	}
+	e2e := medianPhase(runs, func(r run) phase { return r.E2E })
+	del, e2eRatio := e2e(delivered), e2e(ratio)
 	rss := e2e(func(p phase) float64 { return float64(p.PeakRSS) })
-	return append(rows,
+	rows = append(rows,
 		row{
 			Figure: fmt.Sprintf("end to end, delivered during %s (%s)", o.e2eDuration, o.e2eDialect), Value: rate(del),
-			Ratio: fmt.Sprintf("%.2f", ratio), Target: fmt.Sprintf("≥ %.2f and ≥ %s", e2eRatioTarget, rate(e2eRateTarget)),
-			Verdict: verdict(ratio >= e2eRatioTarget && del >= e2eRateTarget),
+			Ratio: fmt.Sprintf("%.2f", e2eRatio), Target: fmt.Sprintf("≥ %.2f and ≥ %s", e2eRatioTarget, rate(e2eRateTarget)),
+			Verdict: verdict(e2eRatio >= e2eRatioTarget && del >= e2eRateTarget),
 		},
 		row{
-			Figure: "end to end, accepted meanwhile", Value: rate(e2e(func(p phase) float64 { return p.OKPerS })),
+			Figure: "end to end, accepted meanwhile", Value: rate(e2e(okPerS)),
 			Ratio: fmt.Sprintf("%.2f", medianOf(runs, func(r run) float64 { return r.E2E.OKPerS / r.Ceiling.OKPerS })),
-			P50:   ms(e2e(func(p phase) float64 { return p.P50Ms })), P99: ms(e2e(func(p phase) float64 { return p.P99Ms })),
+			P50:   ms(e2e(p50)), P99: ms(e2e(p99)),
 		},
 		row{
 			Figure: "end to end: gateway cores / load generator and sink cores",
-			Value:  fmt.Sprintf("%.2f / %.2f", e2e(func(p phase) float64 { return p.ServerCPU }), e2e(func(p phase) float64 { return p.LoadCPU })),
+			Value:  fmt.Sprintf("%.2f / %.2f", e2e(serverCPU), e2e(loadCPU)),
 		},
 		row{
 			Figure: fmt.Sprintf("gateway peak RSS (VmHWM) under the end-to-end load; sampled peaks: anonymous %s, file-backed %s",
@@ -141,6 +162,54 @@ func runRows(o options, runs []run) []row {
 			Value: mb(rss), Target: "≤ 256 MB", Verdict: verdict(rss <= rssTarget),
 		},
 	)
+	if runs[0].JetStream == nil {
+		return rows
+	}
+	return append(rows, jetStreamRows(o, runs)...)
+}
+
+// jetStreamRows are the gateway on JetStream, beside the Badger rows above.
+func jetStreamRows(o options, runs []run) []row {
+	acc := medianPhase(runs, func(r run) phase { return r.JetStream.Accept })
+	always := medianPhase(runs, func(r run) phase { return r.JetStream.AcceptAlways })
+	e2e := medianPhase(runs, func(r run) phase { return r.JetStream.E2E })
+	return []row{
+		rateRow(fmt.Sprintf("JetStream accepts, native, nats-server default sync (fsync every 2 min, not before the answer); gateway %.2f cores, nats-server %.2f, load generator %.2f",
+			acc(serverCPU), acc(natsCPU), acc(loadCPU)), acc),
+		rateRow(fmt.Sprintf("JetStream accepts, native, nats-server sync_interval: always (fsync before the answer); gateway %.2f cores, nats-server %.2f, load generator %.2f",
+			always(serverCPU), always(natsCPU), always(loadCPU)), always),
+		{
+			Figure: fmt.Sprintf("JetStream end to end, default sync, delivered during %s (%s)", o.jsE2EDuration, o.e2eDialect),
+			Value:  rate(e2e(delivered)), Ratio: fmt.Sprintf("%.2f", e2e(ratio)),
+		},
+		{
+			Figure: "JetStream end to end, accepted meanwhile", Value: rate(e2e(okPerS)),
+			Ratio: fmt.Sprintf("%.2f", medianOf(runs, func(r run) float64 { return r.JetStream.E2E.OKPerS / r.Ceiling.OKPerS })),
+			P50:   ms(e2e(p50)), P99: ms(e2e(p99)),
+		},
+		{
+			Figure: fmt.Sprintf("JetStream end to end: gateway cores / nats-server / load generator and sink; peak RSS: gateway %s, nats-server %s",
+				mb(e2e(func(p phase) float64 { return float64(p.PeakRSS) })), mb(e2e(func(p phase) float64 { return float64(p.NATSRSS) }))),
+			Value: fmt.Sprintf("%.2f / %.2f / %.2f", e2e(serverCPU), e2e(natsCPU), e2e(loadCPU)),
+		},
+	}
+}
+
+// notes say what the reference rows and the JetStream rows are, under the table.
+func notes(o options) string {
+	s := "The durable reference is `switchboard bench ceiling -durable DIR`: the ceiling's constant answer, given only after " +
+		"the request body has been appended to one file and fdatasync'd (one writer takes every request waiting and writes them " +
+		"with one pwrite; one syncer makes every written group durable with one fdatasync while the writer goes on). It parses " +
+		"nothing, queues nothing and indexes nothing: it is the ceiling for an answer given after an fdatasync on this machine, " +
+		"with this load generator and these connections. × durable ref is a durable accept's rate over it, in the same run.\n"
+	if o.jetstream {
+		s += "\nJetStream: each phase has a fresh nats-server of its own (one server, file store, replicas 1, a child process " +
+			"on loopback, its CPU counted apart) and a fresh gateway with `queue.backend: nats`. nats-server's default sync " +
+			"fsyncs its store every 2 minutes, not before acknowledging a write, so the default-sync rows are not durable " +
+			"against a power loss, unlike Badger's with `durability: always` (fsync, group-committed, before every answer): " +
+			"they have no × durable ref. The `sync_interval: always` row fsyncs every write before acknowledging it.\n"
+	}
+	return s
 }
 
 func restartRows(rs *restart) []row {
@@ -165,24 +234,38 @@ func (t table) markdown(w *bytes.Buffer) {
 
 // perRun is every run's raw figures, to show the spread behind the medians.
 func perRun(w *bytes.Buffer, o options, runs []run) {
-	w.WriteString("| run | ceiling |")
+	w.WriteString("| run | ceiling | durable ref |")
 	for _, d := range o.dialects {
 		fmt.Fprintf(w, " %s |", d)
 	}
 	w.WriteString(" e2e delivered | e2e accepted | backlog at end | delivered after drain | peak RSS (anon + file) | other load (cores) |\n|---|")
-	w.WriteString(strings.Repeat("---:|", len(o.dialects)+7) + "\n")
+	w.WriteString(strings.Repeat("---:|", len(o.dialects)+8) + "\n")
 	for _, r := range runs {
-		fmt.Fprintf(w, "| %d | %s |", r.N, rate(r.Ceiling.OKPerS))
-		other := r.Ceiling.OtherCPU
+		fmt.Fprintf(w, "| %d | %s | %s (%.2f) |", r.N, rate(r.Ceiling.OKPerS), rate(r.Durable.OKPerS), r.Durable.Ratio)
+		other := max(r.Ceiling.OtherCPU, r.Durable.OtherCPU)
 		for _, d := range o.dialects {
 			p := r.Accept[d]
-			fmt.Fprintf(w, " %s (%.2f, p99 %.1f ms) |", rate(p.OKPerS), p.Ratio, p.P99Ms)
+			fmt.Fprintf(w, " %s (%.2f, %.2f, p99 %.1f ms) |", rate(p.OKPerS), p.Ratio, p.RefRatio, p.P99Ms)
 			other = max(other, p.OtherCPU)
 		}
 		other = max(other, r.E2E.OtherCPU)
 		e := r.E2E
 		fmt.Fprintf(w, " %s (%.2f) | %s | %s | %.1f%% | %s (%s + %s) | %.2f |\n", rate(e.Delivered), e.Ratio, rate(e.OKPerS),
 			fmtInt(e.Backlog), 100*e.DeliveredRatio, mb(float64(e.PeakRSS)), mb(float64(e.PeakAnon)), mb(float64(e.PeakFile)), other)
+	}
+}
+
+// perRunJetStream is every run's JetStream figures.
+func perRunJetStream(w *bytes.Buffer, runs []run) {
+	w.WriteString("| run | accepts, default sync | accepts, sync always | e2e delivered | e2e accepted | backlog at end | delivered after drain | peak RSS gateway + nats-server | other load (cores) |\n|---|")
+	w.WriteString(strings.Repeat("---:|", 8) + "\n")
+	for _, r := range runs {
+		js := r.JetStream
+		a, al, e := js.Accept, js.AcceptAlways, js.E2E
+		fmt.Fprintf(w, "| %d | %s (%.2f, p99 %.1f ms) | %s (%.2f, %.2f, p99 %.1f ms) | %s (%.2f) | %s | %s | %.1f%% | %s + %s | %.2f |\n",
+			r.N, rate(a.OKPerS), a.Ratio, a.P99Ms, rate(al.OKPerS), al.Ratio, al.RefRatio, al.P99Ms,
+			rate(e.Delivered), e.Ratio, rate(e.OKPerS), fmtInt(e.Backlog), 100*e.DeliveredRatio,
+			mb(float64(e.PeakRSS)), mb(float64(e.NATSRSS)), max(a.OtherCPU, al.OtherCPU, e.OtherCPU))
 	}
 }
 

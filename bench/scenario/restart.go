@@ -45,7 +45,7 @@ func (s *scenario) restart(ctx context.Context) (restart, error) {
 	if err != nil {
 		return res, err
 	}
-	cfg, addr, err := newGatewayConfig(filepath.Join(s.work, "restart"), up, "always", s.o.upstreamConns)
+	cfg, addr, err := newGatewayConfig(filepath.Join(s.work, "restart"), up, badgerQueue("always"), s.o.upstreamConns)
 	if err != nil {
 		return res, err
 	}

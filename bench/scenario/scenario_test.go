@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -39,6 +40,9 @@ func switchboardBin(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == natsCommand { // the JetStream phases re-exec this binary
+		os.Exit(natsMain(os.Args[2:]))
+	}
 	code := m.Run()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
@@ -57,6 +61,7 @@ func smallOptions(t *testing.T) options {
 	return options{
 		bin: switchboardBin(t), outDir: t.TempDir(), results: filepath.Join(t.TempDir(), "RESULTS.md"),
 		runs: 1, duration: 1500 * time.Millisecond, e2eDuration: 3 * time.Second, drain: time.Minute,
+		jetstream: true, jsE2EDuration: 3 * time.Second,
 		connections: 16, upstreamConns: 16, dialects: []string{"native", "wavy", "flowbot"}, e2eDialect: "native",
 		restartMessages: 20000, peersDir: "../peers",
 	}
@@ -92,6 +97,12 @@ func TestBenchMeasuresEveryFigure(t *testing.T) {
 	if r.Ceiling.OKPerS <= 0 || r.Ceiling.Errors != 0 {
 		t.Errorf("ceiling %+v", r.Ceiling)
 	}
+	if d := r.Durable; d.OKPerS <= 0 || d.Errors != 0 || d.Ratio <= 0 || d.RefRatio != 1 {
+		t.Errorf("durable reference %+v; want answers, no errors and its ratio to the ceiling", d)
+	}
+	if b := must(os.ReadFile(filepath.Join(o.outDir, "run1-durable-ref.json"))); !strings.Contains(string(b), `"ok"`) {
+		t.Errorf("no durable reference report")
+	}
 	for _, d := range o.dialects {
 		p := r.Accept[d]
 		if p.OKPerS <= 0 || p.Errors != 0 || p.P99Ms <= 0 || p.PeakRSS <= 0 || p.Ratio <= 0 {
@@ -107,6 +118,21 @@ func TestBenchMeasuresEveryFigure(t *testing.T) {
 	if e := r.E2E; e.Delivered <= 0 || e.DeliveredRatio < 1 || e.PeakRSS <= 0 {
 		t.Errorf("end to end %+v; want deliveries, all of them after the drain, and RSS", e)
 	}
+	js := r.JetStream
+	if js == nil {
+		t.Fatal("no JetStream figures")
+	}
+	for name, p := range map[string]phase{"default sync": js.Accept, "sync always": js.AcceptAlways} {
+		if p.OKPerS <= 0 || p.Errors != 0 || p.Ratio <= 0 || p.NATSCPU <= 0 || p.NATSRSS <= 0 || p.PeakRSS <= 0 {
+			t.Errorf("JetStream accepts, %s: %+v; want accepts, no errors, a ratio, nats-server CPU and RSS", name, p)
+		}
+	}
+	if js.Accept.RefRatio != 0 || js.AcceptAlways.RefRatio <= 0 {
+		t.Errorf("ratios to the durable reference: default sync %v, sync always %v; want only the fsync'd one", js.Accept.RefRatio, js.AcceptAlways.RefRatio)
+	}
+	if e := js.E2E; e.Delivered <= 0 || e.DeliveredRatio < 1 || e.NATSCPU <= 0 {
+		t.Errorf("JetStream end to end %+v; want deliveries, all of them after the drain, nats-server CPU", e)
+	}
 	rs := raw.Restart
 	if rs == nil || rs.DepthAtKill != int64(o.restartMessages) {
 		t.Fatalf("restart %+v; want %d queued at the kill", rs, o.restartMessages)
@@ -119,7 +145,9 @@ func TestBenchMeasuresEveryFigure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"hand-written notes", "<!-- bench:begin -->", "| durable accepts, wavy;", "restart after kill -9", "<!-- bench:end -->"} {
+	for _, want := range []string{"hand-written notes", "<!-- bench:begin -->", "| durable reference", "| durable accepts, wavy;",
+		"| JetStream accepts, native, nats-server default sync", "| JetStream end to end, default sync", "Every run, JetStream",
+		"restart after kill -9", "<!-- bench:end -->"} {
 		if !strings.Contains(string(res), want) {
 			t.Errorf("results file lacks %q:\n%s", want, res)
 		}
@@ -245,4 +273,79 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// The summary gives the durable reference its ratio to the ceiling, every durable accept its
+// ratio to the reference, and JetStream's default sync none.
+func TestSummaryRatios(t *testing.T) {
+	o := options{connections: 64, dialects: []string{"native"}, e2eDialect: "native", e2eDuration: 30 * time.Second,
+		jetstream: true, jsE2EDuration: 15 * time.Second}
+	var runs []run
+	for i, c := range []float64{90000, 80000, 100000} {
+		k := c / 90000
+		runs = append(runs, run{
+			N: i + 1, Ceiling: phase{OKPerS: c, Ratio: 1},
+			Durable: phase{OKPerS: 45000 * k, Ratio: 0.5, RefRatio: 1},
+			Accept:  map[string]phase{"native": {OKPerS: 27000 * k, Ratio: 0.3, RefRatio: 0.6, P99Ms: 5}},
+			E2E:     phase{OKPerS: 15000, Delivered: 15000, Ratio: 0.17},
+			JetStream: &jsRun{
+				Accept:       phase{OKPerS: 36000 * k, Ratio: 0.4, NATSCPU: 0.5},
+				AcceptAlways: phase{OKPerS: 4500 * k, Ratio: 0.05, RefRatio: 0.1},
+				E2E:          phase{OKPerS: 12000, Delivered: 9000 + float64(i), Ratio: 0.1, NATSRSS: 64 << 20},
+			},
+		})
+	}
+	got := map[string]row{}
+	for _, r := range summary(o, runs, nil) {
+		name, _, _ := strings.Cut(r.Figure, " (")
+		name, _, _ = strings.Cut(name, ";")
+		got[name] = r
+	}
+	for name, want := range map[string][2]string{ // ratio to the ceiling, to the durable reference
+		"ceiling":                          {"1.00", ""},
+		"durable reference":                {"0.50", "1.00"},
+		"durable accepts, native":          {"0.30", "0.60"},
+		"end to end, delivered during 30s": {"0.17", ""},
+		"JetStream accepts, native, nats-server default sync":          {"0.40", ""},
+		"JetStream accepts, native, nats-server sync_interval: always": {"0.05", "0.10"},
+		"JetStream end to end, default sync, delivered during 15s":     {"0.10", ""},
+	} {
+		r, ok := got[name]
+		if !ok {
+			t.Errorf("no row %q in %v", name, got)
+			continue
+		}
+		if r.Ratio != want[0] || r.RefRatio != want[1] {
+			t.Errorf("%s: × ceiling %q, × durable ref %q; want %q, %q", name, r.Ratio, r.RefRatio, want[0], want[1])
+		}
+	}
+	if r := got["durable reference"]; r.Value != "45,000/s" {
+		t.Errorf("durable reference median %s", r.Value)
+	}
+	if r := got["JetStream end to end, default sync, delivered during 15s"]; r.Value != "9,001/s" {
+		t.Errorf("JetStream end to end median %s", r.Value)
+	}
+	if !strings.Contains(notes(o), "every 2 minutes") {
+		t.Error("the notes do not say how often nats-server syncs by default")
+	}
+
+	var b bytes.Buffer
+	perRunJetStream(&b, runs)
+	if lines := strings.Split(strings.TrimSpace(b.String()), "\n"); len(lines) != 2+len(runs) ||
+		!strings.Contains(lines[2], "| 1 | 36,000/s (0.40, p99 0.0 ms) | 4,500/s (0.05, 0.10, p99 0.0 ms) | 9,000/s (0.10) | 12,000/s |") {
+		t.Errorf("JetStream per-run table:\n%s", b.String())
+	}
+
+	o.jetstream = false
+	for i := range runs {
+		runs[i].JetStream = nil
+	}
+	for _, r := range summary(o, runs, nil) {
+		if strings.HasPrefix(r.Figure, "JetStream") {
+			t.Errorf("row %q without JetStream phases", r.Figure)
+		}
+	}
+	if strings.Contains(notes(o), "JetStream") {
+		t.Error("JetStream notes without JetStream phases")
+	}
 }

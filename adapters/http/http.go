@@ -63,7 +63,9 @@ func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 		req.Header.Set(fasthttp.HeaderAuthorization, o.auth)
 	}
 	req.Header.Set("Idempotency-Key", m.ID)
-	if err := json.NewEncoder(req.BodyWriter()).Encode(m); err != nil {
+	body, err := appendMessage(req.SwapBody(nil)[:0], m)
+	req.SwapBody(body)
+	if err != nil {
 		return fmt.Errorf("cannot encode message %s as JSON: %w", m.ID, err)
 	}
 	return nil
@@ -89,7 +91,9 @@ func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapt
 // bodyID returns the "id" field of a JSON object body, string or number; "" otherwise.
 func bodyID(body []byte) string {
 	body = bytes.TrimSpace(body)
-	if len(body) == 0 || body[0] != '{' {
+	// Without an i and a backslash no key can read "id" (matched case-insensitively):
+	// most answers without an id are not decoded at all.
+	if len(body) == 0 || body[0] != '{' || !bytes.ContainsAny(body, `iI\`) {
 		return ""
 	}
 	var v struct {

@@ -1,6 +1,9 @@
 package httpup
 
 import (
+	"bytes"
+	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +80,94 @@ func TestEncode(t *testing.T) {
 	}
 }
 
+// TestAppendMessageMatchesJSON holds the hand-written body to the bytes the JSON encoder
+// writes for canonical.Message, over messages with every field and awkward strings.
+func TestAppendMessageMatchesJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	pieces := []string{"", "a", "Olá", "<b>&amp;</b>", "\"q\"", `back\slash`, "\n\r\t\b\f\x00\x1f\x7f",
+		"\u2028\u2029", "\xff\xfe", "\xe2\x80", "😀", "\xed\xa0\x80", "line\nbreak", "1234567890"}
+	str := func() string {
+		var sb strings.Builder
+		for range rng.IntN(4) {
+			sb.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		return sb.String()
+	}
+	strs := func() []string {
+		switch rng.IntN(3) {
+		case 0:
+			return nil
+		case 1:
+			return []string{}
+		}
+		ss := make([]string, 1+rng.IntN(3))
+		for i := range ss {
+			ss[i] = str()
+		}
+		return ss
+	}
+	strMap := func() map[string]string {
+		if rng.IntN(2) == 0 {
+			return nil
+		}
+		m := map[string]string{}
+		for range rng.IntN(4) {
+			m[str()] = str()
+		}
+		return m
+	}
+	at := func() time.Time {
+		switch rng.IntN(3) {
+		case 0:
+			return time.Time{}
+		case 1:
+			return time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+		}
+		return time.Unix(0, rng.Int64N(1<<62)).UTC()
+	}
+	for i := range 2000 {
+		m := &canonical.Message{ID: str(), Seq: rng.Uint64N(3) * rng.Uint64(), Tenant: str(), Dialect: str(),
+			BatchID: str(), ClientRef: str(), To: str(), From: str(), Channel: canonical.Channel(str()),
+			Kind: canonical.Kind(str()), Text: str(), Buttons: strs(), Options: strs(), FlowID: str(),
+			Vars: strMap(), Flash: rng.IntN(2) == 0, NotBefore: at(), ExpiresAt: at(), CreatedAt: at(),
+			Attempts: rng.IntN(3) - 1, Status: canonical.Status(str()), LastError: str(), Upstream: str(),
+			UpstreamID: str(), Extra: strMap()}
+		for range rng.IntN(3) {
+			m.Media = append(m.Media, canonical.Media{URL: str(), Caption: str(), Filename: str(), Local: rng.IntN(2) == 0})
+		}
+		if rng.IntN(2) == 0 {
+			m.Template = &canonical.Template{Name: str(), ID: str(), Language: str(), Params: strs(), GroupID: str()}
+		}
+		if rng.IntN(2) == 0 {
+			m.Window = &canonical.Window{TimeZone: str()}
+			if rng.IntN(3) > 0 {
+				m.Window.Hours = make([]int, rng.IntN(3))
+				for j := range m.Window.Hours {
+					m.Window.Hours[j] = rng.IntN(24)
+				}
+			}
+		}
+		var want bytes.Buffer
+		if err := json.NewEncoder(&want).Encode(m); err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendMessage(nil, m)
+		var gotV, wantV any
+		if err == nil {
+			err = json.Unmarshal(got, &gotV)
+		}
+		if err := json.Unmarshal(want.Bytes(), &wantV); err != nil {
+			t.Fatal(err)
+		}
+		if err != nil || !reflect.DeepEqual(gotV, wantV) || !bytes.HasSuffix(got, []byte("}\n")) {
+			t.Fatalf("message %d: %v\ngot  %s\nwant %s", i, err, got, want.Bytes())
+		}
+	}
+	if _, err := appendMessage(nil, &canonical.Message{ExpiresAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
+		t.Error("year 10000 encoded")
+	}
+}
+
 func TestClassify(t *testing.T) {
 	o := newOut(t, nil)
 	long := strings.Repeat("é", maxReason) // two bytes each: the cut must not split one
@@ -94,6 +185,9 @@ func TestClassify(t *testing.T) {
 		{"no content", 204, ``, "", adapters.Sent, "", "", 0},
 		{"plain text", 200, `ok`, "", adapters.Sent, "", "", 0},
 		{"id not scalar", 200, `{"id":{"x":1}}`, "", adapters.Sent, "", "", 0},
+		{"no id", 200, `{"success":true}`, "", adapters.Sent, "", "", 0},
+		{"id in capitals", 200, `{"ID":"up-2"}`, "", adapters.Sent, "up-2", "", 0},
+		{"id escaped", 200, `{"\u0069d":"up-3"}`, "", adapters.Sent, "up-3", "", 0},
 		{"bad request", 400, ` {"error":"bad number"} `, "", adapters.Permanent, "", `HTTP 400: {"error":"bad number"}`, 0},
 		{"not found empty", 404, ``, "", adapters.Permanent, "", "HTTP 404", 0},
 		{"timeout", 408, ``, "", adapters.Retry, "", "HTTP 408", 0},

@@ -1,7 +1,8 @@
 package queue
 
 // The Badger backend. Badger is the write-ahead log and the source of truth; memory holds only
-// the schedule (due time and Seq of each live message, 16 bytes each) and the leases.
+// the schedule (due time and Seq of each live message, 16 bytes each), the leases and, up to
+// freshMax bytes, the stored values of messages just enqueued (see schedule.fresh).
 //
 // Key layout. seq8 is a uint64 big-endian, so keys of one prefix sort by Seq; lp(s) is s
 // prefixed with its length (uvarint), so that a tenant or ref never matches a longer one.
@@ -147,6 +148,8 @@ type Badger struct {
 	feedSaved uint64 // z/feed as last written
 	arena     []byte // keys and small values of the group being committed
 	scratch   []byte // the key of a lookup (a read does not keep it)
+
+	advised [2]int // the log files last advised, by logSyncer.kind (advise.go)
 
 	changesMu sync.Mutex // one Changes call at a time moves the cursors
 
@@ -416,11 +419,14 @@ func (q *Badger) Close() error {
 	return q.closeErr
 }
 
-// housekeeping syncs on a timer with DurabilityInterval and runs value-log GC.
+// housekeeping syncs on a timer with DurabilityInterval, runs value-log GC and releases the
+// pages of Badger's files from memory (advise.go).
 func (q *Badger) housekeeping() {
 	defer q.wg.Done()
 	gc := time.NewTicker(q.opts.GCInterval)
 	defer gc.Stop()
+	drop := time.NewTicker(dropInterval)
+	defer drop.Stop()
 	var syncC <-chan time.Time
 	if q.opts.Durability == DurabilityInterval {
 		t := time.NewTicker(q.opts.SyncInterval)
@@ -431,6 +437,8 @@ func (q *Badger) housekeeping() {
 		select {
 		case <-q.closing:
 			return
+		case <-drop.C:
+			q.dropPages()
 		case <-syncC:
 			if err := q.syncAll(); err != nil {
 				q.log.Error("cannot sync queue", "err", err)
@@ -454,6 +462,7 @@ func (q *Badger) syncAll() error {
 	start := time.Now()
 	err := q.logs.sync()
 	syncSeconds.UpdateDuration(start)
+	q.adviseLogs()
 	return err
 }
 

@@ -1,15 +1,19 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 
 	"switchboard/canonical"
 )
@@ -181,6 +185,102 @@ func TestEnqueueLeaseFinish(t *testing.T) {
 		t.Fatalf("get unknown: %v", err)
 	}
 	leaseNone(t, q)
+}
+
+// TestFreshValues: a Lease soon after the Enqueue takes the values the schedule kept rather
+// than reading them back, within freshMax bytes; a receipt recorded before the lease drops the
+// kept value, so that the history reads as it does from disk.
+func TestFreshValues(t *testing.T) {
+	clk := newClock()
+	q := openQueue(t, t.TempDir(), clk)
+	a, b, later := newMsg("5511900000001"), newMsg("5511900000002"), newMsg("5511900000003")
+	later.NotBefore = clk.Now().Add(time.Hour)
+	enqueue(t, q, a, b, later)
+	if len(q.sched.fresh) != 2 || q.sched.freshBytes == 0 {
+		t.Fatalf("after enqueue: %d fresh values, %d bytes; want those of the two due", len(q.sched.fresh), q.sched.freshBytes)
+	}
+	clk.Add(time.Second)
+	if err := q.Record(b.ID, canonical.Change{Status: canonical.StatusDelivered}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := q.sched.fresh[b.Seq]; ok || len(q.sched.fresh) != 1 {
+		t.Fatal("a receipt did not drop the fresh value")
+	}
+	ms := leaseN(t, q, 2)
+	if len(q.sched.fresh) != 0 || q.sched.freshBytes != 0 {
+		t.Fatalf("after lease: %d fresh values, %d bytes", len(q.sched.fresh), q.sched.freshBytes)
+	}
+	for i, want := range []*canonical.Message{a, b} {
+		if m := ms[i]; m.ID != want.ID || m.Seq != want.Seq || m.Text != want.Text || !m.CreatedAt.Equal(want.CreatedAt) {
+			t.Fatalf("leased %+v, want %+v", m, want)
+		}
+	}
+	for _, m := range ms {
+		if err := q.Finish(m, canonical.Change{Status: canonical.StatusSent}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		id   string
+		want []canonical.Status
+	}{
+		{a.ID, []canonical.Status{canonical.StatusQueued, canonical.StatusSending, canonical.StatusSent}},
+		{b.ID, []canonical.Status{canonical.StatusQueued, canonical.StatusDelivered, canonical.StatusSending, canonical.StatusSent}},
+	} {
+		if rec, err := q.Get(tc.id); err != nil || !slices.Equal(statuses(rec.History), tc.want) {
+			t.Fatalf("history of %s: %+v, %v; want %v", tc.id, rec, err, tc.want)
+		}
+	}
+
+	// Beyond freshMax the values are read back.
+	big := make([]*canonical.Message, freshMax/(60<<10)+10)
+	for i := range big {
+		big[i] = newMsg(fmt.Sprintf("55119000%05d", i))
+		big[i].Text = strings.Repeat(string(rune('a'+i%26)), 60<<10)
+	}
+	enqueue(t, q, big...)
+	if q.sched.freshBytes > freshMax || len(q.sched.fresh) >= len(big) {
+		t.Fatalf("%d of %d values kept, %d bytes", len(q.sched.fresh), len(big), q.sched.freshBytes)
+	}
+	for i, m := range leaseN(t, q, len(big)) {
+		if m.ID != big[i].ID || m.Text != big[i].Text {
+			t.Fatalf("leased %d: %s, want %s", i, m.ID, big[i].ID)
+		}
+	}
+}
+
+// TestWriterBoundsValues: a transaction holds at most maxTxnValues of values (advise.go
+// relies on it); the writer goes on in another.
+func TestWriterBoundsValues(t *testing.T) {
+	q := openQueue(t, t.TempDir(), nil)
+	w := writer{txn: q.db.NewTransaction(true), db: q.db}
+	first := w.txn
+	v := bytes.Repeat([]byte{'v'}, 1<<20)
+	const n = maxTxnValues>>20 + 4
+	for i := range n {
+		w.set(fmt.Appendf(nil, "k/%d", i), v, false)
+	}
+	if w.txn == first || w.values > maxTxnValues {
+		t.Fatalf("one transaction holds %d bytes of values", w.values)
+	}
+	if err := w.commit(); err != nil {
+		t.Fatal(err)
+	}
+	err := q.db.View(func(txn *badger.Txn) error {
+		for i := range n {
+			item, err := txn.Get(fmt.Appendf(nil, "k/%d", i))
+			if err != nil {
+				return err
+			}
+			if got, err := item.ValueCopy(nil); err != nil || !bytes.Equal(got, v) {
+				return fmt.Errorf("k/%d: %v", i, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestRestartKeepsQueuedAndLeased(t *testing.T) {

@@ -15,10 +15,10 @@ import (
 
 // Group commit: every write goes through one committer goroutine, which takes whatever
 // requests are waiting and writes them in one Badger transaction (split only when Badger
-// says it is too big). With DurabilityAlways the committed group then goes to the syncer,
-// which syncs once for every group committed meanwhile and releases their callers; the
-// committer goes on with the next group during the sync, so one fsync serves many requests
-// and the disk's latency is not paid once per group.
+// says it is too big, or at maxTxnValues). With DurabilityAlways the committed group then
+// goes to the syncer, which syncs once for every group committed meanwhile and releases their
+// callers; the committer goes on with the next group during the sync, so one fsync serves
+// many requests and the disk's latency is not paid once per group.
 //
 // Only requests that create live messages (Enqueue, Replay) wait for the sync: that is the
 // queue's contract. Finish, Retry and Record return once committed, which survives a crash
@@ -36,6 +36,10 @@ const (
 	syncBacklog = 64
 	// maxPooledBytes is the largest request buffer kept for reuse.
 	maxPooledBytes = 256 << 10
+	// maxTxnValues bounds the bytes of the values of one Badger transaction, which Badger's
+	// own bound leaves out when they go to the value log: advise.go relies on no write to the
+	// value log coming near valueLogFileSize.
+	maxTxnValues = 16 << 20
 )
 
 type opKind uint8
@@ -262,13 +266,18 @@ func (q *Badger) release(r *request, err error, now int64) {
 func (q *Badger) applied(r *request, now int64) {
 	switch r.op {
 	case opEnqueue:
+		// The leases get the values (schedule.fresh) from a copy of r.buf, which is reused;
+		// they lie one after another in it.
+		fresh := bytes.Clone(r.buf)
 		var stored int64
 		q.sched.mu.Lock()
 		for i, it := range r.items {
+			n := len(r.vals[i])
 			if !r.dup[i] {
-				q.sched.push(it.Msg.Seq, r.dues[i], now)
+				q.sched.pushFresh(it.Msg.Seq, r.dues[i], now, fresh[:n:n])
 				stored++
 			}
+			fresh = fresh[n:]
 		}
 		q.depth.Add(stored)
 		q.sched.mu.Unlock()
@@ -449,12 +458,13 @@ func (q *Badger) key(b []byte) []byte {
 }
 
 // writer is the group's transaction. It starts a new one when Badger says the current one
-// is too big, and remembers the first failure.
+// is too big or its values reach maxTxnValues, and remembers the first failure.
 type writer struct {
-	db  *badger.DB
-	txn *badger.Txn
-	ttl time.Duration
-	err error
+	db     *badger.DB
+	txn    *badger.Txn
+	ttl    time.Duration
+	values int // bytes of values in txn
+	err    error
 }
 
 func (w *writer) fail(err error) {
@@ -463,20 +473,35 @@ func (w *writer) fail(err error) {
 	}
 }
 
-// do runs op on the transaction, committing it and retrying op on a new one when Badger
-// says the transaction is too big.
-func (w *writer) do(op func(txn *badger.Txn) error) {
+// do runs op, which writes a value of n bytes, on the transaction, committing it and running
+// op on a new one when Badger says the transaction is too big or its values would pass
+// maxTxnValues.
+func (w *writer) do(n int, op func(txn *badger.Txn) error) {
 	if w.err != nil {
 		return
 	}
-	err := op(w.txn)
-	if errors.Is(err, badger.ErrTxnTooBig) {
-		if err = w.txn.Commit(); err == nil {
-			w.txn = w.db.NewTransaction(true)
-			err = op(w.txn)
+	var err error
+	if w.values > 0 && w.values+n > maxTxnValues {
+		err = w.next()
+	}
+	if err == nil {
+		if err = op(w.txn); errors.Is(err, badger.ErrTxnTooBig) {
+			if err = w.next(); err == nil {
+				err = op(w.txn)
+			}
 		}
 	}
+	w.values += n
 	w.fail(err)
+}
+
+// next commits the transaction and starts another.
+func (w *writer) next() error {
+	if err := w.txn.Commit(); err != nil {
+		return err
+	}
+	w.txn, w.values = w.db.NewTransaction(true), 0
+	return nil
 }
 
 func (w *writer) set(k, v []byte, ttl bool) {
@@ -484,7 +509,7 @@ func (w *writer) set(k, v []byte, ttl bool) {
 	if ttl {
 		e = e.WithTTL(w.ttl)
 	}
-	w.do(func(txn *badger.Txn) error { return txn.SetEntry(e) })
+	w.do(len(v), func(txn *badger.Txn) error { return txn.SetEntry(e) })
 }
 
 // setLive writes a live message, marked metaLater when it is not due yet: the startup scan
@@ -494,11 +519,11 @@ func (w *writer) setLive(k, v []byte, due, now int64) {
 	if due > now {
 		e.UserMeta = metaLater
 	}
-	w.do(func(txn *badger.Txn) error { return txn.SetEntry(e) })
+	w.do(len(v), func(txn *badger.Txn) error { return txn.SetEntry(e) })
 }
 
 func (w *writer) del(k []byte) {
-	w.do(func(txn *badger.Txn) error { return txn.Delete(k) })
+	w.do(0, func(txn *badger.Txn) error { return txn.Delete(k) })
 }
 
 // get reads key, including what this transaction has written, and passes its value to fn.

@@ -26,9 +26,9 @@ func (q *Badger) Lease(ctx context.Context, limit int) ([]*canonical.Message, er
 			return nil, err
 		}
 		now := q.now().UTC()
-		seqs, leases, wait := q.sched.take(limit, now.UnixNano())
+		seqs, vals, leases, wait := q.sched.take(limit, now.UnixNano())
 		if len(seqs) > 0 {
-			msgs, err := q.load(seqs, leases, now)
+			msgs, err := q.load(seqs, vals, leases, now)
 			q.exit()
 			if err != nil || len(msgs) > 0 {
 				return msgs, err
@@ -56,51 +56,70 @@ func (q *Badger) Lease(ctx context.Context, limit int) ([]*canonical.Message, er
 	}
 }
 
-// load reads the leased messages in one read transaction.
-func (q *Badger) load(seqs []uint64, leases []*lease, now time.Time) ([]*canonical.Message, error) {
+// load reads the leased messages: from vals where the schedule kept the value, the others in
+// one read transaction.
+func (q *Badger) load(seqs []uint64, vals [][]byte, leases []*lease, now time.Time) ([]*canonical.Message, error) {
 	sending := canonical.AppendChange(nil, canonical.Change{Status: canonical.StatusSending, At: now})
 	msgs := make([]*canonical.Message, len(seqs))
 	hists := make([][]byte, len(seqs))
 	var hbuf []byte // the histories, sharing their allocations
 	var bad []int
-	key := make([]byte, 0, 10)
-	err := q.db.View(func(txn *badger.Txn) error {
-		for i, seq := range seqs {
-			item, err := txn.Get(appendSeqKey(key[:0], pLive, seq))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				bad = append(bad, i)
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			err = item.Value(func(v []byte) error {
-				if len(v) < 8 {
-					return errCorruptRecord
+	// decode reads the m/ value of message i.
+	decode := func(i int, v []byte) error {
+		if len(v) < 8 {
+			return errCorruptRecord
+		}
+		msg, hist, err := splitRecord(v[8:])
+		if err != nil {
+			return err
+		}
+		m := new(canonical.Message)
+		if err := m.UnmarshalBinary(msg); err != nil {
+			return err
+		}
+		m.Status = canonical.StatusSending
+		msgs[i] = m
+		start := len(hbuf)
+		hbuf = append(append(hbuf, hist...), sending...)
+		hists[i] = hbuf[start:len(hbuf):len(hbuf)]
+		return nil
+	}
+	logBad := func(i int, err error) {
+		q.log.Error("cannot read queued message; it stays on disk and is skipped until restart",
+			"seq", seqs[i], "err", err)
+		bad = append(bad, i)
+	}
+	missed := false
+	for i, v := range vals {
+		if v == nil {
+			missed = true
+		} else if err := decode(i, v); err != nil {
+			logBad(i, err)
+		}
+	}
+	var err error
+	if missed {
+		key := make([]byte, 0, 10)
+		err = q.db.View(func(txn *badger.Txn) error {
+			for i, seq := range seqs {
+				if vals[i] != nil {
+					continue
 				}
-				msg, hist, err := splitRecord(v[8:])
+				item, err := txn.Get(appendSeqKey(key[:0], pLive, seq))
+				if errors.Is(err, badger.ErrKeyNotFound) {
+					bad = append(bad, i)
+					continue
+				}
 				if err != nil {
 					return err
 				}
-				m := new(canonical.Message)
-				if err := m.UnmarshalBinary(msg); err != nil {
-					return err
+				if err := item.Value(func(v []byte) error { return decode(i, v) }); err != nil {
+					logBad(i, err)
 				}
-				m.Status = canonical.StatusSending
-				msgs[i] = m
-				start := len(hbuf)
-				hbuf = append(append(hbuf, hist...), sending...)
-				hists[i] = hbuf[start:len(hbuf):len(hbuf)]
-				return nil
-			})
-			if err != nil {
-				q.log.Error("cannot read queued message; it stays on disk and is skipped until restart",
-					"seq", seq, "err", err)
-				bad = append(bad, i)
 			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	if err != nil {
 		q.sched.mu.Lock()
 		for _, seq := range seqs {

@@ -10,11 +10,14 @@ import (
 // The schedule holds every live message as 16 bytes without pointers (a million cost 16 MB
 // and nothing to the garbage collector): a ready FIFO of Seqs that are due, a min-heap of
 // (due, Seq) for those that are not, and the leases. Messages themselves stay in Badger and
-// are read when leased.
+// are read when leased, but for those just enqueued, whose values it keeps a while (fresh).
 
 // ringKeep is the largest ready ring kept when it empties; a bigger one is released so that a
 // burst does not pin its memory.
 const ringKeep = 1 << 16
+
+// freshMax bounds the bytes of the fresh values kept (see schedule.fresh).
+const freshMax = 4 << 20
 
 // entry is a message that is not due yet.
 type entry struct {
@@ -39,6 +42,11 @@ type schedule struct {
 	// receipts are changes recorded (Record) for live messages, merged into the history
 	// when the lease ends; see Badger.applyRecord.
 	receipts map[uint64][]byte
+	// fresh holds the stored m/ values of messages enqueued due and not yet leased, up to
+	// freshMax bytes, so that a Lease soon after the Enqueue (the usual case) does not read
+	// them back from Badger. A value is dropped when its message is leased or gets a receipt.
+	fresh      map[uint64][]byte
+	freshBytes int
 	// notify wakes one waiting Lease; a Lease that leaves work behind wakes the next.
 	notify chan struct{}
 }
@@ -46,6 +54,7 @@ type schedule struct {
 func (s *schedule) init() {
 	s.inflight = make(map[uint64]*lease)
 	s.receipts = make(map[uint64][]byte)
+	s.fresh = make(map[uint64][]byte)
 	s.notify = make(chan struct{}, 1)
 }
 
@@ -69,6 +78,16 @@ func (s *schedule) wake() {
 	}
 }
 
+// pushFresh is push for a message just enqueued, keeping its stored value v (which the
+// caller no longer uses) for the Lease that takes it when it is due now.
+func (s *schedule) pushFresh(seq uint64, due, now int64, v []byte) {
+	if due <= now && s.freshBytes+len(v) <= freshMax && s.receipts[seq] == nil {
+		s.fresh[seq] = v
+		s.freshBytes += len(v)
+	}
+	s.push(seq, due, now)
+}
+
 // push schedules seq at due. The caller holds mu and calls wake after unlocking.
 func (s *schedule) push(seq uint64, due, now int64) {
 	if due <= now {
@@ -87,32 +106,40 @@ func (s *schedule) promote(now int64) {
 	}
 }
 
-// take leases up to max due Seqs at now. When none is due it returns how long until the
-// next one is (or -1 when nothing is scheduled).
-func (s *schedule) take(max int, now int64) ([]uint64, []*lease, time.Duration) {
+// take leases up to max due Seqs at now, with their fresh values (nil where there is none).
+// When none is due it returns how long until the next one is (or -1 when nothing is
+// scheduled).
+func (s *schedule) take(max int, now int64) ([]uint64, [][]byte, []*lease, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.promote(now)
 	if s.ready.n == 0 {
 		if len(s.later) == 0 {
-			return nil, nil, -1
+			return nil, nil, nil, -1
 		}
-		return nil, nil, time.Duration(s.later[0].due - now)
+		return nil, nil, nil, time.Duration(s.later[0].due - now)
 	}
 	n := min(max, s.ready.n)
 	seqs := make([]uint64, n)
+	vals := make([][]byte, n)
 	ls := make([]lease, n) // one allocation for the batch
 	leases := make([]*lease, n)
 	for i := range seqs {
-		seqs[i] = s.ready.pop()
+		seq := s.ready.pop()
+		seqs[i] = seq
+		if v, ok := s.fresh[seq]; ok {
+			vals[i] = v
+			delete(s.fresh, seq)
+			s.freshBytes -= len(v)
+		}
 		ls[i].at = now
 		leases[i] = &ls[i]
-		s.inflight[seqs[i]] = leases[i]
+		s.inflight[seq] = leases[i]
 	}
 	if s.ready.n > 0 {
 		s.wake()
 	}
-	return seqs, leases, 0
+	return seqs, vals, leases, 0
 }
 
 // drop forgets a lease whose message could not be read.
@@ -183,10 +210,15 @@ func (s *schedule) returnLeases() {
 	clear(s.inflight)
 }
 
-// addReceipt keeps a change recorded for a live message until its lease ends.
+// addReceipt keeps a change recorded for a live message until its lease ends. The message's
+// fresh value, which lacks the change, is dropped.
 func (s *schedule) addReceipt(seq uint64, change []byte) {
 	s.mu.Lock()
 	s.receipts[seq] = append(s.receipts[seq], change...)
+	if v, ok := s.fresh[seq]; ok {
+		delete(s.fresh, seq)
+		s.freshBytes -= len(v)
+	}
 	s.mu.Unlock()
 }
 

@@ -29,14 +29,7 @@ type lane struct {
 	stop   <-chan struct{} // of the current run (see Worker.run)
 }
 
-func (l *lane) stopping() bool {
-	select {
-	case <-l.stop:
-		return true
-	default:
-		return false
-	}
-}
+func (l *lane) stopping() bool { return closed(l.stop) }
 
 // pending is one callback of a batch.
 type pending struct {

@@ -288,9 +288,12 @@ func (w *Worker) Stop() {
 	w.wg.Wait()
 }
 
-func (w *Worker) stopping() bool {
+func (w *Worker) stopping() bool { return closed(w.stop) }
+
+// closed reports whether ch is closed (it is never sent on).
+func closed(ch <-chan struct{}) bool {
 	select {
-	case <-w.stop:
+	case <-ch:
 		return true
 	default:
 		return false

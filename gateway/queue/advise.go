@@ -51,32 +51,19 @@ const dropInterval = time.Second
 // seekHole is lseek's SEEK_HOLE: the offset of the first hole, past the data written.
 const seekHole = 4
 
-// adviseLogs advises the mapping of each log Badger has moved on to since the last call.
-// Called after a sync, which is when the syncer notices a new file.
-func (q *Badger) adviseLogs() {
-	s := q.logs
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := range s.kind {
-		k := &s.kind[i]
-		if k.f == nil || k.cur == q.advised[i] {
-			continue
-		}
-		q.advised[i] = k.cur
-		var st syscall.Stat_t
-		err := syscall.Fstat(int(k.f.Fd()), &st)
-		if err == nil {
-			err = madviseMappings(syscall.MADV_RANDOM, func(file string) int64 {
-				if file == fileID(&st) {
-					return math.MaxInt64
-				}
-				return 0
-			})
-		}
-		if err != nil {
-			q.log.Warn("cannot advise the kernel on a queue log's mapping", "file", k.f.Name(), "err", err)
-		}
+// adviseRandom turns readahead off on the mappings of f (see above). The syncer calls it
+// for each log file it opens: Badger has mapped the file by then.
+func adviseRandom(f *os.File) error {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return err
 	}
+	return madviseMappings(syscall.MADV_RANDOM, func(file string) int64 {
+		if file == fileID(&st) {
+			return math.MaxInt64
+		}
+		return 0
+	})
 }
 
 // dropPages unmaps the pages of Badger's tables, and of its value-log files up to what it

@@ -149,8 +149,6 @@ type Badger struct {
 	arena     []byte // keys and small values of the group being committed
 	scratch   []byte // the key of a lookup (a read does not keep it)
 
-	advised [2]int // the log files last advised, by logSyncer.kind (advise.go)
-
 	changesMu sync.Mutex // one Changes call at a time moves the cursors
 
 	// feedCommitted is the last fseq committed, for Feed readers; feedNotify wakes one.
@@ -232,7 +230,7 @@ func Open(opts Options) (*Badger, error) {
 		stopped:    make(chan struct{}),
 		feedNotify: make(chan struct{}, 1),
 	}
-	if q.logs, err = newLogSyncer(opts.Dir); err != nil {
+	if q.logs, err = newLogSyncer(opts.Dir, opts.Logger); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
@@ -462,7 +460,6 @@ func (q *Badger) syncAll() error {
 	start := time.Now()
 	err := q.logs.sync()
 	syncSeconds.UpdateDuration(start)
-	q.adviseLogs()
 	return err
 }
 

@@ -24,10 +24,8 @@ func (q *Badger) Enqueue(ctx context.Context, items []Item) ([]bool, error) {
 	if len(items) == 0 {
 		return nil, nil
 	}
-	for _, it := range items {
-		if it.Msg == nil {
-			return nil, canonical.Errorf(canonical.ErrInternal, "cannot enqueue a nil message")
-		}
+	if err := CheckItems(items); err != nil {
+		return nil, err
 	}
 	if q.closed.Load() {
 		return nil, errClosing

@@ -177,6 +177,16 @@ type Lease interface {
 	Release()
 }
 
+// CheckItems is how every backend's Enqueue checks its items: none may be nil.
+func CheckItems(items []Item) error {
+	for _, it := range items {
+		if it.Msg == nil {
+			return canonical.Errorf(canonical.ErrInternal, "cannot enqueue a nil message")
+		}
+	}
+	return nil
+}
+
 // PrepareRetry is how every backend's Retry reads its arguments: a due time in the past is
 // now; the message becomes queued, or scheduled when it is due later; the change's status
 // and time default to that status and now.

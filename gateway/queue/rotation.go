@@ -2,6 +2,7 @@ package queue
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,6 +33,7 @@ import (
 type logSyncer struct {
 	mu   sync.Mutex
 	dir  string
+	log  *slog.Logger
 	kind [2]logKind
 }
 
@@ -43,8 +45,8 @@ type logKind struct {
 	synced int      // files left behind and synced, for tests
 }
 
-func newLogSyncer(dir string) (*logSyncer, error) {
-	s := &logSyncer{dir: dir, kind: [2]logKind{
+func newLogSyncer(dir string, log *slog.Logger) (*logSyncer, error) {
+	s := &logSyncer{dir: dir, log: log, kind: [2]logKind{
 		{ext: ".vlog", format: "%06d.vlog"},
 		{ext: ".mem", format: "%05d.mem"},
 	}}
@@ -133,7 +135,8 @@ func (s *logSyncer) sync() error {
 	return nil
 }
 
-// open opens k's current file; one already removed is left closed.
+// open opens k's current file, and advises the kernel on Badger's mapping of it (advise.go);
+// one already removed is left closed.
 func (s *logSyncer) open(k *logKind) error {
 	f, err := os.Open(s.path(k, k.cur))
 	if os.IsNotExist(err) {
@@ -143,6 +146,9 @@ func (s *logSyncer) open(k *logKind) error {
 		return fmt.Errorf("cannot open %s: %w", s.path(k, k.cur), err)
 	}
 	k.f = f
+	if err := adviseRandom(f); err != nil {
+		s.log.Warn("cannot advise the kernel on a queue log's mapping", "file", f.Name(), "err", err)
+	}
 	return nil
 }
 

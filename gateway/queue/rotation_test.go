@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,7 +60,7 @@ func TestLogSyncerFollowsRemovedFiles(t *testing.T) {
 	}
 	touch("000001.vlog")
 	touch("00001.mem")
-	s, err := newLogSyncer(dir)
+	s, err := newLogSyncer(dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,10 +35,8 @@ func (q *Queue) Enqueue(ctx context.Context, items []queue.Item) ([]bool, error)
 	if len(items) == 0 {
 		return nil, nil
 	}
-	for _, it := range items {
-		if it.Msg == nil {
-			return nil, canonical.Errorf(canonical.ErrInternal, "cannot enqueue a nil message")
-		}
+	if err := queue.CheckItems(items); err != nil {
+		return nil, err
 	}
 	if q.closed.Load() {
 		return nil, errClosing

@@ -310,8 +310,8 @@ func (s *scenario) once(ctx context.Context, n int) (run, error) {
 		return r, fmt.Errorf("end to end: %w", err)
 	}
 	r.E2E.Ratio = r.E2E.Delivered / r.Ceiling.OKPerS
-	s.logf("  e2e delivered %.0f/s during the load (%.2fx ceiling), accepted %.0f/s, backlog %d, delivered %.1f%% after the drain, peak RSS %d MB",
-		r.E2E.Delivered, r.E2E.Ratio, r.E2E.OKPerS, r.E2E.Backlog, 100*r.E2E.DeliveredRatio, r.E2E.PeakRSS>>20)
+	s.logf("  e2e delivered %.0f/s during the load (%.2fx ceiling), accepted %.0f/s, backlog %d, delivered %.1f%% after the drain, peak RSS %d MB  (syncer busy %.0f%%, %.2f ms a sync, %.0f items a sync)",
+		r.E2E.Delivered, r.E2E.Ratio, r.E2E.OKPerS, r.E2E.Backlog, 100*r.E2E.DeliveredRatio, r.E2E.PeakRSS>>20, 100*r.E2E.SyncBusy, r.E2E.SyncMs, r.E2E.PerSync)
 	if s.o.jetstream {
 		js, err := s.jetStreamPhases(ctx, n, r.Ceiling.OKPerS, r.Durable.OKPerS)
 		if err != nil {

@@ -157,6 +157,7 @@ type Badger struct {
 	// watches are the receipt watches by deadline (watch.go).
 	watches watchHeap
 
+	writeMu   sync.Mutex   // held while writing to Badger's logs or syncing them; see syncAll
 	closeMu   sync.RWMutex // held for reading to submit to reqs or read storage (enter); Close takes it
 	closed    atomic.Bool
 	closing   chan struct{}   // closed by Close: wakes Lease waiters and housekeeping
@@ -443,7 +444,7 @@ func (q *Badger) housekeeping() {
 			}
 		case <-gc.C:
 			// Each call rewrites at most one value-log file; go on while there is garbage.
-			for q.db.RunValueLogGC(gcDiscardRatio) == nil {
+			for q.collectGarbage() {
 				gcRewrites.Inc()
 				select {
 				case <-q.closing:
@@ -455,8 +456,36 @@ func (q *Badger) housekeeping() {
 	}
 }
 
-// syncAll makes everything committed so far durable.
+// collectGarbage rewrites one value-log file if enough of it is garbage, and reports whether
+// it did. GC moves the values it keeps to the current value-log file and their pointers to
+// the memtable WAL, then removes the old file, so it writes under writeMu like the committer
+// and syncs before anything else may (see syncAll).
+func (q *Badger) collectGarbage() bool {
+	q.writeMu.Lock()
+	defer q.writeMu.Unlock()
+	if err := q.db.RunValueLogGC(gcDiscardRatio); err != nil {
+		if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+			q.log.Warn("queue value-log GC failed", "err", err)
+		}
+		return false
+	}
+	if err := q.logs.sync(); err != nil {
+		q.log.Error("cannot sync queue", "err", err)
+		return false
+	}
+	return true
+}
+
+// syncAll makes everything committed so far durable: the value log, then the memtable WAL.
+//
+// It holds writeMu, which every write to Badger's logs also holds (the committer's commits,
+// GC, consumer state), so the two files are synced with nothing written between or during:
+// the WAL on disk then never holds a pointer into value-log bytes that are not on disk too,
+// which a write landing between the two syncs could leave after a power loss. The committer
+// gathers the next group meanwhile, and commits it once the sync is done.
 func (q *Badger) syncAll() error {
+	q.writeMu.Lock()
+	defer q.writeMu.Unlock()
 	start := time.Now()
 	err := q.logs.sync()
 	syncSeconds.UpdateDuration(start)

@@ -17,8 +17,8 @@ import (
 // requests are waiting and writes them in one Badger transaction (split only when Badger
 // says it is too big, or at maxTxnValues). With DurabilityAlways the committed group then
 // goes to the syncer, which syncs once for every group committed meanwhile and releases their
-// callers; the committer goes on with the next group during the sync, so one fsync serves
-// many requests and the disk's latency is not paid once per group.
+// callers, so one fsync serves many requests. Commits and syncs take turns (writeMu, see
+// syncAll): requests that arrive during a sync wait in the channel and make the next group.
 //
 // Only requests that create live messages (Enqueue, Replay) wait for the sync: that is the
 // queue's contract. Finish, Retry and Record return once committed, which survives a crash
@@ -185,7 +185,9 @@ func (q *Badger) syncLoop() {
 }
 
 func (q *Badger) commitGroup(group []*request, n int) {
+	q.writeMu.Lock()
 	start := time.Now()
+
 	now := q.now().UTC()
 	w := writer{txn: q.db.NewTransaction(true), db: q.db, ttl: q.opts.Retention}
 	q.arena = q.arena[:0]
@@ -216,6 +218,7 @@ func (q *Badger) commitGroup(group []*request, n int) {
 		w.set([]byte(metaFeed), binary.BigEndian.AppendUint64(nil, q.feedSeq), false)
 	}
 	err := w.commit()
+	q.writeMu.Unlock()
 	if err != nil {
 		err = q.storageError("commit", err)
 		q.feedSeq = feedSeq
@@ -446,6 +449,14 @@ func (q *Badger) feed(w *writer, tenant, id string, ch canonical.Change) {
 	k := q.key(binary.BigEndian.AppendUint64(appendLP(append(q.arena, pFeed, '/'), tenant), q.feedSeq))
 	v := q.key(appendFeedValue(q.arena, id, ch))
 	w.set(k, v, true)
+}
+
+// update runs fn in a Badger transaction of its own, for the few writes that do not go
+// through the committer; it holds writeMu like every write (see syncAll).
+func (q *Badger) update(fn func(txn *badger.Txn) error) error {
+	q.writeMu.Lock()
+	defer q.writeMu.Unlock()
+	return q.db.Update(fn)
 }
 
 // key returns what was appended to the arena since its end as a slice of its own, and moves

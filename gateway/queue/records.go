@@ -323,7 +323,7 @@ func (q *Badger) Changes(tenant string, max int) ([]*Record, error) {
 		return nil
 	})
 	if err == nil && last > 0 {
-		err = q.db.Update(func(txn *badger.Txn) error {
+		err = q.update(func(txn *badger.Txn) error {
 			return txn.Set(cursorKey, binary.BigEndian.AppendUint64(nil, last))
 		})
 	}

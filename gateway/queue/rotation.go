@@ -11,22 +11,16 @@ import (
 	"syscall"
 )
 
-// logSyncer makes Badger's logs durable in place of db.Sync, for two reasons.
-//
-// db.Sync holds Badger's DB lock while it syncs the memtable WAL, and every write takes that
-// lock (ensureRoomForWrite), so the committer's next group waited for the disk: a profile
-// at 64 connections showed commits of one message taking 0.3-0.6 ms, the length of a sync.
-// The syncer fdatasyncs its own descriptors of the same files instead, with no lock of
-// Badger's, and the committer writes the next group meanwhile. fdatasync on another
-// descriptor covers pages written through Badger's mmap: they are dirty in the page cache,
-// and msync(MS_SYNC), which db.Sync uses, is the same range fdatasync in the kernel.
-//
-// And db.Sync syncs the current memtable WAL and value-log file only: Badger does not sync a
-// file when it moves on to the next one, so data committed just before it moved would be
-// acknowledged without an fsync. The syncer notices that Badger moved on (the next file
-// exists), syncs the file left behind and the directory that gained a file. A file Badger has
-// already removed needs nothing: a memtable's WAL is removed once its table is written and
-// synced.
+// logSyncer makes Badger's logs durable in place of db.Sync. db.Sync syncs the current
+// memtable WAL and value-log file only: Badger does not sync a file when it moves on to the
+// next one, so data committed just before it moved would be acknowledged without an fsync.
+// The syncer fdatasyncs its own descriptors of the files, notices that Badger moved on (the
+// next file exists), syncs the file left behind and the directory that gained a file. A file
+// Badger has already removed needs nothing: a memtable's WAL is removed once its table is
+// written and synced. fdatasync on another descriptor covers pages written through Badger's
+// mmap: they are dirty in the page cache, and msync(MS_SYNC), which db.Sync uses, is the
+// same range fdatasync in the kernel. (db.Sync also holds Badger's DB lock, which every write
+// takes, through the WAL's msync.)
 //
 // This follows Badger v4's file names: value logs "%06d.vlog", memtable WALs "%05d.mem",
 // numbered up by one. TestRotatedFilesAreSynced fails if that changes.
@@ -35,6 +29,8 @@ type logSyncer struct {
 	dir  string
 	log  *slog.Logger
 	kind [2]logKind
+	// between, when set (tests), runs after the value log's sync and before the WAL's.
+	between func()
 }
 
 type logKind struct {
@@ -126,6 +122,9 @@ func (s *logSyncer) sync() error {
 		}
 		if err := k.datasync(); err != nil {
 			return fmt.Errorf("cannot sync %s: %w", s.path(k, k.cur), err)
+		}
+		if i == 0 && s.between != nil {
+			s.between()
 		}
 	}
 	if moved {

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"switchboard/canonical"
 )
@@ -84,5 +86,50 @@ func TestLogSyncerFollowsRemovedFiles(t *testing.T) {
 	}
 	if vlog := s.kind[0]; vlog.cur != 1 || vlog.f == nil {
 		t.Fatalf("value log %d (open %v), want 1", vlog.cur, vlog.f != nil)
+	}
+}
+
+// TestNothingWrittenBetweenSyncs: the WAL must not reach the disk holding pointers into
+// value-log bytes that have not, so no write lands in Badger's logs while the syncer syncs
+// the value log and then the WAL. A Finish (which waits for its commit, not for a sync)
+// issued while the syncer is between the two syncs completes only after the WAL's sync.
+func TestNothingWrittenBetweenSyncs(t *testing.T) {
+	q := openQueue(t, t.TempDir(), nil)
+	ctx := context.Background()
+	if _, err := q.Enqueue(ctx, []Item{{Msg: newMsg("5511999990001")}}); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := q.Lease(ctx, 1)
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("lease: %d, %v", len(ms), err)
+	}
+
+	const hold = 300 * time.Millisecond
+	inSync := make(chan struct{})
+	var syncDone atomic.Int64
+	q.logs.mu.Lock()
+	q.logs.between = func() {
+		q.logs.between = nil // once
+		close(inSync)
+		time.Sleep(hold)
+		syncDone.Store(time.Now().UnixNano())
+	}
+	q.logs.mu.Unlock()
+	enqueued := make(chan error, 1)
+	go func() { // its sync is the one held
+		_, err := q.Enqueue(ctx, []Item{{Msg: newMsg("5511999990002")}})
+		enqueued <- err
+	}()
+	<-inSync
+	if err := q.Finish(ms[0], canonical.Change{Status: canonical.StatusSent}); err != nil {
+		t.Fatal(err)
+	}
+	finished := time.Now().UnixNano()
+	if err := <-enqueued; err != nil {
+		t.Fatal(err)
+	}
+	if done := syncDone.Load(); done == 0 || finished < done {
+		t.Fatalf("a Finish was committed while the syncer was between the value log and the WAL (%v before the value log's sync ended)",
+			time.Duration(done-finished))
 	}
 }

@@ -458,18 +458,18 @@ func (q *Badger) housekeeping() {
 
 // collectGarbage rewrites one value-log file if enough of it is garbage, and reports whether
 // it did. GC moves the values it keeps to the current value-log file and their pointers to
-// the memtable WAL, then removes the old file, so it writes under writeMu like the committer
-// and syncs before anything else may (see syncAll).
+// the memtable WAL through Badger's own writes, then removes the old file; it runs outside
+// writeMu, since a rewrite can take most of a second and commits would wait for all of it.
+// A sync during GC may therefore take the WAL's new pointers without their values, until the
+// sync right after it, which is all a power loss in the middle of a GC could undo.
 func (q *Badger) collectGarbage() bool {
-	q.writeMu.Lock()
-	defer q.writeMu.Unlock()
 	if err := q.db.RunValueLogGC(gcDiscardRatio); err != nil {
 		if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
 			q.log.Warn("queue value-log GC failed", "err", err)
 		}
 		return false
 	}
-	if err := q.logs.sync(); err != nil {
+	if err := q.syncAll(); err != nil {
 		q.log.Error("cannot sync queue", "err", err)
 		return false
 	}
@@ -479,10 +479,11 @@ func (q *Badger) collectGarbage() bool {
 // syncAll makes everything committed so far durable: the value log, then the memtable WAL.
 //
 // It holds writeMu, which every write to Badger's logs also holds (the committer's commits,
-// GC, consumer state), so the two files are synced with nothing written between or during:
-// the WAL on disk then never holds a pointer into value-log bytes that are not on disk too,
-// which a write landing between the two syncs could leave after a power loss. The committer
-// gathers the next group meanwhile, and commits it once the sync is done.
+// the consumers' state; not value-log GC, see collectGarbage), so the two files are synced
+// with nothing written between or during: the WAL on disk then never holds a pointer into
+// value-log bytes that are not on disk too, which a write landing between the two syncs could
+// leave after a power loss. The committer gathers the next group meanwhile, and commits it
+// once the sync is done.
 func (q *Badger) syncAll() error {
 	q.writeMu.Lock()
 	defer q.writeMu.Unlock()

@@ -259,11 +259,7 @@ func (d *decoder) time() time.Time {
 // encodings one after another.
 func AppendChange(dst []byte, ch Change) []byte {
 	dst = appendString(dst, string(ch.Status))
-	var at int64
-	if !ch.At.IsZero() {
-		at = ch.At.UnixNano()
-	}
-	dst = binary.AppendVarint(dst, at)
+	dst = appendTime(dst, ch.At)
 	dst = appendString(dst, ch.Upstream)
 	dst = appendString(dst, ch.Reason)
 	return appendString(dst, ch.Code)
@@ -275,15 +271,26 @@ func DecodeChanges(b []byte) ([]Change, error) {
 	var out []Change
 	d := decoder{b: b}
 	for len(d.b) > 0 && !d.err {
-		ch := Change{Status: Status(d.string())}
-		if at := d.varint(); at != 0 {
-			ch.At = time.Unix(0, at).UTC()
-		}
-		ch.Upstream, ch.Reason, ch.Code = d.string(), d.string(), d.string()
-		out = append(out, ch)
+		out = append(out, d.change())
 	}
 	if d.err {
 		return nil, errors.New("cannot decode status history: corrupt or truncated")
 	}
 	return out, nil
+}
+
+// NextChange splits the first change of a history written with AppendChange off b.
+func NextChange(b []byte) (change, rest []byte, ok bool) {
+	d := decoder{b: b}
+	d.change()
+	if d.err {
+		return nil, nil, false
+	}
+	return b[:len(b)-len(d.b)], d.b, true
+}
+
+func (d *decoder) change() Change {
+	ch := Change{Status: Status(d.string()), At: d.time()}
+	ch.Upstream, ch.Reason, ch.Code = d.string(), d.string(), d.string()
+	return ch
 }

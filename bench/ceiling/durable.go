@@ -114,8 +114,9 @@ func (l *Log) write() {
 		if len(g.buf) == 0 {
 			continue
 		}
-		_, g.err = l.f.WriteAt(g.buf, l.off)
-		l.off += int64(len(g.buf))
+		if _, g.err = l.f.WriteAt(g.buf, l.off); g.err == nil {
+			l.off += int64(len(g.buf))
+		}
 		l.synced <- g
 	}
 }

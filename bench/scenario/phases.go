@@ -202,7 +202,7 @@ func (s *scenario) accept(ctx context.Context, n int, dialect string, b backend)
 		return phase{}, err
 	}
 	ph.Name = dialect
-	if ph.SyncBusy, ph.SyncMs, ph.PerSync, err = g.syncStats(r.ElapsedSec); err != nil {
+	if err := ph.readSyncStats(g, b, r.ElapsedSec); err != nil {
 		return phase{}, err
 	}
 	ph.PeakRSS, err = peakRSS(g.pid())
@@ -232,12 +232,21 @@ func (s *scenario) e2e(ctx context.Context, n int, b backend, d time.Duration) (
 	}
 	del := r.Delivery
 	ph.Name = "e2e " + s.o.e2eDialect
-	if ph.SyncBusy, ph.SyncMs, ph.PerSync, err = g.syncStats(r.ElapsedSec); err != nil {
+	if err := ph.readSyncStats(g, b, r.ElapsedSec); err != nil {
 		return phase{}, err
 	}
 	ph.Delivered, ph.DeliveredRatio, ph.Backlog = del.InLoadPerSec, del.Ratio, r.OK-del.InLoad
 	ph.PeakRSS, err = peakRSS(g.pid())
 	return ph, err
+}
+
+// readSyncStats fills in the group-commit figures of a gateway on backend b: only the
+// Badger queue has them.
+func (ph *phase) readSyncStats(g *gateway, b backend, wall float64) (err error) {
+	if b == badger {
+		ph.SyncBusy, ph.SyncMs, ph.PerSync, err = g.syncStats(wall)
+	}
+	return err
 }
 
 // gateway starts a fresh gateway (empty Badger queue, durability always) named name whose

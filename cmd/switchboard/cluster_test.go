@@ -318,11 +318,7 @@ func TestClusterCallbacksOnce(t *testing.T) {
 			if code != 202 {
 				t.Fatalf("send %d: %d %s", from+i, code, body)
 			}
-			var a struct{ ID string }
-			if err := json.Unmarshal([]byte(body), &a); err != nil || a.ID == "" {
-				t.Fatalf("send %d: %s", from+i, body)
-			}
-			ids = append(ids, a.ID)
+			ids = append(ids, messageID(t, body))
 		}
 		return ids
 	}
@@ -367,15 +363,19 @@ func TestClusterCallbacksOnce(t *testing.T) {
 		t.Fatalf("%d callbacks posted twice with both gateways up", dups)
 	}
 
-	done := make(chan []string)
-	go func() { done <- send(300, 300, gws[1:]) }()
-	time.Sleep(100 * time.Millisecond)
-	gws[0].kill()
-	killed := time.Now()
-	second := <-done
+	// The sends go on in this goroutine (send may call t.Fatalf) while the first gateway is
+	// killed.
+	killed := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		gws[0].kill()
+		killed <- time.Now()
+	}()
+	second := send(300, 300, gws[1:])
+	killedAt := <-killed
 	sk.waitAll(t, second, 30*time.Second)
 	dups := sentOnce(append(first, second...), 45*time.Second)
 	t.Logf("%d callbacks exactly once with two gateways; after SIGKILL of the one posting them, all %d arrived "+
 		"within %v, %d posted twice; %v in all", len(first), len(first)+len(second),
-		time.Since(killed).Round(100*time.Millisecond), dups, time.Since(start).Round(100*time.Millisecond))
+		time.Since(killedAt).Round(100*time.Millisecond), dups, time.Since(start).Round(100*time.Millisecond))
 }

@@ -187,7 +187,6 @@ func (q *Badger) syncLoop() {
 func (q *Badger) commitGroup(group []*request, n int) {
 	q.writeMu.Lock()
 	start := time.Now()
-
 	now := q.now().UTC()
 	w := writer{txn: q.db.NewTransaction(true), db: q.db, ttl: q.opts.Retention}
 	q.arena = q.arena[:0]
@@ -423,9 +422,9 @@ func (q *Badger) applyFinish(w *writer, r *request, now time.Time) {
 	if m.Template != nil && (m.Status == canonical.StatusSent || m.Status == canonical.StatusDelivered || m.Status == canonical.StatusRead) {
 		// Indexed twice: by recipient (any template) and by recipient and template name.
 		v := q.key(append(binary.BigEndian.AppendUint64(q.arena, uint64(now.UnixNano())), m.ID...))
-		w.set(q.key(q.appendTemplateKey(q.arena, m.Tenant, m.To, "")), v, true)
+		w.set(q.key(appendTemplateKey(q.arena, m.Tenant, m.To, "")), v, true)
 		if m.Template.Name != "" {
-			w.set(q.key(q.appendTemplateKey(q.arena, m.Tenant, m.To, m.Template.Name)), v, true)
+			w.set(q.key(appendTemplateKey(q.arena, m.Tenant, m.To, m.Template.Name)), v, true)
 		}
 	}
 	q.feed(w, m.Tenant, m.ID, r.ch)

@@ -154,7 +154,7 @@ func (q *Badger) untemplate(w *writer, m *canonical.Message) {
 		names = append(names, m.Template.Name)
 	}
 	for _, name := range names {
-		k := q.key(q.appendTemplateKey(q.arena, m.Tenant, m.To, name))
+		k := q.key(appendTemplateKey(q.arena, m.Tenant, m.To, name))
 		if v := q.valueOf(w, k); len(v) > 8 && string(v[8:]) == m.ID {
 			w.del(k)
 		}
@@ -163,7 +163,7 @@ func (q *Badger) untemplate(w *writer, m *canonical.Message) {
 
 // appendTemplateKey is t/<tenant><to>, or t/<tenant><to>\x00<name> for one template: the
 // recipient is digits, so the two never collide.
-func (q *Badger) appendTemplateKey(dst []byte, tenant, to, name string) []byte {
+func appendTemplateKey(dst []byte, tenant, to, name string) []byte {
 	dst = append(appendLP(append(dst, pTmpl, '/'), tenant), to...)
 	if name != "" {
 		dst = append(append(dst, 0), name...)

@@ -238,15 +238,10 @@ func (q *Badger) Release(m *canonical.Message, at time.Time) error {
 		return errClosing
 	}
 	now := q.now().UTC()
-	if at.Before(now) {
-		at = now
-	}
+	at, status := DueAt(at, now)
 	if err := q.sched.release(m.Seq, m.ID, at.UnixNano(), now.UnixNano()); err != nil {
 		return err
 	}
-	m.Status = canonical.StatusQueued
-	if at.After(now) {
-		m.Status = canonical.StatusScheduled
-	}
+	m.Status = status
 	return nil
 }

@@ -187,18 +187,21 @@ func CheckItems(items []Item) error {
 	return nil
 }
 
+// DueAt is when a message given back for at is due, at now: at, or now when at is past; and
+// the status it waits in: queued when due now, scheduled when later.
+func DueAt(at, now time.Time) (time.Time, canonical.Status) {
+	if !at.After(now) {
+		return now, canonical.StatusQueued
+	}
+	return at, canonical.StatusScheduled
+}
+
 // PrepareRetry is how every backend's Retry reads its arguments: a due time in the past is
 // now; the message becomes queued, or scheduled when it is due later; the change's status
 // and time default to that status and now.
 func PrepareRetry(m *canonical.Message, at, now time.Time, ch canonical.Change) (time.Time, canonical.Change) {
 	now = now.UTC()
-	if at.Before(now) {
-		at = now
-	}
-	m.Status = canonical.StatusQueued
-	if at.After(now) {
-		m.Status = canonical.StatusScheduled
-	}
+	at, m.Status = DueAt(at, now)
 	if ch.Status == "" {
 		ch.Status = m.Status
 	}

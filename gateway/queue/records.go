@@ -54,31 +54,12 @@ func decodeRecord(b []byte) (*Record, error) {
 	return r, nil
 }
 
-// nextChange splits the first encoded change off b.
-func nextChange(b []byte) (change, rest []byte, ok bool) {
-	r := b
-	if _, r, ok = readLP(r); !ok {
-		return nil, nil, false
-	}
-	if _, n := binary.Varint(r); n <= 0 {
-		return nil, nil, false
-	} else {
-		r = r[n:]
-	}
-	for range 3 {
-		if _, r, ok = readLP(r); !ok {
-			return nil, nil, false
-		}
-	}
-	return b[:len(b)-len(r)], r, true
-}
-
 // mergeChanges appends to hist those encoded changes of extra it does not already hold.
 // A receipt recorded while a message was leased may or may not be in the history read at
 // lease time, so it is merged by content.
 func mergeChanges(hist, extra []byte) []byte {
 	for len(extra) > 0 {
-		ch, rest, ok := nextChange(extra)
+		ch, rest, ok := canonical.NextChange(extra)
 		if !ok {
 			break
 		}
@@ -229,7 +210,7 @@ func (q *Badger) TemplateSentSince(tenant string, to []string, template string, 
 	var key []byte
 	err := q.db.View(func(txn *badger.Txn) error {
 		for _, t := range to {
-			key = q.appendTemplateKey(key[:0], tenant, t, template)
+			key = appendTemplateKey(key[:0], tenant, t, template)
 			item, err := txn.Get(key)
 			if errors.Is(err, badger.ErrKeyNotFound) {
 				continue

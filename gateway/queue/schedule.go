@@ -127,11 +127,7 @@ func (s *schedule) take(max int, now int64) ([]uint64, [][]byte, []*lease, time.
 	for i := range seqs {
 		seq := s.ready.pop()
 		seqs[i] = seq
-		if v, ok := s.fresh[seq]; ok {
-			vals[i] = v
-			delete(s.fresh, seq)
-			s.freshBytes -= len(v)
-		}
+		vals[i] = s.dropFresh(seq)
 		ls[i].at = now
 		leases[i] = &ls[i]
 		s.inflight[seq] = leases[i]
@@ -215,11 +211,19 @@ func (s *schedule) returnLeases() {
 func (s *schedule) addReceipt(seq uint64, change []byte) {
 	s.mu.Lock()
 	s.receipts[seq] = append(s.receipts[seq], change...)
-	if v, ok := s.fresh[seq]; ok {
+	s.dropFresh(seq)
+	s.mu.Unlock()
+}
+
+// dropFresh forgets seq's fresh value and returns it (nil when there is none). The caller
+// holds mu.
+func (s *schedule) dropFresh(seq uint64) []byte {
+	v, ok := s.fresh[seq]
+	if ok {
 		delete(s.fresh, seq)
 		s.freshBytes -= len(v)
 	}
-	s.mu.Unlock()
+	return v
 }
 
 func (s *schedule) takeReceipts(seq uint64) []byte {

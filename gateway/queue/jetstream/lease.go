@@ -353,17 +353,12 @@ func (q *Queue) Release(m *canonical.Message, at time.Time) error {
 		return errClosing
 	}
 	now := time.Now().UTC()
-	if at.Before(now) {
-		at = now
-	}
+	at, status := queue.DueAt(at, now)
 	l := q.leases.take(m.ID)
 	if l == nil {
 		return errNotLeased
 	}
-	m.Status = canonical.StatusQueued
-	if at.After(now) {
-		m.Status = canonical.StatusScheduled
-	}
+	m.Status = status
 	d := at.Sub(now)
 	if d < minScheduleDelay {
 		return l.jm.NakWithDelay(d)

@@ -79,7 +79,7 @@ func decodeRecord(b []byte) (*record, error) {
 	if err != nil {
 		return nil, errCorrupt
 	}
-	r.hist = append(r.hist, hist...)
+	r.hist = hist
 	return r, nil
 }
 

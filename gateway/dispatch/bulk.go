@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -14,83 +15,116 @@ import (
 const (
 	// maxBulk is the most messages in one bulk request.
 	maxBulk = 100
-	// bulkLinger is how long the first message of a bulk request waits for company: short,
-	// because every message in it is already holding a connection slot.
+	// bulkLinger is the longest the first message of a bulk request waits for company while
+	// the upstream is busy: short, because every message in it holds a connection slot.
 	bulkLinger = 2 * time.Millisecond
 )
 
-// bulkItem is one message waiting for a bulk request, and where its result goes.
-type bulkItem struct {
-	m   *canonical.Message
-	res chan adapters.Result
-}
-
 // batcher gathers the messages that senders hand one upstream at the same moment into bulk
-// requests. Each message has already passed the breaker and holds a connection slot, so a
+// requests. It has no goroutine of its own: the first sender of a batch leads it. On an idle
+// upstream the leader sends at once; while a request to the upstream is out, it waits up to
+// the linger for company, and sends as soon as the batch is full or the upstream is idle
+// again. Each message has already passed the breaker and holds a connection slot, so a
 // batch is never larger than the upstream's max_conns: batching saves requests, it does not
 // raise concurrency.
 type batcher struct {
-	u    *upstream
-	bulk adapters.BulkOutbound
-	in   chan bulkItem
+	u      *upstream
+	bulk   adapters.BulkOutbound
+	linger time.Duration
+
+	mu   sync.Mutex
+	open *batch // gathering, led by its first sender; nil when none
+	out  int    // requests in flight
+}
+
+// batch is one bulk request in the making. Its leader sends it once ready is closed (full,
+// or the upstream idle) or the linger ends; every sender reads its result once done is closed.
+type batch struct {
+	ms    []*canonical.Message
+	res   []adapters.Result
+	ready chan struct{}
+	done  chan struct{}
 }
 
 func newBatcher(u *upstream, b adapters.BulkOutbound) *batcher {
-	bt := &batcher{u: u, bulk: b, in: make(chan bulkItem)}
-	go bt.run()
-	return bt
+	return &batcher{u: u, bulk: b, linger: bulkLinger}
 }
 
-// send hands m to the batcher and waits for its result.
+// send adds m to the open batch, or leads a new one, and returns m's result.
 func (b *batcher) send(m *canonical.Message) adapters.Result {
-	it := bulkItem{m: m, res: make(chan adapters.Result, 1)}
-	b.in <- it
-	return <-it.res
-}
-
-func (b *batcher) run() {
-	for first := range b.in {
-		batch := []bulkItem{first}
-		linger := time.NewTimer(bulkLinger)
-	gather:
-		for len(batch) < maxBulk {
-			select {
-			case it := <-b.in:
-				batch = append(batch, it)
-			case <-linger.C:
-				break gather
-			}
+	b.mu.Lock()
+	if bt := b.open; bt != nil {
+		i := len(bt.ms)
+		bt.ms = append(bt.ms, m)
+		if len(bt.ms) == maxBulk {
+			b.open = nil
+			close(bt.ready)
 		}
-		linger.Stop()
-		go b.flush(batch)
+		b.mu.Unlock()
+		<-bt.done
+		return bt.res[i]
 	}
+	bt := &batch{ms: []*canonical.Message{m}, ready: make(chan struct{}), done: make(chan struct{})}
+	if b.out > 0 {
+		b.open = bt
+		b.mu.Unlock()
+		t := time.NewTimer(b.linger)
+		select {
+		case <-bt.ready:
+		case <-t.C:
+		}
+		t.Stop()
+		b.mu.Lock()
+		if b.open == bt {
+			b.open = nil
+		}
+	}
+	b.out++
+	b.mu.Unlock()
+
+	bt.res = b.flush(bt.ms)
+	close(bt.done)
+
+	b.mu.Lock()
+	if b.out--; b.out == 0 && b.open != nil {
+		// The upstream is idle: the open batch need not wait for its linger.
+		close(b.open.ready)
+		b.open = nil
+	}
+	b.mu.Unlock()
+	return bt.res[0]
 }
 
-// flush sends one batch: a single message as a plain request, several as one bulk request.
-func (b *batcher) flush(batch []bulkItem) {
-	if len(batch) == 1 {
-		batch[0].res <- b.u.request(batch[0].m)
-		return
-	}
-	ms := make([]*canonical.Message, len(batch))
-	for i, it := range batch {
-		ms[i] = it.m
+// flush sends ms, a single message as a plain request and several as one bulk request, and
+// returns their results in order.
+func (b *batcher) flush(ms []*canonical.Message) []adapters.Result {
+	if len(ms) == 1 {
+		return []adapters.Result{b.u.request(ms[0])}
 	}
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	var results []adapters.Result
 	if err := b.bulk.EncodeBulk(ms, req); err != nil {
-		results = repeat(adapters.Result{Outcome: adapters.Permanent, Reason: err.Error()}, len(ms))
-	} else if err := b.u.client.DoTimeout(req, resp, b.u.timeout); err != nil {
-		results = repeat(transportResult(err, b.u.timeout), len(ms))
-	} else {
-		results = b.bulk.ClassifyBulk(ms, resp)
+		// A message the bulk request cannot carry must not fail the others with it: each
+		// goes alone, and its own encoding decides.
+		return b.alone(ms)
 	}
 	bulkRequests.Inc()
-	for i, it := range batch {
-		it.res <- results[i]
+	if err := b.u.client.DoTimeout(req, resp, b.u.timeout); err != nil {
+		return repeat(transportResult(err, b.u.timeout), len(ms))
 	}
+	return b.bulk.ClassifyBulk(ms, resp)
+}
+
+// alone sends each of ms as a request of its own, at once: each holds its connection slot.
+func (b *batcher) alone(ms []*canonical.Message) []adapters.Result {
+	res := make([]adapters.Result, len(ms))
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		wg.Go(func() { res[i] = b.u.request(m) })
+	}
+	wg.Wait()
+	return res
 }
 
 func repeat(r adapters.Result, n int) []adapters.Result {

@@ -53,7 +53,7 @@ func TestDurableAnswersAfterWriting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewDurableServer(l)
+	srv := NewDurableServer(l, nil)
 	go srv.Serve(ln)
 
 	const clients, each = 16, 50
@@ -116,5 +116,67 @@ func TestDurableAnswersAfterWriting(t *testing.T) {
 	}
 	if err := l.Append([]byte("late")); err != ErrClosed {
 		t.Errorf("Append after Close: %v", err)
+	}
+}
+
+// With a forwarder, every answered body reaches the forward URL once.
+func TestForwarderDeliversEachBodyOnce(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]int{}
+	target, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		mu.Lock()
+		got[string(ctx.PostBody())]++
+		mu.Unlock()
+	}}
+	go sink.Serve(target)
+	defer sink.Shutdown()
+
+	l, err := OpenLog(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	f, err := NewForwarder("http://"+target.Addr().String()+"/in", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewDurableServer(l, f)
+	go srv.Serve(ln)
+
+	const n = 200
+	for i := range n {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		req.Header.SetMethod("POST")
+		req.SetRequestURI("http://" + ln.Addr().String() + "/gateway/v1/messages")
+		req.SetBodyString(fmt.Sprintf(`{"to":"+5511%d"}`, i))
+		if err := fasthttp.DoTimeout(req, resp, 10*time.Second); err != nil || resp.StatusCode() != 200 {
+			t.Fatalf("request %d: %v %d", i, err, resp.StatusCode())
+		}
+		fasthttp.ReleaseRequest(req)
+		fasthttp.ReleaseResponse(resp)
+	}
+	if err := srv.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if failed := f.Close(); failed != 0 {
+		t.Fatalf("%d bodies failed", failed)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range n {
+		if k := got[fmt.Sprintf(`{"to":"+5511%d"}`, i)]; k != 1 {
+			t.Errorf("body %d forwarded %d times", i, k)
+		}
+	}
+	if len(got) != n {
+		t.Errorf("%d distinct bodies forwarded, want %d", len(got), n)
 	}
 }

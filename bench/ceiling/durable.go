@@ -170,8 +170,9 @@ func (l *Log) Close() error {
 }
 
 // NewDurableServer returns a server that appends every request body to l, and answers Body
-// once it is durable (500 if the write or sync failed). Close l after the server stops.
-func NewDurableServer(l *Log) *fasthttp.Server {
+// once it is durable (500 if the write or sync failed); f, when not nil, then forwards the
+// body. Close l (and f) after the server stops.
+func NewDurableServer(l *Log, f *Forwarder) *fasthttp.Server {
 	srv := NewServer()
 	srv.Handler = func(ctx *fasthttp.RequestCtx) {
 		if err := l.Append(ctx.PostBody()); err != nil {
@@ -179,6 +180,9 @@ func NewDurableServer(l *Log) *fasthttp.Server {
 			return
 		}
 		Handler(ctx)
+		if f != nil {
+			f.Forward(ctx.PostBody())
+		}
 	}
 	return srv
 }

@@ -146,11 +146,18 @@ func listenFlags(name, def string, args []string, extra func(*flag.FlagSet)) (st
 }
 
 func mainCeiling(ctx context.Context, args []string) int {
-	var durable string
+	var durable, forward string
+	var forwardConns int
 	addr, ok := listenFlags("ceiling", "127.0.0.1:9100", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&durable, "durable", "", "append every request body to `DIR`/"+ceiling.LogFile+", fdatasync'd (group commit), before answering")
+		fs.StringVar(&forward, "forward", "", "with -durable: after answering, POST every body on to `URL` (the end-to-end reference)")
+		fs.IntVar(&forwardConns, "forward-conns", 64, "connections to the -forward URL")
 	})
 	if !ok {
+		return 2
+	}
+	if forward != "" && (durable == "" || forwardConns < 1) {
+		fmt.Fprintln(os.Stderr, "bench ceiling: -forward needs -durable and -forward-conns of at least 1")
 		return 2
 	}
 	srv := ceiling.NewServer()
@@ -161,7 +168,19 @@ func mainCeiling(ctx context.Context, args []string) int {
 			return 1
 		}
 		defer l.Close()
-		srv = ceiling.NewDurableServer(l)
+		var f *ceiling.Forwarder
+		if forward != "" {
+			if f, err = ceiling.NewForwarder(forward, forwardConns); err != nil {
+				fmt.Fprintf(os.Stderr, "bench ceiling: -forward: %v\n", err)
+				return 2
+			}
+			defer func() {
+				if n := f.Close(); n > 0 {
+					fmt.Fprintf(os.Stderr, "bench ceiling: %d bodies could not be forwarded\n", n)
+				}
+			}()
+		}
+		srv = ceiling.NewDurableServer(l, f)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -53,6 +53,9 @@ type run struct {
 	Durable phase            `json:"durable_reference"`
 	Accept  map[string]phase `json:"accept"`
 	E2E     phase            `json:"e2e"`
+	// E2ERef is the end-to-end reference: the durable reference forwarding every answered
+	// body to the sink (`bench ceiling -durable DIR -forward URL`).
+	E2ERef phase `json:"e2e_reference"`
 	// JetStream is nil when its phases are not measured.
 	JetStream *jsRun `json:"jetstream,omitempty"`
 }
@@ -160,6 +163,38 @@ func (s *scenario) ceiling(ctx context.Context, n int, durable bool) (phase, err
 	_, ph, err := s.load(ctx, loadgen.Options{Target: "http://" + addr, Dialect: "native", Duration: s.o.duration}, p, nil, fmt.Sprintf("run%d-%s", n, name))
 	ph.Name = name
 	return ph, err
+}
+
+// e2eRef measures the end-to-end reference under the end-to-end load: the durable reference
+// forwarding each answered body to the sink from as many connections as the gateway's
+// upstream has.
+func (s *scenario) e2eRef(ctx context.Context, n int) (phase, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return phase{}, err
+	}
+	sink, err := freeAddr()
+	if err != nil {
+		return phase{}, err
+	}
+	name := fmt.Sprintf("run%d-e2e-ref", n)
+	p, err := startProc(name, filepath.Join(s.work, name+".log"), s.o.bin, "bench", "ceiling", "-listen", addr,
+		"-durable", filepath.Join(s.work, name), "-forward", "http://"+sink+"/messages", "-forward-conns", fmt.Sprint(s.o.upstreamConns))
+	if err != nil {
+		return phase{}, err
+	}
+	defer p.stop(30 * time.Second)
+	if err := waitListen(p, addr, 30*time.Second); err != nil {
+		return phase{}, err
+	}
+	r, ph, err := s.load(ctx, loadgen.Options{Target: "http://" + addr, Dialect: "native", Duration: s.o.e2eDuration,
+		Sink: sink, Drain: s.o.drain}, p, nil, name)
+	if err != nil {
+		return phase{}, err
+	}
+	ph.Name = "e2e-ref"
+	ph.Delivered, ph.DeliveredRatio, ph.Backlog = r.Delivery.InLoadPerSec, r.Delivery.Ratio, r.OK-r.Delivery.InLoad
+	return ph, nil
 }
 
 // queueGateway starts a fresh gateway named name on backend b whose upstream is upstream;
@@ -318,9 +353,16 @@ func (s *scenario) once(ctx context.Context, n int) (run, error) {
 	if r.E2E, err = s.e2e(ctx, n, badger, s.o.e2eDuration); err != nil {
 		return r, fmt.Errorf("end to end: %w", err)
 	}
-	r.E2E.Ratio = r.E2E.Delivered / r.Ceiling.OKPerS
-	s.logf("  e2e delivered %.0f/s during the load (%.2fx ceiling), accepted %.0f/s, backlog %d, delivered %.1f%% after the drain, peak RSS %d MB  (syncer busy %.0f%%, %.2f ms a sync, %.0f items a sync)",
-		r.E2E.Delivered, r.E2E.Ratio, r.E2E.OKPerS, r.E2E.Backlog, 100*r.E2E.DeliveredRatio, r.E2E.PeakRSS>>20, 100*r.E2E.SyncBusy, r.E2E.SyncMs, r.E2E.PerSync)
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	if r.E2ERef, err = s.e2eRef(ctx, n); err != nil {
+		return r, fmt.Errorf("end-to-end reference: %w", err)
+	}
+	r.E2ERef.Ratio, r.E2ERef.RefRatio = r.E2ERef.Delivered/r.Ceiling.OKPerS, 1
+	r.E2E.Ratio, r.E2E.RefRatio = r.E2E.Delivered/r.Ceiling.OKPerS, r.E2E.Delivered/r.E2ERef.Delivered
+	s.logf("  e2e delivered %.0f/s during the load (%.2fx ceiling, %.2fx e2e ref %.0f/s), accepted %.0f/s, backlog %d, delivered %.1f%% after the drain, peak RSS %d MB  (syncer busy %.0f%%, %.2f ms a sync, %.0f items a sync)",
+		r.E2E.Delivered, r.E2E.Ratio, r.E2E.RefRatio, r.E2ERef.Delivered, r.E2E.OKPerS, r.E2E.Backlog, 100*r.E2E.DeliveredRatio, r.E2E.PeakRSS>>20, 100*r.E2E.SyncBusy, r.E2E.SyncMs, r.E2E.PerSync)
 	if s.o.jetstream {
 		js, err := s.jetStreamPhases(ctx, n, r.Ceiling.OKPerS, r.Durable.OKPerS)
 		if err != nil {

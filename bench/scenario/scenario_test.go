@@ -118,6 +118,9 @@ func TestBenchMeasuresEveryFigure(t *testing.T) {
 	if e := r.E2E; e.Delivered <= 0 || e.DeliveredRatio < 1 || e.PeakRSS <= 0 {
 		t.Errorf("end to end %+v; want deliveries, all of them after the drain, and RSS", e)
 	}
+	if e := r.E2ERef; e.Delivered <= 0 || e.DeliveredRatio < 1 || r.E2E.RefRatio <= 0 {
+		t.Errorf("end-to-end reference %+v (gateway's ratio to it %v); want deliveries, all of them after the drain", e, r.E2E.RefRatio)
+	}
 	js := r.JetStream
 	if js == nil {
 		t.Fatal("no JetStream figures")
@@ -145,7 +148,7 @@ func TestBenchMeasuresEveryFigure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"hand-written notes", "<!-- bench:begin -->", "| durable reference", "| durable accepts, wavy;",
+	for _, want := range []string{"hand-written notes", "<!-- bench:begin -->", "| durable reference", "| durable accepts, wavy;", "| end-to-end reference",
 		"| JetStream accepts, native, nats-server default sync", "| JetStream end to end, default sync", "Every run, JetStream",
 		"restart after kill -9", "<!-- bench:end -->"} {
 		if !strings.Contains(string(res), want) {
@@ -287,7 +290,8 @@ func TestSummaryRatios(t *testing.T) {
 			N: i + 1, Ceiling: phase{OKPerS: c, Ratio: 1},
 			Durable: phase{OKPerS: 45000 * k, Ratio: 0.5, RefRatio: 1},
 			Accept:  map[string]phase{"native": {OKPerS: 27000 * k, Ratio: 0.3, RefRatio: 0.6, P99Ms: 5}},
-			E2E:     phase{OKPerS: 15000, Delivered: 15000, Ratio: 0.17},
+			E2E:     phase{OKPerS: 15000, Delivered: 15000, Ratio: 0.17, RefRatio: 0.6},
+			E2ERef:  phase{OKPerS: 25000, Delivered: 25000, Ratio: 25000 / c, RefRatio: 1},
 			JetStream: &jsRun{
 				Accept:       phase{OKPerS: 36000 * k, Ratio: 0.4, NATSCPU: 0.5},
 				AcceptAlways: phase{OKPerS: 4500 * k, Ratio: 0.05, RefRatio: 0.1},
@@ -305,7 +309,8 @@ func TestSummaryRatios(t *testing.T) {
 		"ceiling":                          {"1.00", ""},
 		"durable reference":                {"0.50", "1.00"},
 		"durable accepts, native":          {"0.30", "0.60"},
-		"end to end, delivered during 30s": {"0.17", ""},
+		"end to end, delivered during 30s": {"0.17", "0.60 (e2e ref)"},
+		"end-to-end reference":             {"0.28", ""},
 		"JetStream accepts, native, nats-server default sync":          {"0.40", ""},
 		"JetStream accepts, native, nats-server sync_interval: always": {"0.05", "0.10"},
 		"JetStream end to end, default sync, delivered during 15s":     {"0.10", ""},

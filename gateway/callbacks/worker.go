@@ -163,7 +163,11 @@ func (l *lane) load() error {
 		return err
 	}
 	if len(v) < 8 {
-		l.cursor = l.w.src.FeedSeq()
+		// Not knowing the end must not start the lane at 0: that would post the whole
+		// retained feed.
+		if l.cursor, err = l.w.src.FeedSeq(); err != nil {
+			return err
+		}
 		return l.w.src.PutState(cursorKey(l.t.ID), binary.BigEndian.AppendUint64(nil, l.cursor), 0)
 	}
 	l.cursor = binary.BigEndian.Uint64(v)

@@ -357,3 +357,29 @@ func TestWorkerRestart(t *testing.T) {
 	}
 	t.Logf("%d of 60 callbacks before the stop", mid)
 }
+
+// feedEndUnknown is a queue whose feed end cannot be read.
+type feedEndUnknown struct{ *queue.Badger }
+
+func (feedEndUnknown) FeedSeq() (uint64, error) {
+	return 0, &canonical.Error{Code: canonical.ErrUnavailable, Reason: "feed unreachable"}
+}
+
+// A tenant's first lane starts at the feed's end; when the end cannot be read, New fails and
+// stores no cursor, rather than starting at 0 and posting the whole retained feed.
+func TestWorkerFirstStartNeedsFeedEnd(t *testing.T) {
+	q := openQueue(t, t.TempDir())
+	tenants := []Tenant{{ID: "acme", URL: "http://127.0.0.1:1/cb"}}
+	if _, err := New(feedEndUnknown{q}, tenants, Options{Logger: quiet}); err == nil {
+		t.Fatal("New started a lane without knowing the feed's end")
+	}
+	if v, err := q.GetState(cursorKey("acme")); err != nil || v != nil {
+		t.Fatalf("cursor stored after the failure: %v %v", v, err)
+	}
+	if _, err := New(q, tenants, Options{Logger: quiet}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := q.GetState(cursorKey("acme")); err != nil || len(v) != 8 {
+		t.Fatalf("cursor after a start: %v %v", v, err)
+	}
+}

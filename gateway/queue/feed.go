@@ -66,7 +66,7 @@ func (q *Badger) ReadFeed(tenant string, after uint64, max int) ([]FeedEntry, er
 }
 
 // FeedSeq is the Seq of the last feed entry committed.
-func (q *Badger) FeedSeq() uint64 { return q.feedCommitted.Load() }
+func (q *Badger) FeedSeq() (uint64, error) { return q.feedCommitted.Load(), nil }
 
 // FeedNotify receives after a commit that added feed entries.
 func (q *Badger) FeedNotify() <-chan struct{} { return q.feedNotify }

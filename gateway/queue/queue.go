@@ -121,7 +121,7 @@ type Feed interface {
 	// ReadFeed returns up to max of the tenant's entries with Seq > after, oldest first.
 	ReadFeed(tenant string, after uint64, max int) ([]FeedEntry, error)
 	// FeedSeq is the Seq of the last entry committed (for any tenant).
-	FeedSeq() uint64
+	FeedSeq() (uint64, error)
 	// FeedNotify receives (coalesced) after a commit that added entries. For one consumer.
 	FeedNotify() <-chan struct{}
 

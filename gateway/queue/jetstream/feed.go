@@ -101,16 +101,15 @@ func (q *Queue) ReadFeed(tenant string, after uint64, max int) ([]queue.FeedEntr
 	return out, nil
 }
 
-// FeedSeq is the Seq of the last feed entry, or 0 when it cannot be read.
-func (q *Queue) FeedSeq() uint64 {
+// FeedSeq is the Seq of the last feed entry.
+func (q *Queue) FeedSeq() (uint64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	info, err := q.feed.Info(ctx)
 	if err != nil {
-		q.log.Warn("cannot read the change feed's end", "err", err)
-		return 0
+		return 0, q.unavailable("read the change feed's end", err)
 	}
-	return info.State.LastSeq
+	return info.State.LastSeq, nil
 }
 
 // FeedNotify receives after any gateway added feed entries: every gateway hears every

@@ -33,8 +33,8 @@ func testFeed(t *testing.T, open func(testing.TB) queue.Queue) {
 	a, b := NewMsg(), NewMsg()
 	b.Tenant = "other"
 	enqueue(t, q, a, b)
-	if es := readFeed(t, f, "acme", 0); len(es) != 0 || f.FeedSeq() != 0 {
-		t.Fatalf("feed after enqueue: %v (seq %d)", es, f.FeedSeq())
+	if es := readFeed(t, f, "acme", 0); len(es) != 0 || feedSeq(t, f) != 0 {
+		t.Fatalf("feed after enqueue: %v (seq %d)", es, feedSeq(t, f))
 	}
 	notify := f.FeedNotify()
 	ms := leaseN(t, q, 2, 5*time.Second)
@@ -75,8 +75,8 @@ func testFeed(t *testing.T, open func(testing.TB) queue.Queue) {
 	if !slices.Equal(got, want) || es[0].Change.Reason != "503" || es[2].Change.Code != "4" {
 		t.Fatalf("feed = %+v, want %v", es, want)
 	}
-	if es[0].Seq >= es[1].Seq || es[1].Seq >= es[2].Seq || f.FeedSeq() < es[2].Seq {
-		t.Fatalf("feed seqs out of order: %+v, last %d", es, f.FeedSeq())
+	if es[0].Seq >= es[1].Seq || es[1].Seq >= es[2].Seq || feedSeq(t, f) < es[2].Seq {
+		t.Fatalf("feed seqs out of order: %+v, last %d", es, feedSeq(t, f))
 	}
 	if rest := readFeed(t, f, "acme", es[1].Seq); len(rest) != 1 || rest[0].Seq != es[2].Seq {
 		t.Fatalf("feed after %d = %+v", es[1].Seq, rest)
@@ -97,13 +97,22 @@ func testFeed(t *testing.T, open func(testing.TB) queue.Queue) {
 		}
 	}
 
-	last := f.FeedSeq()
+	last := feedSeq(t, f)
 	q.Close()
 	q = open(t)
 	f = q.(queue.Feed)
-	if f.FeedSeq() != last || len(readFeed(t, f, "acme", 0)) != 3 {
-		t.Fatalf("after reopen: seq %d (was %d), %d entries", f.FeedSeq(), last, len(readFeed(t, f, "acme", 0)))
+	if feedSeq(t, f) != last || len(readFeed(t, f, "acme", 0)) != 3 {
+		t.Fatalf("after reopen: seq %d (was %d), %d entries", feedSeq(t, f), last, len(readFeed(t, f, "acme", 0)))
 	}
+}
+
+func feedSeq(t *testing.T, f queue.Feed) uint64 {
+	t.Helper()
+	seq, err := f.FeedSeq()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seq
 }
 
 // testState: the feed consumers' keys, listed by prefix in key order, deleted, and expired.

@@ -60,10 +60,7 @@ func (l *lane) run() {
 		}
 		if err != nil {
 			l.w.log.Error("cannot read callbacks", "tenant", l.t.ID, "err", err)
-			select {
-			case <-time.After(readErrorWait):
-			case <-l.stop:
-			}
+			wait(readErrorWait, l.stop)
 			continue
 		}
 		if len(entries) == batchSize {
@@ -162,10 +159,7 @@ func (l *lane) process(entries []queue.FeedEntry) error {
 				break
 			}
 			if !next.IsZero() {
-				select {
-				case <-time.After(time.Until(next)):
-				case <-l.stop:
-				}
+				wait(time.Until(next), l.stop)
 			}
 			continue
 		}

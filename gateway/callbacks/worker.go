@@ -244,7 +244,7 @@ func (w *Worker) lead(ld queue.Leader) {
 		ls, err := ld.Lead(leaseName, w.stop)
 		if err != nil {
 			w.log.Error("cannot take the callbacks lease", "err", err)
-			w.pause(readErrorWait)
+			wait(readErrorWait, w.stop)
 			continue
 		}
 		if ls == nil {
@@ -258,9 +258,7 @@ func (w *Worker) lead(ld queue.Leader) {
 			for _, l := range w.lanes {
 				for err := l.load(); err != nil; err = l.load() {
 					w.log.Error("cannot read the callbacks cursor", "tenant", l.t.ID, "err", err)
-					select {
-					case <-time.After(readErrorWait):
-					case <-term:
+					if !wait(readErrorWait, term) {
 						return
 					}
 				}
@@ -278,10 +276,15 @@ func (w *Worker) lead(ld queue.Leader) {
 	}
 }
 
-func (w *Worker) pause(d time.Duration) {
+// wait waits d, or until stop is closed; it reports whether d passed.
+func wait(d time.Duration, stop <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
-	case <-time.After(d):
-	case <-w.stop:
+	case <-t.C:
+		return true
+	case <-stop:
+		return false
 	}
 }
 

@@ -253,29 +253,32 @@ func (c *catalogue) pick(t *canonical.Template) *canonical.Template {
 
 // has reports whether the catalogue can render the template in the language.
 func (c *catalogue) has(name, language string) bool {
-	base, _, _ := strings.Cut(strings.ReplaceAll(language, "-", "_"), "_")
-	for _, lang := range []string{language, base, ""} {
-		if _, ok := c.bodies[name+"\x00"+lang]; ok {
-			return true
-		}
-	}
-	return false
+	_, ok := c.body(name, language)
+	return ok
 }
 
-// render fills the template's {{n}} placeholders from its params. The name is looked up
-// with its language, then the language without region (en for en_US), then an entry with
-// no language; a group's templates are tried in order.
+// body looks name up with its language, then the language without region (en for en_US),
+// then an entry with no language.
+func (c *catalogue) body(name, language string) (string, bool) {
+	base, _, _ := strings.Cut(strings.ReplaceAll(language, "-", "_"), "_")
+	for _, lang := range []string{language, base, ""} {
+		if body, ok := c.bodies[name+"\x00"+lang]; ok {
+			return body, true
+		}
+	}
+	return "", false
+}
+
+// render fills the template's {{n}} placeholders from its params. The name is looked up as
+// body does; a group's templates are tried in order.
 func (c *catalogue) render(t *canonical.Template) (string, error) {
 	names := []string{t.Name}
 	if g := c.groups[t.GroupID]; t.Name == "" && g != nil {
 		names = g.names
 	}
-	base, _, _ := strings.Cut(strings.ReplaceAll(t.Language, "-", "_"), "_")
 	for _, name := range names {
-		for _, lang := range []string{t.Language, base, ""} {
-			if body, ok := c.bodies[name+"\x00"+lang]; ok {
-				return fill(body, t.Params), nil
-			}
+		if body, ok := c.body(name, t.Language); ok {
+			return fill(body, t.Params), nil
 		}
 	}
 	return "", fmt.Errorf("template %q (language %q) is not in the templates catalogue", cmp.Or(t.Name, t.GroupID, t.ID), t.Language)

@@ -49,12 +49,7 @@ func TestDurableAnswersAfterWriting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewDurableServer(l, nil)
-	go srv.Serve(ln)
+	addr, srv := serveDurable(t, l, nil)
 
 	const clients, each = 16, 50
 	var wg sync.WaitGroup
@@ -62,19 +57,13 @@ func TestDurableAnswersAfterWriting(t *testing.T) {
 	for c := range clients {
 		wg.Go(func() {
 			for i := range each {
-				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-				req.Header.SetMethod("POST")
-				req.SetRequestURI("http://" + ln.Addr().String() + "/gateway/v1/messages")
-				req.SetBodyString(fmt.Sprintf(`{"to":"+5511%d","text":"%d"}`, c, i))
-				err := fasthttp.DoTimeout(req, resp, 10*time.Second)
-				if err == nil && (resp.StatusCode() != 200 || string(resp.Body()) != string(Body)) {
-					err = fmt.Errorf("got %d %q", resp.StatusCode(), resp.Body())
+				code, body, err := post(addr, fmt.Sprintf(`{"to":"+5511%d","text":"%d"}`, c, i))
+				if err == nil && (code != 200 || string(body) != string(Body)) {
+					err = fmt.Errorf("got %d %q", code, body)
 				}
 				if err != nil {
 					errs <- err
 				}
-				fasthttp.ReleaseRequest(req)
-				fasthttp.ReleaseResponse(resp)
 			}
 		})
 	}
@@ -144,24 +133,13 @@ func TestForwarderDeliversEachBodyOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewDurableServer(l, f)
-	go srv.Serve(ln)
+	addr, srv := serveDurable(t, l, f)
 
 	const n = 200
 	for i := range n {
-		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		req.Header.SetMethod("POST")
-		req.SetRequestURI("http://" + ln.Addr().String() + "/gateway/v1/messages")
-		req.SetBodyString(fmt.Sprintf(`{"to":"+5511%d"}`, i))
-		if err := fasthttp.DoTimeout(req, resp, 10*time.Second); err != nil || resp.StatusCode() != 200 {
-			t.Fatalf("request %d: %v %d", i, err, resp.StatusCode())
+		if code, _, err := post(addr, fmt.Sprintf(`{"to":"+5511%d"}`, i)); err != nil || code != 200 {
+			t.Fatalf("request %d: %v %d", i, err, code)
 		}
-		fasthttp.ReleaseRequest(req)
-		fasthttp.ReleaseResponse(resp)
 	}
 	if err := srv.Shutdown(); err != nil {
 		t.Fatal(err)
@@ -179,4 +157,30 @@ func TestForwarderDeliversEachBodyOnce(t *testing.T) {
 	if len(got) != n {
 		t.Errorf("%d distinct bodies forwarded, want %d", len(got), n)
 	}
+}
+
+// serveDurable serves NewDurableServer(l, f) on a loopback port and returns its address.
+func serveDurable(t *testing.T, l *Log, f *Forwarder) (string, *fasthttp.Server) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewDurableServer(l, f)
+	go srv.Serve(ln)
+	return ln.Addr().String(), srv
+}
+
+// post POSTs body to the native messages path at addr and returns the answer.
+func post(addr, body string) (int, []byte, error) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod("POST")
+	req.SetRequestURI("http://" + addr + "/gateway/v1/messages")
+	req.SetBodyString(body)
+	if err := fasthttp.DoTimeout(req, resp, 10*time.Second); err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
 }

@@ -143,23 +143,16 @@ func (s *scenario) writeReport(r *loadgen.Report, name string) error {
 // same server answering only after it appended the body to a file in a fresh directory and
 // fdatasync'd it (`bench ceiling -durable`): the durable reference.
 func (s *scenario) ceiling(ctx context.Context, n int, durable bool) (phase, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return phase{}, err
-	}
-	name, args := "ceiling", []string{"bench", "ceiling", "-listen", addr}
+	name, args := "ceiling", []string(nil)
 	if durable {
 		name = "durable-ref"
-		args = append(args, "-durable", filepath.Join(s.work, fmt.Sprintf("run%d-durable-ref", n)))
+		args = []string{"-durable", filepath.Join(s.work, fmt.Sprintf("run%d-durable-ref", n))}
 	}
-	p, err := startProc(name, filepath.Join(s.work, name+".log"), s.o.bin, args...)
+	p, addr, err := s.startCeiling(name, args...)
 	if err != nil {
 		return phase{}, err
 	}
 	defer p.stop(5 * time.Second)
-	if err := waitListen(p, addr, 30*time.Second); err != nil {
-		return phase{}, err
-	}
 	_, ph, err := s.load(ctx, loadgen.Options{Target: "http://" + addr, Dialect: "native", Duration: s.o.duration}, p, nil, fmt.Sprintf("run%d-%s", n, name))
 	ph.Name = name
 	return ph, err
@@ -169,32 +162,49 @@ func (s *scenario) ceiling(ctx context.Context, n int, durable bool) (phase, err
 // forwarding each answered body to the sink from as many connections as the gateway's
 // upstream has.
 func (s *scenario) e2eRef(ctx context.Context, n int) (phase, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return phase{}, err
-	}
 	sink, err := freeAddr()
 	if err != nil {
 		return phase{}, err
 	}
 	name := fmt.Sprintf("run%d-e2e-ref", n)
-	p, err := startProc(name, filepath.Join(s.work, name+".log"), s.o.bin, "bench", "ceiling", "-listen", addr,
-		"-durable", filepath.Join(s.work, name), "-forward", "http://"+sink+"/messages", "-forward-conns", fmt.Sprint(s.o.upstreamConns))
+	p, addr, err := s.startCeiling(name, "-durable", filepath.Join(s.work, name),
+		"-forward", "http://"+sink+"/messages", "-forward-conns", fmt.Sprint(s.o.upstreamConns))
 	if err != nil {
 		return phase{}, err
 	}
 	defer p.stop(30 * time.Second)
-	if err := waitListen(p, addr, 30*time.Second); err != nil {
-		return phase{}, err
-	}
 	r, ph, err := s.load(ctx, loadgen.Options{Target: "http://" + addr, Dialect: "native", Duration: s.o.e2eDuration,
 		Sink: sink, Drain: s.o.drain}, p, nil, name)
 	if err != nil {
 		return phase{}, err
 	}
 	ph.Name = "e2e-ref"
-	ph.Delivered, ph.DeliveredRatio, ph.Backlog = r.Delivery.InLoadPerSec, r.Delivery.Ratio, r.OK-r.Delivery.InLoad
+	ph.setDelivery(r)
 	return ph, nil
+}
+
+// startCeiling starts `bench ceiling` with args on a free port, named name, and waits until
+// it listens. The caller stops it.
+func (s *scenario) startCeiling(name string, args ...string) (*proc, string, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := startProc(name, filepath.Join(s.work, name+".log"), s.o.bin, append([]string{"bench", "ceiling", "-listen", addr}, args...)...)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := waitListen(p, addr, 30*time.Second); err != nil {
+		p.stop(5 * time.Second)
+		return nil, "", err
+	}
+	return p, addr, nil
+}
+
+// setDelivery fills in an end-to-end phase's delivery figures from its load's report.
+func (ph *phase) setDelivery(r *loadgen.Report) {
+	del := r.Delivery
+	ph.Delivered, ph.DeliveredRatio, ph.Backlog = del.InLoadPerSec, del.Ratio, r.OK-del.InLoad
 }
 
 // queueGateway starts a fresh gateway named name on backend b whose upstream is upstream;
@@ -265,12 +275,11 @@ func (s *scenario) e2e(ctx context.Context, n int, b backend, d time.Duration) (
 	if err != nil {
 		return phase{}, err
 	}
-	del := r.Delivery
 	ph.Name = "e2e " + s.o.e2eDialect
 	if err := ph.readSyncStats(g, b, r.ElapsedSec); err != nil {
 		return phase{}, err
 	}
-	ph.Delivered, ph.DeliveredRatio, ph.Backlog = del.InLoadPerSec, del.Ratio, r.OK-del.InLoad
+	ph.setDelivery(r)
 	ph.PeakRSS, err = peakRSS(g.pid())
 	return ph, err
 }

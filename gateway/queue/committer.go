@@ -268,18 +268,13 @@ func (q *Badger) release(r *request, err error, now int64) {
 func (q *Badger) applied(r *request, now int64) {
 	switch r.op {
 	case opEnqueue:
-		// The leases get the values (schedule.fresh) from a copy of r.buf, which is reused;
-		// they lie one after another in it.
-		fresh := bytes.Clone(r.buf)
 		var stored int64
 		q.sched.mu.Lock()
 		for i, it := range r.items {
-			n := len(r.vals[i])
 			if !r.dup[i] {
-				q.sched.pushFresh(it.Msg.Seq, r.dues[i], now, fresh[:n:n])
+				q.sched.pushFresh(it.Msg.Seq, r.dues[i], now, r.vals[i])
 				stored++
 			}
-			fresh = fresh[n:]
 		}
 		q.depth.Add(stored)
 		q.sched.mu.Unlock()

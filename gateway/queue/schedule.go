@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"sync"
 	"time"
 
@@ -78,11 +79,11 @@ func (s *schedule) wake() {
 	}
 }
 
-// pushFresh is push for a message just enqueued, keeping its stored value v (which the
-// caller no longer uses) for the Lease that takes it when it is due now.
+// pushFresh is push for a message just enqueued, keeping a copy of its stored value v for
+// the Lease that takes it when it is due now.
 func (s *schedule) pushFresh(seq uint64, due, now int64, v []byte) {
 	if due <= now && s.freshBytes+len(v) <= freshMax && s.receipts[seq] == nil {
-		s.fresh[seq] = v
+		s.fresh[seq] = bytes.Clone(v)
 		s.freshBytes += len(v)
 	}
 	s.push(seq, due, now)

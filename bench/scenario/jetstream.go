@@ -74,12 +74,8 @@ func (s *scenario) natsServer(name string, syncAlways bool) (*proc, string, erro
 	if syncAlways {
 		args = append(args, "-sync-always")
 	}
-	p, err := startProc("nats-server", filepath.Join(dir, "nats-server.log"), self, args...)
+	p, err := startListening("nats-server", filepath.Join(dir, "nats-server.log"), self, addr, args...)
 	if err != nil {
-		return nil, "", err
-	}
-	if err := waitListen(p, addr, 30*time.Second); err != nil {
-		p.kill()
 		return nil, "", err
 	}
 	return p, addr, nil

@@ -190,15 +190,8 @@ func (s *scenario) startCeiling(name string, args ...string) (*proc, string, err
 	if err != nil {
 		return nil, "", err
 	}
-	p, err := startProc(name, filepath.Join(s.work, name+".log"), s.o.bin, append([]string{"bench", "ceiling", "-listen", addr}, args...)...)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := waitListen(p, addr, 30*time.Second); err != nil {
-		p.stop(5 * time.Second)
-		return nil, "", err
-	}
-	return p, addr, nil
+	p, err := startListening(name, filepath.Join(s.work, name+".log"), s.o.bin, addr, append([]string{"bench", "ceiling", "-listen", addr}, args...)...)
+	return p, addr, err
 }
 
 // setDelivery fills in an end-to-end phase's delivery figures from its load's report.

@@ -123,6 +123,20 @@ func waitStatus(p *proc, url string, want int, limit time.Duration) (time.Time, 
 	return time.Time{}, fmt.Errorf("%s did not answer %d within %s", url, want, limit)
 }
 
+// startListening starts bin with args, a server that listens on addr, and waits until it
+// accepts connections; it kills the process when it does not.
+func startListening(name, logPath, bin, addr string, args ...string) (*proc, error) {
+	p, err := startProc(name, logPath, bin, args...)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitListen(p, addr, 30*time.Second); err != nil {
+		p.kill()
+		return nil, err
+	}
+	return p, nil
+}
+
 // waitListen polls addr until it accepts a TCP connection.
 func waitListen(p *proc, addr string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)

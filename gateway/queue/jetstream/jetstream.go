@@ -221,6 +221,15 @@ func Open(opts Options) (*Queue, error) {
 	q.kvPre = "$KV." + opts.Bucket + "."
 	q.leases.init()
 
+	opened := false
+	defer func() {
+		if !opened {
+			q.endLife()
+			if q.nc != nil {
+				q.nc.Close()
+			}
+		}
+	}()
 	no, err := q.connectOptions()
 	if err != nil {
 		return nil, fmt.Errorf("cannot open queue: %w", err)
@@ -231,27 +240,20 @@ func Open(opts Options) (*Queue, error) {
 	// The async timeout also frees the publishes whose caller stopped waiting.
 	if q.js, err = jetstream.New(q.nc, jetstream.WithPublishAsyncMaxPending(publishAsyncMaxPending),
 		jetstream.WithPublishAsyncTimeout(opTimeout), jetstream.WithDefaultTimeout(opTimeout)); err != nil {
-		q.nc.Close()
-		q.endLife()
 		return nil, fmt.Errorf("cannot open queue: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	if err := q.setup(ctx); err != nil {
-		q.nc.Close()
-		q.endLife()
 		return nil, fmt.Errorf("cannot open queue on JetStream: %w", err)
 	}
 	if err := q.refreshStats(ctx); err != nil {
-		q.nc.Close()
-		q.endLife()
 		return nil, fmt.Errorf("cannot open queue on JetStream: %w", err)
 	}
 	if err := q.watchMaxDeliveries(); err != nil {
-		q.nc.Close()
-		q.endLife()
 		return nil, fmt.Errorf("cannot open queue on JetStream: %w", err)
 	}
+	opened = true
 	st := q.Stats()
 	q.log.Info("queue opened on JetStream", "servers", q.nc.ConnectedUrlRedacted(), "stream", s,
 		"replicas", opts.Replicas, "depth", st.Depth, "dead", st.Dead)

@@ -9,7 +9,7 @@ TEST_TIMEOUT ?= 12m
 .PHONY: build run test lint bench bench-peers clean
 
 build:
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/switchboard
+	$(GO) build -ldflags "-X switchboard/gateway.version=$(VERSION)" -o $(BIN) ./cmd/switchboard
 
 run: build
 	./$(BIN) serve -config $(CONFIG)

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 bin=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench-bin.XXXXXX")
 trap 'rm -rf "$bin"' EXIT
-go build -ldflags "-X main.version=$(git describe --always --dirty 2>/dev/null || echo dev)" \
+go build -ldflags "-X switchboard/gateway.version=$(git describe --always --dirty 2>/dev/null || echo dev)" \
 	-o "$bin/switchboard" ./cmd/switchboard
 go build -o "$bin/scenario" ./bench/scenario
 "$bin/scenario" -bin "$bin/switchboard" "$@"

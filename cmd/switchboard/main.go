@@ -12,16 +12,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 
 	"switchboard/config"
 	"switchboard/gateway"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 // shutdownTimeout bounds a graceful stop: requests in progress and in-flight sends.
 const shutdownTimeout = 20 * time.Second
@@ -68,11 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func buildVersion() string {
-	v := version
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v += " " + bi.GoVersion
-	}
-	return v
+	return gateway.Version() + " " + gateway.GoVersion()
 }
 
 func configFlag(name string, args []string, stderr io.Writer) (string, bool) {

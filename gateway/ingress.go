@@ -76,6 +76,7 @@ func (s *Server) sendHandler(in adapters.Inbound, r adapters.Route, param string
 			c.Param, _ = ctx.UserValue(param).(string)
 		}
 		t, cerr := s.serveSend(ctx, in, st)
+		s.noteSend(ctx, in, t, accepted(cerr != nil, &st.batch), cerr == errBadCredentials)
 		if cerr != nil {
 			s.writeError(ctx, in, c, cerr)
 			return

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"fmt"
 	"sync"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"switchboard/adapters"
+	"switchboard/gateway/compare"
 )
 
 // requestCounters caches one counter per dialect and status code, so the request path
@@ -30,24 +32,146 @@ func requestCounter(dialect string, code int) *metrics.Counter {
 	return c
 }
 
+// ingressBuckets are the le bounds of the ingress histogram, in seconds: 100 µs to 10 s.
+var ingressBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}
+
+// User values the access log reads, set by the handlers that know them.
+const (
+	dialectValue = "switchboard.dialect"
+	tenantValue  = "switchboard.tenant"
+)
+
 // instrument counts requests and times them per dialect.
 func (s *Server) instrument(dialect string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
-	hist := metrics.GetOrCreateHistogram(fmt.Sprintf(`switchboard_ingress_duration_seconds{dialect=%q}`, dialect))
+	hist := metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`switchboard_ingress_duration_seconds{dialect=%q}`, dialect), ingressBuckets)
 	return func(ctx *fasthttp.RequestCtx) {
 		start := time.Now()
+		ctx.SetUserValue(dialectValue, dialect)
 		h(ctx)
-		hist.UpdateDuration(start)
+		hist.Update(time.Since(start).Seconds())
 		requestCounter(dialect, ctx.Response.StatusCode()).Inc()
 	}
 }
 
-// metrics serves /metrics in the Prometheus text format, with Go and process metrics.
+// accessLog logs one line per request at info: never the query string (MessageFlow clients
+// put the text there), a header or a body.
+func (s *Server) accessLog(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		start := time.Now()
+		h(ctx)
+		dialect, _ := ctx.UserValue(dialectValue).(string)
+		tenant, _ := ctx.UserValue(tenantValue).(string)
+		s.log.Info("request", "method", string(ctx.Method()), "path", string(ctx.Path()), "dialect", dialect,
+			"tenant", tenant, "status", ctx.Response.StatusCode(), "duration_ms", millis(time.Since(start)),
+			"bytes_in", len(ctx.Request.Body()), "bytes", len(ctx.Response.Body()))
+	}
+}
+
+// millis is a duration in milliseconds, to the microsecond, for logs.
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// noteSend records who sent a request to a send endpoint: the tenant for the access log and
+// the per-tenant count, or the refused credential.
+func (s *Server) noteSend(ctx *fasthttp.RequestCtx, in adapters.Inbound, t *tenant, accepted int, refused bool) {
+	if refused {
+		s.log.Warn("credential refused", "dialect", in.Dialect(), "path", string(ctx.Path()), "remote", ctx.RemoteIP().String())
+	}
+	if t == nil {
+		return
+	}
+	ctx.SetUserValue(tenantValue, t.id)
+	if accepted > 0 {
+		tenantMessages(t.id, in.Dialect()).Add(accepted)
+	}
+}
+
+// tenantMessages counts a tenant's accepted messages per dialect; tenants come from config,
+// so the label is bounded.
+func tenantMessages(tenant, dialect string) *metrics.Counter {
+	return metrics.GetOrCreateCounter(fmt.Sprintf(`switchboard_ingress_messages_total{tenant=%q,dialect=%q}`, tenant, dialect))
+}
+
+// declareMetrics creates, at zero, the series a dashboard queries before traffic comes.
+func (s *Server) declareMetrics() {
+	buildInfo.Do(func() {
+		metrics.ExposeMetadata(true)
+		metrics.NewGauge(fmt.Sprintf(`switchboard_build_info{version=%q,go=%q}`, Version(), GoVersion()), func() float64 { return 1 })
+	})
+	for _, t := range s.cfg.Tenants {
+		for _, in := range s.dialects() {
+			tenantMessages(t.ID, in.Dialect())
+		}
+	}
+}
+
+var buildInfo sync.Once
+
+// help describes the gateway's own metrics; compare.Help has the comparison's.
+var help = map[string]string{
+	"switchboard_build_info":                        "Always 1: the gateway's version and the Go it was built with, as labels.",
+	"switchboard_ingress_requests_total":            "Requests answered, by dialect and HTTP status.",
+	"switchboard_ingress_duration_seconds":          "Time to answer a request, by dialect.",
+	"switchboard_ingress_messages_total":            "Messages accepted from clients, by tenant and dialect.",
+	"switchboard_upstream_requests_total":           "Attempts per upstream by outcome: sent, retry, permanent, or turned away by an open breaker.",
+	"switchboard_upstream_mirror_requests_total":    "Mirror copies per upstream by outcome, plus dropped.",
+	"switchboard_upstream_request_duration_seconds": "Time an upstream took to answer an attempt.",
+	"switchboard_upstream_breaker_state":            "Circuit breaker per upstream: 0 closed, 1 half-open, 2 open.",
+	"switchboard_dispatch_messages_total":           "Messages by what dispatch did with them: sent, failed, expired, dead, retry, released.",
+	"switchboard_queue_depth":                       "Live messages: scheduled, ready and in flight.",
+	"switchboard_queue_ready":                       "Messages due and waiting to be sent.",
+	"switchboard_queue_oldest_ready_age_seconds":    "Estimated age of the oldest ready message: since the last message leased became due; 0 when none is ready.",
+	"switchboard_receipts_total":                    "Receipts posted to /receipts/{upstream}, by result: recorded, mirror, unknown, invalid, unauthorized, error.",
+}
+
+// metrics serves /metrics in the Prometheus text format, with HELP and TYPE for every
+// metric, and Go and process metrics.
 func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
+	var buf bytes.Buffer
+	metrics.WritePrometheus(&buf, true)
 	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-	metrics.WritePrometheus(ctx, true)
+	ctx.SetBody(withHelp(buf.Bytes()))
+}
+
+// withHelp fills in the bare "# HELP name" lines the metrics library writes.
+func withHelp(b []byte) []byte {
+	out := make([]byte, 0, len(b)+len(b)/8)
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i+1], b[i+1:]
+		} else {
+			b = nil
+		}
+		if name, ok := bytes.CutPrefix(bytes.TrimSuffix(line, []byte("\n")), []byte("# HELP ")); ok && bytes.IndexByte(name, ' ') < 0 {
+			text := help[string(name)]
+			if text == "" {
+				text = compare.Help[string(name)]
+			}
+			if text != "" {
+				out = fmt.Appendf(out, "# HELP %s %s\n", name, text)
+				continue
+			}
+		}
+		out = append(out, line...)
+	}
+	return out
 }
 
 // adaptersBearer wraps a token as a native Bearer credential.
 func adaptersBearer(tok string) adapters.Credential {
 	return adapters.Credential{Scheme: adapters.SchemeBearer, Secret: tok}
+}
+
+// accepted is how many new messages a send request queued.
+func accepted(failed bool, b *adapters.Batch) int {
+	if failed {
+		return 0
+	}
+	n := 0
+	for i := range b.Messages {
+		if i >= len(b.Dup) || !b.Dup[i] {
+			n++
+		}
+	}
+	return n
 }

@@ -29,7 +29,7 @@ import (
 //
 // Callbacks out, and their admin API, are in gateway/callbacks; this file wires them.
 
-// receiptsCounter counts receipts by upstream and result (recorded, unknown, invalid,
+// receiptsCounter counts receipts by upstream and result (recorded, mirror, unknown, invalid,
 // unauthorized, error).
 func receiptsCounter(upstream, result string) *metrics.Counter {
 	return metrics.GetOrCreateCounter(fmt.Sprintf(`switchboard_receipts_total{upstream=%q,result=%q}`, upstream, result))
@@ -155,6 +155,13 @@ func (s *Server) recordReceipts(u *config.Upstream, rs []callbacks.Receipt) (rec
 	for _, r := range rs {
 		ch := r.Change
 		ch.Upstream = u.Name
+		// A mirror copy's receipt is counted for the mirror and goes no further: the
+		// message's status is its primary's.
+		if _, mirror := s.disp.Recorder().Receipt(u.Name, r.ID, r.UpstreamID, ch.Status, ch.Code, ch.Reason); mirror {
+			recorded++
+			receiptsCounter(u.Name, "mirror").Inc()
+			continue
+		}
 		found, err := s.recordReceipt(u.Name, r.ID, r.UpstreamID, ch)
 		if err != nil {
 			receiptsCounter(u.Name, "error").Inc()

@@ -81,7 +81,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		cb:          cb,
 	}
 	s.srv = &fasthttp.Server{
-		Handler:            s.router().Handler,
+		Handler:            s.accessLog(s.router().Handler),
 		ErrorHandler:       s.transportError,
 		Name:               "switchboard",
 		MaxRequestBodySize: cfg.MaxBodyBytes,
@@ -95,6 +95,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		NoDefaultDate:         false,
 		Logger:                slogPrinter{log},
 	}
+	s.declareMetrics()
 	s.ready.Store(true)
 	return s, nil
 }
@@ -105,7 +106,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.cb.Start()
 	}
 	s.disp.Start()
-	s.log.Info("serving", "listen", ln.Addr().String(), "data_dir", s.cfg.DataDir)
+	s.log.Info("serving", "listen", ln.Addr().String(), "data_dir", s.cfg.DataDir, "version", Version(), "go", GoVersion())
 	return s.srv.Serve(ln)
 }
 

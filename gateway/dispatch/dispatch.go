@@ -14,10 +14,12 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"switchboard/canonical"
 	"switchboard/config"
+	"switchboard/gateway/compare"
 	"switchboard/gateway/queue"
 
 	"github.com/sony/gobreaker/v2"
@@ -39,6 +41,12 @@ type Dispatcher struct {
 	mirrorJobs    chan mirrorJob
 	mirrorWorkers int
 
+	// rec counts what each upstream did, for the page, the metrics and receipts.
+	rec *compare.Recorder
+	// lastDue is when the last message leased became due (unix nanoseconds), for the
+	// oldest-ready gauge; the start time until one is leased.
+	lastDue atomic.Int64
+
 	// wd holds sent messages for their receipts when a route has receipt_timeout and the
 	// queue can (queue.Watchdog); nil otherwise.
 	wd queue.Watchdog
@@ -59,6 +67,7 @@ func New(cfg *config.Config, q queue.Queue, log *slog.Logger) (*Dispatcher, erro
 		templates:   newCatalogue(cfg.Templates, cfg.TemplateGroups),
 		tenantHours: map[string]*canonical.Window{},
 		stop:        make(chan struct{}),
+		rec:         compare.New(),
 	}
 	byName := map[string]*upstream{}
 	conns := 0
@@ -86,6 +95,7 @@ func New(cfg *config.Config, q queue.Queue, log *slog.Logger) (*Dispatcher, erro
 			d.mirrorWorkers = mirrorWorkers
 		}
 	}
+	d.declareSeries()
 	d.wd = watchdogOf(q, d.routes, log)
 	for _, t := range cfg.Tenants {
 		if w := hoursWindow(t.SendingHours); w != nil {
@@ -100,6 +110,8 @@ func (d *Dispatcher) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	d.work = make(chan *canonical.Message, leaseBatch)
+	d.lastDue.Store(time.Now().UnixNano())
+	oldestReady.Store(d)
 	d.running.Add(1 + d.workers)
 	go d.leaseLoop(ctx)
 	if d.wd != nil {
@@ -120,6 +132,7 @@ func (d *Dispatcher) Start() {
 // copies not yet sent are dropped.
 func (d *Dispatcher) Stop(ctx context.Context) error {
 	d.stopOnce.Do(func() {
+		oldestReady.CompareAndSwap(d, nil)
 		close(d.stop)
 		if d.cancel != nil {
 			d.cancel()
@@ -144,6 +157,7 @@ func (d *Dispatcher) leaseLoop(ctx context.Context) {
 	for ctx.Err() == nil {
 		d.pauseWhileAllOpen(ctx)
 		msgs, err := d.q.Lease(ctx, leaseBatch)
+		d.noteLeased(msgs)
 		if err != nil {
 			if ctx.Err() != nil {
 				return

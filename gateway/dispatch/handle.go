@@ -7,6 +7,7 @@ import (
 
 	"switchboard/adapters"
 	"switchboard/canonical"
+	"switchboard/gateway/compare"
 
 	"github.com/sony/gobreaker/v2"
 )
@@ -40,12 +41,13 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 	var (
 		res      adapters.Result
 		last     *upstream
+		lastS    *compare.Series
 		openWait time.Duration // until the first open breaker may let a probe through
 		why      string        // why an upstream could not carry the message
 	)
 	// A message the receipt watchdog resent skips the upstreams it was sent through.
 	tried := resentFrom(m)
-	for _, u := range r.remaining(m, tried) {
+	for i, u := range r.remaining(m, tried) {
 		msg, reason := fit(m, u, r.degrade, &d.templates)
 		if reason != "" {
 			why = reason
@@ -70,7 +72,12 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 			break // an earlier upstream was tried: that attempt counts
 		}
 		u.primary.outcome(rs.Outcome)
-		res, last = rs, u
+		if lastS != nil { // the upstream before said "retry": the message failed over
+			lastS.FailedOver()
+		}
+		s := d.series(r, u, r.armOf(i))
+		d.observe(s, u, m, m.CreatedAt, &rs, false)
+		res, last, lastS = rs, u, s
 		if rs.Outcome != adapters.Retry {
 			break
 		}
@@ -81,7 +88,7 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 			d.shadow(r, m)
 		}
 		m.Attempts++
-		d.conclude(m, r, last, res)
+		d.conclude(m, r, last, lastS, res)
 	case openWait > 0:
 		jitter := rand.N(openWait/10 + 1)
 		d.release(m, time.Now().Add(openWait+jitter))
@@ -93,7 +100,7 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 }
 
 // conclude records the answer of the message's last upstream.
-func (d *Dispatcher) conclude(m *canonical.Message, r *route, u *upstream, res adapters.Result) {
+func (d *Dispatcher) conclude(m *canonical.Message, r *route, u *upstream, s *compare.Series, res adapters.Result) {
 	now := time.Now()
 	m.Upstream = u.name
 	switch res.Outcome {
@@ -114,6 +121,8 @@ func (d *Dispatcher) conclude(m *canonical.Message, r *route, u *upstream, res a
 	default:
 		m.LastError = res.Reason
 		if m.Attempts >= d.retry.MaxAttempts {
+			s.Dead(res.Code, res.Reason)
+			d.log.Warn("dead-lettered", "id", m.ID, "tenant", m.Tenant, "upstream", u.name, "attempts", m.Attempts, "code", res.Code, "reason", res.Reason)
 			d.finish(m, canonical.Change{Status: canonical.StatusDead, At: now, Upstream: u.name, Code: res.Code,
 				Reason: "gave up after " + strconv.Itoa(m.Attempts) + " attempts: " + res.Reason})
 			return

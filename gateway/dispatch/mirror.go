@@ -1,8 +1,11 @@
 package dispatch
 
 import (
+	"time"
+
 	"switchboard/adapters"
 	"switchboard/canonical"
+	"switchboard/gateway/compare"
 )
 
 // mirrorJob is a shadow copy waiting to be sent. It holds the message by value: the primary
@@ -10,16 +13,28 @@ import (
 type mirrorJob struct {
 	m canonical.Message
 	r *route
+	// origID is the message's own id: the copy goes out under an id of its own, so that
+	// its receipts are matched to the mirror and never to the message.
+	origID string
+	// queued is when the copy was queued for the mirror: its time to acceptance starts there.
+	queued time.Time
 }
 
 // shadow queues a copy of m for its route's mirror, or drops it when the mirror senders
 // are saturated: a mirror never slows the primary.
 func (d *Dispatcher) shadow(r *route, m *canonical.Message) {
 	select {
-	case d.mirrorJobs <- mirrorJob{m: *m, r: r}:
+	case d.mirrorJobs <- d.mirrorCopy(r, m):
 	default:
 		r.mirror.shadow.dropped.inc()
 	}
+}
+
+// mirrorCopy is m as the mirror gets it: with an id of its own.
+func (d *Dispatcher) mirrorCopy(r *route, m *canonical.Message) mirrorJob {
+	j := mirrorJob{m: *m, r: r, origID: m.ID, queued: time.Now()}
+	j.m.ID = canonical.NewID()
+	return j
 }
 
 func (d *Dispatcher) mirrorSender() {
@@ -40,7 +55,7 @@ func (d *Dispatcher) sendMirror(j *mirrorJob) {
 	msg, why := fit(&j.m, u, j.r.degrade, &d.templates)
 	if why != "" {
 		u.shadow.dropped.inc()
-		d.log.Debug("mirror copy not sent", "id", j.m.ID, "upstream", u.name, "reason", why)
+		d.log.Debug("mirror copy not sent", "id", j.origID, "upstream", u.name, "reason", why)
 		return
 	}
 	res, _, err := u.send(msg, d.stop, true)
@@ -51,8 +66,9 @@ func (d *Dispatcher) sendMirror(j *mirrorJob) {
 		u.shadow.dropped.inc()
 	default:
 		u.shadow.outcome(res.Outcome)
+		d.observe(d.series(j.r, u, compare.ArmMirror), u, &j.m, j.queued, &res, true)
 		if res.Outcome != adapters.Sent {
-			d.log.Debug("mirror copy not taken", "id", j.m.ID, "upstream", u.name, "code", res.Code, "reason", res.Reason)
+			d.log.Debug("mirror copy not taken", "id", j.origID, "mirror_id", j.m.ID, "upstream", u.name, "code", res.Code, "reason", res.Reason)
 		}
 	}
 }

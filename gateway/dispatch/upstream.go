@@ -15,6 +15,7 @@ import (
 	"switchboard/adapters"
 	"switchboard/canonical"
 	"switchboard/config"
+	"switchboard/gateway/compare"
 )
 
 // Reasons an upstream did not attempt a message. None of them is charged to the message.
@@ -54,7 +55,7 @@ type upstream struct {
 	inFlight atomic.Int64
 	primary  counters
 	shadow   counters
-	latency  *metrics.Histogram
+	latency  *metrics.PrometheusHistogram
 	state    *metrics.Gauge
 }
 
@@ -69,7 +70,7 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, log *slog.Logger) 
 		out:     out,
 		local:   local,
 		timeout: time.Duration(cfg.Timeout),
-		latency: metrics.GetOrCreateHistogram(fmt.Sprintf("switchboard_upstream_request_duration_seconds{upstream=%q}", cfg.Name)),
+		latency: metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf("switchboard_upstream_request_duration_seconds{upstream=%q}", cfg.Name), compare.TimeBuckets),
 		state:   metrics.GetOrCreateGauge(fmt.Sprintf("switchboard_upstream_breaker_state{upstream=%q}", cfg.Name), nil),
 	}
 	u.primary.init("switchboard_upstream_requests_total", cfg.Name, false)

@@ -52,6 +52,8 @@ type Server struct {
 	fb          *flowbotState
 	// cb posts status callbacks; nil when no tenant has a callback URL.
 	cb *callbacks.Worker
+	// tickets are the admin pages' login tickets not used yet.
+	tickets tickets
 }
 
 // New opens storage and builds the gateway; it does not listen yet.
@@ -144,6 +146,7 @@ func (s *Server) router() *router.Router {
 	r.GET("/gateway/v1/messages/{id}", s.instrument(native.Dialect, s.messageStatus))
 	s.adminRoutes(r)
 	s.receiptRoutes(r)
+	s.migrationRoutes(r)
 	r.GET("/healthz", func(ctx *fasthttp.RequestCtx) { writeJSON(ctx, 200, []byte(`{"status":"ok"}`)) })
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", s.metrics)

@@ -26,6 +26,7 @@ const (
 	Same                    // no significant difference
 	Better
 	Worse
+	NoData // neither side has any: the figure does not apply (a vendor without read receipts)
 )
 
 // Comparison is one figure, B against A.
@@ -106,7 +107,7 @@ func compareRate(r rate, a, b *Figures) Comparison {
 	if (pb > pa) == r.higherBetter {
 		c.Judgement = Better
 	}
-	c.Words = fmt.Sprintf("B is %s by %.1f points (two-proportion z-test, p = %s, %d and %d messages)",
+	c.Words = fmt.Sprintf("B is %s by %.1f points (two-proportion z-test, %s, %d and %d messages)",
 		c.Judgement.word(), 100*math.Abs(pb-pa), pValue(p), na, nb)
 	return c
 }
@@ -115,6 +116,10 @@ func compareTime(name string, t Time, a, b *Figures) Comparison {
 	ha, hb := &a.times[t], &b.times[t]
 	na, nb := ha.count(), hb.count()
 	c := Comparison{Figure: name + " (p50 / p90 / p99)", A: triple(ha), B: triple(hb)}
+	if na == 0 && nb == 0 {
+		c.Judgement, c.Words = NoData, "no such times on either side"
+		return c
+	}
 	if na < MinSample || nb < MinSample {
 		c.Words = fmt.Sprintf("too few to say: %d and %d times, at least %d each needed", na, nb, MinSample)
 		return c
@@ -138,7 +143,7 @@ func compareTime(name string, t Time, a, b *Figures) Comparison {
 	if z > 0 { // B's times tend to be longer
 		c.Judgement = Worse
 	}
-	c.Words = fmt.Sprintf("B is %s: %s at the median (Mann-Whitney U, p = %s, %d and %d times)",
+	c.Words = fmt.Sprintf("B is %s: %s at the median (Mann-Whitney U, %s, %d and %d times)",
 		map[Judgement]string{Better: "faster", Worse: "slower"}[c.Judgement], c.Diff[len("p50 "):], pValue(p), na, nb)
 	return c
 }
@@ -146,7 +151,11 @@ func compareTime(name string, t Time, a, b *Figures) Comparison {
 // Verdict answers "is B at least as good as A" in a sentence.
 func Verdict(a, b string, cs []Comparison) string {
 	var worse, better, few []string
+	judged := 0
 	for _, c := range cs {
+		if c.Judgement != NoData {
+			judged++
+		}
 		switch c.Judgement {
 		case Worse:
 			worse = append(worse, c.Figure)
@@ -159,17 +168,17 @@ func Verdict(a, b string, cs []Comparison) string {
 	switch {
 	case len(worse) > 0:
 		return fmt.Sprintf("No: %s is worse than %s on %s.", b, a, strings.Join(worse, "; "))
-	case len(few) == len(cs):
+	case len(few) == judged:
 		return fmt.Sprintf("Too early to say: fewer than %d messages on one side for every figure.", MinSample)
 	case len(few) > 0:
 		return fmt.Sprintf("So far yes: %s is at least as good as %s on every figure with enough data (better on %d), but %d figures have too few messages yet: %s.",
 			b, a, len(better), len(few), strings.Join(few, "; "))
 	}
-	return fmt.Sprintf("Yes: %s is at least as good as %s on every figure, and better on %d of %d.", b, a, len(better), len(cs))
+	return fmt.Sprintf("Yes: %s is at least as good as %s on every figure, and better on %d of %d.", b, a, len(better), judged)
 }
 
 func (j Judgement) word() string {
-	return [...]string{"too few to say", "the same", "better", "worse"}[j]
+	return [...]string{"too few to say", "the same", "better", "worse", "no data"}[j]
 }
 
 // String is the judgement in a word or two.
@@ -206,7 +215,12 @@ func signed(d time.Duration) string {
 
 func pValue(p float64) string {
 	if p < 0.001 {
-		return "< 0.001"
+		return "p < 0.001"
 	}
-	return fmt.Sprintf("%.3f", p)
+	return fmt.Sprintf("p = %.3f", p)
+}
+
+// Class is the judgement as one word, for markup: toofew, same, better, worse, nodata.
+func (j Judgement) Class() string {
+	return [...]string{"toofew", "same", "better", "worse", "nodata"}[j]
 }

@@ -26,7 +26,7 @@ const (
 	Same                    // no significant difference
 	Better
 	Worse
-	NoData // neither side has any: the figure does not apply (a vendor without read receipts)
+	NoData // one side has no such times at all: the figure does not apply (no read receipts)
 )
 
 // Comparison is one figure, B against A.
@@ -116,8 +116,8 @@ func compareTime(name string, t Time, a, b *Figures) Comparison {
 	ha, hb := &a.times[t], &b.times[t]
 	na, nb := ha.count(), hb.count()
 	c := Comparison{Figure: name + " (p50 / p90 / p99)", A: triple(ha), B: triple(hb)}
-	if na == 0 && nb == 0 {
-		c.Judgement, c.Words = NoData, "no such times on either side"
+	if na == 0 || nb == 0 { // a vendor that posts no such receipts cannot be compared on them
+		c.Judgement, c.Words = NoData, fmt.Sprintf("cannot compare: %d and %d times (one side posts no such receipts)", na, nb)
 		return c
 	}
 	if na < MinSample || nb < MinSample {

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"fmt"
+	"html"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goccy/go-json"
+)
+
+// The migration rehearsed with two simulated vendors: wavy, slower and failing 5% of its
+// requests with a 503, and multiwhats, faster and never failing; each posts its receipts
+// back, wavy later than multiwhats. On every figure multiwhats is at least as good.
+const migrationConfig = `listen: "{{ADDR}}"
+data_dir: "{{DIR}}"
+admin_token: "admin-secret-token"
+log_level: info
+retry: { max_attempts: 10, initial_backoff: 100ms, max_backoff: 1s }
+# Wavy gathers messages into bulk requests, so one injected 503 fails several in a row: a
+# breaker that tripped on them would send wavy's share to multiwhats for 30s.
+breaker: { consecutive_failures: 1000, failure_ratio: 0.9 }
+tenants:
+  - id: shop
+    native: { token: "native-demo-token" }
+upstreams:
+  - name: wavy
+    dialect: wavy
+    url: "http://{{A}}"
+    credentials: { username: "acme", token: "wavy-demo-token" }
+  - name: multiwhats
+    dialect: multiwhats
+    url: "http://{{B}}"
+    credentials: { apikey: "mw-demo-key", from: "5511940000000" }
+  - name: refuser
+    dialect: multiwhats
+    url: "http://{{B}}"
+    credentials: { apikey: "not-the-key", from: "5511940000000" }
+routes:
+  - name: refused
+    match: { to_prefixes: ["4400"] }
+    upstreams: [refuser]
+{{ROUTES}}
+`
+
+const (
+	mirrorRoutes = `  - name: everything
+    match: {}
+    upstreams: [wavy]
+    mirror: multiwhats`
+	splitRoutes = `  - name: canary
+    match: {}
+    split:
+      - { upstream: wavy, weight: 50 }
+      - { upstream: multiwhats, weight: 50 }`
+)
+
+type migration struct {
+	addr string
+	gw   *proc
+	a, b *simProc
+}
+
+// startMigration runs the two simulators and a gateway with the given routes; finalB is
+// what multiwhats' receipts end with (delivered, failed).
+func startMigration(t *testing.T, routes, finalB string) *migration {
+	t.Helper()
+	addr := freeAddr(t)
+	a := startSim(t, "wavy", "-latency", "80ms", "-fail-rate", "0.05",
+		"-receipts", "http://"+addr+"/receipts/wavy", "-receipts-delay", "100ms")
+	b := startSim(t, "multiwhats", "-latency", "20ms",
+		"-receipts", "http://"+addr+"/receipts/multiwhats", "-receipts-delay", "30ms", "-receipts-final", finalB)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, fillConfig(migrationConfig, "ADDR", addr, "DIR", dir+"/data", "A", a.addr, "B", b.addr, "ROUTES", routes))
+	gw := startProc(t, addr, "serve", "-config", cfg)
+	return &migration{addr: addr, gw: gw, a: a, b: b}
+}
+
+// send sends n messages to distinct recipients starting with prefix.
+func (m *migration) send(t *testing.T, prefix string, n int) []string {
+	t.Helper()
+	to := make([]string, n)
+	for i := range to {
+		to[i] = fmt.Sprintf("%s%06d", prefix, i)
+	}
+	return sendAll(t, m.addr, to, 16, "hello")
+}
+
+// page fetches the migration page with the admin token.
+func (m *migration) page(t *testing.T, query string) string {
+	t.Helper()
+	code, body := get("http://"+m.addr+"/admin/migration"+query, adminAuth)
+	if code != 200 {
+		t.Fatalf("migration page: %d %s", code, body)
+	}
+	return body
+}
+
+var verdictRe = regexp.MustCompile(`<p id="verdict">([^<]*)</p>`)
+
+func verdictOf(page string) string {
+	if v := verdictRe.FindStringSubmatch(page); v != nil {
+		return html.UnescapeString(v[1])
+	}
+	return ""
+}
+
+// waitVerdict polls the page until its verdict starts with want.
+func (m *migration) waitVerdict(t *testing.T, want string, limit time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	var page string
+	for time.Now().Before(deadline) {
+		page = m.page(t, "?a=wavy&b=multiwhats")
+		if strings.HasPrefix(verdictOf(page), want) {
+			return page
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("verdict %q within %v, not %q; page:\n%s", want, limit, verdictOf(page), page)
+	return ""
+}
+
+// judgement returns the page's judgement (better, worse, same, toofew, nodata) of a figure.
+func judgement(t *testing.T, page, figure string) string {
+	t.Helper()
+	re := regexp.MustCompile(`data-figure="` + regexp.QuoteMeta(html.EscapeString(figure)) + `[^"]*" data-judgement="([a-z]+)"`)
+	m := re.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no figure %q on the page", figure)
+	}
+	return m[1]
+}
+
+// checkBetter asserts what the simulators make true: multiwhats answers faster, fails less
+// and its receipts come sooner; nothing is worse.
+func checkBetter(t *testing.T, page string) {
+	t.Helper()
+	for _, f := range []string{"retry rate", "time to acceptance", "time to delivery"} {
+		if j := judgement(t, page, f); j != "better" {
+			t.Errorf("%s: multiwhats judged %q, want better", f, j)
+		}
+	}
+	if strings.Contains(page, `data-judgement="worse"`) {
+		t.Errorf("multiwhats judged worse on some figure:\n%s", page)
+	}
+}
+
+// TestMigrationMirrorStep: while mirroring, the mirror's receipts are matched to its copies
+// and counted for it, and never reach the message, whose status stays its primary's.
+func TestMigrationMirrorStep(t *testing.T) {
+	m := startMigration(t, mirrorRoutes, "read")
+	ids := m.send(t, "5511987", 300)
+	page := m.waitVerdict(t, "Yes: multiwhats is at least as good as wavy", time.Minute)
+	checkBetter(t, page)
+	if !strings.Contains(page, `data-upstream="multiwhats" data-arm="mirror"`) {
+		t.Errorf("no mirror arm for multiwhats on the page")
+	}
+	// multiwhats' receipts end with read, wavy's with delivered: a message showing read got
+	// a mirror copy's receipt.
+	for _, id := range ids[:20] {
+		if st := waitStatus(t, m.addr, id, 30*time.Second, "delivered", "read"); st != "delivered" {
+			t.Errorf("message %s is %q: a mirror copy's receipt reached it", id, st)
+		}
+	}
+	code, metrics := get("http://"+m.addr+"/metrics", nil)
+	if code != 200 || !regexp.MustCompile(`switchboard_upstream_receipts_total\{route="everything",upstream="multiwhats",arm="mirror",status="read"\} [1-9]`).MatchString(metrics) {
+		t.Errorf("no read receipts counted for the mirror:\n%s", grepLines(metrics, "upstream_receipts_total"))
+	}
+}
+
+// TestMigrationSplitStep: with a 50/50 split, each upstream takes about half of the route and
+// the page says multiwhats is at least as good.
+func TestMigrationSplitStep(t *testing.T) {
+	m := startMigration(t, splitRoutes, "delivered")
+	m.send(t, "5511987", 400)
+	page := m.waitVerdict(t, "Yes: multiwhats is at least as good as wavy", time.Minute)
+	checkBetter(t, page)
+	share := regexp.MustCompile(`<tr><td>(wavy|multiwhats)</td><td>split</td><td>\d+</td><td>([\d.]+)%</td></tr>`)
+	got := share.FindAllStringSubmatch(page, -1)
+	if len(got) != 2 {
+		t.Fatalf("want the split share of both upstreams, got %v", got)
+	}
+	for _, g := range got {
+		var p float64
+		fmt.Sscan(g[2], &p)
+		if p < 35 || p > 65 {
+			t.Errorf("%s took %.1f%% of a 50/50 split", g[1], p)
+		}
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// loginURL asks the gateway for a one-time login URL for a browser.
+func loginURL(t *testing.T, addr string) string {
+	t.Helper()
+	code, body := do("POST", "http://"+addr+"/admin/v1/login-ticket", adminAuth, "")
+	var v struct{ URL string }
+	if code != 200 || json.Unmarshal([]byte(body), &v) != nil || v.URL == "" {
+		t.Fatalf("login ticket: %d %s", code, body)
+	}
+	return "http://" + addr + v.URL
+}
+
+// waitStatus polls a message until its status is one of want, and returns it.
+func waitStatus(t *testing.T, addr, id string, limit time.Duration, want ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		code, body := get("http://"+addr+"/gateway/v1/messages/"+id, nativeAuth)
+		var st messageState
+		if code == 200 && json.Unmarshal([]byte(body), &st) == nil && slices.Contains(want, string(st.Status)) {
+			return string(st.Status)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("message %s not %v within %v: %d %s", id, want, limit, code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -52,6 +52,7 @@ func (s *Server) adminRoutes(r *router.Router) {
 			s.writeNativeError(ctx, canonical.AsError(err))
 			return
 		}
+		s.log.Info("replayed", "id", id)
 		s.writeValue(ctx, 200, map[string]string{"id": id, "status": string(canonical.StatusQueued)})
 	}))
 }

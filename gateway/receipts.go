@@ -239,6 +239,7 @@ func (s *Server) callbacksReplay(ctx *fasthttp.RequestCtx) {
 		s.writeNativeError(ctx, canonical.AsError(err))
 		return
 	}
+	s.log.Info("callback replayed", "key", d.Key)
 	s.writeValue(ctx, 200, map[string]any{"key": d.Key, "status": "delivered"})
 }
 
@@ -256,6 +257,7 @@ func (s *Server) callbacksReplayAll(ctx *fasthttp.RequestCtx) {
 		s.writeNativeError(ctx, canonical.AsError(err))
 		return
 	}
+	s.log.Info("callbacks replayed", "delivered", delivered, "failed", failed)
 	s.writeValue(ctx, 200, map[string]int{"delivered": delivered, "failed": failed})
 }
 

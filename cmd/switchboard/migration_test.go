@@ -41,10 +41,16 @@ upstreams:
     dialect: multiwhats
     url: "http://{{B}}"
     credentials: { apikey: "not-the-key", from: "5511940000000" }
+  - name: down
+    dialect: http
+    url: "http://{{DOWN}}/messages"
 routes:
   - name: refused
     match: { to_prefixes: ["4400"] }
     upstreams: [refuser]
+  - name: doomed
+    match: { to_prefixes: ["4411"] }
+    upstreams: [down]
 {{ROUTES}}
 `
 
@@ -76,7 +82,8 @@ func startMigration(t *testing.T, routes, finalB string) *migration {
 	b := startSim(t, "multiwhats", "-latency", "20ms",
 		"-receipts", "http://"+addr+"/receipts/multiwhats", "-receipts-delay", "30ms", "-receipts-final", finalB)
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, fillConfig(migrationConfig, "ADDR", addr, "DIR", dir+"/data", "A", a.addr, "B", b.addr, "ROUTES", routes))
+	cfg := writeConfig(t, dir, fillConfig(migrationConfig, "ADDR", addr, "DIR", dir+"/data", "A", a.addr, "B", b.addr,
+		"DOWN", freeAddr(t), "ROUTES", routes))
 	gw := startProc(t, addr, "serve", "-config", cfg)
 	return &migration{addr: addr, gw: gw, a: a, b: b}
 }

@@ -296,3 +296,57 @@ func dumpDOM(t *testing.T, browser, url string) string {
 	}
 	return string(out)
 }
+
+// TestMirrorReceiptsNeverReachTheMessage: the mirror, Wavy, names in its receipts the id it
+// was sent, as Wavy does (correlationId). The primary posts only "sent". The mirror's
+// delivery receipts are counted for the mirror, and every message stays "sent". Two things
+// keep it so: the copy's id of its own, and receipts matched to the mirror's sends; this
+// fails when both are broken. The own id alone is needed by TestMigrationMirrorStep, whose
+// primary (Wavy) names our id in its receipts.
+func TestMirrorReceiptsNeverReachTheMessage(t *testing.T) {
+	addr := freeAddr(t)
+	primary := startSim(t, "multiwhats", "-receipts", "http://"+addr+"/receipts/multiwhats", "-receipts-final", "none")
+	mirror := startSim(t, "wavy", "-receipts", "http://"+addr+"/receipts/wavy")
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, fillConfig(`listen: "{{ADDR}}"
+data_dir: "{{DIR}}/data"
+admin_token: "admin-secret-token"
+tenants:
+  - id: shop
+    native: { token: "native-demo-token" }
+upstreams:
+  - name: multiwhats
+    dialect: multiwhats
+    url: "http://{{P}}"
+    credentials: { apikey: "mw-demo-key", from: "5511940000000" }
+  - name: wavy
+    dialect: wavy
+    url: "http://{{M}}"
+    credentials: { username: "acme", token: "wavy-demo-token" }
+routes:
+  - name: everything
+    match: {}
+    upstreams: [multiwhats]
+    mirror: wavy
+`, "ADDR", addr, "DIR", dir, "P", primary.addr, "M", mirror.addr))
+	startProc(t, addr, "serve", "-config", cfg)
+	m := &migration{addr: addr}
+	ids := m.send(t, "5511987", 50)
+	delivered := regexp.MustCompile(`switchboard_upstream_receipts_total\{route="everything",upstream="wavy",arm="mirror",status="delivered"\} 50\b`)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, body := get("http://"+addr+"/metrics", nil)
+		if delivered.MatchString(body) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the mirror's 50 delivery receipts were not counted within 30s:\n%s", grepLines(body, "receipts_total"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, id := range ids {
+		if st := waitStatus(t, addr, id, 10*time.Second, "sent", "delivered", "failed"); st != "sent" {
+			t.Errorf("message %s is %q: the mirror's receipt reached it", id, st)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -174,4 +175,13 @@ func accepted(failed bool, b *adapters.Batch) int {
 		}
 	}
 	return n
+}
+
+// MillisAttr is a slog ReplaceAttr that writes every duration in milliseconds, its key
+// suffixed _ms: operators read milliseconds, and JSON would otherwise print nanoseconds.
+func MillisAttr(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.Float64(a.Key+"_ms", millis(a.Value.Duration()))
+	}
+	return a
 }

@@ -67,6 +67,7 @@ func TestLogs(t *testing.T) {
 			want map[string]any
 		}{
 			{"serving", nil},
+			{"queue opened", nil},
 			{"request", map[string]any{"method": "POST", "path": "/gateway/v1/messages", "dialect": "native", "tenant": "shop", "status": 202.0}},
 			{"request", map[string]any{"path": "/gateway/v1/messages", "status": 401.0, "tenant": ""}},
 			{"credential refused", map[string]any{"dialect": "native"}},
@@ -84,6 +85,9 @@ func TestLogs(t *testing.T) {
 		if missing == "" {
 			if v := findLog(lines, "serving", nil)["version"]; v == nil || v == "" {
 				t.Errorf("no version at start")
+			}
+			if _, ok := findLog(lines, "queue opened", nil)["took_ms"].(float64); !ok {
+				t.Errorf("a duration is not in milliseconds: %v", findLog(lines, "queue opened", nil))
 			}
 			acc := findLog(lines, "request", map[string]any{"status": 202.0})
 			for _, k := range []string{"duration_ms", "bytes", "bytes_in"} {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"switchboard/adapters/native"
 	"switchboard/canonical"
 )
 
@@ -67,25 +66,27 @@ func (s *Server) valid(kind, v string, now time.Time) (value string, ok bool) {
 	return body[:j], true
 }
 
-// pageAuth lets through a request with the admin Bearer token or a session cookie;
-// otherwise a browser is sent to the login form. With no admin token the pages are off.
+// pageAuth lets through a request with a session cookie, or else with the admin Bearer token
+// (as the admin API does); a browser with neither is sent to the login form.
 func (s *Server) pageAuth(h fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return s.instrument("admin", func(ctx *fasthttp.RequestCtx) {
-		if s.cfg.AdminToken == "" {
-			s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrNotFound, Reason: "the admin pages are disabled (no admin_token)"})
-			return
+	withToken := s.admin(h)
+	withCookie := s.instrument("admin", h)
+	toLogin := s.instrument("admin", func(ctx *fasthttp.RequestCtx) { ctx.Redirect("/admin/login", fasthttp.StatusSeeOther) })
+	return func(ctx *fasthttp.RequestCtx) {
+		switch {
+		case s.cfg.AdminToken == "" || len(ctx.Request.Header.Peek("Authorization")) > 0:
+			withToken(ctx)
+		case s.hasSession(ctx):
+			withCookie(ctx)
+		default:
+			toLogin(ctx)
 		}
-		tok, ok := native.BearerToken(ctx.Request.Header.Peek("Authorization"))
-		if ok && equalSecret(tok, s.cfg.AdminToken) {
-			h(ctx)
-			return
-		}
-		if _, ok := s.valid("session", string(ctx.Request.Header.Cookie(sessionCookie)), time.Now()); ok {
-			h(ctx)
-			return
-		}
-		ctx.Redirect("/admin/login", fasthttp.StatusSeeOther)
-	})
+	}
+}
+
+func (s *Server) hasSession(ctx *fasthttp.RequestCtx) bool {
+	_, ok := s.valid("session", string(ctx.Request.Header.Cookie(sessionCookie)), time.Now())
+	return ok
 }
 
 // loginForm serves GET /admin/login: the form, or, with ?ticket=, the session the ticket

@@ -308,27 +308,11 @@ func TestMirrorReceiptsNeverReachTheMessage(t *testing.T) {
 	primary := startSim(t, "multiwhats", "-receipts", "http://"+addr+"/receipts/multiwhats", "-receipts-final", "none")
 	mirror := startSim(t, "wavy", "-receipts", "http://"+addr+"/receipts/wavy")
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, fillConfig(`listen: "{{ADDR}}"
-data_dir: "{{DIR}}/data"
-admin_token: "admin-secret-token"
-tenants:
-  - id: shop
-    native: { token: "native-demo-token" }
-upstreams:
-  - name: multiwhats
-    dialect: multiwhats
-    url: "http://{{P}}"
-    credentials: { apikey: "mw-demo-key", from: "5511940000000" }
-  - name: wavy
-    dialect: wavy
-    url: "http://{{M}}"
-    credentials: { username: "acme", token: "wavy-demo-token" }
-routes:
-  - name: everything
+	cfg := writeConfig(t, dir, fillConfig(migrationConfig, "ADDR", addr, "DIR", dir+"/data", "A", mirror.addr, "B", primary.addr,
+		"DOWN", freeAddr(t), "ROUTES", `  - name: everything
     match: {}
     upstreams: [multiwhats]
-    mirror: wavy
-`, "ADDR", addr, "DIR", dir, "P", primary.addr, "M", mirror.addr))
+    mirror: wavy`))
 	startProc(t, addr, "serve", "-config", cfg)
 	m := &migration{addr: addr}
 	ids := m.send(t, "5511987", 50)

@@ -31,14 +31,13 @@ func TestHistQuantileWithinItsBucket(t *testing.T) {
 // by the vendor's id; a receipt names the upstream it came from; each outcome counts once
 // and read implies delivered.
 func TestReceiptsMatchTheirSend(t *testing.T) {
-	r := New()
-	now := time.Unix(1_800_000_000, 0)
-	r.now = func() time.Time { return now }
+	r, clock := stoppedClock()
+	now := func() time.Time { return *clock }
 	a := r.Series(Key{"route", "a", ArmPrimary})
 	b := r.Series(Key{"route", "b", ArmMirror})
-	a.Accepted(now.Add(-time.Second), "msg-1", "vendor-a-1")
-	b.Accepted(now.Add(-time.Second), "copy-1", "vendor-b-1")
-	now = now.Add(2 * time.Second)
+	a.Accepted(now().Add(-time.Second), "msg-1", "vendor-a-1")
+	b.Accepted(now().Add(-time.Second), "copy-1", "vendor-b-1")
+	*clock = now().Add(2 * time.Second)
 
 	if found, mirror := r.Receipt("b", "copy-1", "", canonical.StatusRead, "", ""); !found || !mirror {
 		t.Errorf("mirror receipt by our id: found %v mirror %v", found, mirror)
@@ -82,12 +81,11 @@ func TestTrackerForgetsTheOldest(t *testing.T) {
 
 // Receipts count in the minute their send was accepted in, and the ring forgets a day.
 func TestWindowAttributesReceiptsToTheirAcceptance(t *testing.T) {
-	r := New()
-	now := time.Unix(1_800_000_000, 0)
-	r.now = func() time.Time { return now }
+	r, clock := stoppedClock()
+	now := func() time.Time { return *clock }
 	s := r.Series(Key{"r", "a", ArmPrimary})
-	s.Accepted(now, "1", "")
-	now = now.Add(5 * time.Minute)
+	s.Accepted(now(), "1", "")
+	*clock = now().Add(5 * time.Minute)
 	r.Receipt("a", "1", "", canonical.StatusFailed, "x", "undeliverable")
 	if fs := r.Window(time.Minute); len(fs) != 0 {
 		t.Errorf("the last minute shows %+v; the message was accepted 5 minutes ago", fs)
@@ -99,7 +97,7 @@ func TestWindowAttributesReceiptsToTheirAcceptance(t *testing.T) {
 	if rs := fs[0].TopReasons(5); len(rs) != 1 || !strings.Contains(rs[0].Text, "undeliverable") {
 		t.Errorf("reasons %v", rs)
 	}
-	now = now.Add(25 * time.Hour)
+	*clock = now().Add(25 * time.Hour)
 	if fs := r.Window(24 * time.Hour); len(fs) != 0 {
 		t.Errorf("a day later the window still shows %+v", fs)
 	}
@@ -144,4 +142,12 @@ func TestCompareJudges(t *testing.T) {
 	if v := Verdict("a", "s", Compare(a, small)); !strings.HasPrefix(v, "Too early") {
 		t.Errorf("verdict on 10 messages %q", v)
 	}
+}
+
+// stoppedClock is a Recorder whose clock reads *now.
+func stoppedClock() (*Recorder, *time.Time) {
+	r := New()
+	now := time.Unix(1_800_000_000, 0)
+	r.now = func() time.Time { return now }
+	return r, &now
 }

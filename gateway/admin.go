@@ -65,6 +65,7 @@ func (s *Server) admin(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 		}
 		tok, ok := native.BearerToken(ctx.Request.Header.Peek("Authorization"))
 		if !ok || !equalSecret(tok, s.cfg.AdminToken) {
+			s.log.Warn("credential refused", "dialect", "admin", "path", string(ctx.Path()), "remote", ctx.RemoteIP().String())
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchboard-admin"`)
 			s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "a valid admin Bearer token is required"})
 			return

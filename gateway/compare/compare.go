@@ -112,11 +112,3 @@ func (r *Recorder) Receipt(upstream, id, upstreamID string, status canonical.Sta
 	e.series.receipt(e, status, code, reason, r.now())
 	return true, e.series.key.Arm == ArmMirror
 }
-
-// ReceiptFor counts a receipt of a primary send this Recorder does not remember (sent before
-// a restart, or pushed out of the tracker), when the caller knows from the message's record
-// who sent it and when the vendor accepted it.
-func (r *Recorder) ReceiptFor(k Key, acceptedAt time.Time, status canonical.Status, code, reason string) {
-	e := &entry{series: r.Series(k), accepted: acceptedAt.UnixNano(), minute: acceptedAt.Unix() / 60}
-	e.series.receipt(e, status, code, reason, r.now())
-}

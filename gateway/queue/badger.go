@@ -52,8 +52,6 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
-
-	"switchboard/canonical"
 )
 
 // Durability says when a commit is synced to disk.
@@ -66,15 +64,6 @@ const (
 	// DurabilityInterval syncs every SyncInterval: faster, may lose the last interval's
 	// acknowledged messages on power loss (not on a crash of the process).
 	DurabilityInterval Durability = "interval"
-)
-
-// Defaults for zero Options fields.
-const (
-	defaultSyncInterval = time.Second
-	defaultMaxDepth     = 1_000_000
-	defaultRetention    = 72 * time.Hour
-	defaultGCInterval   = time.Minute
-	defaultMemoryMB     = 64
 )
 
 // Badger sizing: its defaults take several hundred MB (five 64 MB memtables, a 256 MB block
@@ -101,19 +90,20 @@ const (
 type Options struct {
 	// Dir is the Badger directory; it is created if missing.
 	Dir string
-	// Durability is DurabilityAlways (empty means always) or DurabilityInterval.
+	// The settings below take config's defaults when zero (see Defaults).
+
+	// Durability is DurabilityAlways or DurabilityInterval.
 	Durability Durability
-	// SyncInterval is how often DurabilityInterval syncs (default 1s).
+	// SyncInterval is how often DurabilityInterval syncs.
 	SyncInterval time.Duration
-	// MaxDepth is the most live messages; Enqueue beyond it fails with ErrUnavailable
-	// (default 1,000,000).
+	// MaxDepth is the most live messages; Enqueue beyond it fails with ErrUnavailable.
 	MaxDepth int64
 	// Retention is how long finished records, idempotency keys, client refs and the change
-	// feed are kept (default 72h).
+	// feed are kept.
 	Retention time.Duration
-	// GCInterval is how often the value log is garbage-collected (default 1m).
+	// GCInterval is how often the value log is garbage-collected.
 	GCInterval time.Duration
-	// MemoryMB roughly bounds Badger's memtables and caches (default 64).
+	// MemoryMB roughly bounds Badger's memtables and caches.
 	MemoryMB int
 	// Logger receives Badger's warnings and errors and the queue's own (default slog.Default()).
 	Logger *slog.Logger
@@ -168,10 +158,10 @@ type Badger struct {
 	closeErr  error
 }
 
-var _ Queue = (*Badger)(nil)
-
-// errClosing is returned by every method once Close has begun.
-var errClosing = &canonical.Error{Code: canonical.ErrUnavailable, Reason: "queue is closing", RetryAfter: time.Second}
+var (
+	_ Queue   = (*Badger)(nil)
+	_ Lookups = (*Badger)(nil) // records.go
+)
 
 // Open opens (or creates) the queue in opts.Dir and rebuilds the schedule with one scan of the
 // live messages. Messages that were leased when the process stopped are due again.
@@ -179,28 +169,17 @@ func Open(opts Options) (*Badger, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("cannot open queue: no directory")
 	}
+	opts.Durability = cmp.Or(opts.Durability, Durability(Defaults.Durability))
 	switch opts.Durability {
-	case "":
-		opts.Durability = DurabilityAlways
 	case DurabilityAlways, DurabilityInterval:
 	default:
 		return nil, fmt.Errorf("cannot open queue: unknown durability %q (want always or interval)", opts.Durability)
 	}
-	if opts.SyncInterval <= 0 {
-		opts.SyncInterval = defaultSyncInterval
-	}
-	if opts.MaxDepth <= 0 {
-		opts.MaxDepth = defaultMaxDepth
-	}
-	if opts.Retention <= 0 {
-		opts.Retention = defaultRetention
-	}
-	if opts.GCInterval <= 0 {
-		opts.GCInterval = defaultGCInterval
-	}
-	if opts.MemoryMB <= 0 {
-		opts.MemoryMB = defaultMemoryMB
-	}
+	opts.SyncInterval = OrDefault(opts.SyncInterval, time.Duration(Defaults.SyncInterval))
+	opts.MaxDepth = OrDefault(opts.MaxDepth, Defaults.MaxDepth)
+	opts.Retention = OrDefault(opts.Retention, time.Duration(Defaults.Retention))
+	opts.GCInterval = OrDefault(opts.GCInterval, time.Duration(Defaults.GCInterval))
+	opts.MemoryMB = OrDefault(opts.MemoryMB, Defaults.MemoryMB)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -387,7 +366,7 @@ func (q *Badger) enter() error {
 	q.closeMu.RLock()
 	if q.closed.Load() {
 		q.closeMu.RUnlock()
-		return errClosing
+		return ErrClosing
 	}
 	return nil
 }

@@ -116,7 +116,7 @@ func (q *Badger) submit(ctx context.Context, r *request) error {
 	q.closeMu.RLock()
 	if q.closed.Load() {
 		q.closeMu.RUnlock()
-		return errClosing
+		return ErrClosing
 	}
 	select {
 	case q.reqs <- r:

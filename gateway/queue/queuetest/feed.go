@@ -85,7 +85,7 @@ func testFeed(t *testing.T, open func(testing.TB) queue.Queue) {
 		t.Fatalf("other's feed = %+v", other)
 	}
 	// The feed is for consumers of its own: Changes still sees a's change.
-	if recs, err := q.Changes("acme", 10); err != nil || len(recs) != 1 || recs[0].Msg.Status != canonical.StatusDelivered {
+	if recs, err := lookups(t, q).Changes("acme", 10); err != nil || len(recs) != 1 || recs[0].Msg.Status != canonical.StatusDelivered {
 		t.Fatalf("changes: %v %v", recs, err)
 	}
 	if ix, ok := q.(queue.UpstreamIndex); ok {

@@ -52,6 +52,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+
+	"switchboard/gateway/queue/internal/badgerfs"
 )
 
 // Durability says when a commit is synced to disk.
@@ -116,7 +118,7 @@ type Options struct {
 // Badger is the embedded Queue backend. It is safe for concurrent use.
 type Badger struct {
 	db   *badger.DB
-	logs *logSyncer
+	logs *badgerfs.Syncer
 	opts Options
 	log  *slog.Logger
 	now  func() time.Time
@@ -210,14 +212,14 @@ func Open(opts Options) (*Badger, error) {
 		stopped:    make(chan struct{}),
 		feedNotify: make(chan struct{}, 1),
 	}
-	if q.logs, err = newLogSyncer(opts.Dir, opts.Logger); err != nil {
+	if q.logs, err = badgerfs.NewSyncer(opts.Dir, opts.Logger); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
 	q.sched.init()
 	start := time.Now()
 	if err := q.rebuild(); err != nil {
-		q.logs.close()
+		q.logs.Close()
 		db.Close()
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
@@ -389,7 +391,7 @@ func (q *Badger) Close() error {
 		if err := q.syncAll(); err != nil {
 			q.closeErr = fmt.Errorf("cannot sync queue: %w", err)
 		}
-		q.logs.close()
+		q.logs.Close()
 		if err := q.db.Close(); err != nil && q.closeErr == nil {
 			q.closeErr = fmt.Errorf("cannot close queue: %w", err)
 		}
@@ -397,14 +399,11 @@ func (q *Badger) Close() error {
 	return q.closeErr
 }
 
-// housekeeping syncs on a timer with DurabilityInterval, runs value-log GC and releases the
-// pages of Badger's files from memory (advise.go).
+// housekeeping syncs on a timer with DurabilityInterval and runs value-log GC.
 func (q *Badger) housekeeping() {
 	defer q.wg.Done()
 	gc := time.NewTicker(q.opts.GCInterval)
 	defer gc.Stop()
-	drop := time.NewTicker(dropInterval)
-	defer drop.Stop()
 	var syncC <-chan time.Time
 	if q.opts.Durability == DurabilityInterval {
 		t := time.NewTicker(q.opts.SyncInterval)
@@ -415,8 +414,6 @@ func (q *Badger) housekeeping() {
 		select {
 		case <-q.closing:
 			return
-		case <-drop.C:
-			q.dropPages()
 		case <-syncC:
 			if err := q.syncAll(); err != nil {
 				q.log.Error("cannot sync queue", "err", err)
@@ -467,8 +464,9 @@ func (q *Badger) syncAll() error {
 	q.writeMu.Lock()
 	defer q.writeMu.Unlock()
 	start := time.Now()
-	err := q.logs.sync()
+	rotated, err := q.logs.Sync()
 	syncSeconds.UpdateDuration(start)
+	rotatedSyncs.Add(rotated)
 	return err
 }
 

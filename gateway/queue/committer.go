@@ -37,8 +37,9 @@ const (
 	// maxPooledBytes is the largest request buffer kept for reuse.
 	maxPooledBytes = 256 << 10
 	// maxTxnValues bounds the bytes of the values of one Badger transaction, which Badger's
-	// own bound leaves out when they go to the value log: advise.go relies on no write to the
-	// value log coming near valueLogFileSize.
+	// own bound leaves out when they go to the value log. Badger writes a transaction's
+	// values into one value-log file and moves on to the next only after it, so the bound
+	// keeps each file near valueLogFileSize, the step in which value-log GC reclaims space.
 	maxTxnValues = 16 << 20
 )
 

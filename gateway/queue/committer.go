@@ -415,12 +415,11 @@ func (q *Badger) applyFinish(w *writer, r *request, now time.Time) {
 		}
 	}
 	w.del(q.key(appendSeqKey(q.arena, pLive, r.seq)))
-	if m.Template != nil && (m.Status == canonical.StatusSent || m.Status == canonical.StatusDelivered || m.Status == canonical.StatusRead) {
-		// Indexed twice: by recipient (any template) and by recipient and template name.
+	if SentTemplate(m) {
+		// Indexed by recipient (any template) and by recipient and template name.
 		v := q.key(append(binary.BigEndian.AppendUint64(q.arena, uint64(now.UnixNano())), m.ID...))
-		w.set(q.key(appendTemplateKey(q.arena, m.Tenant, m.To, "")), v, true)
-		if m.Template.Name != "" {
-			w.set(q.key(appendTemplateKey(q.arena, m.Tenant, m.To, m.Template.Name)), v, true)
+		for _, name := range TemplateNames(m) {
+			w.set(q.key(appendTemplateKey(q.arena, m.Tenant, m.To, name)), v, true)
 		}
 	}
 	q.feed(w, m.Tenant, m.ID, r.ch)

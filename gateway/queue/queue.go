@@ -106,21 +106,6 @@ var (
 // of them but Leader; the JetStream backend all but Watchdog. They are separate from Queue
 // so that a backend can be written without them.
 
-// Lookups are the queries that vendors' non-send operations make of the store: Wavy's status
-// search and status list, FlowBot's check-sent. Each backend keeps the indexes they read in
-// the same commit as the messages they index.
-type Lookups interface {
-	// ByRef returns the ids of a tenant's messages with that client ref, within retention.
-	ByRef(tenant, ref string) ([]string, error)
-	// TemplateSentSince returns, of the given recipients, those a template message was sent
-	// to (for the tenant) since the time given.
-	// With template set, only that template (by name) counts; "" means any template.
-	TemplateSentSince(tenant string, to []string, template string, since time.Time) (map[string]time.Time, error)
-	// Changes returns up to max of the tenant's messages whose status changed since the last
-	// call (a persisted cursor per tenant), and advances the cursor.
-	Changes(tenant string, max int) ([]*Record, error)
-}
-
 // FeedEntry is one status change in a tenant's change feed.
 type FeedEntry struct {
 	// Seq orders the feed: it grows with every change committed (across tenants, so a

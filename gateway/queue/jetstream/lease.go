@@ -376,10 +376,9 @@ func (q *Queue) settle(ctx context.Context, m *canonical.Message, l *lease, ch c
 	hist := append(append([]canonical.Change(nil), base...), ch)
 	rev := l.rev
 	var side []jetstream.PubAckFuture
-	if kind == kindFinal && m.Template != nil && sentOK(m.Status) {
-		side = append(side, q.publishKV(templateKey(m.Tenant, m.To, ""), timeValue(ch.At)))
-		if m.Template.Name != "" {
-			side = append(side, q.publishKV(templateKey(m.Tenant, m.To, m.Template.Name), timeValue(ch.At)))
+	if kind == kindFinal && queue.SentTemplate(m) {
+		for _, name := range queue.TemplateNames(m) {
+			side = append(side, q.publishKV(templateKey(m.Tenant, m.To, name), timeValue(ch.At)))
 		}
 	}
 	for attempt := 0; ; attempt++ {
@@ -436,10 +435,6 @@ func (q *Queue) settle(ctx context.Context, m *canonical.Message, l *lease, ch c
 		}
 	}
 	return nil
-}
-
-func sentOK(s canonical.Status) bool {
-	return s == canonical.StatusSent || s == canonical.StatusDelivered || s == canonical.StatusRead
 }
 
 // keepLeases tells JetStream, before AckWait runs out, that the messages leased here are

@@ -36,7 +36,6 @@ func testByRef(t *testing.T, open func(testing.TB) queue.Queue) {
 		if _, err := q.Enqueue(ctx, []queue.Item{it}); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(2 * time.Millisecond) // distinct creation times: "oldest first" is well defined
 		return m.ID
 	}
 	a := send("acme", "r1", true, 1)

@@ -24,8 +24,8 @@ const (
 	fillCount   = 25_000 // messages: about 7 MB of an 8 MB memtable
 	// crashAcked and crashFinished are how much the crash child must have acknowledged and
 	// finished before it is killed: it is then enqueueing, leasing and finishing at once.
-	crashAcked    = 2000
-	crashFinished = 200
+	crashAcked    = 5000
+	crashFinished = 1000
 	// childStart bounds the wait for a child to get there.
 	childStart = 30 * time.Second
 )

@@ -1,7 +1,6 @@
 package badgerfs
 
 import (
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,11 +25,7 @@ func TestLogsReadRandomly(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewSyncer(dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newSyncer(t, dir)
 	if _, err := s.Sync(); err != nil {
 		t.Fatal(err)
 	}

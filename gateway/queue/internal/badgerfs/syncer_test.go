@@ -11,19 +11,7 @@ import (
 // syncer had open (a memtable flushed between two syncs), the syncer finds the newest file
 // from the directory and syncs the one in between.
 func TestSyncerFollowsRemovedFiles(t *testing.T) {
-	dir := t.TempDir()
-	touch := func(name string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	touch("000001.vlog")
-	touch("00001.mem")
-	s, err := NewSyncer(dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	dir, touch, s := startSyncer(t)
 	if _, err := s.Sync(); err != nil {
 		t.Fatal(err)
 	}
@@ -49,19 +37,7 @@ func TestSyncerFollowsRemovedFiles(t *testing.T) {
 // TestSyncerFollowsRotation: a file Badger moved on from is synced and counted once, and the
 // syncer goes on with the next.
 func TestSyncerFollowsRotation(t *testing.T) {
-	dir := t.TempDir()
-	touch := func(name string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	touch("000001.vlog")
-	touch("00001.mem")
-	s, err := NewSyncer(dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	dir, touch, s := startSyncer(t)
 	touch("000002.vlog")
 	touch("000003.vlog")
 	rotated, err := s.Sync()
@@ -74,4 +50,28 @@ func TestSyncerFollowsRotation(t *testing.T) {
 	if rotated, err := s.Sync(); err != nil || rotated != 0 {
 		t.Fatalf("sync again: %d rotated, %v", rotated, err)
 	}
+}
+
+// startSyncer makes a directory with Badger's first value log and WAL, and a Syncer on it,
+// closed when the test ends; touch creates a file there.
+func startSyncer(t *testing.T) (dir string, touch func(name string), s *Syncer) {
+	dir = t.TempDir()
+	touch = func(name string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	touch("000001.vlog")
+	touch("00001.mem")
+	return dir, touch, newSyncer(t, dir)
+}
+
+// newSyncer opens a Syncer on dir, closed when the test ends.
+func newSyncer(t *testing.T, dir string) *Syncer {
+	s, err := NewSyncer(dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }

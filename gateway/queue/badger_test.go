@@ -367,7 +367,7 @@ func TestLeaseWakesAtDueTime(t *testing.T) {
 		ms, _ := q.Lease(ctx, 10)
 		done <- ms
 	}()
-	waitBlocked(t, "select", "queue.(*Badger).Lease", nil) // the Lease waits: nothing is due
+	waitBlocked(t, "select", "queue.(*Badger).Lease") // the Lease waits: nothing is due
 	enqueue(t, q, newMsg("5511900000002"))
 	if ms := <-done; len(ms) != 1 {
 		t.Fatalf("waiting lease got %d messages", len(ms))
@@ -505,7 +505,7 @@ func TestCloseWakesLeaseAndRefusesWork(t *testing.T) {
 		_, err := q.Lease(context.Background(), 1)
 		errc <- err
 	}()
-	waitBlocked(t, "select", "queue.(*Badger).Lease", nil) // the Lease waits: nothing is due
+	waitBlocked(t, "select", "queue.(*Badger).Lease") // the Lease waits: nothing is due
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -69,12 +69,12 @@ func TestNothingWrittenBetweenSyncs(t *testing.T) {
 
 	inSync := make(chan struct{})
 	finished := make(chan struct{})
-	var committedBetween atomic.Bool
-	q.logs.SetBetween(func() {
+	var blocked, committedBetween atomic.Bool
+	q.logs.SetBetween(func() { // on the syncer's goroutine: no t.Fatal here
 		close(inSync)
-		if !waitBlocked(t, "sync.Mutex.Lock", "queue.(*Badger).commitGroup", finished) {
-			committedBetween.Store(true)
-		}
+		found, stopped := blockedUnless("sync.Mutex.Lock", "queue.(*Badger).commitGroup", finished)
+		blocked.Store(found)
+		committedBetween.Store(stopped)
 	})
 	enqueued := make(chan error, 1)
 	go func() { // its sync is the one held
@@ -92,5 +92,8 @@ func TestNothingWrittenBetweenSyncs(t *testing.T) {
 	}
 	if committedBetween.Load() {
 		t.Fatal("a Finish was committed while the syncer was between the value log and the WAL")
+	}
+	if !blocked.Load() {
+		t.Fatalf("the committer was not seen waiting for the syncer within %v", blockedWait)
 	}
 }

@@ -136,19 +136,21 @@ func millionChild(dir string) {
 	defer cancel()
 	var enqueued, finished atomic.Int64
 	var wg sync.WaitGroup
-	// pace runs f every period until ctx is done.
+	// pace runs f every period until ctx is done, catching up on the runs it fell behind.
 	pace := func(period time.Duration, f func() error) {
 		defer wg.Done()
-		tick := time.NewTicker(period)
-		defer tick.Stop()
-		for ctx.Err() == nil {
+		timer := time.NewTimer(0)
+		defer timer.Stop()
+		for next := time.Now(); ctx.Err() == nil; next = next.Add(period) {
+			timer.Reset(time.Until(next))
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return
+			}
 			if err := f(); err != nil && ctx.Err() == nil {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(2)
-			}
-			select {
-			case <-tick.C:
-			case <-ctx.Done():
 			}
 		}
 	}

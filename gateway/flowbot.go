@@ -192,7 +192,7 @@ func (s *Server) flowbotCheckSent(ctx *fasthttp.RequestCtx) {
 			tos = append(tos, to)
 		}
 	}
-	found, err := s.q.TemplateSentSince(t.id, tos, templateName, c.Now.Add(-time.Duration(hours)*time.Hour))
+	found, err := s.lookups().TemplateSentSince(t.id, tos, templateName, c.Now.Add(-time.Duration(hours)*time.Hour))
 	if err != nil {
 		s.writeError(ctx, s.flowbot, c, canonical.AsError(err))
 		return

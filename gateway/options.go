@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 
 // openQueue opens the backend the config names: Badger in data_dir, or JetStream.
 func openQueue(cfg *config.Config, log *slog.Logger) (queue.Queue, error) {
+	// Each backend's Open says what it could not open; its error is not wrapped again.
 	if cfg.Queue.Backend == "nats" {
 		q, err := jetstream.Open(jetstreamOptions(cfg, log))
 		if err != nil {
@@ -29,7 +29,7 @@ func openQueue(cfg *config.Config, log *slog.Logger) (queue.Queue, error) {
 	}
 	q, err := queue.Open(queueOptions(cfg, log))
 	if err != nil {
-		return nil, fmt.Errorf("cannot open queue in %s: %w", cfg.DataDir, err)
+		return nil, err
 	}
 	return q, nil
 }

@@ -42,7 +42,7 @@ func (s *Server) wavyStatusQuery(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	for _, ref := range refs {
-		found, err := s.q.ByRef(t.id, ref)
+		found, err := s.lookups().ByRef(t.id, ref)
 		if err != nil {
 			s.writeError(ctx, s.wavy, c, canonical.AsError(err))
 			return
@@ -77,7 +77,7 @@ func (s *Server) wavyStatusList(ctx *fasthttp.RequestCtx) {
 	if t == nil {
 		return
 	}
-	recs, err := s.q.Changes(t.id, maxStatusList)
+	recs, err := s.lookups().Changes(t.id, maxStatusList)
 	if err != nil {
 		s.writeError(ctx, s.wavy, c, canonical.AsError(err))
 		return

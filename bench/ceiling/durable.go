@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 
 	"github.com/valyala/fasthttp"
 )
@@ -139,7 +138,7 @@ func (l *Log) sync() {
 				break more
 			}
 		}
-		err := syscall.Fdatasync(l.fd)
+		err := datasync(l.fd)
 		for _, g := range gs {
 			if g.err == nil {
 				g.err = err

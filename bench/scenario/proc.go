@@ -33,7 +33,7 @@ func startProc(name, logPath, bin string, args ...string) (*proc, error) {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), log: lf}
 	p.started = time.Now()
 	if err := cmd.Start(); err != nil {

@@ -53,7 +53,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 
-	"switchboard/canonical"
+	"switchboard/gateway/queue/internal/badgerfs"
 )
 
 // Durability says when a commit is synced to disk.
@@ -66,15 +66,6 @@ const (
 	// DurabilityInterval syncs every SyncInterval: faster, may lose the last interval's
 	// acknowledged messages on power loss (not on a crash of the process).
 	DurabilityInterval Durability = "interval"
-)
-
-// Defaults for zero Options fields.
-const (
-	defaultSyncInterval = time.Second
-	defaultMaxDepth     = 1_000_000
-	defaultRetention    = 72 * time.Hour
-	defaultGCInterval   = time.Minute
-	defaultMemoryMB     = 64
 )
 
 // Badger sizing: its defaults take several hundred MB (five 64 MB memtables, a 256 MB block
@@ -101,19 +92,20 @@ const (
 type Options struct {
 	// Dir is the Badger directory; it is created if missing.
 	Dir string
-	// Durability is DurabilityAlways (empty means always) or DurabilityInterval.
+	// The settings below take config's defaults when zero (see Defaults).
+
+	// Durability is DurabilityAlways or DurabilityInterval.
 	Durability Durability
-	// SyncInterval is how often DurabilityInterval syncs (default 1s).
+	// SyncInterval is how often DurabilityInterval syncs.
 	SyncInterval time.Duration
-	// MaxDepth is the most live messages; Enqueue beyond it fails with ErrUnavailable
-	// (default 1,000,000).
+	// MaxDepth is the most live messages; Enqueue beyond it fails with ErrUnavailable.
 	MaxDepth int64
 	// Retention is how long finished records, idempotency keys, client refs and the change
-	// feed are kept (default 72h).
+	// feed are kept.
 	Retention time.Duration
-	// GCInterval is how often the value log is garbage-collected (default 1m).
+	// GCInterval is how often the value log is garbage-collected.
 	GCInterval time.Duration
-	// MemoryMB roughly bounds Badger's memtables and caches (default 64).
+	// MemoryMB roughly bounds Badger's memtables and caches.
 	MemoryMB int
 	// Logger receives Badger's warnings and errors and the queue's own (default slog.Default()).
 	Logger *slog.Logger
@@ -126,7 +118,7 @@ type Options struct {
 // Badger is the embedded Queue backend. It is safe for concurrent use.
 type Badger struct {
 	db   *badger.DB
-	logs *logSyncer
+	logs *badgerfs.Syncer
 	opts Options
 	log  *slog.Logger
 	now  func() time.Time
@@ -168,10 +160,10 @@ type Badger struct {
 	closeErr  error
 }
 
-var _ Queue = (*Badger)(nil)
-
-// errClosing is returned by every method once Close has begun.
-var errClosing = &canonical.Error{Code: canonical.ErrUnavailable, Reason: "queue is closing", RetryAfter: time.Second}
+var (
+	_ Queue   = (*Badger)(nil)
+	_ Lookups = (*Badger)(nil) // records.go
+)
 
 // Open opens (or creates) the queue in opts.Dir and rebuilds the schedule with one scan of the
 // live messages. Messages that were leased when the process stopped are due again.
@@ -179,28 +171,17 @@ func Open(opts Options) (*Badger, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("cannot open queue: no directory")
 	}
+	opts.Durability = cmp.Or(opts.Durability, Durability(Defaults.Durability))
 	switch opts.Durability {
-	case "":
-		opts.Durability = DurabilityAlways
 	case DurabilityAlways, DurabilityInterval:
 	default:
 		return nil, fmt.Errorf("cannot open queue: unknown durability %q (want always or interval)", opts.Durability)
 	}
-	if opts.SyncInterval <= 0 {
-		opts.SyncInterval = defaultSyncInterval
-	}
-	if opts.MaxDepth <= 0 {
-		opts.MaxDepth = defaultMaxDepth
-	}
-	if opts.Retention <= 0 {
-		opts.Retention = defaultRetention
-	}
-	if opts.GCInterval <= 0 {
-		opts.GCInterval = defaultGCInterval
-	}
-	if opts.MemoryMB <= 0 {
-		opts.MemoryMB = defaultMemoryMB
-	}
+	opts.SyncInterval = OrDefault(opts.SyncInterval, time.Duration(Defaults.SyncInterval))
+	opts.MaxDepth = OrDefault(opts.MaxDepth, Defaults.MaxDepth)
+	opts.Retention = OrDefault(opts.Retention, time.Duration(Defaults.Retention))
+	opts.GCInterval = OrDefault(opts.GCInterval, time.Duration(Defaults.GCInterval))
+	opts.MemoryMB = OrDefault(opts.MemoryMB, Defaults.MemoryMB)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -231,14 +212,14 @@ func Open(opts Options) (*Badger, error) {
 		stopped:    make(chan struct{}),
 		feedNotify: make(chan struct{}, 1),
 	}
-	if q.logs, err = newLogSyncer(opts.Dir, opts.Logger); err != nil {
+	if q.logs, err = badgerfs.NewSyncer(opts.Dir, opts.Logger); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
 	q.sched.init()
 	start := time.Now()
 	if err := q.rebuild(); err != nil {
-		q.logs.close()
+		q.logs.Close()
 		db.Close()
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
@@ -387,7 +368,7 @@ func (q *Badger) enter() error {
 	q.closeMu.RLock()
 	if q.closed.Load() {
 		q.closeMu.RUnlock()
-		return errClosing
+		return ErrClosing
 	}
 	return nil
 }
@@ -410,7 +391,7 @@ func (q *Badger) Close() error {
 		if err := q.syncAll(); err != nil {
 			q.closeErr = fmt.Errorf("cannot sync queue: %w", err)
 		}
-		q.logs.close()
+		q.logs.Close()
 		if err := q.db.Close(); err != nil && q.closeErr == nil {
 			q.closeErr = fmt.Errorf("cannot close queue: %w", err)
 		}
@@ -418,14 +399,11 @@ func (q *Badger) Close() error {
 	return q.closeErr
 }
 
-// housekeeping syncs on a timer with DurabilityInterval, runs value-log GC and releases the
-// pages of Badger's files from memory (advise.go).
+// housekeeping syncs on a timer with DurabilityInterval and runs value-log GC.
 func (q *Badger) housekeeping() {
 	defer q.wg.Done()
 	gc := time.NewTicker(q.opts.GCInterval)
 	defer gc.Stop()
-	drop := time.NewTicker(dropInterval)
-	defer drop.Stop()
 	var syncC <-chan time.Time
 	if q.opts.Durability == DurabilityInterval {
 		t := time.NewTicker(q.opts.SyncInterval)
@@ -436,8 +414,6 @@ func (q *Badger) housekeeping() {
 		select {
 		case <-q.closing:
 			return
-		case <-drop.C:
-			q.dropPages()
 		case <-syncC:
 			if err := q.syncAll(); err != nil {
 				q.log.Error("cannot sync queue", "err", err)
@@ -488,8 +464,9 @@ func (q *Badger) syncAll() error {
 	q.writeMu.Lock()
 	defer q.writeMu.Unlock()
 	start := time.Now()
-	err := q.logs.sync()
+	rotated, err := q.logs.Sync()
 	syncSeconds.UpdateDuration(start)
+	rotatedSyncs.Add(rotated)
 	return err
 }
 

@@ -249,8 +249,8 @@ func TestFreshValues(t *testing.T) {
 	}
 }
 
-// TestWriterBoundsValues: a transaction holds at most maxTxnValues of values (advise.go
-// relies on it); the writer goes on in another.
+// TestWriterBoundsValues: a transaction holds at most maxTxnValues of values; the writer
+// goes on in another.
 func TestWriterBoundsValues(t *testing.T) {
 	q := openQueue(t, t.TempDir(), nil)
 	w := writer{txn: q.db.NewTransaction(true), db: q.db}
@@ -362,12 +362,12 @@ func TestLeaseWakesAtDueTime(t *testing.T) {
 		t.Fatalf("lease: %d messages, %v, at %v (due %v)", len(got), err, time.Now(), m.NotBefore)
 	}
 
-	done := make(chan []*canonical.Message)
+	done := make(chan []*canonical.Message, 1)
 	go func() {
 		ms, _ := q.Lease(ctx, 10)
 		done <- ms
 	}()
-	time.Sleep(50 * time.Millisecond)
+	waitBlocked(t, "select", "queue.(*Badger).Lease") // the Lease waits: nothing is due
 	enqueue(t, q, newMsg("5511900000002"))
 	if ms := <-done; len(ms) != 1 {
 		t.Fatalf("waiting lease got %d messages", len(ms))
@@ -500,12 +500,12 @@ func TestCloseWakesLeaseAndRefusesWork(t *testing.T) {
 	q := openQueue(t, t.TempDir(), nil)
 	enqueue(t, q, newMsg("5511900000001"))
 	m := leaseN(t, q, 1)[0]
-	errc := make(chan error)
+	errc := make(chan error, 1)
 	go func() {
 		_, err := q.Lease(context.Background(), 1)
 		errc <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	waitBlocked(t, "select", "queue.(*Badger).Lease") // the Lease waits: nothing is due
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
 	}

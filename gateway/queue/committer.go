@@ -37,8 +37,9 @@ const (
 	// maxPooledBytes is the largest request buffer kept for reuse.
 	maxPooledBytes = 256 << 10
 	// maxTxnValues bounds the bytes of the values of one Badger transaction, which Badger's
-	// own bound leaves out when they go to the value log: advise.go relies on no write to the
-	// value log coming near valueLogFileSize.
+	// own bound leaves out when they go to the value log. Badger writes a transaction's
+	// values into one value-log file and moves on to the next only after it, so the bound
+	// keeps each file near valueLogFileSize, the step in which value-log GC reclaims space.
 	maxTxnValues = 16 << 20
 )
 
@@ -116,7 +117,7 @@ func (q *Badger) submit(ctx context.Context, r *request) error {
 	q.closeMu.RLock()
 	if q.closed.Load() {
 		q.closeMu.RUnlock()
-		return errClosing
+		return ErrClosing
 	}
 	select {
 	case q.reqs <- r:
@@ -414,12 +415,11 @@ func (q *Badger) applyFinish(w *writer, r *request, now time.Time) {
 		}
 	}
 	w.del(q.key(appendSeqKey(q.arena, pLive, r.seq)))
-	if m.Template != nil && (m.Status == canonical.StatusSent || m.Status == canonical.StatusDelivered || m.Status == canonical.StatusRead) {
-		// Indexed twice: by recipient (any template) and by recipient and template name.
+	if SentTemplate(m) {
+		// Indexed by recipient (any template) and by recipient and template name.
 		v := q.key(append(binary.BigEndian.AppendUint64(q.arena, uint64(now.UnixNano())), m.ID...))
-		w.set(q.key(appendTemplateKey(q.arena, m.Tenant, m.To, "")), v, true)
-		if m.Template.Name != "" {
-			w.set(q.key(appendTemplateKey(q.arena, m.Tenant, m.To, m.Template.Name)), v, true)
+		for _, name := range TemplateNames(m) {
+			w.set(q.key(appendTemplateKey(q.arena, m.Tenant, m.To, name)), v, true)
 		}
 	}
 	q.feed(w, m.Tenant, m.ID, r.ch)

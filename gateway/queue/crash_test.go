@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -21,7 +22,31 @@ const (
 	crashDirEnv = "SWITCHBOARD_QUEUE_CRASH_DIR"
 	fillDirEnv  = "SWITCHBOARD_QUEUE_FILL_DIR"
 	fillCount   = 25_000 // messages: about 7 MB of an 8 MB memtable
+	// crashAcked and crashFinished are how much the crash child must have acknowledged and
+	// finished before it is killed: it is then enqueueing, leasing and finishing at once.
+	crashAcked    = 5000
+	crashFinished = 1000
+	// childStart bounds the wait for a child to get there.
+	childStart = 30 * time.Second
 )
+
+// keepChild gives cmd a stdin that stays open until the test ends, for the child's
+// awaitKill: a child left behind by a test that died ends with it.
+func keepChild(t *testing.T, cmd *exec.Cmd) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin = r
+	t.Cleanup(func() { r.Close(); w.Close() })
+}
+
+// awaitKill is the end of a child: it waits to be killed, and exits when its parent has
+// gone instead (its stdin, from keepChild, is closed).
+func awaitKill() {
+	io.Copy(io.Discard, os.Stdin)
+	os.Exit(3)
+}
 
 // TestCrashKeepsAcknowledged kills (SIGKILL) a process that is enqueueing and checks that
 // every message it acknowledged is in the queue after reopening.
@@ -34,6 +59,7 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashKeepsAcknowledged$")
 	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
 	cmd.Stderr = os.Stderr
+	keepChild(t, cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +70,8 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 	acked := make(map[string]bool)    // enqueued: Enqueue returned nil
 	finished := make(map[string]bool) // Finish returned nil
 	var mu sync.Mutex
-	first := make(chan struct{})
+	busy := make(chan struct{}) // closed at crashAcked acknowledged and crashFinished finished
+	isBusy := false
 	read := make(chan struct{})
 	go func() {
 		defer close(read)
@@ -57,23 +84,25 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 			mu.Lock()
 			switch kind {
 			case "A":
-				if len(acked) == 0 {
-					close(first)
-				}
 				acked[id] = true
 			case "F":
 				finished[id] = true
+			}
+			if !isBusy && len(acked) >= crashAcked && len(finished) >= crashFinished {
+				isBusy = true
+				close(busy)
 			}
 			mu.Unlock()
 		}
 	}()
 	select {
-	case <-first:
-	case <-time.After(20 * time.Second):
+	case <-busy:
+	case <-time.After(childStart):
 		cmd.Process.Kill()
-		t.Fatal("the child acknowledged nothing")
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("the child acknowledged %d and finished %d within %v", len(acked), len(finished), childStart)
 	}
-	time.Sleep(time.Second)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +160,7 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 
 // crashChild enqueues from several goroutines and prints each acknowledged id ("A id"),
 // leases and finishes some ("F id") and leaves others in flight; it never
-// returns normally (it is killed, or gives up after a while).
+// returns normally (it is killed, or its parent has gone).
 func crashChild(dir string) {
 	q, err := Open(Options{Dir: dir, Logger: quiet})
 	if err != nil {
@@ -184,8 +213,7 @@ func crashChild(dir string) {
 			}
 		}()
 	}
-	time.Sleep(60 * time.Second)
-	os.Exit(3)
+	awaitKill()
 }
 
 // TestReopenAfterCrashWithLessMemory: a process with large memtables is killed with one
@@ -201,6 +229,7 @@ func TestReopenAfterCrashWithLessMemory(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestReopenAfterCrashWithLessMemory$")
 	cmd.Env = append(os.Environ(), fillDirEnv+"="+dir)
 	cmd.Stderr = os.Stderr
+	keepChild(t, cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -238,6 +267,5 @@ func fillChild(dir string) {
 		}
 	}
 	fmt.Println("filled")
-	time.Sleep(time.Minute)
-	os.Exit(3)
+	awaitKill()
 }

@@ -8,14 +8,8 @@ import (
 	"switchboard/canonical"
 )
 
-// fullRetryAfter is the wait a caller is told when the queue is over MaxDepth.
-const fullRetryAfter = time.Second
-
-var (
-	errFull         = &canonical.Error{Code: canonical.ErrUnavailable, Reason: "queue full", RetryAfter: fullRetryAfter}
-	errIdemConflict = &canonical.Error{Code: canonical.ErrConflict, Field: "client_ref",
-		Reason: "was already used for a different message"}
-)
+var errIdemConflict = &canonical.Error{Code: canonical.ErrConflict, Field: "client_ref",
+	Reason: "was already used for a different message"}
 
 // Enqueue makes the items durable and schedules them; see Queue.Enqueue. The encoding is done
 // here, on the caller's goroutine; the committer only checks idempotency keys and writes.
@@ -28,13 +22,13 @@ func (q *Badger) Enqueue(ctx context.Context, items []Item) ([]bool, error) {
 		return nil, err
 	}
 	if q.closed.Load() {
-		return nil, errClosing
+		return nil, ErrClosing
 	}
 	n := int64(len(items))
 	if q.depth.Load()+q.pending.Add(n) > q.opts.MaxDepth {
 		q.pending.Add(-n)
 		rejectedTotal.Inc()
-		return nil, errFull
+		return nil, ErrFull
 	}
 	defer q.pending.Add(-n)
 

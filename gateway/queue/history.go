@@ -149,11 +149,7 @@ func failure(s canonical.Status) bool {
 // sent there and a receipt says it failed: check-sent then no longer reports it. (An
 // earlier template to the same recipient is not restored.)
 func (q *Badger) untemplate(w *writer, m *canonical.Message) {
-	names := []string{""}
-	if m.Template != nil && m.Template.Name != "" {
-		names = append(names, m.Template.Name)
-	}
-	for _, name := range names {
+	for _, name := range TemplateNames(m) {
 		k := q.key(appendTemplateKey(q.arena, m.Tenant, m.To, name))
 		if v := q.valueOf(w, k); len(v) > 8 && string(v[8:]) == m.ID {
 			w.del(k)

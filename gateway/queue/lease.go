@@ -51,7 +51,7 @@ func (q *Badger) Lease(ctx context.Context, limit int) ([]*canonical.Message, er
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-q.closing:
-			return nil, errClosing
+			return nil, ErrClosing
 		}
 	}
 }
@@ -167,7 +167,7 @@ func (q *Badger) FinishWatch(m *canonical.Message, ch canonical.Change, deadline
 
 func (q *Badger) finish(m *canonical.Message, ch canonical.Change, watch time.Time) error {
 	if q.closed.Load() {
-		return errClosing
+		return ErrClosing
 	}
 	if !ch.Status.Final() {
 		return canonical.Errorf(canonical.ErrInternal, "cannot finish message %s with status %q: not final", m.ID, ch.Status)
@@ -210,7 +210,7 @@ func (q *Badger) finish(m *canonical.Message, ch canonical.Change, watch time.Ti
 // defaulting to that.
 func (q *Badger) Retry(m *canonical.Message, at time.Time, ch canonical.Change) error {
 	if q.closed.Load() {
-		return errClosing
+		return ErrClosing
 	}
 	at, ch = PrepareRetry(m, at, q.now(), ch)
 	l, err := q.sched.claim(m.Seq, m.ID)
@@ -235,7 +235,7 @@ func (q *Badger) Retry(m *canonical.Message, at time.Time, ch canonical.Change) 
 // its stored time, not at). m.Status becomes queued (or scheduled).
 func (q *Badger) Release(m *canonical.Message, at time.Time) error {
 	if q.closed.Load() {
-		return errClosing
+		return ErrClosing
 	}
 	now := q.now().UTC()
 	at, status := DueAt(at, now)

@@ -34,6 +34,8 @@ const (
 	// memtables). Badger also maps its value-log and table files: the pages it touches count
 	// in VmRSS as clean page cache the kernel reclaims under a memory limit; they are logged.
 	maxAnonRSSKiB = 256 << 10
+	// rssSampleEvery is how often the load samples the process's resident memory.
+	rssSampleEvery = 200 * time.Millisecond
 )
 
 // TestOpenMillion fills a queue with a million messages, then, in a fresh process, opens it
@@ -134,11 +136,18 @@ func millionChild(dir string) {
 	defer cancel()
 	var enqueued, finished atomic.Int64
 	var wg sync.WaitGroup
-	// pace runs f every period until ctx is done.
+	// pace runs f every period until ctx is done, catching up on the runs it fell behind.
 	pace := func(period time.Duration, f func() error) {
 		defer wg.Done()
+		timer := time.NewTimer(0)
+		defer timer.Stop()
 		for next := time.Now(); ctx.Err() == nil; next = next.Add(period) {
-			time.Sleep(time.Until(next))
+			timer.Reset(time.Until(next))
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return
+			}
 			if err := f(); err != nil && ctx.Err() == nil {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(2)
@@ -171,13 +180,18 @@ func millionChild(dir string) {
 	}
 	var maxRSS, maxAnon int64
 	byFile := make(map[string]int64)
+	sample := time.NewTicker(rssSampleEvery)
+	defer sample.Stop()
 	for ctx.Err() == nil {
 		maxRSS = max(maxRSS, procStatus("VmRSS"))
 		maxAnon = max(maxAnon, procStatus("RssAnon"))
 		for ext, kib := range mappedRSS() {
 			byFile[ext] = max(byFile[ext], kib)
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-sample.C:
+		case <-ctx.Done():
+		}
 	}
 	for ext, kib := range byFile {
 		fmt.Printf("max_rss_mapped_%s_kib=%d\n", ext, kib)

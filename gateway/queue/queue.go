@@ -70,15 +70,6 @@ type Queue interface {
 	Record(id string, ch canonical.Change) error
 	// Get returns a message and its history while it is live or within retention.
 	Get(id string) (*Record, error)
-	// ByRef returns the ids of a tenant's messages with that client ref, within retention.
-	ByRef(tenant, ref string) ([]string, error)
-	// TemplateSentSince returns, of the given recipients, those a template message was sent
-	// to (for the tenant) since the time given.
-	// With template set, only that template (by name) counts; "" means any template.
-	TemplateSentSince(tenant string, to []string, template string, since time.Time) (map[string]time.Time, error)
-	// Changes returns up to max of the tenant's messages whose status changed since the last
-	// call (a persisted cursor per tenant), and advances the cursor.
-	Changes(tenant string, max int) ([]*Record, error)
 
 	// DeadLetters lists up to max dead messages, oldest first.
 	DeadLetters(max int) ([]*Record, error)
@@ -93,11 +84,27 @@ type Queue interface {
 // ErrNotFound is returned by Get, Record and Replay for an unknown (or expired) id.
 var ErrNotFound = canonical.Errorf(canonical.ErrNotFound, "message not found")
 
+// closingRetryAfter and fullRetryAfter are the waits a caller is told when the queue is
+// closing, or over its MaxDepth.
+const (
+	closingRetryAfter = time.Second
+	fullRetryAfter    = time.Second
+)
+
+// ErrClosing is returned by every backend's methods once Close has begun, and ErrFull by
+// Enqueue over MaxDepth: both are ErrUnavailable with a RetryAfter, so that the client tries
+// again (another gateway, or this one restarted or drained).
+var (
+	ErrClosing = &canonical.Error{Code: canonical.ErrUnavailable, Reason: "queue is closing", RetryAfter: closingRetryAfter}
+	ErrFull    = &canonical.Error{Code: canonical.ErrUnavailable, Reason: "queue full", RetryAfter: fullRetryAfter}
+)
+
 // The interfaces below are optional capabilities. A backend may implement them; the gateway
-// type-asserts and, without them, posts no client callbacks (Feed), matches receipts by our
-// own message id only (UpstreamIndex) and runs no receipt watchdog (Watchdog). The Badger
-// backend implements all three; the JetStream backend Feed and UpstreamIndex (and Leader,
-// below). They are separate from Queue so that a backend can be written without them.
+// type-asserts and, without them, answers the vendors' status queries with ErrUnavailable
+// (Lookups), posts no client callbacks (Feed), matches receipts by our own message id only
+// (UpstreamIndex) and runs no receipt watchdog (Watchdog). The Badger backend implements all
+// of them but Leader; the JetStream backend all but Watchdog. They are separate from Queue
+// so that a backend can be written without them.
 
 // FeedEntry is one status change in a tenant's change feed.
 type FeedEntry struct {
@@ -116,7 +123,8 @@ type StateEntry struct {
 
 // Feed reads the change feed, written in the same commit as every status change after
 // enqueue (Finish, Retry, Record, Replay, and the Watchdog's), with cursors of the
-// consumer's own: Changes' cursor is not moved. Entries are kept for the retention period.
+// consumer's own (its State): Changes' cursor is not moved. Entries are kept for the
+// retention period.
 type Feed interface {
 	// ReadFeed returns up to max of the tenant's entries with Seq > after, oldest first.
 	ReadFeed(tenant string, after uint64, max int) ([]FeedEntry, error)
@@ -124,8 +132,12 @@ type Feed interface {
 	FeedSeq() (uint64, error)
 	// FeedNotify receives (coalesced) after a commit that added entries. For one consumer.
 	FeedNotify() <-chan struct{}
+	State
+}
 
-	// The consumers' own durable state (cursors, dead letters), in a key space of its own.
+// State is a small durable key-value store beside the queue, for the feed's consumers
+// (cursors, dead letters), in a key space of its own.
+type State interface {
 	// GetState returns nil and no error for a missing key. A ttl of 0 keeps the key until
 	// it is deleted. Writes survive a crash of the process (not always a power loss).
 	GetState(key string) ([]byte, error)

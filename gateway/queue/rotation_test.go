@@ -3,14 +3,11 @@ package queue
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"switchboard/canonical"
+	"switchboard/gateway/queue/internal/badgerfs"
 )
 
 // TestRotatedFilesAreSynced writes enough for Badger to move on to new memtable WALs and
@@ -20,7 +17,8 @@ func TestRotatedFilesAreSynced(t *testing.T) {
 		o.MemoryMB = 1               // the smallest memtable, 4 MB
 		o.valueLogFileSize = 1 << 20 // the smallest Badger allows
 	})
-	vlog0, mem0 := q.logs.kind[0].cur, q.logs.kind[1].cur
+	_, vlog0 := q.logs.Current(badgerfs.ValueLog)
+	_, mem0 := q.logs.Current(badgerfs.WAL)
 	ctx := context.Background()
 	for i := range 200 {
 		items := make([]Item, 200)
@@ -33,10 +31,12 @@ func TestRotatedFilesAreSynced(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	vlog, mem := q.logs.kind[0], q.logs.kind[1]
-	if vlog.cur < vlog0+2 || vlog.synced < 2 || mem.cur < mem0+1 || mem.synced < 1 {
+	_, vlog := q.logs.Current(badgerfs.ValueLog)
+	_, mem := q.logs.Current(badgerfs.WAL)
+	vlogSynced, memSynced := q.logs.Synced(badgerfs.ValueLog), q.logs.Synced(badgerfs.WAL)
+	if vlog < vlog0+2 || vlogSynced < 2 || mem < mem0+1 || memSynced < 1 {
 		t.Fatalf("value logs %d -> %d (%d synced), memtables %d -> %d (%d synced): rotation not seen",
-			vlog0, vlog.cur, vlog.synced, mem0, mem.cur, mem.synced)
+			vlog0, vlog, vlogSynced, mem0, mem, memSynced)
 	}
 	if got := q.Stats().Depth; got != 200*200 {
 		t.Fatalf("depth %d", got)
@@ -50,49 +50,12 @@ func TestRotatedFilesAreSynced(t *testing.T) {
 	}
 }
 
-// TestLogSyncerFollowsRemovedFiles: when Badger has moved on twice and removed the file the
-// syncer had open (a memtable flushed between two syncs), the syncer finds the newest file
-// from the directory and syncs the one in between.
-func TestLogSyncerFollowsRemovedFiles(t *testing.T) {
-	dir := t.TempDir()
-	touch := func(name string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	touch("000001.vlog")
-	touch("00001.mem")
-	s, err := newLogSyncer(dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.close()
-	if err := s.sync(); err != nil {
-		t.Fatal(err)
-	}
-	touch("00002.mem")
-	touch("00003.mem")
-	touch("00004.mem")
-	for _, n := range []string{"00001.mem", "00002.mem"} {
-		if err := os.Remove(filepath.Join(dir, n)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.sync(); err != nil {
-		t.Fatal(err)
-	}
-	if mem := s.kind[1]; mem.cur != 4 || mem.f == nil {
-		t.Fatalf("memtable WAL %d (open %v), want 4", mem.cur, mem.f != nil)
-	}
-	if vlog := s.kind[0]; vlog.cur != 1 || vlog.f == nil {
-		t.Fatalf("value log %d (open %v), want 1", vlog.cur, vlog.f != nil)
-	}
-}
-
 // TestNothingWrittenBetweenSyncs: the WAL must not reach the disk holding pointers into
 // value-log bytes that have not, so no write lands in Badger's logs while the syncer syncs
 // the value log and then the WAL. A Finish (which waits for its commit, not for a sync)
-// issued while the syncer is between the two syncs completes only after the WAL's sync.
+// issued while the syncer is between the two syncs waits for the WAL's sync: the syncer stays
+// there until the committer is blocked on writeMu with the Finish's group, or until the
+// Finish returns, which fails the test.
 func TestNothingWrittenBetweenSyncs(t *testing.T) {
 	q := openQueue(t, t.TempDir(), nil)
 	ctx := context.Background()
@@ -104,32 +67,33 @@ func TestNothingWrittenBetweenSyncs(t *testing.T) {
 		t.Fatalf("lease: %d, %v", len(ms), err)
 	}
 
-	const hold = 300 * time.Millisecond
 	inSync := make(chan struct{})
-	var syncDone atomic.Int64
-	q.logs.mu.Lock()
-	q.logs.between = func() {
-		q.logs.between = nil // once
+	finished := make(chan struct{})
+	var blocked, committedBetween atomic.Bool
+	q.logs.SetBetween(func() { // on the syncer's goroutine: no t.Fatal here
 		close(inSync)
-		time.Sleep(hold)
-		syncDone.Store(time.Now().UnixNano())
-	}
-	q.logs.mu.Unlock()
+		found, stopped := blockedUnless("sync.Mutex.Lock", "queue.(*Badger).commitGroup", finished)
+		blocked.Store(found)
+		committedBetween.Store(stopped)
+	})
 	enqueued := make(chan error, 1)
 	go func() { // its sync is the one held
 		_, err := q.Enqueue(ctx, []Item{{Msg: newMsg("5511999990002")}})
 		enqueued <- err
 	}()
 	<-inSync
-	if err := q.Finish(ms[0], canonical.Change{Status: canonical.StatusSent}); err != nil {
-		t.Fatal(err)
+	finishErr := q.Finish(ms[0], canonical.Change{Status: canonical.StatusSent})
+	close(finished)
+	if finishErr != nil {
+		t.Fatal(finishErr)
 	}
-	finished := time.Now().UnixNano()
 	if err := <-enqueued; err != nil {
 		t.Fatal(err)
 	}
-	if done := syncDone.Load(); done == 0 || finished < done {
-		t.Fatalf("a Finish was committed while the syncer was between the value log and the WAL (%v before the value log's sync ended)",
-			time.Duration(done-finished))
+	if committedBetween.Load() {
+		t.Fatal("a Finish was committed while the syncer was between the value log and the WAL")
+	}
+	if !blocked.Load() {
+		t.Fatalf("the committer was not seen waiting for the syncer within %v", blockedWait)
 	}
 }

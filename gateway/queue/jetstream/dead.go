@@ -20,7 +20,7 @@ import (
 // The consumer goes away after retention without calls.
 func (q *Queue) Changes(tenant string, max int) ([]*queue.Record, error) {
 	if q.closed.Load() {
-		return nil, errClosing
+		return nil, queue.ErrClosing
 	}
 	if max <= 0 {
 		return nil, nil
@@ -93,7 +93,7 @@ func (q *Queue) feedConsumer(ctx context.Context, tenant string) (jetstream.Cons
 // record has (receipts may have come after they died).
 func (q *Queue) DeadLetters(max int) ([]*queue.Record, error) {
 	if q.closed.Load() {
-		return nil, errClosing
+		return nil, queue.ErrClosing
 	}
 	if max <= 0 {
 		return nil, nil
@@ -126,7 +126,7 @@ func (q *Queue) DeadLetters(max int) ([]*queue.Record, error) {
 // Replay moves a dead message back to the work stream, due now, with attempts reset.
 func (q *Queue) Replay(id string) error {
 	if q.closed.Load() {
-		return errClosing
+		return queue.ErrClosing
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()

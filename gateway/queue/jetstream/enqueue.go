@@ -39,12 +39,12 @@ func (q *Queue) Enqueue(ctx context.Context, items []queue.Item) ([]bool, error)
 		return nil, err
 	}
 	if q.closed.Load() {
-		return nil, errClosing
+		return nil, queue.ErrClosing
 	}
 	n := int64(len(items))
 	if q.Stats().Depth+q.added.Load()+q.pending.Add(n) > q.opts.MaxDepth {
 		q.pending.Add(-n)
-		return nil, errFull
+		return nil, queue.ErrFull
 	}
 	defer q.pending.Add(-n)
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)

@@ -68,7 +68,7 @@ func (q *Queue) publishFeed(tenant, id string, ch canonical.Change, n int) jetst
 // ReadFeed returns up to max of the tenant's feed entries after Seq after; see queue.Feed.
 func (q *Queue) ReadFeed(tenant string, after uint64, max int) ([]queue.FeedEntry, error) {
 	if q.closed.Load() {
-		return nil, errClosing
+		return nil, queue.ErrClosing
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
@@ -246,7 +246,7 @@ func upstreamKey(upstream, upstreamID string) string {
 // ByUpstreamID returns our id of the message an upstream answered with upstreamID.
 func (q *Queue) ByUpstreamID(upstream, upstreamID string) (string, error) {
 	if q.closed.Load() {
-		return "", errClosing
+		return "", queue.ErrClosing
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
@@ -281,7 +281,7 @@ func (q *Queue) Lead(name string, stop <-chan struct{}) (queue.Lease, error) {
 		case <-stop:
 			return nil, nil
 		case <-q.closing:
-			return nil, errClosing
+			return nil, queue.ErrClosing
 		}
 	}
 }

@@ -40,6 +40,7 @@
 package jetstream
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -59,15 +60,8 @@ import (
 	"switchboard/gateway/queue"
 )
 
-// Defaults for zero Options fields.
-const (
-	defaultStream     = "SWITCHBOARD"
-	defaultBucket     = "switchboard"
-	defaultAckWait    = 30 * time.Second
-	defaultMaxDeliver = 100
-	defaultMaxDepth   = 1_000_000
-	defaultRetention  = 72 * time.Hour
-)
+// connName names the connection on the servers when Options.Name is empty.
+const connName = "switchboard"
 
 // Tuning.
 const (
@@ -121,15 +115,18 @@ type Options struct {
 	CAFile, CertFile, KeyFile string
 	// Stream and Bucket name the work stream (and S_DEAD, S_FEED) and the KV bucket (and B_seq).
 	Stream, Bucket string
-	// Replicas of every stream and bucket (default 1).
+	// Zero Stream, Bucket, Replicas, AckWait, MaxDeliver, MaxDepth and Retention take config's
+	// defaults (queue.Defaults).
+
+	// Replicas of every stream and bucket.
 	Replicas int
-	// AckWait is how long a message leased by a gateway that died waits for another (default 30s).
+	// AckWait is how long a message leased by a gateway that died waits for another.
 	AckWait time.Duration
-	// MaxDeliver is how many deliveries before a message is dead-lettered (default 100; -1: no limit).
+	// MaxDeliver is how many deliveries before a message is dead-lettered (-1: no limit).
 	MaxDeliver int
 	// MaxDepth is the most live messages; Enqueue beyond it fails with ErrUnavailable.
 	MaxDepth int64
-	// Retention is how long status records, idempotency keys and the feed are kept (default 72h).
+	// Retention is how long status records, idempotency keys and the feed are kept.
 	Retention time.Duration
 	// Name names the connection on the servers (default "switchboard").
 	Name string
@@ -180,11 +177,9 @@ type Queue struct {
 	closeErr  error
 }
 
-var _ queue.Queue = (*Queue)(nil)
-
 var (
-	errClosing = &canonical.Error{Code: canonical.ErrUnavailable, Reason: "queue is closing", RetryAfter: time.Second}
-	errFull    = &canonical.Error{Code: canonical.ErrUnavailable, Reason: "queue full", RetryAfter: time.Second}
+	_ queue.Queue   = (*Queue)(nil)
+	_ queue.Lookups = (*Queue)(nil) // status.go, dead.go
 )
 
 // Open connects, creates or updates the streams, buckets and consumer, and starts the
@@ -193,24 +188,17 @@ func Open(opts Options) (*Queue, error) {
 	if len(opts.Servers) == 0 {
 		return nil, errors.New("cannot open queue: no NATS servers")
 	}
-	opts.Stream = cmpOr(opts.Stream, defaultStream)
-	opts.Bucket = cmpOr(opts.Bucket, defaultBucket)
-	opts.Name = cmpOr(opts.Name, "switchboard")
-	if opts.Replicas <= 0 {
-		opts.Replicas = 1
+	d := queue.Defaults
+	opts.Stream = cmp.Or(opts.Stream, d.Nats.Stream)
+	opts.Bucket = cmp.Or(opts.Bucket, d.Nats.Bucket)
+	opts.Name = cmp.Or(opts.Name, connName)
+	opts.Replicas = queue.OrDefault(opts.Replicas, d.Nats.Replicas)
+	opts.AckWait = queue.OrDefault(opts.AckWait, time.Duration(d.Nats.AckWait))
+	if opts.MaxDeliver == 0 { // -1 is no limit
+		opts.MaxDeliver = d.Nats.MaxDeliver
 	}
-	if opts.AckWait <= 0 {
-		opts.AckWait = defaultAckWait
-	}
-	if opts.MaxDeliver == 0 {
-		opts.MaxDeliver = defaultMaxDeliver
-	}
-	if opts.MaxDepth <= 0 {
-		opts.MaxDepth = defaultMaxDepth
-	}
-	if opts.Retention <= 0 {
-		opts.Retention = defaultRetention
-	}
+	opts.MaxDepth = queue.OrDefault(opts.MaxDepth, d.MaxDepth)
+	opts.Retention = queue.OrDefault(opts.Retention, time.Duration(d.Retention))
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -486,15 +474,8 @@ func (q *Queue) Close() error {
 // unavailable maps a NATS failure to what callers see: try later.
 func (q *Queue) unavailable(op string, err error) error {
 	if q.closed.Load() {
-		return errClosing
+		return queue.ErrClosing
 	}
 	q.log.Error("queue operation on JetStream failed", "op", op, "err", err)
 	return &canonical.Error{Code: canonical.ErrUnavailable, Reason: "queue unavailable", RetryAfter: time.Second}
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

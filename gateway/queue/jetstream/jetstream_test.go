@@ -14,27 +14,10 @@ import (
 
 	"switchboard/canonical"
 	"switchboard/gateway/queue"
+	"switchboard/gateway/queue/queuetest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-func startNATS(t *testing.T) *server.Server {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready within 10s")
-	}
-	t.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
-	return s
-}
 
 func open(t *testing.T, s *server.Server, edit func(*Options)) *Queue {
 	t.Helper()
@@ -73,7 +56,7 @@ func leaseWithin(t *testing.T, q *Queue, max int, within time.Duration) []*canon
 // TestGatewaysShareTheQueue: two gateways on one stream split the messages between them,
 // never lease one message twice, and each answers for messages the other settled.
 func TestGatewaysShareTheQueue(t *testing.T) {
-	s := startNATS(t)
+	s := queuetest.StartNATS(t, false)
 	q1, q2 := open(t, s, nil), open(t, s, nil)
 	const n = 200
 	var ids []string
@@ -132,7 +115,7 @@ func TestGatewaysShareTheQueue(t *testing.T) {
 // TestDeadGatewaysLeasesMoveOn: a message leased by a gateway that dies is leased by
 // another once AckWait has passed.
 func TestDeadGatewaysLeasesMoveOn(t *testing.T) {
-	s := startNATS(t)
+	s := queuetest.StartNATS(t, false)
 	q1, q2 := open(t, s, nil), open(t, s, nil)
 	m := newMsg(0)
 	if _, err := q1.Enqueue(context.Background(), []queue.Item{{Msg: m}}); err != nil {
@@ -153,7 +136,7 @@ func TestDeadGatewaysLeasesMoveOn(t *testing.T) {
 // TestMaxDeliverDeadLetters: a message delivered MaxDeliver times and never answered is
 // dead-lettered, not left in the stream.
 func TestMaxDeliverDeadLetters(t *testing.T) {
-	s := startNATS(t)
+	s := queuetest.StartNATS(t, false)
 	q := open(t, s, func(o *Options) { o.MaxDeliver = 2 })
 	m := newMsg(0)
 	if _, err := q.Enqueue(context.Background(), []queue.Item{{Msg: m}}); err != nil {
@@ -184,7 +167,7 @@ func TestMaxDeliverDeadLetters(t *testing.T) {
 // TestStaleDeliveryTurnedAway: a message finished but whose ack was lost is redelivered,
 // and the redelivery is acked away instead of sent again.
 func TestStaleDeliveryTurnedAway(t *testing.T) {
-	s := startNATS(t)
+	s := queuetest.StartNATS(t, false)
 	q := open(t, s, nil)
 	m := newMsg(0)
 	if _, err := q.Enqueue(context.Background(), []queue.Item{{Msg: m}}); err != nil {
@@ -207,12 +190,8 @@ func TestStaleDeliveryTurnedAway(t *testing.T) {
 	if staleTotal.Get() == before {
 		t.Fatal("the redelivery was not seen")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for q.Stats().Depth != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("stale delivery still in the stream: %+v", q.Stats())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !queuetest.WaitUntil(5*time.Second, func() bool { return q.Stats().Depth == 0 }) {
+		t.Fatalf("stale delivery still in the stream: %+v", q.Stats())
 	}
 }
 
@@ -220,7 +199,7 @@ func TestStaleDeliveryTurnedAway(t *testing.T) {
 // takes it at once; when its holder dies (no renewals, no release), the lease expires and
 // the other takes it, and the dead holder learns it lost the lease.
 func TestLeaseOneHolder(t *testing.T) {
-	s := startNATS(t)
+	s := queuetest.StartNATS(t, false)
 	a, b := open(t, s, nil), open(t, s, nil)
 	la, err := a.Lead("callbacks", nil)
 	if err != nil || la == nil {

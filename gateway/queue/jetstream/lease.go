@@ -93,7 +93,7 @@ func (q *Queue) Lease(ctx context.Context, limit int) ([]*canonical.Message, err
 	limit = min(max(limit, 1), maxLease)
 	for {
 		if q.closed.Load() {
-			return nil, errClosing
+			return nil, queue.ErrClosing
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -137,7 +137,7 @@ func (q *Queue) fetch(ctx context.Context, limit int) ([]jetstream.Msg, error) {
 		return nil, ctx.Err()
 	case <-q.closing:
 		q.abandon(b)
-		return nil, errClosing
+		return nil, queue.ErrClosing
 	}
 	if limit > 1 {
 		more, _ := q.fetchNoWait(limit - 1)
@@ -295,7 +295,7 @@ func (q *Queue) reschedule(jm jetstream.Msg, id string, at time.Time) error {
 // status of a receipt that came meanwhile and is further along.
 func (q *Queue) Finish(m *canonical.Message, ch canonical.Change) error {
 	if q.closed.Load() {
-		return errClosing
+		return queue.ErrClosing
 	}
 	if !ch.Status.Final() {
 		return canonical.Errorf(canonical.ErrInternal, "cannot finish message %s with status %q: not final", m.ID, ch.Status)
@@ -326,7 +326,7 @@ func (q *Queue) Finish(m *canonical.Message, ch canonical.Change) error {
 // due at at: a nak with delay, or a schedule when at is further than maxNakDelay.
 func (q *Queue) Retry(m *canonical.Message, at time.Time, ch canonical.Change) error {
 	if q.closed.Load() {
-		return errClosing
+		return queue.ErrClosing
 	}
 	now := time.Now().UTC()
 	at, ch = queue.PrepareRetry(m, at, now, ch)
@@ -350,7 +350,7 @@ func (q *Queue) Retry(m *canonical.Message, at time.Time, ch canonical.Change) e
 // delivery is naked (soon) or rescheduled (later).
 func (q *Queue) Release(m *canonical.Message, at time.Time) error {
 	if q.closed.Load() {
-		return errClosing
+		return queue.ErrClosing
 	}
 	now := time.Now().UTC()
 	at, status := queue.DueAt(at, now)
@@ -376,10 +376,9 @@ func (q *Queue) settle(ctx context.Context, m *canonical.Message, l *lease, ch c
 	hist := append(append([]canonical.Change(nil), base...), ch)
 	rev := l.rev
 	var side []jetstream.PubAckFuture
-	if kind == kindFinal && m.Template != nil && sentOK(m.Status) {
-		side = append(side, q.publishKV(templateKey(m.Tenant, m.To, ""), timeValue(ch.At)))
-		if m.Template.Name != "" {
-			side = append(side, q.publishKV(templateKey(m.Tenant, m.To, m.Template.Name), timeValue(ch.At)))
+	if kind == kindFinal && queue.SentTemplate(m) {
+		for _, name := range queue.TemplateNames(m) {
+			side = append(side, q.publishKV(templateKey(m.Tenant, m.To, name), timeValue(ch.At)))
 		}
 	}
 	for attempt := 0; ; attempt++ {
@@ -436,10 +435,6 @@ func (q *Queue) settle(ctx context.Context, m *canonical.Message, l *lease, ch c
 		}
 	}
 	return nil
-}
-
-func sentOK(s canonical.Status) bool {
-	return s == canonical.StatusSent || s == canonical.StatusDelivered || s == canonical.StatusRead
 }
 
 // keepLeases tells JetStream, before AckWait runs out, that the messages leased here are

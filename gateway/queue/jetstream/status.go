@@ -107,7 +107,7 @@ func (q *Queue) exists(ctx context.Context, id string) (bool, error) {
 // when leased (the lease itself is not written anywhere).
 func (q *Queue) Get(id string) (*queue.Record, error) {
 	if q.closed.Load() {
-		return nil, errClosing
+		return nil, queue.ErrClosing
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
@@ -141,7 +141,7 @@ func (q *Queue) Get(id string) (*queue.Record, error) {
 // merges.
 func (q *Queue) Record(id string, ch canonical.Change) error {
 	if q.closed.Load() {
-		return errClosing
+		return queue.ErrClosing
 	}
 	if ch.At.IsZero() {
 		ch.At = time.Now().UTC()
@@ -193,7 +193,7 @@ func (q *Queue) Record(id string, ch canonical.Change) error {
 // the idempotency and client-ref entries (one watch of their common prefix).
 func (q *Queue) ByRef(tenant, ref string) ([]string, error) {
 	if q.closed.Load() {
-		return nil, errClosing
+		return nil, queue.ErrClosing
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
@@ -231,7 +231,7 @@ func (q *Queue) ByRef(tenant, ref string) ([]string, error) {
 // to (finished as sent, delivered or read) since the time given, with the latest time.
 func (q *Queue) TemplateSentSince(tenant string, to []string, template string, since time.Time) (map[string]time.Time, error) {
 	if q.closed.Load() {
-		return nil, errClosing
+		return nil, queue.ErrClosing
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()

@@ -85,7 +85,7 @@ func testFeed(t *testing.T, open func(testing.TB) queue.Queue) {
 		t.Fatalf("other's feed = %+v", other)
 	}
 	// The feed is for consumers of its own: Changes still sees a's change.
-	if recs, err := q.Changes("acme", 10); err != nil || len(recs) != 1 || recs[0].Msg.Status != canonical.StatusDelivered {
+	if recs, err := lookups(t, q).Changes("acme", 10); err != nil || len(recs) != 1 || recs[0].Msg.Status != canonical.StatusDelivered {
 		t.Fatalf("changes: %v %v", recs, err)
 	}
 	if ix, ok := q.(queue.UpstreamIndex); ok {
@@ -165,18 +165,14 @@ func testState(t *testing.T, open func(testing.TB) queue.Queue) {
 	if v, _ := f.GetState("cb/dead/4"); string(v) != "cb/dead/4" {
 		t.Fatalf("key with a ttl, at once: %q", v)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	gone := WaitUntil(5*time.Second, func() bool {
 		v, err := f.GetState("cb/dead/4")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("key with a 1s ttl still there after 5s")
-		}
-		time.Sleep(100 * time.Millisecond)
+		return v == nil
+	})
+	if !gone {
+		t.Fatal("key with a 1s ttl still there after 5s")
 	}
 }

@@ -115,16 +115,9 @@ func leaseNone(t testing.TB, q queue.Queue, d time.Duration) {
 // waitStats waits (Stats may be refreshed in the background) until ok holds.
 func waitStats(t testing.TB, q queue.Queue, what string, ok func(queue.Stats) bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s := q.Stats()
-		if ok(s) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stats never showed %s: %+v", what, s)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var s queue.Stats
+	if !WaitUntil(10*time.Second, func() bool { s = q.Stats(); return ok(s) }) {
+		t.Fatalf("stats never showed %s: %+v", what, s)
 	}
 }
 

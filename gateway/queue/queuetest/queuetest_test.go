@@ -31,26 +31,6 @@ func badger() queuetest.Backend {
 	}}
 }
 
-// startNATS runs a JetStream-enabled NATS server in the test process, on a loopback port,
-// storing in a temporary directory.
-func startNATS(t testing.TB, syncAlways bool) *server.Server {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), SyncAlways: syncAlways, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready within 10s")
-	}
-	t.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
-	return s
-}
-
 var names atomic.Int64
 
 // jetStream opens every test's queue on one server, under names of its own.
@@ -72,7 +52,7 @@ func jetStream(s *server.Server) queuetest.Backend {
 
 func TestBadger(t *testing.T) { queuetest.Run(t, badger()) }
 
-func TestJetStream(t *testing.T) { queuetest.Run(t, jetStream(startNATS(t, false))) }
+func TestJetStream(t *testing.T) { queuetest.Run(t, jetStream(queuetest.StartNATS(t, false))) }
 
 // Benchmarks: both backends in one run, so their figures compare. JetStream here is one
 // server on loopback; by default it syncs to disk every 2 minutes (its acks mean "in
@@ -87,7 +67,7 @@ func BenchmarkBadgerEnqueue(b *testing.B) {
 func BenchmarkJetStreamEnqueue(b *testing.B) {
 	for _, sync := range []bool{false, true} {
 		b.Run(fmt.Sprintf("sync_always=%v", sync), func(b *testing.B) {
-			queuetest.BenchEnqueue(b, jetStream(startNATS(b, sync)).Fresh(b)(b), parallelism)
+			queuetest.BenchEnqueue(b, jetStream(queuetest.StartNATS(b, sync)).Fresh(b)(b), parallelism)
 		})
 	}
 }
@@ -99,7 +79,7 @@ func BenchmarkBadgerEndToEnd(b *testing.B) {
 func BenchmarkJetStreamEndToEnd(b *testing.B) {
 	for _, sync := range []bool{false, true} {
 		b.Run(fmt.Sprintf("sync_always=%v", sync), func(b *testing.B) {
-			queuetest.BenchEndToEnd(b, jetStream(startNATS(b, sync)).Fresh(b)(b), parallelism)
+			queuetest.BenchEndToEnd(b, jetStream(queuetest.StartNATS(b, sync)).Fresh(b)(b), parallelism)
 		})
 	}
 }

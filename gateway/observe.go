@@ -120,7 +120,7 @@ var help = map[string]string{
 	"switchboard_dispatch_messages_total":           "Messages by what dispatch did with them: sent, failed, expired, dead, retry, released.",
 	"switchboard_queue_depth":                       "Live messages: scheduled, ready and in flight.",
 	"switchboard_queue_ready":                       "Messages due and waiting to be sent.",
-	"switchboard_queue_oldest_ready_age_seconds":    "Estimated age of the oldest ready message: since the last message leased became due; 0 when none is ready.",
+	"switchboard_queue_oldest_ready_age_seconds":    "Age of the oldest message due and not yet sent (to 100 ms with Badger; estimated from the last message leased with JetStream); 0 when none is ready.",
 	"switchboard_receipts_total":                    "Receipts posted to /receipts/{upstream}, by result: recorded, mirror, unknown, invalid, unauthorized, error.",
 }
 

@@ -9,6 +9,7 @@ import (
 	"switchboard/adapters"
 	"switchboard/canonical"
 	"switchboard/gateway/compare"
+	"switchboard/gateway/queue"
 )
 
 // Recorder is where the dispatcher counts what each upstream did with what it was sent, for
@@ -91,9 +92,12 @@ func (d *Dispatcher) noteLeased(msgs []*canonical.Message) {
 	}
 }
 
-// oldestReadyAge estimates the age of the oldest ready message (see noteLeased); 0 when none
-// is ready.
+// oldestReadyAge is the age of the oldest ready message: the backend's own figure where it
+// keeps one (Badger), else the estimate of noteLeased; 0 when none is ready.
 func (d *Dispatcher) oldestReadyAge(now time.Time) time.Duration {
+	if ra, ok := d.q.(queue.ReadyAge); ok {
+		return ra.OldestReadyAge()
+	}
 	if d.q.Stats().Ready == 0 {
 		return 0
 	}

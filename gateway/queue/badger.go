@@ -358,7 +358,7 @@ func (q *Badger) rebuild() error {
 	q.feedCommitted.Store(q.feedSeq)
 	q.dead.Store(int64(dead))
 	q.depth.Store(int64(len(ready) + len(later)))
-	q.sched.restore(ready, later)
+	q.sched.restore(ready, later, q.now().UnixNano())
 	return nil
 }
 
@@ -386,7 +386,7 @@ func (q *Badger) Close() error {
 		close(q.closing)
 		<-q.stopped
 		q.wg.Wait()
-		q.sched.returnLeases()
+		q.sched.returnLeases(q.now().UnixNano())
 		current.CompareAndSwap(q, nil)
 		if err := q.syncAll(); err != nil {
 			q.closeErr = fmt.Errorf("cannot sync queue: %w", err)

@@ -122,9 +122,10 @@ func (q *Badger) load(seqs []uint64, vals [][]byte, leases []*lease, now time.Ti
 	}
 	if err != nil {
 		q.sched.mu.Lock()
+		now := q.now().UnixNano()
 		for _, seq := range seqs {
 			delete(q.sched.inflight, seq)
-			q.sched.ready.push(seq)
+			q.sched.ready.push(seq, now)
 		}
 		q.sched.mu.Unlock()
 		return nil, q.storageError("lease", err)

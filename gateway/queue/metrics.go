@@ -17,9 +17,18 @@ var (
 	gcRewrites      = metrics.NewCounter(`switchboard_queue_vlog_gc_rewrites_total`)
 	rotatedSyncs    = metrics.NewCounter(`switchboard_queue_rotated_file_syncs_total`)
 
-	commitBatchSize = metrics.NewHistogram(`switchboard_queue_commit_batch_size`)
-	commitSeconds   = metrics.NewHistogram(`switchboard_queue_commit_seconds`)
-	syncSeconds     = metrics.NewHistogram(`switchboard_queue_sync_seconds`)
+	commitBatchSize = metrics.NewPrometheusHistogramExt(`switchboard_queue_commit_batch_size`, batchBuckets)
+	commitSeconds   = metrics.NewPrometheusHistogramExt(`switchboard_queue_commit_seconds`, diskBuckets)
+	syncSeconds     = metrics.NewPrometheusHistogramExt(`switchboard_queue_sync_seconds`, diskBuckets)
+)
+
+// The queue's histograms have Prometheus le buckets, so histogram_quantile works on them.
+var (
+	// batchBuckets bound a commit group's size in messages, up to the committer's largest.
+	batchBuckets = []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096}
+	// diskBuckets bound a commit's or a sync's time, in seconds: 50 µs to 1 s, since a sync
+	// on a good disk takes a few hundred microseconds and one over a second is an outage.
+	diskBuckets = []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}
 )
 
 // current is the queue most recently opened and not closed. The gauges read it, so they

@@ -172,6 +172,13 @@ type Watchdog interface {
 	Unwatch(id string, ch canonical.Change) error
 }
 
+// ReadyAge is implemented by backends that know how long their oldest ready message (due and
+// not leased) has waited, for the operator's gauge of a stalled or falling-behind queue.
+type ReadyAge interface {
+	// OldestReadyAge is that wait, 0 when no message is ready.
+	OldestReadyAge() time.Duration
+}
+
 // Leader is implemented by backends that several gateways share. Work that must run on one
 // gateway at a time (posting client callbacks) runs while that gateway holds a lease.
 type Leader interface {

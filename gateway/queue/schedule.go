@@ -59,12 +59,13 @@ func (s *schedule) init() {
 	s.notify = make(chan struct{}, 1)
 }
 
-// restore installs the startup scan: ready in Seq order, later in any order.
-func (s *schedule) restore(ready []uint64, later []entry) {
+// restore installs the startup scan at now: ready in Seq order, later in any order. The ready
+// count as ready since now: when they became ready before the restart is not kept.
+func (s *schedule) restore(ready []uint64, later []entry, now int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, seq := range ready {
-		s.ready.push(seq)
+		s.ready.push(seq, now)
 	}
 	s.later = later
 	for i := len(s.later)/2 - 1; i >= 0; i-- {
@@ -92,7 +93,7 @@ func (s *schedule) pushFresh(seq uint64, due, now int64, v []byte) {
 // push schedules seq at due. The caller holds mu and calls wake after unlocking.
 func (s *schedule) push(seq uint64, due, now int64) {
 	if due <= now {
-		s.ready.push(seq)
+		s.ready.push(seq, now)
 		return
 	}
 	s.later = append(s.later, entry{due: due, seq: seq})
@@ -102,7 +103,7 @@ func (s *schedule) push(seq uint64, due, now int64) {
 // promote moves what has become due to the ready FIFO.
 func (s *schedule) promote(now int64) {
 	for len(s.later) > 0 && s.later[0].due <= now {
-		s.ready.push(s.later[0].seq)
+		s.ready.push(s.later[0].seq, min(s.later[0].due, now))
 		s.popLater()
 	}
 }
@@ -197,12 +198,12 @@ func (s *schedule) release(seq uint64, id string, due, now int64) error {
 	return nil
 }
 
-// returnLeases puts every leased message back in the ready FIFO (Close).
-func (s *schedule) returnLeases() {
+// returnLeases puts every leased message back in the ready FIFO at now (Close).
+func (s *schedule) returnLeases(now int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for seq := range s.inflight {
-		s.ready.push(seq)
+		s.ready.push(seq, now)
 	}
 	clear(s.inflight)
 }
@@ -244,6 +245,19 @@ func (s *schedule) leasedAt(seq uint64) (int64, bool) {
 		return 0, false
 	}
 	return l.at, true
+}
+
+// oldestReady is how long the message at the head of the ready FIFO has been ready at now,
+// to within markEvery; 0 when none is ready.
+func (s *schedule) oldestReady(now int64) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.promote(now)
+	at, ok := s.ready.oldest()
+	if !ok {
+		return 0
+	}
+	return time.Duration(max(now-at, 0))
 }
 
 func (s *schedule) stats(now int64) (ready, scheduled, inflight int64) {
@@ -298,14 +312,31 @@ func (s *schedule) popLater() {
 	}
 }
 
-// ring is a FIFO of Seqs; its capacity is a power of two.
+// ring is a FIFO of Seqs; its capacity is a power of two. It knows when its entries were
+// pushed to within markEvery, for the age of the oldest, from one mark per markEvery of pushes
+// rather than a time per entry (which would add 8 bytes to every queued message).
 type ring struct {
 	buf  []uint64
 	head int
 	n    int
+	// marks[mhead:] are the first push of each markEvery, oldest first; the first covers the
+	// head. pushed numbers the pushes, so that a mark knows the entry it starts at.
+	marks  []mark
+	mhead  int
+	pushed uint64
 }
 
-func (r *ring) push(v uint64) {
+// mark says that entries from the from-th push on were pushed at or after at.
+type mark struct {
+	from uint64
+	at   int64 // Unix nanoseconds
+}
+
+// markEvery is the resolution of the age of the oldest entry: 100 ms is finer than any
+// alert on a queue's age needs, and keeps a day of a stalled queue to under a million marks.
+const markEvery = int64(100 * time.Millisecond)
+
+func (r *ring) push(v uint64, at int64) {
 	if r.n == len(r.buf) {
 		nb := make([]uint64, max(1024, 2*len(r.buf)))
 		for i := range r.n {
@@ -315,14 +346,39 @@ func (r *ring) push(v uint64) {
 	}
 	r.buf[(r.head+r.n)&(len(r.buf)-1)] = v
 	r.n++
+	if k := len(r.marks); k == r.mhead || at > r.marks[k-1].at+markEvery {
+		r.marks = append(r.marks, mark{from: r.pushed, at: at})
+	}
+	r.pushed++
 }
 
 func (r *ring) pop() uint64 {
 	v := r.buf[r.head]
 	r.head = (r.head + 1) & (len(r.buf) - 1)
 	r.n--
-	if r.n == 0 && len(r.buf) > ringKeep {
-		r.buf, r.head = nil, 0
+	if r.n == 0 {
+		r.marks, r.mhead = r.marks[:0], 0
+		if len(r.buf) > ringKeep {
+			r.buf, r.head = nil, 0
+		}
+		return v
+	}
+	first := r.pushed - uint64(r.n) // the number of the entry now at the head
+	for r.mhead+1 < len(r.marks) && r.marks[r.mhead+1].from <= first {
+		r.mhead++
+	}
+	if r.mhead > len(r.marks)/2 && r.mhead > 64 {
+		r.marks = append(r.marks[:0], r.marks[r.mhead:]...)
+		r.mhead = 0
 	}
 	return v
+}
+
+// oldest is when the entry at the head was pushed, to within markEvery (never later); false
+// when the ring is empty.
+func (r *ring) oldest() (int64, bool) {
+	if r.n == 0 {
+		return 0, false
+	}
+	return r.marks[r.mhead].at, true
 }

@@ -12,6 +12,7 @@ import (
 	"switchboard/canonical"
 	"switchboard/config"
 	"switchboard/gateway/queue"
+	"switchboard/internal/testutil"
 )
 
 // BenchmarkDispatchBadger measures messages/s end to end out of the real queue: b.N messages
@@ -53,13 +54,7 @@ func benchDispatch(b *testing.B, q queue.Queue, depth func() int64) {
 	b.ResetTimer()
 	begin := time.Now()
 	d.Start()
-	deadline := begin.Add(5 * time.Minute)
-	for depth() > 0 {
-		if time.Now().After(deadline) {
-			b.Fatalf("%d messages left after 5m", depth())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitForEvery(b, time.Millisecond, 5*time.Minute, "the queue to drain", func() bool { return depth() == 0 })
 	took := time.Since(begin)
 	b.StopTimer()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

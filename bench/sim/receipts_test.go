@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"switchboard/adapters/whatsappcloud"
+	"switchboard/internal/testutil"
 )
 
 // receiptSink takes the receipts a simulator posts; it refuses the first `refuse`.
@@ -50,19 +51,16 @@ func startReceiptSink(t *testing.T, refuse int) *receiptSink {
 
 func (r *receiptSink) wait(t *testing.T, n int) []posted {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var got []posted
+	if !testutil.Until(10*time.Second, func() bool {
 		r.mu.Lock()
-		got := append([]posted(nil), r.got...)
+		got = append([]posted(nil), r.got...)
 		r.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d receipts", len(got), n)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return len(got) >= n
+	}) {
+		t.Fatalf("%d of %d receipts", len(got), n)
 	}
+	return got
 }
 
 // TestReceipts: each simulator that posts receipts posts sent and then the final status for
@@ -109,9 +107,10 @@ func TestReceipts(t *testing.T) {
 			if tc.final == "read" {
 				n = 3
 			}
-			got := sink.wait(t, n)
-			time.Sleep(50 * time.Millisecond)
-			if len(sink.got) != n {
+			sink.wait(t, n)
+			testutil.WaitFor(t, 10*time.Second, "no receipt left to post", func() bool { return s.post.pending.Load() == 0 })
+			got := sink.wait(t, 0)
+			if len(got) != n {
 				t.Fatalf("%d receipts, want %d", len(sink.got), n)
 			}
 			if !strings.Contains(got[0].body, "sent") && !strings.Contains(got[0].body, `"sentStatusCode":2`) {

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -28,10 +27,7 @@ type posted struct {
 
 func startReceiptSink(t *testing.T, refuse int) *receiptSink {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testutil.Listen(t)
 	r := &receiptSink{url: "http://" + ln.Addr().String() + "/receipts/up", refuse: refuse}
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		r.mu.Lock()
@@ -94,10 +90,7 @@ func TestReceipts(t *testing.T) {
 				AppSecret: "app-secret", Token: "rt"}); err != nil {
 				t.Fatal(err)
 			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
+			ln := testutil.Listen(t)
 			go s.Serve(ln)
 			t.Cleanup(func() { s.Close() })
 			if resp, body := call(t, "POST", "http://"+ln.Addr().String()+tc.path, tc.headers, tc.body); resp.StatusCode != 200 {

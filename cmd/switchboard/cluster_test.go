@@ -243,10 +243,7 @@ func (l *clusterLoad) finish() []string {
 // under load is killed in the middle of sends.
 func startSlowSink(t *testing.T, delay time.Duration) *sink {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testutil.Listen(t)
 	s := &sink{addr: ln.Addr().String(), ln: ln, seen: map[string]int{}}
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		time.Sleep(delay)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -61,6 +62,7 @@ type proc struct {
 	mu   sync.Mutex
 	logs strings.Builder
 	done chan struct{}
+	gone atomic.Bool // set before done is closed
 }
 
 // startProc runs `switchboard args...` and, when addr is set, waits for /healthz.
@@ -82,6 +84,7 @@ func startProc(t *testing.T, addr string, args ...string) *proc {
 			p.mu.Unlock()
 		}
 		p.cmd.Wait()
+		p.gone.Store(true)
 		close(p.done)
 	}()
 	t.Cleanup(func() { p.kill() })
@@ -104,14 +107,7 @@ func (p *proc) waitHealthy(limit time.Duration) {
 	}
 }
 
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *proc) exited() bool { return p.gone.Load() }
 
 func (p *proc) output() string {
 	p.mu.Lock()

@@ -29,10 +29,7 @@ type sink struct {
 
 func startSink(t *testing.T) *sink {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testutil.Listen(t)
 	s := &sink{addr: ln.Addr().String(), ln: ln, seen: map[string]int{}}
 	srv := &fasthttp.Server{Handler: s.handle}
 	go srv.Serve(ln)

@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"context"
-	"net"
 	"strconv"
 	"testing"
 	"time"
@@ -70,10 +69,7 @@ func benchDispatch(b *testing.B, q queue.Queue, depth func() int64) {
 
 // benchSink is the cheapest upstream fasthttp can be: 200 with a fixed id.
 func benchSink(b *testing.B) string {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
+	ln := testutil.Listen(b)
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(`{"id":"1"}`) }}
 	go srv.Serve(ln) //nolint:errcheck // ends when the listener closes
 	b.Cleanup(func() { ln.Close() })

@@ -37,10 +37,7 @@ func newSink(t *testing.T) *sink {
 	t.Helper()
 	s := &sink{t: t}
 	s.answer(200, "")
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testutil.Listen(t)
 	s.addr = ln.Addr().String()
 	s.serve(ln)
 	t.Cleanup(s.down)

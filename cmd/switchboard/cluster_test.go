@@ -296,9 +296,10 @@ func TestClusterNodeDown(t *testing.T) {
 	var stall time.Duration
 	if testutil.Until(25*time.Second, func() bool { return load.count() > before+200 }) {
 		stall = time.Since(down)
-		// and on under the new leader, to the sink too
 		sunk := int(sk.total.Load())
-		testutil.Until(25*time.Second, func() bool { return load.count() > before+400 && int(sk.total.Load()) > sunk+200 })
+		testutil.WaitFor(t, 25*time.Second, "the load to go on under the new leader, to the sink too", func() bool {
+			return load.count() > before+400 && int(sk.total.Load()) > sunk+200
+		})
 	}
 	acked := load.finish()
 	if stall == 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -79,12 +80,40 @@ func (s *scenario) startKannel(dir, sink string) (*kannel, error) {
 		k.stop()
 		return nil, err
 	}
+	admin := fmt.Sprintf("http://127.0.0.1:%s/status.xml?password=%s", ports["AdminPort"], kannelAdminPassword)
+	if err := k.waitSmsboxConnected(admin, 30*time.Second); err != nil {
+		k.stop()
+		return nil, err
+	}
 	probe := k.sendURL + "/cgi-bin/sendsms?username=bench&password=bench&from=12345&to=5511960000000&text=probe"
 	if _, err := waitStatus(k.smsbox, probe, 202, 30*time.Second); err != nil {
 		k.stop()
 		return nil, err
 	}
 	return k, nil
+}
+
+// kannelAdminPassword is bearerbox's admin-password in the peers' kannel.conf.
+const kannelAdminPassword = "bench"
+
+// waitSmsboxConnected polls bearerbox's admin status until it lists the smsbox among its
+// box connections. smsbox answers sendsms before it has connected to bearerbox, and a
+// message it takes then crashes it (gwlib/conn.c: "Assertion `conn != NULL' failed"), so
+// nothing is sent to it before.
+func (k *kannel) waitSmsboxConnected(statusURL string, limit time.Duration) error {
+	ok, err := poll(limit, func() (bool, error) {
+		for _, p := range []*proc{k.bearerbox, k.smsbox} {
+			if err := exitedErr(p, "the smsbox connected to the bearerbox"); err != nil {
+				return false, err
+			}
+		}
+		code, body, _ := httpGet(statusURL, "", time.Second)
+		return code == 200 && bytes.Contains(body, []byte("<type>smsbox</type>")), nil
+	})
+	if err == nil && !ok {
+		err = fmt.Errorf("bearerbox (%s) lists no smsbox connection after %s", statusURL, limit)
+	}
+	return err
 }
 
 func (k *kannel) pids() []int { return []int{k.bearerbox.pid(), k.smsbox.pid()} }
@@ -117,10 +146,7 @@ func (s *scenario) measure(ctx context.Context, script, url string, d time.Durat
 	if sink != nil {
 		ph.Delivered = float64(sink.count.Load()-base) / w.Seconds
 		ok := w.Requests - w.Non2xx
-		deadline := time.Now().Add(s.o.drain)
-		for sink.count.Load()-base < ok && time.Now().Before(deadline) && ctx.Err() == nil {
-			time.Sleep(20 * time.Millisecond)
-		}
+		poll(s.o.drain, func() (bool, error) { return sink.count.Load()-base >= ok, ctx.Err() }) // what is left after it is the ratio's shortfall
 		if ok > 0 {
 			ph.DelRatio = float64(sink.count.Load()-base) / float64(ok)
 		}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"switchboard/internal/loopback"
 )
 
 // proc is a child process: a gateway, the ceiling, Kannel's boxes or wrk.
@@ -80,14 +82,13 @@ func (p *proc) kill() {
 	<-p.done
 }
 
-// freeAddr returns a loopback address nothing listens on at the moment.
+// freeAddr returns a loopback address nothing listens on yet, reserved for the life of the
+// harness (loopback.Reserve): no other process is given it meanwhile, so the server the
+// harness starts on it, or starts again after a kill, gets it; an upstream that is down is
+// one of these that nothing listens on. A bench reserves a few hundred at most.
 func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	addr, _, err := loopback.Reserve()
+	return addr, err
 }
 
 var httpClient = &fasthttp.Client{ReadTimeout: 30 * time.Second, WriteTimeout: 10 * time.Second}
@@ -107,20 +108,50 @@ func httpGet(url, bearer string, timeout time.Duration) (int, []byte, error) {
 	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
 }
 
+// pollEvery is how often the harness looks at what it waits for (a port, an answer, a
+// count): short beside any of its waits, long enough not to take CPU from what it measures.
+const pollEvery = 5 * time.Millisecond
+
+// poll calls cond every pollEvery until it reports true or an error, or until limit passes:
+// it reports whether cond held.
+func poll(limit time.Duration, cond func() (bool, error)) (bool, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		ok, err := cond()
+		if ok || err != nil {
+			return ok, err
+		}
+		if time.Now().After(deadline) {
+			return false, nil
+		}
+		time.Sleep(pollEvery)
+	}
+}
+
+// exitedErr is the error of a wait on p when p has exited (nil while it runs, or for no p).
+func exitedErr(p *proc, what string) error {
+	if p != nil && p.exited() {
+		return fmt.Errorf("%s exited before %s (see %s)", p.name, what, p.log.Name())
+	}
+	return nil
+}
+
 // waitStatus polls url until it answers want, p exits, or limit passes, and returns when
 // it first answered want.
 func waitStatus(p *proc, url string, want int, limit time.Duration) (time.Time, error) {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if p != nil && p.exited() {
-			return time.Time{}, fmt.Errorf("%s exited before %s answered %d (see %s)", p.name, url, want, p.log.Name())
+	var at time.Time
+	ok, err := poll(limit, func() (bool, error) {
+		if err := exitedErr(p, fmt.Sprintf("%s answered %d", url, want)); err != nil {
+			return false, err
 		}
-		if code, _, _ := httpGet(url, "", time.Second); code == want {
-			return time.Now(), nil
-		}
-		time.Sleep(5 * time.Millisecond)
+		code, _, _ := httpGet(url, "", time.Second)
+		at = time.Now()
+		return code == want, nil
+	})
+	if err == nil && !ok {
+		err = fmt.Errorf("%s did not answer %d within %s", url, want, limit)
 	}
-	return time.Time{}, fmt.Errorf("%s did not answer %d within %s", url, want, limit)
+	return at, err
 }
 
 // startListening starts bin with args, a server that listens on addr, and waits until it
@@ -139,18 +170,20 @@ func startListening(name, logPath, bin, addr string, args ...string) (*proc, err
 
 // waitListen polls addr until it accepts a TCP connection.
 func waitListen(p *proc, addr string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if p != nil && p.exited() {
-			return fmt.Errorf("%s exited before listening on %s (see %s)", p.name, addr, p.log.Name())
+	ok, err := poll(limit, func() (bool, error) {
+		if err := exitedErr(p, "listening on "+addr); err != nil {
+			return false, err
 		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
 			c.Close()
-			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		return err == nil, nil
+	})
+	if err == nil && !ok {
+		err = fmt.Errorf("nothing listens on %s after %s", addr, limit)
 	}
-	return fmt.Errorf("nothing listens on %s after %s", addr, limit)
+	return err
 }
 
 // peakRSS is the process's high-water resident set (VmHWM), in bytes.

@@ -168,7 +168,7 @@ func TestPeersMeasuresBoth(t *testing.T) {
 	}
 	for _, b := range []string{"bearerbox", "smsbox", "wrk"} {
 		if _, err := exec.LookPath(b); err != nil {
-			t.Skipf("%s is not installed", b)
+			t.Skipf("%s is not installed (apt-get install -y kannel wrk)", b)
 		}
 	}
 	o := smallOptions(t)

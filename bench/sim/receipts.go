@@ -60,6 +60,9 @@ type poster struct {
 	once    sync.Once
 
 	posted, failed, dropped atomic.Int64
+	// pending counts the messages whose receipts are queued or being posted: a test waits
+	// for it to be 0 to know that no receipt is still to come.
+	pending atomic.Int64
 }
 
 func checkReceipts(dialect string, r *Receipts) error {
@@ -111,9 +114,11 @@ func (p *poster) accepted(msgs []*canonical.Message) {
 		return
 	}
 	for _, m := range msgs {
+		p.pending.Add(1)
 		select {
 		case p.jobs <- receiptJob{m: m, rc: rc}:
 		default:
+			p.pending.Add(-1)
 			p.dropped.Add(1)
 		}
 	}
@@ -140,6 +145,7 @@ func (p *poster) work() {
 			}
 			p.send(j.rc, body, headers)
 		}
+		p.pending.Add(-1)
 	}
 }
 
@@ -219,7 +225,7 @@ func (p *poster) send(rc *Receipts, body []byte, headers map[string]string) {
 }
 
 // receiptStats serves GET /_sim/receipts: the settings and how many were posted, failed
-// (given up) and dropped (backlog full).
+// (given up) and dropped (backlog full), and how many messages have receipts still to post.
 func (s *Sim) receiptStats(ctx *fasthttp.RequestCtx) {
 	var rc Receipts
 	if r := s.post.rc.Load(); r != nil {
@@ -227,7 +233,7 @@ func (s *Sim) receiptStats(ctx *fasthttp.RequestCtx) {
 	}
 	rc.AppSecret, rc.Token = "", "" // never shown
 	writeJSON(ctx, map[string]any{"settings": rc, "posted": s.post.posted.Load(), "failed": s.post.failed.Load(),
-		"dropped": s.post.dropped.Load()})
+		"dropped": s.post.dropped.Load(), "pending": s.post.pending.Load()})
 }
 
 // setReceipts serves POST /_sim/receipts {"url","final","delay":"10ms","app_secret","token"}.

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"switchboard/adapters/whatsappcloud"
+	"switchboard/internal/testutil"
 )
 
 // receiptSink takes the receipts a simulator posts; it refuses the first `refuse`.
@@ -27,10 +27,7 @@ type posted struct {
 
 func startReceiptSink(t *testing.T, refuse int) *receiptSink {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testutil.Listen(t)
 	r := &receiptSink{url: "http://" + ln.Addr().String() + "/receipts/up", refuse: refuse}
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		r.mu.Lock()
@@ -50,19 +47,16 @@ func startReceiptSink(t *testing.T, refuse int) *receiptSink {
 
 func (r *receiptSink) wait(t *testing.T, n int) []posted {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var got []posted
+	if !testutil.Until(10*time.Second, func() bool {
 		r.mu.Lock()
-		got := append([]posted(nil), r.got...)
+		got = append([]posted(nil), r.got...)
 		r.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d receipts", len(got), n)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return len(got) >= n
+	}) {
+		t.Fatalf("%d of %d receipts", len(got), n)
 	}
+	return got
 }
 
 // TestReceipts: each simulator that posts receipts posts sent and then the final status for
@@ -96,10 +90,7 @@ func TestReceipts(t *testing.T) {
 				AppSecret: "app-secret", Token: "rt"}); err != nil {
 				t.Fatal(err)
 			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
+			ln := testutil.Listen(t)
 			go s.Serve(ln)
 			t.Cleanup(func() { s.Close() })
 			if resp, body := call(t, "POST", "http://"+ln.Addr().String()+tc.path, tc.headers, tc.body); resp.StatusCode != 200 {
@@ -109,9 +100,10 @@ func TestReceipts(t *testing.T) {
 			if tc.final == "read" {
 				n = 3
 			}
-			got := sink.wait(t, n)
-			time.Sleep(50 * time.Millisecond)
-			if len(sink.got) != n {
+			sink.wait(t, n)
+			testutil.WaitFor(t, 10*time.Second, "no receipt left to post", func() bool { return s.post.pending.Load() == 0 })
+			got := sink.wait(t, 0)
+			if len(got) != n {
 				t.Fatalf("%d receipts, want %d", len(sink.got), n)
 			}
 			if !strings.Contains(got[0].body, "sent") && !strings.Contains(got[0].body, `"sentStatusCode":2`) {

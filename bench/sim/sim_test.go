@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-json"
+
+	"switchboard/internal/testutil"
 )
 
 // serve runs a simulator on a loopback port for the test and returns its base URL.
@@ -19,10 +21,7 @@ func serve(t *testing.T, dialect string, f Faults) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testutil.Listen(t)
 	go s.Serve(ln)
 	t.Cleanup(func() { s.Close() })
 	return "http://" + ln.Addr().String()

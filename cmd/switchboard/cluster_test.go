@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"switchboard/canonical"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +15,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/valyala/fasthttp"
+
+	"switchboard/canonical"
+	"switchboard/internal/testutil"
 )
 
 // natsCluster is three JetStream servers in the test process, routed to each other on
@@ -64,31 +66,35 @@ func startNATSCluster(t *testing.T) *natsCluster {
 	return c
 }
 
-// waitFormed waits until the cluster can hold a replicated stream. A cluster that cannot
-// form on this machine skips the test, saying so.
+// waitFormed waits until every server routes to the two others and the cluster can hold a
+// replicated stream; a cluster that does not form in time fails the test.
 func (c *natsCluster) waitFormed(t *testing.T) {
 	t.Helper()
+	testutil.WaitFor(t, 30*time.Second, "the NATS servers to route to each other", func() bool {
+		for _, s := range c.servers {
+			if s.NumRoutes() < len(c.servers)-1 {
+				return false
+			}
+		}
+		return true
+	})
 	nc, err := nats.Connect(strings.Join(c.urls, ","))
 	if err != nil {
 		t.Fatalf("connect to the NATS cluster: %v", err)
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	// Until JetStream has elected its meta leader, creating a stream fails: try until then.
+	if !testutil.Until(30*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "FORMED", Subjects: []string{"formed"}, Replicas: 3})
-		if err == nil {
-			js.DeleteStream(ctx, "FORMED")
-			cancel()
-			return
+		defer cancel()
+		if _, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: "FORMED", Subjects: []string{"formed"}, Replicas: 3}); err != nil {
+			return false
 		}
-		cancel()
-		if time.Now().After(deadline) {
-			t.Skipf("SKIPPED LOUDLY: a three-node JetStream cluster did not form on loopback within 30s (%v); "+
-				"the multi-gateway guarantees were NOT tested", err)
-		}
-		time.Sleep(200 * time.Millisecond)
+		err = js.DeleteStream(ctx, "FORMED")
+		return err == nil
+	}) {
+		t.Fatalf("a three-node JetStream cluster on loopback cannot hold a replicated stream after 30s: %v", err)
 	}
 }
 
@@ -189,15 +195,36 @@ func startLoad(gws []*proc, clients int) *clusterLoad {
 					}
 				case code == 0:
 					l.unanswered.Add(1)
-					time.Sleep(5 * time.Millisecond)
+					l.pause()
 				default:
 					l.failed.Add(1) // 503 while the cluster elects a leader: the client retries
-					time.Sleep(5 * time.Millisecond)
+					l.pause()
 				}
 			}
 		})
 	}
 	return l
+}
+
+// waitLoad waits until the load has had 300 more messages acknowledged than before and the
+// sink 100 more than sunk: the gateways are taking and sending messages.
+func waitLoad(t *testing.T, l *clusterLoad, before int, sk *sink, sunk int) {
+	t.Helper()
+	testutil.WaitFor(t, 30*time.Second, "300 messages acknowledged and 100 at the sink under load", func() bool {
+		return l.count() >= before+300 && int(sk.total.Load()) >= sunk+100
+	})
+}
+
+// clientRetryPause is how long a load client waits before it sends again after a failed
+// request (a gateway killed, a cluster electing a leader), as a real client backs off.
+const clientRetryPause = 5 * time.Millisecond
+
+// pause waits clientRetryPause, or until the load stops.
+func (l *clusterLoad) pause() {
+	select {
+	case <-time.After(clientRetryPause):
+	case <-l.stop:
+	}
 }
 
 func (l *clusterLoad) count() int {
@@ -216,10 +243,7 @@ func (l *clusterLoad) finish() []string {
 // under load is killed in the middle of sends.
 func startSlowSink(t *testing.T, delay time.Duration) *sink {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testutil.Listen(t)
 	s := &sink{addr: ln.Addr().String(), ln: ln, seen: map[string]int{}}
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		time.Sleep(delay)
@@ -240,10 +264,10 @@ func TestClusterGatewayKilled(t *testing.T) {
 	sk := startSlowSink(t, 5*time.Millisecond)
 	gws := startClusterGateways(t, c, sk, 2)
 	load := startLoad(gws, 8)
-	time.Sleep(1500 * time.Millisecond)
-	before := load.count()
+	waitLoad(t, load, 0, sk, 0)
+	before, sunk := load.count(), int(sk.total.Load())
 	gws[0].kill()
-	time.Sleep(1500 * time.Millisecond)
+	waitLoad(t, load, before, sk, sunk) // through the other gateway, which also takes the dead one's
 	acked := load.finish()
 	if before < 50 || len(acked) <= before {
 		t.Fatalf("%d messages acknowledged before the kill, %d in all: not under load", before, len(acked))
@@ -264,19 +288,19 @@ func TestClusterNodeDown(t *testing.T) {
 	sk := startSink(t)
 	gws := startClusterGateways(t, c, sk, 2)
 	load := startLoad(gws, 8)
-	time.Sleep(1500 * time.Millisecond)
+	waitLoad(t, load, 0, sk, 0)
 	victim := max(c.leaderOf("SWITCHBOARD"), 0)
 	before := load.count()
 	c.servers[victim].Shutdown()
 	down := time.Now()
 	var stall time.Duration
-	for deadline := down.Add(25 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if load.count() > before+200 {
-			stall = time.Since(down)
-			break
-		}
+	if testutil.Until(25*time.Second, func() bool { return load.count() > before+200 }) {
+		stall = time.Since(down)
+		sunk := int(sk.total.Load())
+		testutil.WaitFor(t, 25*time.Second, "the load to go on under the new leader, to the sink too", func() bool {
+			return load.count() > before+400 && int(sk.total.Load()) > sunk+200
+		})
 	}
-	time.Sleep(time.Second)
 	acked := load.finish()
 	if stall == 0 {
 		t.Fatalf("%d messages acknowledged before the node went down, %d in all: writes never resumed within 25s", before, len(acked))
@@ -325,8 +349,8 @@ func TestClusterCallbacksOnce(t *testing.T) {
 	// sentOnce checks that every id got its "sent" callback and counts the repeats.
 	sentOnce := func(ids []string, limit time.Duration) (dups int) {
 		t.Helper()
-		deadline := time.Now().Add(limit)
-		for {
+		missing := 0
+		if !testutil.Until(limit, func() bool {
 			seen := map[string]int{}
 			for id, sts := range byMessage(t, cb.all()) {
 				for _, st := range sts {
@@ -335,22 +359,18 @@ func TestClusterCallbacksOnce(t *testing.T) {
 					}
 				}
 			}
-			missing := 0
-			dups = 0
+			missing, dups = 0, 0
 			for _, id := range ids {
 				if seen[id] == 0 {
 					missing++
 				}
 				dups += max(seen[id]-1, 0)
 			}
-			if missing == 0 {
-				return dups
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d of %d messages without a sent callback after %v", missing, len(ids), limit)
-			}
-			time.Sleep(50 * time.Millisecond)
+			return missing == 0
+		}) {
+			t.Fatalf("%d of %d messages without a sent callback after %v", missing, len(ids), limit)
 		}
+		return dups
 	}
 
 	first := send(0, 300, gws)
@@ -358,7 +378,9 @@ func TestClusterCallbacksOnce(t *testing.T) {
 	if dups := sentOnce(first, 30*time.Second); dups != 0 {
 		t.Fatalf("%d callbacks posted twice with both gateways up", dups)
 	}
-	time.Sleep(time.Second) // any late repeat would come now
+	// A callback that is in flight, or that the receiver took while its gateway saw it fail,
+	// would come again: wait until both gateways count as delivered all the receiver took.
+	cb.waitSettled(30*time.Second, gws[0].addr, gws[1].addr)
 	if dups := sentOnce(first, time.Second); dups != 0 {
 		t.Fatalf("%d callbacks posted twice with both gateways up", dups)
 	}
@@ -366,13 +388,18 @@ func TestClusterCallbacksOnce(t *testing.T) {
 	// The sends go on in this goroutine (send may call t.Fatalf) while the first gateway is
 	// killed.
 	killed := make(chan time.Time, 1)
+	mid := int(sk.total.Load()) + 50
 	go func() {
-		time.Sleep(100 * time.Millisecond)
+		// once the sends are under way, a sixth of them at the sink
+		testutil.Until(30*time.Second, func() bool { return int(sk.total.Load()) >= mid })
 		gws[0].kill()
 		killed <- time.Now()
 	}()
 	second := send(300, 300, gws[1:])
 	killedAt := <-killed
+	if int(sk.total.Load()) < mid {
+		t.Fatalf("the sends were not under way when the gateway was killed")
+	}
 	sk.waitAll(t, second, 30*time.Second)
 	dups := sentOnce(append(first, second...), 45*time.Second)
 	t.Logf("%d callbacks exactly once with two gateways; after SIGKILL of the one posting them, all %d arrived "+

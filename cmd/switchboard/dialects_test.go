@@ -12,12 +12,14 @@ import (
 	"github.com/goccy/go-json"
 
 	"switchboard/canonical"
+	"switchboard/internal/testutil"
 )
 
 // dialectsConfig has one tenant with every dialect's credentials, routed to the test sink.
 const dialectsConfig = `
 listen: "{{ADDR}}"
 data_dir: "{{DATA}}"
+admin_token: "admin-secret-token"
 log_level: warn
 flowbot: { jwt_secret: "a-test-jwt-secret-of-some-length" }
 tenants:
@@ -44,17 +46,19 @@ func (s *sink) messages() []canonical.Message {
 // waitFor waits for a delivered message that matches and returns it.
 func (s *sink) waitFor(t *testing.T, what string, match func(m *canonical.Message) bool) *canonical.Message {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	var found *canonical.Message
+	if !testutil.Until(10*time.Second, func() bool {
 		for _, m := range s.messages() {
 			if match(&m) {
-				return &m
+				found = &m
+				return true
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("%s never reached the upstream", what)
 	}
-	t.Fatalf("%s never reached the upstream", what)
-	return nil
+	return found
 }
 
 func startDialectGateway(t *testing.T) (*sink, string) {
@@ -152,7 +156,7 @@ func TestDialectExamplesReachUpstream(t *testing.T) {
 			t.Fatalf("a different message with a reused correlationId got the original answer: %s", other)
 		}
 		sk.waitFor(t, "pedido 8", func(m *canonical.Message) bool { return m.Text == "pedido 8" })
-		time.Sleep(200 * time.Millisecond)
+		waitDrained(t, strings.TrimPrefix(base, "http://"), 10*time.Second) // a second copy would have reached the sink
 		n := 0
 		for _, m := range sk.messages() {
 			if m.Text == "pedido 7" {
@@ -218,14 +222,10 @@ func TestDialectExamplesReachUpstream(t *testing.T) {
 			return m.To == "972501110006" && m.Template != nil && m.Template.ID == "template-uuid"
 		})
 		// check-sent answers from the gateway's own history once the template was sent.
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		testutil.Until(10*time.Second, func() bool { // the expects below say what was missing
 			code, body = do("POST", base+"/api/templates/check-sent", bearer, `{"phones":["+972501110003","+972509999999"]}`)
-			if strings.Contains(body, `{"phone":"+972501110003","sent":true`) || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return strings.Contains(body, `{"phone":"+972501110003","sent":true`)
+		})
 		expect(t, "check-sent", code, body, 200, `{"phone":"+972501110003","sent":true`)
 		expect(t, "check-sent", code, body, 200, `{"phone":"+972509999999","sent":false}`)
 		code, body = do("POST", base+"/api/templates/check-sent", bearer, `{"phones":["+972501110003"],"templateName":"rayon_hello_utility_04_20260315"}`)

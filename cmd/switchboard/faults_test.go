@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-json"
+
+	"switchboard/internal/testutil"
 )
 
 var adminAuth = map[string]string{"Authorization": "Bearer admin-secret-token"}
@@ -33,21 +35,17 @@ func TestFailoverAndRecovery(t *testing.T) {
 	startProc(t, addr, "serve", "-config", cfg)
 
 	ids := sendMany(t, addr, 200, "failover")
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		missing := 0
+	missing := 0
+	if !testutil.Until(30*time.Second, func() bool {
+		missing = 0
 		for _, id := range ids {
 			if primary.count(id)+backup.count(id) == 0 {
 				missing++
 			}
 		}
-		if missing == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d messages never delivered during failover", missing)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return missing == 0
+	}) {
+		t.Fatalf("%d messages never delivered during failover", missing)
 	}
 	if backup.total.Load() == 0 {
 		t.Fatal("nothing failed over to the backup")
@@ -60,15 +58,23 @@ func TestFailoverAndRecovery(t *testing.T) {
 
 	primary.fail.Store(0)
 	before := primary.total.Load()
-	deadline = time.Now().Add(20 * time.Second)
-	for primary.total.Load() == before {
-		if time.Now().After(deadline) {
-			t.Fatal("the recovered primary never took traffic again")
+	// A batch at a time until the primary's breaker lets one through again (at most 100).
+	var last time.Time
+	testutil.WaitFor(t, 20*time.Second, "the recovered primary to take traffic again", func() bool {
+		if primary.total.Load() > before {
+			return true
 		}
-		sendMany(t, addr, 20, "recovered")
-		time.Sleep(200 * time.Millisecond)
-	}
+		if time.Since(last) >= recoverBatchEvery {
+			sendMany(t, addr, 20, "recovered")
+			last = time.Now()
+		}
+		return false
+	})
 }
+
+// recoverBatchEvery paces the batches sent while waiting for a recovered upstream: one per
+// half of the breaker's open_for in gatewayConfig.
+const recoverBatchEvery = 200 * time.Millisecond
 
 // TestAllDownWaitsThenDrains: with every upstream refusing, messages wait in the queue and
 // all arrive once one comes back.
@@ -79,7 +85,11 @@ func TestAllDownWaitsThenDrains(t *testing.T) {
 	cfg, addr := gatewayConfig(t, gatewayOpts{sink: primary, backup: backup, upstreams: "sink, backup", attempts: 1000})
 	startProc(t, addr, "serve", "-config", cfg)
 	ids := sendMany(t, addr, 100, "outage")
-	time.Sleep(1500 * time.Millisecond)
+	// Both upstreams refused and their breakers opened: every message has been tried.
+	testutil.WaitFor(t, 15*time.Second, "both breakers to open", func() bool {
+		ups := adminUpstreams(t, addr)
+		return ups["sink"].Open > 0 && ups["backup"].Open > 0
+	})
 	code, body := get("http://"+addr+"/admin/v1/queue", adminAuth)
 	var st struct{ Depth, Dead int64 }
 	if code != 200 || json.Unmarshal([]byte(body), &st) != nil || st.Depth != 100 || st.Dead != 0 {
@@ -97,18 +107,13 @@ func TestDeadLetterAndReplay(t *testing.T) {
 	cfg, addr := gatewayConfig(t, gatewayOpts{sink: sk, attempts: 2})
 	startProc(t, addr, "serve", "-config", cfg)
 	id := sendMany(t, addr, 1, "doomed")[0]
-	deadline := time.Now().Add(20 * time.Second)
 	var body string
-	for {
+	if !testutil.Until(20*time.Second, func() bool {
 		var code int
 		code, body = get("http://"+addr+"/admin/v1/dead", adminAuth)
-		if code == 200 && strings.Contains(body, id) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("message never dead-lettered: %s", body)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return code == 200 && strings.Contains(body, id)
+	}) {
+		t.Fatalf("message never dead-lettered: %s", body)
 	}
 	_, st := get("http://"+addr+"/gateway/v1/messages/"+id, nativeAuth)
 	if !strings.Contains(st, `"status":"dead"`) {

@@ -4,17 +4,20 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
+
+	"switchboard/internal/testutil"
 )
 
 // binary is the switchboard command built once for the process tests.
@@ -44,16 +47,11 @@ func buildBinary(t *testing.T) string {
 	return binaryPath
 }
 
-// freeAddr returns a loopback address nobody listens on yet.
+// freeAddr returns a loopback address nobody listens on yet, reserved for the test
+// (testutil.Addr): a process started on it, or started again after a kill, gets it.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return testutil.Addr(t)
 }
 
 // proc is a switchboard process under test.
@@ -64,6 +62,7 @@ type proc struct {
 	mu   sync.Mutex
 	logs strings.Builder
 	done chan struct{}
+	gone atomic.Bool // set before done is closed
 }
 
 // startProc runs `switchboard args...` and, when addr is set, waits for /healthz.
@@ -85,6 +84,7 @@ func startProc(t *testing.T, addr string, args ...string) *proc {
 			p.mu.Unlock()
 		}
 		p.cmd.Wait()
+		p.gone.Store(true)
 		close(p.done)
 	}()
 	t.Cleanup(func() { p.kill() })
@@ -96,20 +96,18 @@ func startProc(t *testing.T, addr string, args ...string) *proc {
 
 func (p *proc) waitHealthy(limit time.Duration) {
 	p.t.Helper()
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.done:
+	if !testutil.Until(limit, func() bool {
+		if p.exited() {
 			p.t.Fatalf("process exited before it was healthy:\n%s", p.output())
-		default:
 		}
-		if code, _ := get("http://"+p.addr+"/healthz", nil); code == 200 {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+		code, _ := get("http://"+p.addr+"/healthz", nil)
+		return code == 200
+	}) {
+		p.t.Fatalf("not healthy within %v:\n%s", limit, p.output())
 	}
-	p.t.Fatalf("not healthy within %v:\n%s", limit, p.output())
 }
+
+func (p *proc) exited() bool { return p.gone.Load() }
 
 func (p *proc) output() string {
 	p.mu.Lock()
@@ -174,4 +172,20 @@ func writeConfig(t *testing.T, dir, body string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// waitDrained waits until the gateway at addr holds no live message (its queue depth counts
+// the scheduled, the ready and those in flight): each one accepted has been finished, and
+// any request it made to an upstream has been answered.
+func waitDrained(t *testing.T, addr string, limit time.Duration) {
+	t.Helper()
+	var code int
+	var body string
+	if !testutil.Until(limit, func() bool {
+		code, body = get("http://"+addr+"/admin/v1/queue", adminAuth)
+		var st struct{ Depth *int64 }
+		return code == 200 && json.Unmarshal([]byte(body), &st) == nil && st.Depth != nil && *st.Depth == 0
+	}) {
+		t.Fatalf("the queue did not drain within %v: %d %s", limit, code, body)
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"switchboard/bench/sim"
 	"switchboard/canonical"
+	"switchboard/internal/testutil"
 )
 
 // matrixVendors are the matrix gateway's upstreams, one simulator each. Vendor i takes the
@@ -297,8 +298,7 @@ func TestTranslationMatrix(t *testing.T) {
 	}
 
 	got := map[string]sim.Received{} // destination -> the vendor's request
-	deadline := time.Now().Add(30 * time.Second)
-	for len(got) < len(all) {
+	if !testutil.Until(30*time.Second, func() bool {
 		for _, vendor := range matrixVendors {
 			for _, r := range sims[vendor].requests(t) {
 				if r.Status/100 != 2 {
@@ -313,21 +313,17 @@ func TestTranslationMatrix(t *testing.T) {
 				}
 			}
 		}
-		if len(got) >= len(all) {
-			break
-		}
-		if time.Now().After(deadline) {
-			var missing []string
-			for _, s := range all {
-				if _, ok := got[s.to]; !ok {
-					missing = append(missing, s.cs.name+" -> "+s.vendor)
-				}
+		return len(got) >= len(all)
+	}) {
+		var missing []string
+		for _, s := range all {
+			if _, ok := got[s.to]; !ok {
+				missing = append(missing, s.cs.name+" -> "+s.vendor)
 			}
-			code, ups := get("http://"+addr+"/admin/v1/upstreams", adminAuth)
-			t.Fatalf("never reached their vendor:\n  %s\nupstreams: %d %s\ngateway log:\n%s",
-				strings.Join(missing, "\n  "), code, ups, gw.output())
 		}
-		time.Sleep(100 * time.Millisecond)
+		code, ups := get("http://"+addr+"/admin/v1/upstreams", adminAuth)
+		t.Fatalf("never reached their vendor:\n  %s\nupstreams: %d %s\ngateway log:\n%s",
+			strings.Join(missing, "\n  "), code, ups, gw.output())
 	}
 
 	var ids []string

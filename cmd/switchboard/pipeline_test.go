@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"switchboard/canonical"
+	"switchboard/internal/testutil"
 )
 
 // sink is an http upstream in the test process: it records every canonical message it gets.
@@ -28,10 +29,7 @@ type sink struct {
 
 func startSink(t *testing.T) *sink {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testutil.Listen(t)
 	s := &sink{addr: ln.Addr().String(), ln: ln, seen: map[string]int{}}
 	srv := &fasthttp.Server{Handler: s.handle}
 	go srv.Serve(ln)
@@ -67,10 +65,11 @@ func (s *sink) count(id string) int {
 // waitAll waits until every id reached the sink and returns how many arrived more than once.
 func (s *sink) waitAll(t *testing.T, ids []string, limit time.Duration) (dups int) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		missing := 0
+	missing := 0
+	if !testutil.Until(limit, func() bool {
+		missing = 0
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		for _, id := range ids {
 			if s.seen[id] == 0 {
 				missing++
@@ -82,15 +81,11 @@ func (s *sink) waitAll(t *testing.T, ids []string, limit time.Duration) (dups in
 				dups += n - 1
 			}
 		}
-		s.mu.Unlock()
-		if missing == 0 {
-			return dups
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d acknowledged messages never reached the sink", missing, len(ids))
-		}
-		time.Sleep(50 * time.Millisecond)
+		return missing == 0
+	}) {
+		t.Fatalf("%d of %d acknowledged messages never reached the sink", missing, len(ids))
 	}
+	return dups
 }
 
 const pipelineConfig = `
@@ -196,7 +191,12 @@ func TestKillNineLosesNothing(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// Killed under load: while the clients send and the gateway sends on to the sink.
+	testutil.WaitFor(t, 30*time.Second, "300 messages acknowledged and 100 at the sink under load", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) >= 300 && sk.total.Load() >= 100
+	})
 	gw.kill()
 	close(stop)
 	wg.Wait()
@@ -245,7 +245,7 @@ func TestBadInputQueuesNothing(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"depth":0`) {
 		t.Errorf("queue after bad input: %d %s; want depth 0", code, body)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Depth 0 counts in-flight messages too: one accepted would have reached the sink by now.
 	if n := sk.total.Load(); n != 0 {
 		t.Errorf("the sink received %d messages from bad input", n)
 	}
@@ -271,17 +271,14 @@ func TestStatusHistoryAndIdempotency(t *testing.T) {
 		t.Errorf("same client_ref, different message: %d %s; want 409", code, conflict)
 	}
 	sk.waitAll(t, []string{id}, 10*time.Second)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		code, st := get("http://"+addr+"/gateway/v1/messages/"+id, nativeAuth)
-		if code == 200 && strings.Contains(st, `"status":"sent"`) && strings.Contains(st, `"upstream":"sink"`) &&
-			strings.Contains(st, `"history"`) && strings.Contains(st, `"to":"972501234567"`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status: %d %s", code, st)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var code2 int
+	var st string
+	if !testutil.Until(5*time.Second, func() bool {
+		code2, st = get("http://"+addr+"/gateway/v1/messages/"+id, nativeAuth)
+		return code2 == 200 && strings.Contains(st, `"status":"sent"`) && strings.Contains(st, `"upstream":"sink"`) &&
+			strings.Contains(st, `"history"`) && strings.Contains(st, `"to":"972501234567"`)
+	}) {
+		t.Fatalf("status: %d %s", code2, st)
 	}
 	if n := sk.count(id); n != 1 {
 		t.Errorf("sink got the message %d times", n)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"switchboard/adapters/whatsappcloud"
 	"switchboard/canonical"
 	"switchboard/gateway/callbacks"
+	"switchboard/internal/testutil"
 )
 
 // Delivery status both ways, with real processes: vendor simulators post receipts to the
@@ -87,13 +89,10 @@ func (r *cbReceiver) url() string { return "http://" + r.addr }
 func (r *cbReceiver) up() {
 	var ln net.Listener
 	var err error
-	for range 100 { // the address may take a moment to be free again
-		if ln, err = net.Listen("tcp", r.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
+	if !testutil.Until(2*time.Second, func() bool { // the address may take a moment to be free again
+		ln, err = net.Listen("tcp", r.addr)
+		return err == nil
+	}) {
 		r.t.Fatal(err)
 	}
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
@@ -125,25 +124,65 @@ func (r *cbReceiver) all() []cbGot {
 	return slices.Clone(r.got)
 }
 
-// waitUnique waits until n distinct callbacks (by Idempotency-Key) arrived, then a moment
-// more for any that would come twice, and returns them all.
-func (r *cbReceiver) waitUnique(n int, limit time.Duration) []cbGot {
+// waitUnique waits until n distinct callbacks (by Idempotency-Key) arrived and, when given
+// the gateways that post them, until they count every callback the receiver took as
+// delivered (waitSettled); it returns them all.
+func (r *cbReceiver) waitUnique(n int, limit time.Duration, gateways ...string) []cbGot {
 	r.t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		keys := map[string]bool{}
+	keys := map[string]bool{}
+	if !testutil.Until(limit, func() bool {
+		clear(keys)
 		for _, g := range r.all() {
 			keys[g.key] = true
 		}
-		if len(keys) >= n {
-			time.Sleep(300 * time.Millisecond)
-			return r.all()
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("%d of %d callbacks within %v", len(keys), n, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return len(keys) >= n
+	}) {
+		r.t.Fatalf("%d of %d callbacks within %v", len(keys), n, limit)
 	}
+	if len(gateways) > 0 {
+		r.waitSettled(limit, gateways...)
+	}
+	return r.all()
+}
+
+// callbacksDelivered is the metric a gateway counts each callback the receiver took with.
+const callbacksDelivered = `switchboard_callbacks_total{result="delivered"}`
+
+// waitSettled waits until the gateways together count as delivered as many callbacks as
+// the receiver took. One it took that they do not count is in flight, or was taken
+// although the gateway saw it fail (a timeout), and is posted again: a duplicate, which
+// keeps the counts apart and fails the wait.
+func (r *cbReceiver) waitSettled(limit time.Duration, gateways ...string) {
+	r.t.Helper()
+	var took, counted int
+	if !testutil.Until(limit, func() bool {
+		took, counted = len(r.all()), 0
+		for _, gw := range gateways {
+			counted += int(metric(r.t, gw, callbacksDelivered))
+		}
+		return counted == took
+	}) {
+		r.t.Fatalf("the receiver took %d callbacks, the gateways count %d delivered", took, counted)
+	}
+}
+
+// metric is the value of a counter or gauge in the gateway's /metrics (0 when absent).
+func metric(t *testing.T, addr, name string) float64 {
+	t.Helper()
+	code, body := get("http://"+addr+"/metrics", nil)
+	if code != 200 {
+		t.Fatalf("/metrics: %d %s", code, body)
+	}
+	for line := range strings.Lines(body) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("/metrics: %s: %v", line, err)
+			}
+			return f
+		}
+	}
+	return 0
 }
 
 // byMessage groups native callbacks by message id: their statuses in arrival order.
@@ -240,7 +279,7 @@ func TestReceiptsAndCallbacksEveryDialect(t *testing.T) {
 	code, body = do("POST", base+"/gateway/v1/messages", map[string]string{"Authorization": "Bearer beta-token"}, `{"to":"+5511900000009","text":"resend me"}`)
 	idOf(t, "beta", code, body)
 
-	gs := cb.waitUnique(2+4*2+3, 30*time.Second)
+	gs := cb.waitUnique(2+4*2+3, 30*time.Second, addr)
 	keys := map[string]int{}
 	for _, g := range gs {
 		if keys[g.key]++; keys[g.key] > 1 {
@@ -380,23 +419,26 @@ func checkOnceInOrder(t *testing.T, gs []cbGot, tos []string) (dups int) {
 // their receipts recorded as usual; once it is back it gets every callback, once, in order.
 func TestCallbacksReceiverDown(t *testing.T) {
 	cb := newReceiver(t) // down
-	_, _, addr := receiptsGateway(t, cb, "8")
+	const perTenant = 8  // callbacks in flight at a time
+	_, _, addr := receiptsGateway(t, cb, strconv.Itoa(perTenant))
 	start := time.Now()
 	ids, tos := sendN(t, addr, 10)
 	// Sending and receipts go on meanwhile: nothing waits for the receiver.
-	final := waitFinal(t, addr, ids, 20*time.Second)
 	for _, id := range ids {
-		for final[id].Status != canonical.StatusDelivered {
-			if time.Since(start) > 20*time.Second {
-				t.Fatalf("message %s is %s while the receiver is down", id, final[id].Status)
-			}
-			time.Sleep(50 * time.Millisecond)
-			final = waitFinal(t, addr, []string{id}, 10*time.Second)
+		var st messageState
+		if !testutil.Until(20*time.Second-time.Since(start), func() bool {
+			st = waitFinal(t, addr, []string{id}, 10*time.Second)[id]
+			return st.Status == canonical.StatusDelivered
+		}) {
+			t.Fatalf("message %s is %s while the receiver is down", id, st.Status)
 		}
 	}
-	time.Sleep(time.Second) // the gateway keeps trying
+	// The gateway keeps trying: the callbacks in flight refused, and refused again.
+	testutil.WaitFor(t, 20*time.Second, "callbacks refused and tried again", func() bool {
+		return metric(t, addr, `switchboard_callbacks_total{result="failed"}`) >= 2*perTenant
+	})
 	cb.up()
-	gs := cb.waitUnique(20, 20*time.Second)
+	gs := cb.waitUnique(20, 20*time.Second, addr)
 	if dups := checkOnceInOrder(t, gs, tos); dups != 0 {
 		t.Errorf("%d callbacks came twice", dups)
 	}
@@ -412,20 +454,21 @@ func TestCallbacksSurviveKill(t *testing.T) {
 	gw, cfg, addr := receiptsGateway(t, cb, "1")
 	const n = 30
 	_, tos := sendN(t, addr, n)
-	deadline := time.Now().Add(20 * time.Second)
-	for len(cb.all()) < n/2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d callbacks before the kill", len(cb.all()))
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testutil.Until(20*time.Second, func() bool { return len(cb.all()) >= n/2 }) {
+		t.Fatalf("%d callbacks before the kill", len(cb.all()))
 	}
 	gw.kill()
 	before := len(cb.all())
 	if before >= 2*n {
 		t.Fatalf("every callback went out before the kill (%d): the test proves nothing", before)
 	}
-	startProc(t, addr, "serve", "-config", cfg)
-	gs := cb.waitUnique(2*n, 30*time.Second)
+	gw = startProc(t, addr, "serve", "-config", cfg)
+	cb.waitUnique(2*n, 30*time.Second)
+	// Stopped, the gateway posts nothing more: the count of repeats is final.
+	if err := gw.stop(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	gs := cb.all()
 	dups := checkOnceInOrder(t, gs, tos)
 	t.Logf("kill -9 after %d of %d callbacks: none lost, %d posted twice", before, 2*n, dups)
 }

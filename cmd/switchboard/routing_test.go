@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"switchboard/canonical"
+	"switchboard/gateway/dispatch"
+	"switchboard/internal/testutil"
 )
 
 const splitConfig = `
@@ -171,22 +173,20 @@ func TestMirrorNeverSlowsPrimary(t *testing.T) {
 		}
 	}
 
-	deadline := time.Now().Add(60 * time.Second) // 32 mirror senders, 2 s each: about 10 s
-	for {
-		ups := adminUpstreams(t, addr)
+	var ups map[string]dispatch.UpstreamStatus
+	settled := testutil.Until(60*time.Second, func() bool { // 32 mirror senders, 2 s each: about 10 s
+		ups = adminUpstreams(t, addr)
 		s, d := ups["slow-mirror"], ups["down-mirror"]
-		if s.MirrorSent == n && d.MirrorFailed+d.MirrorDropped == n {
-			if p := ups["primary"]; p.Sent != 3*n || s.Sent+d.Sent != 0 || d.MirrorSent != 0 || s.MirrorFailed+s.MirrorDropped != 0 {
-				t.Errorf("upstreams: %+v", ups)
-			}
-			t.Logf("slow mirror: %d sent; dead mirror: %d failed, %d dropped (breaker open)", s.MirrorSent, d.MirrorFailed, d.MirrorDropped)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mirror counts never settled: slow %+v, down %+v", s, d)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return s.MirrorSent == n && d.MirrorFailed+d.MirrorDropped == n
+	})
+	s, d := ups["slow-mirror"], ups["down-mirror"]
+	if !settled {
+		t.Fatalf("mirror counts never settled: slow %+v, down %+v", s, d)
 	}
+	if p := ups["primary"]; p.Sent != 3*n || s.Sent+d.Sent != 0 || d.MirrorSent != 0 || s.MirrorFailed+s.MirrorDropped != 0 {
+		t.Errorf("upstreams: %+v", ups)
+	}
+	t.Logf("slow mirror: %d sent; dead mirror: %d failed, %d dropped (breaker open)", s.MirrorSent, d.MirrorFailed, d.MirrorDropped)
 	if got := slow.stats(t).Accepted; got != n {
 		t.Errorf("the slow mirror's vendor accepted %d copies, want %d", got, n)
 	}
@@ -279,12 +279,8 @@ func TestVendorFaults(t *testing.T) {
 
 	t.Run("429 with Retry-After is honoured", func(t *testing.T) {
 		ids := sendAll(t, addr, recipients("5511906", 1), 1, "limited")
-		deadline := time.Now().Add(15 * time.Second)
-		for limited.stats(t).Injected < 4 {
-			if time.Now().After(deadline) {
-				t.Fatalf("only %d attempts within 15s", limited.stats(t).Injected)
-			}
-			time.Sleep(50 * time.Millisecond)
+		if !testutil.Until(15*time.Second, func() bool { return limited.stats(t).Injected >= 4 }) {
+			t.Fatalf("only %d attempts within 15s", limited.stats(t).Injected)
 		}
 		limited.setFaults(t, `{"fail_rate":0}`)
 		st := waitFinal(t, addr, ids, 30*time.Second)[ids[0]]

@@ -12,6 +12,7 @@ import (
 	"switchboard/bench/sim"
 	"switchboard/canonical"
 	"switchboard/gateway/dispatch"
+	"switchboard/internal/testutil"
 )
 
 // simProc is a vendor simulator, `switchboard mock`, running as its own process.
@@ -28,21 +29,16 @@ func startSim(t *testing.T, dialect string, flags ...string) *simProc {
 	addr := freeAddr(t)
 	p := startProc(t, "", append([]string{"mock", "-dialect", dialect, "-listen", addr}, flags...)...)
 	s := &simProc{proc: p, dialect: dialect, addr: addr, base: "http://" + addr}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if code, _ := get(s.base+"/_sim/stats", nil); code == 200 {
-			return s
-		}
-		select {
-		case <-p.done:
+	if !testutil.Until(15*time.Second, func() bool {
+		if p.exited() {
 			t.Fatalf("%s simulator exited before it answered:\n%s", dialect, p.output())
-		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s simulator did not answer within 15s:\n%s", dialect, p.output())
-		}
-		time.Sleep(20 * time.Millisecond)
+		code, _ := get(s.base+"/_sim/stats", nil)
+		return code == 200
+	}) {
+		t.Fatalf("%s simulator did not answer within 15s:\n%s", dialect, p.output())
 	}
+	return s
 }
 
 type simStats struct{ Accepted, Errors, Injected int64 }
@@ -93,35 +89,24 @@ func (s *simProc) setFaults(t *testing.T, faults string) {
 // waitAccepted waits until the simulator has accepted at least n requests.
 func (s *simProc) waitAccepted(t *testing.T, n int64, limit time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		st := s.stats(t)
-		if st.Accepted >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s simulator accepted %d of %d requests within %v", s.dialect, st.Accepted, n, limit)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var st simStats
+	if !testutil.Until(limit, func() bool { st = s.stats(t); return st.Accepted >= n }) {
+		t.Fatalf("%s simulator accepted %d of %d requests within %v", s.dialect, st.Accepted, n, limit)
 	}
 }
 
 // waitTotal waits until the simulators together accepted n requests.
 func waitTotal(t *testing.T, n int64, limit time.Duration, sims ...*simProc) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		var sum int64
+	var sum int64
+	if !testutil.Until(limit, func() bool {
+		sum = 0
 		for _, s := range sims {
 			sum += s.stats(t).Accepted
 		}
-		if sum >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the simulators accepted %d of %d requests within %v", sum, n, limit)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return sum >= n
+	}) {
+		t.Fatalf("the simulators accepted %d of %d requests within %v", sum, n, limit)
 	}
 }
 
@@ -164,17 +149,18 @@ func waitFinal(t *testing.T, addr string, ids []string, limit time.Duration) map
 	out := make(map[string]messageState, len(ids))
 	deadline := time.Now().Add(limit)
 	for _, id := range ids {
-		for {
-			code, body := get("http://"+addr+"/gateway/v1/messages/"+id, nativeAuth)
+		var code int
+		var body string
+		if !testutil.Until(time.Until(deadline), func() bool {
+			code, body = get("http://"+addr+"/gateway/v1/messages/"+id, nativeAuth)
 			var st messageState
 			if code == 200 && json.Unmarshal([]byte(body), &st) == nil && st.final() {
 				out[id] = st
-				break
+				return true
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("message %s has no final status within %v: %d %s", id, limit, code, body)
-			}
-			time.Sleep(50 * time.Millisecond)
+			return false
+		}) {
+			t.Fatalf("message %s has no final status within %v: %d %s", id, limit, code, body)
 		}
 	}
 	return out

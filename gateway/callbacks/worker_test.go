@@ -2,10 +2,10 @@ package callbacks
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -18,6 +18,7 @@ import (
 	"switchboard/adapters/wavy"
 	"switchboard/canonical"
 	"switchboard/gateway/queue"
+	"switchboard/internal/testutil"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -33,13 +34,15 @@ func openQueue(t *testing.T, dir string) *queue.Badger {
 }
 
 // receiver is a callback endpoint on loopback that keeps what it took. fail, when set,
-// is the status it answers instead (503: down); delay holds every answer.
+// is the status it answers instead (503: down), and refused counts those answers; delay
+// holds every answer (a slow receiver).
 type receiver struct {
-	url   string
-	fail  atomic.Int32
-	delay atomic.Int64
-	mu    sync.Mutex
-	got   []got
+	url     string
+	fail    atomic.Int32
+	refused atomic.Int64
+	delay   atomic.Int64
+	mu      sync.Mutex
+	got     []got
 }
 
 type got struct {
@@ -49,16 +52,14 @@ type got struct {
 
 func startReceiver(t testing.TB) *receiver {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testutil.Listen(t)
 	r := &receiver{url: "http://" + ln.Addr().String()}
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		if d := r.delay.Load(); d > 0 {
 			time.Sleep(time.Duration(d))
 		}
 		if c := r.fail.Load(); c != 0 {
+			r.refused.Add(1)
 			ctx.SetStatusCode(int(c))
 			return
 		}
@@ -87,17 +88,38 @@ func (r *receiver) all() []got {
 // waitFor waits until the receiver holds n callbacks.
 func (r *receiver) waitFor(t *testing.T, n int, limit time.Duration) []got {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		g := r.all()
-		if len(g) >= n {
-			return g
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d callbacks within %v", len(g), n, limit)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var g []got
+	if !testutil.Until(limit, func() bool { g = r.all(); return len(g) >= n }) {
+		t.Fatalf("%d of %d callbacks within %v", len(g), n, limit)
 	}
+	return g
+}
+
+// drainAndStop waits until the lane of each tenant has saved its cursor past the last of
+// the tenant's feed entries, so every callback is done and any repeat of one has been
+// posted, and stops the worker: nothing is posted after.
+func drainAndStop(t *testing.T, w *Worker, q *queue.Badger, tenants ...string) {
+	t.Helper()
+	testutil.WaitFor(t, 10*time.Second, "the callback lanes to reach the end of their feeds", func() bool {
+		for _, id := range tenants {
+			v, err := q.GetState(cursorKey(id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(v) < 8 {
+				return false
+			}
+			left, err := q.ReadFeed(id, binary.BigEndian.Uint64(v), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(left) > 0 {
+				return false
+			}
+		}
+		return true
+	})
+	w.Stop()
 }
 
 // statuses maps each message id to the statuses of its native callbacks, in arrival order.
@@ -176,7 +198,7 @@ func TestWorkerOrderOnceSigned(t *testing.T) {
 	q := openQueue(t, t.TempDir())
 	before := send(t, q, "acme", "native", 1)
 	r := startReceiver(t)
-	startWorker(t, q, []Tenant{
+	w := startWorker(t, q, []Tenant{
 		{ID: "acme", URL: r.url + "/status", Secret: "s3cret"},
 		{ID: "wavyco", URL: r.url + "/sent", DeliveryURL: r.url + "/delivered"},
 		{ID: "silent"},
@@ -184,9 +206,9 @@ func TestWorkerOrderOnceSigned(t *testing.T) {
 	ids := send(t, q, "acme", "native", 20)
 	wids := send(t, q, "wavyco", wavy.Name, 5)
 	send(t, q, "silent", "native", 3)
-	gs := r.waitFor(t, 20*3+5*2, 10*time.Second)
-	time.Sleep(200 * time.Millisecond) // anything more would be a duplicate
-	gs = r.all()
+	r.waitFor(t, 20*3+5*2, 10*time.Second)
+	drainAndStop(t, w, q, "acme", "wavyco") // anything more would be a duplicate
+	gs := r.all()
 
 	var native, sentCbs, deliveryCbs []got
 	for _, g := range gs {
@@ -248,19 +270,23 @@ func TestWorkerReceiverDown(t *testing.T) {
 	q := openQueue(t, t.TempDir())
 	down, up := startReceiver(t), startReceiver(t)
 	down.fail.Store(503)
-	startWorker(t, q, []Tenant{{ID: "a", URL: down.url}, {ID: "b", URL: up.url}},
-		Options{InitialBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, MaxAttempts: 1000, PerTenant: 4})
+	const perTenant = 4
+	w := startWorker(t, q, []Tenant{{ID: "a", URL: down.url}, {ID: "b", URL: up.url}},
+		Options{InitialBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, MaxAttempts: 1000, PerTenant: perTenant})
 	aids := send(t, q, "a", "native", 10)
 	bids := send(t, q, "b", "native", 10)
 	up.waitFor(t, 30, 10*time.Second)
 	if n := len(down.all()); n != 0 {
 		t.Fatalf("the down receiver took %d", n)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Down for a while: each callback in flight refused and tried again after its backoff.
+	testutil.WaitFor(t, 10*time.Second, "the down receiver to refuse retries", func() bool {
+		return down.refused.Load() >= 3*perTenant
+	})
 	down.fail.Store(0)
-	gs := down.waitFor(t, 30, 10*time.Second)
-	time.Sleep(300 * time.Millisecond)
-	gs = down.all()
+	down.waitFor(t, 30, 10*time.Second)
+	drainAndStop(t, w, q, "a", "b")
+	gs := down.all()
 	if len(gs) != 30 {
 		t.Fatalf("%d callbacks after the receiver came back, want 30", len(gs))
 	}
@@ -287,16 +313,14 @@ func TestWorkerDeadLetters(t *testing.T) {
 		Options{InitialBackoff: 5 * time.Millisecond, MaxBackoff: 10 * time.Millisecond, MaxAttempts: 3})
 	ids := send(t, q, "acme", "native", 2)
 	var dead []Delivery
-	deadline := time.Now().Add(10 * time.Second)
-	for len(dead) < 6 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d dead callbacks, want 6", len(dead))
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testutil.Until(10*time.Second, func() bool {
 		var err error
 		if dead, err = w.Dead("", 100); err != nil {
 			t.Fatal(err)
 		}
+		return len(dead) >= 6
+	}) {
+		t.Fatalf("%d dead callbacks, want 6", len(dead))
 	}
 	for _, d := range dead {
 		if d.Attempts != 3 || d.LastError != "HTTP 500" || !slices.Contains(ids, d.MessageID) {
@@ -346,9 +370,9 @@ func TestWorkerRestart(t *testing.T) {
 	q.Close()
 	q = openQueue(t, dir)
 	r.delay.Store(0)
-	startWorker(t, q, tenants, Options{})
+	w = startWorker(t, q, tenants, Options{})
 	r.waitFor(t, 60, 10*time.Second)
-	time.Sleep(200 * time.Millisecond)
+	drainAndStop(t, w, q, "acme")
 	byID := statuses(t, r.all())
 	for _, id := range ids {
 		if !slices.Equal(byID[id], want3) {

@@ -8,6 +8,7 @@ import (
 
 	"switchboard/canonical"
 	"switchboard/config"
+	"switchboard/internal/testutil"
 )
 
 func TestBreakerFailoverAndRecovery(t *testing.T) {
@@ -30,7 +31,7 @@ func TestBreakerFailoverAndRecovery(t *testing.T) {
 	}
 
 	a.answer(200, "")
-	eventually(t, 5*time.Second, "a half-open", func() bool { return h.upstream("a").Breaker == "half-open" })
+	testutil.WaitFor(t, 5*time.Second, "a half-open", func() bool { return h.upstream("a").Breaker == "half-open" })
 	viaA := 0
 	for round := 0; round < 20 && (viaA == 0 || h.upstream("a").Breaker != "closed"); round++ {
 		for _, r := range h.wait(h.send(10, nil), 10*time.Second) {
@@ -52,9 +53,12 @@ func TestAllDownWaitsThenDrains(t *testing.T) {
 	ids := h.send(30, nil)
 	// Waiting behind an open breaker is not an attempt: over three open periods (300 ms each)
 	// a message waits through, only the one probe
-	// that each half-open breaker lets through is an attempt, so none may be final yet.
-	eventually(t, 15*time.Second, "the breaker to open", func() bool { return h.upstream("sink").Breaker == "open" })
-	time.Sleep(900 * time.Millisecond)
+	// that each half-open breaker lets through is an attempt, so none may be final yet, and
+	// the attempts recorded are no more than the requests that went out.
+	testutil.WaitFor(t, 15*time.Second, "the breaker to open", func() bool { return h.upstream("sink").Breaker == "open" })
+	tried := h.upstream("sink").Retried
+	testutil.WaitFor(t, 15*time.Second, "three half-open probes", func() bool { return h.upstream("sink").Retried >= tried+3 })
+	attempts := 0
 	for _, id := range ids {
 		r, err := h.q.Get(id)
 		if err != nil {
@@ -63,6 +67,11 @@ func TestAllDownWaitsThenDrains(t *testing.T) {
 		if r.Msg.Status.Final() {
 			t.Fatalf("message final while every upstream is down: %+v", r.Msg)
 		}
+		attempts += r.Msg.Attempts
+	}
+	// Read after the records: a request counts before its attempt is stored.
+	if sent := h.upstream("sink").Retried; uint64(attempts) > sent {
+		t.Fatalf("%d attempts recorded for %d requests sent: waiting behind the open breaker counted", attempts, sent)
 	}
 	s.up()
 	for id, r := range h.wait(ids, 10*time.Second) {

@@ -11,6 +11,7 @@ import (
 	"switchboard/adapters"
 	"switchboard/canonical"
 	"switchboard/config"
+	"switchboard/internal/testutil"
 )
 
 // wavySink is a sink that answers as Wavy does and records each request's path and how many
@@ -134,7 +135,7 @@ func TestBulkLingersOnlyWhileBusy(t *testing.T) {
 
 	release := w.hold()
 	first := sendAsync(b, wavyMessage("5511999990002", "first"))
-	eventually(t, 5*time.Second, "the first request to reach the sink", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the first request to reach the sink", func() bool {
 		paths, _ := w.seen()
 		return len(paths) == 2
 	})
@@ -142,7 +143,7 @@ func TestBulkLingersOnlyWhileBusy(t *testing.T) {
 	for _, to := range []string{"5511999990003", "5511999990004", "5511999990005"} {
 		rest = append(rest, sendAsync(b, wavyMessage(to, "later")))
 	}
-	eventually(t, 5*time.Second, "three messages gathered", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "three messages gathered", func() bool {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		return b.open != nil && len(b.open.ms) == 3
@@ -168,14 +169,14 @@ func TestBulkFullBatchLeaves(t *testing.T) {
 	release := w.hold()
 	defer release()
 	first := sendAsync(b, wavyMessage("5511999990001", "first"))
-	eventually(t, 5*time.Second, "the first request to reach the sink", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the first request to reach the sink", func() bool {
 		paths, _ := w.seen()
 		return len(paths) == 1
 	})
 	for range maxBulk {
 		sendAsync(b, wavyMessage("5511999990002", "batched"))
 	}
-	eventually(t, 5*time.Second, "a full bulk request while the first is out", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "a full bulk request while the first is out", func() bool {
 		paths, sizes := w.seen()
 		return len(paths) == 2 && paths[1] == "/v1/send-bulk-sms" && sizes[1] == maxBulk
 	})

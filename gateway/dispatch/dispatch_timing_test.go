@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"context"
-	"net"
 	"strconv"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"switchboard/canonical"
 	"switchboard/config"
 	"switchboard/gateway/queue"
+	"switchboard/internal/testutil"
 )
 
 // BenchmarkDispatchBadger measures messages/s end to end out of the real queue: b.N messages
@@ -53,13 +53,7 @@ func benchDispatch(b *testing.B, q queue.Queue, depth func() int64) {
 	b.ResetTimer()
 	begin := time.Now()
 	d.Start()
-	deadline := begin.Add(5 * time.Minute)
-	for depth() > 0 {
-		if time.Now().After(deadline) {
-			b.Fatalf("%d messages left after 5m", depth())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitForEvery(b, time.Millisecond, 5*time.Minute, "the queue to drain", func() bool { return depth() == 0 })
 	took := time.Since(begin)
 	b.StopTimer()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -75,10 +69,7 @@ func benchDispatch(b *testing.B, q queue.Queue, depth func() int64) {
 
 // benchSink is the cheapest upstream fasthttp can be: 200 with a fixed id.
 func benchSink(b *testing.B) string {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
+	ln := testutil.Listen(b)
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(`{"id":"1"}`) }}
 	go srv.Serve(ln) //nolint:errcheck // ends when the listener closes
 	b.Cleanup(func() { ln.Close() })

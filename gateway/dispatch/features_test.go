@@ -12,6 +12,7 @@ import (
 
 	"switchboard/canonical"
 	"switchboard/config"
+	"switchboard/internal/testutil"
 )
 
 // recorder makes s keep the text of the last message it took.
@@ -104,7 +105,7 @@ func TestMirrorNeverSlowsPrimary(t *testing.T) {
 	if st := h.upstream("shadow"); st.MirrorDropped < 250 || st.Sent != 0 {
 		t.Fatalf("shadow %+v: copies beyond the mirror's capacity should be dropped, not counted as primary", st)
 	}
-	eventually(t, 10*time.Second, "a mirror copy sent", func() bool { return h.upstream("shadow").MirrorSent > 0 })
+	testutil.WaitFor(t, 10*time.Second, "a mirror copy sent", func() bool { return h.upstream("shadow").MirrorSent > 0 })
 }
 
 func TestRateLimitDelaysNotFails(t *testing.T) {
@@ -137,7 +138,7 @@ func TestStopHandsBackUnsent(t *testing.T) {
 	up.MaxConns = 2
 	h := start(t, testConfig(up))
 	ids := h.send(20, nil)
-	eventually(t, 5*time.Second, "requests in flight", func() bool { return h.upstream("slow").InFlight == 2 })
+	testutil.WaitFor(t, 5*time.Second, "requests in flight", func() bool { return h.upstream("slow").InFlight == 2 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := h.d.Stop(ctx); err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"switchboard/canonical"
 	"switchboard/config"
 	"switchboard/gateway/queue"
+	"switchboard/internal/testutil"
 )
 
 // sink is a real HTTP server on loopback standing in for an upstream. Its behaviour can be
@@ -35,10 +37,7 @@ func newSink(t *testing.T) *sink {
 	t.Helper()
 	s := &sink{t: t}
 	s.answer(200, "")
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testutil.Listen(t)
 	s.addr = ln.Addr().String()
 	s.serve(ln)
 	t.Cleanup(s.down)
@@ -99,13 +98,10 @@ func (s *sink) up() {
 	s.t.Helper()
 	var ln net.Listener
 	var err error
-	for i := 0; i < 50; i++ { // the old socket may take a moment to let go
-		if ln, err = net.Listen("tcp4", s.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
+	if !testutil.Until(time.Second, func() bool { // the old socket may take a moment to let go
+		ln, err = net.Listen("tcp4", s.addr)
+		return err == nil
+	}) {
 		s.t.Fatal(err)
 	}
 	s.serve(ln)
@@ -119,10 +115,34 @@ type spyQueue struct {
 	releases, retries, finishes atomic.Int64
 	mu                          sync.Mutex
 	releasedTo                  map[string]time.Time
+	leases                      []time.Time // when each Lease returned messages
 }
 
 func newSpy(q queue.Queue) *spyQueue {
 	return &spyQueue{Queue: q, releasedTo: map[string]time.Time{}}
+}
+
+func (q *spyQueue) Lease(ctx context.Context, max int) ([]*canonical.Message, error) {
+	msgs, err := q.Queue.Lease(ctx, max)
+	if len(msgs) > 0 {
+		q.mu.Lock()
+		q.leases = append(q.leases, time.Now())
+		q.mu.Unlock()
+	}
+	return msgs, err
+}
+
+// leasedSince is when the Lease calls that returned messages did, from the nth on.
+func (q *spyQueue) leasedSince(n int) []time.Time {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.leases[min(n, len(q.leases)):])
+}
+
+func (q *spyQueue) leaseCount() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.leases)
 }
 
 func (q *spyQueue) Release(m *canonical.Message, at time.Time) error {
@@ -267,9 +287,8 @@ func (h *harness) send(n int, edit func(*canonical.Message)) []string {
 // wait polls until every message has a final status, or fails after timeout.
 func (h *harness) wait(ids []string, timeout time.Duration) map[string]*queue.Record {
 	h.t.Helper()
-	deadline := time.Now().Add(timeout)
 	recs := map[string]*queue.Record{}
-	for {
+	if !testutil.Until(timeout, func() bool {
 		for _, id := range ids {
 			if recs[id] != nil {
 				continue
@@ -282,14 +301,11 @@ func (h *harness) wait(ids []string, timeout time.Duration) map[string]*queue.Re
 				recs[id] = r
 			}
 		}
-		if len(recs) == len(ids) {
-			return recs
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("%d of %d messages final after %v", len(recs), len(ids), timeout)
-		}
-		time.Sleep(5 * time.Millisecond)
+		return len(recs) == len(ids)
+	}) {
+		h.t.Fatalf("%d of %d messages final after %v", len(recs), len(ids), timeout)
 	}
+	return recs
 }
 
 // count tallies records by status.
@@ -309,16 +325,4 @@ func (h *harness) upstream(name string) UpstreamStatus {
 	}
 	h.t.Fatalf("no upstream %q", name)
 	return UpstreamStatus{}
-}
-
-// eventually polls cond every 5ms until it holds, or fails after timeout.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

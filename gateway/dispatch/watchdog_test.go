@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"switchboard/canonical"
 	"switchboard/gateway/queue"
+	"switchboard/internal/testutil"
 )
 
 // TestReceiptWatchdog: a message sent through a route with a receipt timeout and no
@@ -42,7 +44,8 @@ func TestReceiptWatchdog(t *testing.T) {
 	}
 	t.Cleanup(func() { q.Close() })
 	log := &errorLog{}
-	d, err := New(cfg, q, slog.New(log))
+	wq := &overdueSpy{Badger: q}
+	d, err := New(cfg, wq, slog.New(log))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,12 +72,28 @@ func TestReceiptWatchdog(t *testing.T) {
 	if err := q.Record(ids[0], canonical.Change{Status: canonical.StatusDelivered, Upstream: "first"}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "two resends reach the second upstream", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "two resends reach the second upstream", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got["second"]) == 2
 	})
-	time.Sleep(500 * time.Millisecond) // past another timeout: the second upstream is the last, not watched
+	// The second upstream is the last of the route, so it is not watched: a look by the
+	// watchdog past another timeout returns nothing more.
+	testutil.WaitFor(t, 10*time.Second, "the resent messages to be finished as sent", func() bool {
+		for _, id := range ids[1:] {
+			if rec, err := q.Get(id); err != nil || rec.Msg.Upstream != "second" || rec.Msg.Status != canonical.StatusSent {
+				return false
+			}
+		}
+		return true
+	})
+	resentAt := time.Now()
+	testutil.WaitFor(t, 10*time.Second, "the watchdog to look past another receipt timeout", func() bool {
+		return wq.lookedAfter(resentAt.Add(cfg.Routes[0].ReceiptTimeout.D()))
+	})
+	if got := wq.returned(); len(got) != 2 || !slices.Contains(got, ids[1]) || !slices.Contains(got, ids[2]) {
+		t.Fatalf("the watchdog found overdue %v; want %s and %s, once each", got, ids[1], ids[2])
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(got["second"]) != 2 || len(got["first"]) != 3 {
@@ -99,4 +118,36 @@ func TestReceiptWatchdog(t *testing.T) {
 			t.Fatalf("record after resend: %+v %+v", rec.Msg, rec.History)
 		}
 	}
+}
+
+// overdueSpy keeps what the watchdog's Overdue calls returned, and when the last returned.
+type overdueSpy struct {
+	*queue.Badger
+	mu   sync.Mutex
+	ids  []string
+	last time.Time // the now of the last Overdue call that returned
+}
+
+func (q *overdueSpy) Overdue(now time.Time, max int) ([]*queue.Record, error) {
+	recs, err := q.Badger.Overdue(now, max)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, r := range recs {
+		q.ids = append(q.ids, r.Msg.ID)
+	}
+	q.last = now
+	return recs, err
+}
+
+// lookedAfter reports whether an Overdue call for a time after at has returned.
+func (q *overdueSpy) lookedAfter(at time.Time) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.last.After(at)
+}
+
+func (q *overdueSpy) returned() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.ids)
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/valyala/fasthttp"
+
+	"switchboard/bench/marker"
 )
 
 // generator holds what every worker shares during one run.
@@ -222,7 +224,7 @@ func (wk *worker) do(seq uint64, intended time.Time) {
 	g := wk.g
 	sent := time.Now()
 	wk.to = appendRecipient(wk.to[:0], seq, g.o.Recipients)
-	wk.text = appendText(wk.text[:0], g.run, seq, sent.UnixNano(), g.o.Size)
+	wk.text = marker.AppendText(wk.text[:0], g.run, seq, sent.UnixNano(), g.o.Size)
 	g.shapes[seq%uint64(len(g.shapes))].build(wk.req, wk.to, wk.text)
 	err := g.hc.DoTimeout(wk.req, wk.resp, g.o.Timeout)
 	done := time.Now()

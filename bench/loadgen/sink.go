@@ -9,6 +9,8 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/valyala/fasthttp"
+
+	"switchboard/bench/marker"
 )
 
 // Delivery is what the sink saw of one run's messages.
@@ -82,19 +84,19 @@ func (s *Sink) Close() error {
 
 func (s *Sink) handle(ctx *fasthttp.RequestCtx) {
 	now := time.Now()
-	m, ok := findMarker(ctx.PostBody())
+	m, ok := marker.Find(ctx.PostBody())
 	s.mu.Lock()
 	switch {
 	case !ok:
 		s.unmarked++
-	case s.run != "" && m.run != s.run:
+	case s.run != "" && m.Run != s.run:
 		s.foreign++
 	case s.markSeen(m):
 		s.dups++
 	default:
 		s.unique++
 		s.last = now
-		recordUs(s.lat, now.Sub(time.Unix(0, m.sentNs)))
+		recordUs(s.lat, now.Sub(time.Unix(0, m.SentNs)))
 	}
 	s.mu.Unlock()
 	ctx.SetContentType("application/json")
@@ -102,15 +104,15 @@ func (s *Sink) handle(ctx *fasthttp.RequestCtx) {
 }
 
 // markSeen records m and reports whether it had been seen before.
-func (s *Sink) markSeen(m marker) bool {
-	if m.seq >= maxTrackedSeq {
+func (s *Sink) markSeen(m marker.Marker) bool {
+	if m.Seq >= maxTrackedSeq {
 		return false
 	}
-	bits := s.seen[m.run]
-	w, b := m.seq/64, uint64(1)<<(m.seq%64)
+	bits := s.seen[m.Run]
+	w, b := m.Seq/64, uint64(1)<<(m.Seq%64)
 	if int(w) >= len(bits) {
 		bits = append(bits, make([]uint64, int(w)+1-len(bits)+len(bits)/2)...)
-		s.seen[m.run] = bits
+		s.seen[m.Run] = bits
 	}
 	if bits[w]&b != 0 {
 		return true

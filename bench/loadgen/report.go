@@ -241,10 +241,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteText writes a human summary.
 func (r *Report) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "target %s  dialect %s  %s loop  connections %d", r.Target, r.Dialect, r.Mode, r.Connections)
-	if r.Mode == "open" {
-		fmt.Fprintf(w, "  rate %.0f/s", r.Rate)
-	}
+	fmt.Fprintf(w, "target %s  dialect %s  %s  connections %d", r.Target, r.Dialect, r.ProfileDesc, r.Connections)
 	fmt.Fprintf(w, "  size %dB\n", r.Size)
 	fmt.Fprintf(w, "requests %d in %.2fs = %.0f/s  ok %d (%.0f/s)  errors %d", r.Requests, r.ElapsedSec, r.RequestsPerSec, r.OK, r.OKPerSec, r.Errors)
 	if r.Unsent > 0 {
@@ -267,6 +264,7 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "delivered during the load %d  %.0f/s\n", d.InLoad, d.InLoadPerSec)
 		writeSummary(w, "delivery", d.Latency)
 	}
+	r.writeBreakdown(w)
 }
 
 func writeCounts(w io.Writer, title string, m map[string]int64) {
@@ -287,7 +285,7 @@ func writeCounts(w io.Writer, title string, m map[string]int64) {
 
 func writeSummary(w io.Writer, name string, s Summary) {
 	fmt.Fprintf(w, "%-9s p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (n=%d)\n", name,
-		fmtMs(s.P50Ms), fmtMs(s.P90Ms), fmtMs(s.P99Ms), fmtMs(s.P999Ms), fmtMs(s.MaxMs), s.Count)
+		fmtSummary(s, s.P50Ms), fmtSummary(s, s.P90Ms), fmtSummary(s, s.P99Ms), fmtSummary(s, s.P999Ms), fmtSummary(s, s.MaxMs), s.Count)
 }
 
 func fmtUs(us int64) string { return fmtMs(usToMs(us)) }

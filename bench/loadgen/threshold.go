@@ -151,6 +151,7 @@ func (t Threshold) check(f figures) ThresholdResult {
 		if why == "" {
 			why = "no data: no answer to time"
 		}
+		r.Value = 0 // no NaN in the JSON report
 		r.Verdict = fmt.Sprintf("%s%s: %s", scope, t.Metric, why)
 		return r
 	}

@@ -11,9 +11,6 @@ import (
 )
 
 const (
-	// compareZ is how many standard errors of the per-second figures a change
-	// must exceed to count as significant (about 99.7% for normal noise).
-	compareZ = 3
 	// compareFloor is the smallest relative change ever called significant:
 	// per-second figures of a short run can agree by chance more closely than
 	// two runs ever do.
@@ -82,9 +79,24 @@ var compareFigures = []compareFigure{
 		}},
 }
 
+// tCritical99 are Student's t at 99% two-sided for 1..10 degrees of freedom;
+// beyond, tCritical99Large is near enough. A short run has few seconds, and
+// its spread says little: the bar rises accordingly.
+var tCritical99 = []float64{63.66, 9.925, 5.841, 4.604, 4.032, 3.707, 3.499, 3.355, 3.250, 3.169}
+
+const tCritical99Large = 2.9
+
+func tCritical(df int) float64 {
+	if df <= len(tCritical99) {
+		return tCritical99[df-1]
+	}
+	return tCritical99Large
+}
+
 // Compare sets two runs' figures side by side. A change is significant when
-// it exceeds compareZ standard errors of the difference of the runs'
-// per-second means (each run's own per-second spread) and compareFloor of A.
+// it exceeds the 99% bar of a t-test on the runs' per-second figures (each
+// run's own per-second spread gives the noise; the fewer seconds, the higher
+// the bar) and compareFloor of A.
 // Figures with no per-second series (p99.9, delivery) are shown, never judged.
 func Compare(a, b *Report) []Comparison {
 	var out []Comparison
@@ -100,7 +112,7 @@ func Compare(a, b *Report) []Comparison {
 			_, vb, nb := spread(b.Timeline, f.second)
 			if na >= 2 && nb >= 2 {
 				c.Judged = true
-				c.Noise = compareZ * math.Sqrt(va/float64(na)+vb/float64(nb))
+				c.Noise = tCritical(min(na, nb)-1) * math.Sqrt(va/float64(na)+vb/float64(nb))
 				d := bv - av
 				c.Significant = math.Abs(d) > c.Noise && math.Abs(d) > compareFloor*math.Abs(av)
 				c.Worse = c.Significant && (d > 0) == f.higherIsWorse
@@ -211,8 +223,10 @@ func ReadReport(path string) (*Report, error) {
 func mainCompare(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	failWorse := fs.Bool("fail", false, "exit 3 when a figure of B is significantly worse than A's (a CI gate)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: switchboard bench compare A.json B.json\n\nexit 3 when a figure of B is significantly worse than A's")
+		fmt.Fprintln(stderr, "usage: switchboard bench compare [-fail] A.json B.json")
+		fs.PrintDefaults()
 	}
 	if fs.Parse(args) != nil || fs.NArg() != 2 {
 		fs.Usage()
@@ -231,7 +245,7 @@ func mainCompare(args []string, stdout, stderr io.Writer) int {
 	cs := Compare(a, b)
 	WriteComparison(stdout, fs.Arg(0), fs.Arg(1), a, b, cs)
 	for _, c := range cs {
-		if c.Worse {
+		if c.Worse && *failWorse {
 			return exitThresholds
 		}
 	}

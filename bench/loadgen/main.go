@@ -25,7 +25,7 @@ import (
 
 const usage = `usage:
   switchboard bench [flags]                   run load against a gateway
-  switchboard bench compare A.json B.json     compare two runs' -out reports, figure by figure
+  switchboard bench compare [-fail] A.json B.json  compare two runs' -out reports, figure by figure
   switchboard bench ceiling -listen ADDR      serve a constant answer (the ceiling reference)
   switchboard bench ceiling -durable DIR ...  the same once the body is fdatasync'd to DIR (the durable reference)
   switchboard bench sink -listen ADDR         count upstream deliveries and their latency

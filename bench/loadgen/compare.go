@@ -66,16 +66,26 @@ var compareFigures = []compareFigure{
 	latencyFigure("p99.9", func(s Summary) float64 { return s.P999Ms }, nil),
 	latencyFigure("max", func(s Summary) float64 { return s.MaxMs }, func(s Second) float64 { return s.MaxMs }),
 	{name: "service p99", unit: "ms", higherIsWorse: true,
-		whole: func(r *Report) (float64, bool) { return r.Service.P99Ms, r.Service != nil && r.Service.Count > 0 }},
+		whole: func(r *Report) (float64, bool) {
+			return summaryFigure(r.Service, func(s *Summary) float64 { return s.P99Ms })
+		}},
 	{name: "schedule lag p99", unit: "ms", higherIsWorse: true,
 		whole: func(r *Report) (float64, bool) {
 			return r.ScheduleLag.P99Ms, r.ScheduleLag != nil && r.ScheduleLag.Count > 0
 		}},
 	{name: "delivered", unit: "%",
-		whole: func(r *Report) (float64, bool) { return 100 * r.Delivery.Ratio, r.Delivery != nil }},
+		whole: func(r *Report) (float64, bool) {
+			if r.Delivery == nil {
+				return 0, false
+			}
+			return 100 * r.Delivery.Ratio, true
+		}},
 	{name: "delivery p99", unit: "ms", higherIsWorse: true,
 		whole: func(r *Report) (float64, bool) {
-			return r.Delivery.Latency.P99Ms, r.Delivery != nil && r.Delivery.Latency.Count > 0
+			if r.Delivery == nil {
+				return 0, false
+			}
+			return summaryFigure(&r.Delivery.Latency, func(s *Summary) float64 { return s.P99Ms })
 		}},
 }
 
@@ -91,6 +101,14 @@ func tCritical(df int) float64 {
 		return tCritical99[df-1]
 	}
 	return tCritical99Large
+}
+
+// summaryFigure reads one figure of s, if s timed anything.
+func summaryFigure(s *Summary, f func(*Summary) float64) (float64, bool) {
+	if s == nil || s.Count == 0 {
+		return 0, false
+	}
+	return f(s), true
 }
 
 // Compare sets two runs' figures side by side. A change is significant when

@@ -205,10 +205,14 @@ func (s *schedule) asked(from, to time.Time) float64 {
 }
 
 // searcher decides a capacity search's next rate from the last stage's verdict.
+// A rate that breaks is tried once more before it counts as broken: a stall
+// of the machine (another process, a GC pause of the generator) can break one
+// stage, but the target's own limit breaks it every time.
 type searcher struct {
 	start, ceiling float64
 	good, bad      float64 // highest rate that held, lowest that broke; 0 for none yet
 	stages         int
+	retried        bool // the last stage was a retry
 }
 
 // next returns the rate of the next stage, or false when the search is done.
@@ -217,6 +221,12 @@ func (s *searcher) next(last float64, held bool) (float64, bool) {
 		s.stages++
 		return min(s.start, s.ceiling), true
 	}
+	if !held && !s.retried && s.stages < maxSearchStages {
+		s.stages++
+		s.retried = true
+		return last, true
+	}
+	s.retried = false
 	if held {
 		s.good = max(s.good, last)
 	} else if s.bad == 0 || last < s.bad {

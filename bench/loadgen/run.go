@@ -213,8 +213,8 @@ func (g *generator) openLoop(ctx context.Context, start time.Time) (unsent int64
 			if !more {
 				break
 			}
-			if last != nil && !last.Held && !sleepCtx(ctx, g.o.StepDuration) {
-				break // back off: let the target clear what the broken stage left
+			if last != nil && !last.Held && !sleepCtx(ctx, g.cooldown(last)) {
+				break
 			}
 			seg, segStart = segment{r, r, g.o.StepDuration}, time.Now()
 		} else {
@@ -278,6 +278,14 @@ func (g *generator) dispatch(ctx context.Context, jobs chan<- job, seg segment, 
 		}
 	}
 	return 0
+}
+
+// cooldown is the back-off after a broken stage, so that what the target
+// queued does not spill into the next: a stage's duration, or as long as the
+// stage's slowest answer took if longer, at most Timeout.
+func (g *generator) cooldown(st *Stage) time.Duration {
+	slowest := time.Duration(st.Latency.MaxMs * float64(time.Millisecond))
+	return min(max(g.o.StepDuration, slowest), g.o.Timeout)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

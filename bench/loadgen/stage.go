@@ -124,14 +124,19 @@ func cellFigures(c *cell) figures {
 		delivered: math.NaN(), lagP99: math.NaN()}
 }
 
-// knee reads a capacity search's stages.
+// knee reads a capacity search's stages. A rate held when any of its stages
+// held: a broken stage retried at the same rate that then held was noise.
 func knee(stages []Stage) *Knee {
+	held := map[float64]bool{}
+	for _, s := range stages {
+		held[s.Asked] = held[s.Asked] || s.Held
+	}
 	k := &Knee{}
 	for _, s := range stages {
-		if s.Held && s.Asked > k.Rate {
-			k.Rate = s.Asked
-		}
-		if !s.Held && (k.BrokeAt == 0 || s.Asked < k.BrokeAt) {
+		switch {
+		case held[s.Asked]:
+			k.Rate = max(k.Rate, s.Asked)
+		case k.BrokeAt == 0 || s.Asked <= k.BrokeAt:
 			k.BrokeAt, k.Broke = s.Asked, s.Broke
 		}
 	}

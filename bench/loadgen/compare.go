@@ -71,7 +71,7 @@ var compareFigures = []compareFigure{
 		}},
 	{name: "schedule lag p99", unit: "ms", higherIsWorse: true,
 		whole: func(r *Report) (float64, bool) {
-			return r.ScheduleLag.P99Ms, r.ScheduleLag != nil && r.ScheduleLag.Count > 0
+			return summaryFigure(r.ScheduleLag, func(s *Summary) float64 { return s.P99Ms })
 		}},
 	{name: "delivered", unit: "%",
 		whole: func(r *Report) (float64, bool) {

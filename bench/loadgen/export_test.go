@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -76,18 +75,9 @@ func TestMaxRate(t *testing.T) {
 		}
 	}
 	// A simulator says so at /_sim/stats; a gateway does not.
-	s, err := sim.New("wavy", sim.DefaultCredentials, sim.Faults{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(ln)
-	t.Cleanup(func() { s.Close() })
-	hc := &fasthttp.HostClient{Addr: ln.Addr().String()}
-	if !isSimulator(hc, Options{Target: "http://" + ln.Addr().String(), Timeout: time.Second}) {
+	simBase := startSimulator(t, 0)
+	hc := &fasthttp.HostClient{Addr: strings.TrimPrefix(simBase, "http://")}
+	if !isSimulator(hc, Options{Target: simBase, Timeout: time.Second}) {
 		t.Error("the simulator was not recognised")
 	}
 	base := serve(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(`{"accepted":1}`) })
@@ -145,17 +135,12 @@ func TestUpstreamBreakdown(t *testing.T) {
 
 func startSimulator(t *testing.T, latency time.Duration) string {
 	t.Helper()
-	s, err := sim.New("wavy", sim.DefaultCredentials, sim.Faults{Latency: latency})
+	s, base, err := sim.Start("wavy", "127.0.0.1:0", sim.DefaultCredentials, sim.Faults{Latency: latency})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(ln)
 	t.Cleanup(func() { s.Close() })
-	return "http://" + ln.Addr().String()
+	return base
 }
 
 // Compare judges a change against the runs' per-second spread.

@@ -163,6 +163,21 @@ func checkFaults(f Faults) error {
 	return nil
 }
 
+// Start runs a simulator of dialect on addr (a loopback address in every test) until
+// Close, and returns it with its base URL.
+func Start(dialect, addr string, creds Credentials, f Faults) (*Sim, string, error) {
+	s, err := New(dialect, creds, f)
+	if err != nil {
+		return nil, "", err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("cannot listen: %w", err)
+	}
+	go s.Serve(ln) //nolint:errcheck // returns when Close shuts the listener
+	return s, "http://" + ln.Addr().String(), nil
+}
+
 // Serve answers on ln until Close.
 func (s *Sim) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
 

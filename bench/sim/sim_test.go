@@ -15,17 +15,12 @@ import (
 // serve runs a simulator on a loopback port for the test and returns its base URL.
 func serve(t *testing.T, dialect string, f Faults) string {
 	t.Helper()
-	s, err := New(dialect, DefaultCredentials, f)
+	s, base, err := Start(dialect, "127.0.0.1:0", DefaultCredentials, f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(ln)
 	t.Cleanup(func() { s.Close() })
-	return "http://" + ln.Addr().String()
+	return base
 }
 
 var httpClient = &http.Client{Timeout: 10 * time.Second}

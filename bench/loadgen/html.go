@@ -13,7 +13,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 		if v < 0 {
 			return "n/a"
 		}
-		return template.HTMLEscapeString(fmtRate(v))
+		return fmtRate(v)
 	},
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Switchboard bench: {{.R.Dialect}} {{.R.Mode}} loop</title>

@@ -167,7 +167,7 @@ func (o Options) describe() string {
 	case profileSearch:
 		return fmt.Sprintf("capacity search from %g/s, %s a stage", o.Search, o.StepDuration)
 	}
-	return fmt.Sprintf("closed loop, %d connections", o.Connections)
+	return "closed loop"
 }
 
 func joinRates(rs []float64) string {

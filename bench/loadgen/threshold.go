@@ -147,7 +147,7 @@ func (t Threshold) check(f figures) ThresholdResult {
 		}
 	}
 	if r.NoData {
-		why := map[string]string{"delivered": "no delivery measured: give -sink or -upstream", "lag": "no schedule lag: closed loop"}[t.Metric]
+		why := map[string]string{"delivered": "not measured (-sink measures it overall, by dialect and by stage; -upstream overall)", "lag": "no schedule lag: closed loop"}[t.Metric]
 		if why == "" {
 			why = "no data: no answer to time"
 		}

@@ -183,6 +183,10 @@ func plot(title, xName string, xs []float64, x axis, ss []series, y axis, marks 
 	return template.HTML(s.String())
 }
 
+// binLabelTolerance matches bin edges to 1, 2 and 5 in log10: the edges are
+// tenths of a decade, so 10^0.3 stands for 2 and 10^0.7 for 5.
+const binLabelTolerance = 0.01
+
 // histChart draws the log-binned latency histogram as equal-width bars.
 func histChart(title string, bins []Bin) template.HTML {
 	if len(bins) == 0 {
@@ -208,7 +212,7 @@ func histChart(title string, bins []Bin) template.HTML {
 		d := math.Log10(bins[i].LeMs)
 		frac := d - math.Floor(d)
 		for _, e := range []float64{0, math.Log10(2), math.Log10(5), 1} {
-			if math.Abs(frac-e) < 1e-9 {
+			if math.Abs(frac-e) < binLabelTolerance {
 				return true
 			}
 		}

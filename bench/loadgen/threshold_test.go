@@ -110,6 +110,16 @@ func TestMixBreakdownByDialect(t *testing.T) {
 	if pass["wavy:errors<1%"] || !pass["native:errors<1%"] || pass["errors<1%"] || !pass["flowbot:p99<10s"] || r.Failed != 2 {
 		t.Errorf("thresholds %+v, failed %d", r.Thresholds, r.Failed)
 	}
+	var page strings.Builder
+	if err := r.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<table id="dialects">`, `<tr><td>wavy</td><td>20</td><td>0</td><td>20</td><td>n/a</td>`,
+		`<td class="msg">Authentication Error: bad token</td><td>20</td>`, `<td class="fail">FAIL</td>`} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("the HTML report lacks %s", want)
+		}
+	}
 	if why := r.verdict(); !strings.Contains(why, "2 of 4 thresholds failed") || !strings.Contains(why, "wavy errors 100% (limit <1%): over by 99%") {
 		t.Errorf("verdict %q", why)
 	}

@@ -189,3 +189,36 @@ func checkInChromium(t *testing.T, path string, want []string) {
 		}
 	}
 }
+
+// End to end through a real gateway splitting its traffic over two simulated
+// vendors, the run is broken down by upstream: the one told to be slow shows it.
+func TestBenchBreaksDownByUpstream(t *testing.T) {
+	fast, slow := startSim(t, "wavy"), startSim(t, "multiwhats", "-latency", "60ms")
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfg := writeConfig(t, dir, fillConfig(splitConfig, "ADDR", addr, "DATA", dir+"/data", "OLD", fast.addr, "NEW", slow.addr,
+		"OLDW", "50", "NEWW", "50"))
+	startProc(t, addr, "serve", "-config", cfg)
+	jsonPath := filepath.Join(dir, "e2e.json")
+	code, out, errOut := benchRun(t, "-target", "http://"+addr, "-dialect", "native", "-rate", "100", "-duration", "1s", "-quiet",
+		"-upstream", "wavy="+fast.base, "-upstream", "multiwhats="+slow.base, "-drain", "20s",
+		"-threshold", "delivered>=100%", "-out", jsonPath)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
+	}
+	r := readReport(t, jsonPath)
+	if len(r.Upstreams) != 2 || r.Delivery == nil || r.Delivery.Unique != 100 {
+		t.Fatalf("upstreams %+v, delivery %+v: want two, and all 100 delivered", r.Upstreams, r.Delivery)
+	}
+	w, m := r.Upstreams[0], r.Upstreams[1]
+	if w.Messages+m.Messages != 100 || w.Messages < 20 || m.Messages < 20 {
+		t.Errorf("wavy took %d, multiwhats %d: want about half each of 100", w.Messages, m.Messages)
+	}
+	if m.Service.P50Ms < 60 || w.Service.P50Ms >= 60 || m.Latency.P50Ms <= w.Latency.P50Ms {
+		t.Errorf("own time p50: wavy %vms, multiwhats %vms (to the answer %vms and %vms): multiwhats must show its 60ms",
+			w.Service.P50Ms, m.Service.P50Ms, w.Latency.P50Ms, m.Latency.P50Ms)
+	}
+	if !regexp.MustCompile(`upstream multiwhats +messages \d+  errors 0  to its answer p50 \d`).MatchString(out) {
+		t.Errorf("summary:\n%s", out)
+	}
+}

@@ -3,6 +3,8 @@ package loadgen
 import (
 	"context"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +212,62 @@ func TestSearcherFindsAKnownLimit(t *testing.T) {
 	k := knee([]Stage{{Asked: 100, Held: true}, {Asked: 200}, {Asked: 200, Held: true}, {Asked: 400}, {Asked: 400}})
 	if k.Rate != 200 || k.BrokeAt != 400 {
 		t.Errorf("knee %+v, want 200 held and 400 broken", k)
+	}
+}
+
+// End to end, a mix's deliveries are counted by the dialect that sent them.
+func TestMixDeliveriesByDialect(t *testing.T) {
+	sink := freeAddr(t)
+	v := &vendorServer{hits: map[string]int{}}
+	base := serve(t, func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) == "/api/auth/api-token" || string(ctx.Path()) == "/v1/send-sms" {
+			v.handle(ctx) // the token; and Wavy's messages are answered but never delivered
+			return
+		}
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.Header.SetMethod("POST")
+		req.SetRequestURI("http://" + sink + "/messages")
+		req.SetBody(ctx.PostBody()) // the marker is somewhere in every shape's body
+		if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+			ctx.SetStatusCode(502)
+		}
+	})
+	th, _ := ParseThreshold("native:delivered>=100%")
+	tw, _ := ParseThreshold("wavy:delivered>=100%")
+	r, err := Run(context.Background(), Options{Target: base, Dialect: "mix", Connections: 2, Requests: 50, Size: 64,
+		Sink: sink, Drain: 300 * time.Millisecond, Thresholds: []Threshold{th, tw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range r.Dialects {
+		want := int64(10)
+		if d.Dialect == "wavy" {
+			want = 0
+		}
+		if d.Delivered != want || (want > 0) != (d.DeliveryLatency.Count > 0) {
+			t.Errorf("%s: delivered %d (latency %+v), want %d", d.Dialect, d.Delivered, d.DeliveryLatency, want)
+		}
+	}
+	if len(r.Thresholds) != 2 || !r.Thresholds[0].Pass || r.Thresholds[1].Pass {
+		t.Errorf("thresholds %+v: native delivered all, wavy none", r.Thresholds)
+	}
+}
+
+func TestReadThresholdsFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "thresholds.txt")
+	if err := os.WriteFile(path, []byte("# the gate\np99 < 250ms\n\nerrors < 0.1%\nwavy:p99.9 < 1s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := ReadThresholds(path)
+	if err != nil || len(ts) != 3 || ts[2].Dialect != "wavy" || ts[2].Limit != 1000 {
+		t.Fatalf("got %+v, %v", ts, err)
+	}
+	if err := os.WriteFile(path, []byte("p99<1ms\np42<1ms\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadThresholds(path); err == nil || !strings.Contains(err.Error(), "thresholds.txt:2:") {
+		t.Errorf("a bad line: %v, want its line number", err)
 	}
 }

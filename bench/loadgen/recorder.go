@@ -148,7 +148,7 @@ func newCollector(n int, start time.Time) *collector {
 
 func (c *collector) shard(worker int) *shard { return c.shards[worker%len(c.shards)] }
 
-// cell returns the cell of k, made on first use; nil stays nil for lookups.
+// cell returns the cell of k, made on first use. Callers hold c.mu.
 func (c *collector) cell(k cellKey) *cell {
 	if c.dialects == 1 && k.dialect >= 0 {
 		k.dialect = -1 // one dialect: its cells are the totals

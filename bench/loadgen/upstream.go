@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/valyala/fasthttp"
 )
 
@@ -71,14 +72,40 @@ func (w *upstreamWatch) poll() int64 {
 		case code != fasthttp.StatusOK:
 			r.Err = fmt.Sprintf("status %d: %.200s", code, body)
 		default:
-			if err := json.Unmarshal(body, &r); err != nil {
-				r.Err = "cannot parse the simulator's answer: " + err.Error()
+			if err := r.decode(body); err != nil {
+				r.Err = err.Error()
 			}
 		}
 		n += r.Messages
 		w.last = append(w.last, r)
 	}
 	return n
+}
+
+// decode reads a simulator's /_sim/runs answer: counts, and the latencies as
+// HdrHistogram's compressed histograms in µs.
+func (r *UpstreamReport) decode(body []byte) error {
+	var ans struct {
+		Messages      int64            `json:"messages"`
+		Errors        int64            `json:"errors"`
+		LatencyHist   string           `json:"latency_hist"`
+		ServiceHist   string           `json:"service_hist"`
+		ErrorMessages map[string]int64 `json:"error_messages"`
+	}
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return fmt.Errorf("cannot parse the simulator's answer: %w", err)
+	}
+	lat, err := hdrhistogram.Decode([]byte(ans.LatencyHist))
+	if err != nil {
+		return fmt.Errorf("cannot decode the simulator's latency histogram: %w", err)
+	}
+	svc, err := hdrhistogram.Decode([]byte(ans.ServiceHist))
+	if err != nil {
+		return fmt.Errorf("cannot decode the simulator's service histogram: %w", err)
+	}
+	r.Messages, r.Errors, r.ErrorMessages = ans.Messages, ans.Errors, ans.ErrorMessages
+	r.Latency, r.Service = summarize(lat), summarize(svc)
+	return nil
 }
 
 func (w *upstreamWatch) reports() []UpstreamReport {

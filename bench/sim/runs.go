@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"sync"
 	"time"
 
@@ -52,12 +53,14 @@ func (t *runTable) get(run string, now time.Time) *runStats {
 			}
 			delete(t.m, oldest)
 		}
-		r = &runStats{lat: hdrhistogram.New(1, runHistMaxUs, runHistDigits), svc: hdrhistogram.New(1, runHistMaxUs, runHistDigits), msgs: map[string]int64{}}
+		r = &runStats{lat: newRunHist(), svc: newRunHist(), msgs: map[string]int64{}}
 		t.m[run] = r
 	}
 	r.seen = now
 	return r
 }
+
+func newRunHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, runHistMaxUs, runHistDigits) }
 
 func recordSince(h *hdrhistogram.Histogram, from, to time.Time) {
 	_ = h.RecordValue(min(max(to.Sub(from).Microseconds(), 1), runHistMaxUs))
@@ -95,42 +98,38 @@ func (t *runTable) refused(body []byte, reason string) {
 	}
 }
 
-// runSummary has the JSON shape of the load generator's latency summary.
-type runSummary struct {
-	Count  int64   `json:"count"`
-	MeanMs float64 `json:"mean_ms"`
-	P50Ms  float64 `json:"p50_ms"`
-	P90Ms  float64 `json:"p90_ms"`
-	P99Ms  float64 `json:"p99_ms"`
-	P999Ms float64 `json:"p999_ms"`
-	MaxMs  float64 `json:"max_ms"`
-}
-
-func summarizeRun(h *hdrhistogram.Histogram) runSummary {
-	ms := func(us int64) float64 { return float64(us) / 1000 }
-	return runSummary{Count: h.TotalCount(), MeanMs: h.Mean() / 1000, P50Ms: ms(h.ValueAtQuantile(50)), P90Ms: ms(h.ValueAtQuantile(90)),
-		P99Ms: ms(h.ValueAtQuantile(99)), P999Ms: ms(h.ValueAtQuantile(99.9)), MaxMs: ms(h.Max())}
-}
-
-// runReport serves GET /_sim/runs/{run}: a run never seen has all zeros.
+// runReport serves GET /_sim/runs/{run}: counts, and the latencies as HdrHistogram's
+// compressed histograms (base64, values in µs), which the load generator, or HdrHistogram's
+// own tools, decode. A run never seen has zero counts and empty histograms.
 func (s *Sim) runReport(ctx *fasthttp.RequestCtx) {
 	run, _ := ctx.UserValue("run").(string)
 	out := struct {
 		Messages      int64            `json:"messages"`
 		Errors        int64            `json:"errors"`
-		Latency       runSummary       `json:"latency"`
-		Service       runSummary       `json:"service"`
+		LatencyHist   string           `json:"latency_hist"`
+		ServiceHist   string           `json:"service_hist"`
 		ErrorMessages map[string]int64 `json:"error_messages,omitempty"`
 	}{}
 	s.runs.mu.Lock()
-	if r := s.runs.m[run]; r != nil {
-		out.Messages, out.Errors, out.Latency, out.Service = r.messages, r.errors, summarizeRun(r.lat), summarizeRun(r.svc)
+	r := s.runs.m[run]
+	if r == nil {
+		r = &runStats{lat: newRunHist(), svc: newRunHist()}
+	}
+	out.Messages, out.Errors = r.messages, r.errors
+	lat, err1 := r.lat.EncodeV2()
+	svc, err2 := r.svc.EncodeV2()
+	if len(r.msgs) > 0 {
 		out.ErrorMessages = map[string]int64{}
 		for k, v := range r.msgs {
 			out.ErrorMessages[k] = v
 		}
 	}
 	s.runs.mu.Unlock()
+	if err := errors.Join(err1, err2); err != nil {
+		ctx.Error("cannot encode the histograms: "+err.Error(), fasthttp.StatusInternalServerError)
+		return
+	}
+	out.LatencyHist, out.ServiceHist = string(lat), string(svc)
 	writeJSON(ctx, out)
 }
 

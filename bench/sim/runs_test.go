@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/goccy/go-json"
 
 	"switchboard/bench/marker"
@@ -59,20 +60,26 @@ func TestSimulatorCountsRuns(t *testing.T) {
 	call(t, "POST", base+"/v1/send-sms", wavyAuth, `{"destination":"5511900000001","messageText":"unmarked"}`)
 	var got struct {
 		Messages, Errors int64
-		Latency          struct {
-			Count int64
-			P50Ms float64 `json:"p50_ms"`
-		}
-		ErrorMessages map[string]int64 `json:"error_messages"`
+		LatencyHist      string           `json:"latency_hist"`
+		ErrorMessages    map[string]int64 `json:"error_messages"`
 	}
 	_, body := call(t, "GET", base+"/_sim/runs/0badcafe", nil, "")
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Messages != 3 || got.Errors != 1 || got.Latency.Count != 3 || got.Latency.P50Ms < 50 || len(got.ErrorMessages) != 1 {
-		t.Errorf("run figures %s; want 3 accepted at >= 50ms and 1 refused", body)
+	lat, err := hdrhistogram.Decode([]byte(got.LatencyHist))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, body := call(t, "GET", base+"/_sim/runs/deadbeef", nil, ""); body != `{"messages":0,"errors":0,"latency":{"count":0,"mean_ms":0,"p50_ms":0,"p90_ms":0,"p99_ms":0,"p999_ms":0,"max_ms":0},"service":{"count":0,"mean_ms":0,"p50_ms":0,"p90_ms":0,"p99_ms":0,"p999_ms":0,"max_ms":0}}` {
-		t.Errorf("an unknown run: %s", body)
+	if got.Messages != 3 || got.Errors != 1 || lat.TotalCount() != 3 || lat.ValueAtQuantile(50) < 50_000 || len(got.ErrorMessages) != 1 {
+		t.Errorf("run figures %s (p50 %dµs); want 3 accepted at >= 50ms and 1 refused", body, lat.ValueAtQuantile(50))
+	}
+	_, body = call(t, "GET", base+"/_sim/runs/deadbeef", nil, "")
+	got.Messages, got.LatencyHist = -1, ""
+	if err := json.Unmarshal([]byte(body), &got); err != nil || got.Messages != 0 || got.Errors != 0 {
+		t.Fatalf("an unknown run: %s", body)
+	}
+	if h, err := hdrhistogram.Decode([]byte(got.LatencyHist)); err != nil || h.TotalCount() != 0 {
+		t.Errorf("an unknown run's histogram: %v, %v", h, err)
 	}
 }

@@ -112,10 +112,12 @@ func summaryFigure(s *Summary, f func(*Summary) float64) (float64, bool) {
 }
 
 // Compare sets two runs' figures side by side. A change is significant when
-// it exceeds the 99% bar of a t-test on the runs' per-second figures (each
-// run's own per-second spread gives the noise; the fewer seconds, the higher
-// the bar) and compareFloor of A.
-// Figures with no per-second series (p99.9, delivery) are shown, never judged.
+// it exceeds the noise: the 99% bar of a t-test on the runs' per-second
+// figures (each run's own per-second spread; the fewer seconds, the higher the
+// bar), and never less than compareFloor of A nor, for a latency, the larger
+// p90 schedule lag of the two runs (the generator's own timing noise, which a
+// busier machine raises for a whole run). Figures with no per-second series
+// (p99.9, delivery) are shown, never judged.
 func Compare(a, b *Report) []Comparison {
 	var out []Comparison
 	for _, f := range compareFigures {
@@ -130,15 +132,26 @@ func Compare(a, b *Report) []Comparison {
 			_, vb, nb := spread(b.Timeline, f.second)
 			if na >= 2 && nb >= 2 {
 				c.Judged = true
-				c.Noise = tCritical(min(na, nb)-1) * math.Sqrt(va/float64(na)+vb/float64(nb))
+				c.Noise = max(tCritical(min(na, nb)-1)*math.Sqrt(va/float64(na)+vb/float64(nb)), compareFloor*math.Abs(av))
+				if f.unit == "ms" {
+					c.Noise = max(c.Noise, lagP90(a), lagP90(b))
+				}
 				d := bv - av
-				c.Significant = math.Abs(d) > c.Noise && math.Abs(d) > compareFloor*math.Abs(av)
+				c.Significant = math.Abs(d) > c.Noise
 				c.Worse = c.Significant && (d > 0) == f.higherIsWorse
 			}
 		}
 		out = append(out, c)
 	}
 	return out
+}
+
+// lagP90 is a run's p90 schedule lag in ms, 0 for a closed loop.
+func lagP90(r *Report) float64 {
+	if r.ScheduleLag == nil {
+		return 0
+	}
+	return r.ScheduleLag.P90Ms
 }
 
 // spread is the mean, sample variance and count of a per-second figure over

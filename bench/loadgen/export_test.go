@@ -183,6 +183,16 @@ func TestCompareAgainstTheSpread(t *testing.T) {
 			t.Errorf("%s: %+v", tc.name, c)
 		}
 	}
+	// +2ms on steady seconds is significant, unless the runs' own schedule
+	// lag (p90 3ms) says the generator cannot tell 2ms apart.
+	steadyA, steadyB := run(10, 10.1, 9.9, 10, 10.1, 9.9), run(12, 12.1, 11.9, 12, 12.1, 11.9)
+	if c := get(Compare(steadyA, steadyB), "p50"); !c.Worse {
+		t.Errorf("+2ms on steady runs: %+v", c)
+	}
+	steadyA.ScheduleLag, steadyB.ScheduleLag = &Summary{Count: 100, P90Ms: 3}, &Summary{Count: 100, P90Ms: 1}
+	if c := get(Compare(steadyA, steadyB), "p50"); c.Significant || c.Noise != 3 {
+		t.Errorf("+2ms within a 3ms schedule lag: %+v", c)
+	}
 	if c := get(Compare(a, run(10, 11, 9, 10, 10.5, 9.5)), "ok/s"); c.Significant || !c.Judged || math.IsNaN(c.Noise) {
 		t.Errorf("ok/s of identical runs: %+v", c)
 	}

@@ -113,19 +113,31 @@ func TestBenchCapacitySearchFindsTheKnee(t *testing.T) {
 }
 
 // compare finds no significant change between two runs of the same build, and
-// reports the latency a simulator was told to add.
+// reports the latency a simulator was told to add. A run that the machine
+// disturbed is no fair measure of anything: one whose schedule lag shows the
+// generator stalled (lag<20ms fails), or whose p99 is far above what the
+// simulator adds (a stalled simulator), is run again, three times at most.
 func TestBenchCompareSeesInjectedLatency(t *testing.T) {
+	const tries = 3
 	s := startSim(t, "wavy", "-latency", "2ms")
 	dir := t.TempDir()
-	run := func(name string) string {
+	run := func(name, p99 string) string {
 		path := filepath.Join(dir, name)
-		code, out, errOut := benchRun(t, "-target", s.base, "-dialect", "wavy", "-rate", "200", "-duration", "3s", "-quiet", "-out", path)
-		if code != 0 {
-			t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
+		for try := 1; ; try++ {
+			code, out, errOut := benchRun(t, "-target", s.base, "-dialect", "wavy", "-rate", "200", "-duration", "4s", "-quiet",
+				"-threshold", "lag<20ms", "-threshold", "p99<"+p99, "-out", path)
+			switch {
+			case code == 0:
+				return path
+			case code != 3:
+				t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
+			case try == tries:
+				t.Skipf("the machine disturbed %d runs of %d (schedule lag or p99 over its limit): too busy to compare runs", tries, tries)
+			}
+			t.Logf("%s: the machine disturbed the run, running it again:\n%s", name, out)
 		}
-		return path
 	}
-	a, b := run("a.json"), run("b.json")
+	a, b := run("a.json", "100ms"), run("b.json", "100ms")
 	code, out, errOut := benchRun(t, "compare", "-fail", a, b)
 	if code != 0 || strings.Contains(out, "significant") {
 		t.Errorf("same build: exit %d, want 0 and nothing significant:\n%s%s", code, out, errOut)
@@ -133,18 +145,18 @@ func TestBenchCompareSeesInjectedLatency(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^ *p50 .* within noise`).MatchString(out) {
 		t.Errorf("same build: p50 not judged within noise:\n%s", out)
 	}
-	if code, body := do("POST", s.base+"/_sim/faults", nil, `{"latency":"25ms"}`); code != 200 {
+	if code, body := do("POST", s.base+"/_sim/faults", nil, `{"latency":"60ms"}`); code != 200 {
 		t.Fatalf("set faults: %d %s", code, body)
 	}
-	c := run("c.json")
+	c := run("c.json", "300ms")
 	code, out, errOut = benchRun(t, "compare", "-fail", a, c)
 	if code != 3 || !regexp.MustCompile(`(?m)^ *p50 .* significant: WORSE`).MatchString(out) {
 		t.Errorf("injected latency: exit %d, want 3 and p50 significantly worse:\n%s%s", code, out, errOut)
 	}
 	var ra loadgen.Report
 	raw, _ := os.ReadFile(c)
-	if err := json.Unmarshal(raw, &ra); err != nil || ra.Latency.P50Ms < 25 {
-		t.Errorf("the slower run's p50 is %vms (%v), want >= the injected 25ms", ra.Latency.P50Ms, err)
+	if err := json.Unmarshal(raw, &ra); err != nil || ra.Latency.P50Ms < 60 {
+		t.Errorf("the slower run's p50 is %vms (%v), want >= the injected 60ms", ra.Latency.P50Ms, err)
 	}
 }
 

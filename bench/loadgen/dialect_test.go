@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"switchboard/bench/marker"
 )
 
 // vendorServer checks each request against the vendor documents' shape and
@@ -87,7 +89,7 @@ func (v *vendorServer) handle(ctx *fasthttp.RequestCtx) {
 		v.fail(ctx, "unknown path")
 		return
 	}
-	if len(to) < 12 || !strings.HasPrefix(text, markerPrefix) || len(text) != 64 {
+	if len(to) < 12 || !strings.HasPrefix(text, marker.Prefix) || len(text) != 64 {
 		v.fail(ctx, "to "+to+" or text "+text)
 		return
 	}

@@ -10,15 +10,17 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"switchboard/bench/marker"
 )
 
 func TestOpenLoopHoldsTheRate(t *testing.T) {
 	var mu sync.Mutex
 	sent := map[uint64]int64{} // seq -> send time the generator stamped in the text
 	base := serve(t, func(ctx *fasthttp.RequestCtx) {
-		if m, ok := findMarker(ctx.PostBody()); ok {
+		if m, ok := marker.Find(ctx.PostBody()); ok {
 			mu.Lock()
-			sent[m.seq] = m.sentNs
+			sent[m.Seq] = m.SentNs
 			mu.Unlock()
 		}
 		time.Sleep(time.Millisecond)

@@ -25,6 +25,7 @@ import (
 
 const usage = `usage:
   switchboard bench [flags]                   run load against a gateway
+  switchboard bench compare [-fail] A.json B.json  compare two runs' -out reports, figure by figure
   switchboard bench ceiling -listen ADDR      serve a constant answer (the ceiling reference)
   switchboard bench ceiling -durable DIR ...  the same once the body is fdatasync'd to DIR (the durable reference)
   switchboard bench sink -listen ADDR         count upstream deliveries and their latency
@@ -32,8 +33,18 @@ const usage = `usage:
 Load flags:
 `
 
-// Main runs `switchboard bench ARGS` and returns the process exit code:
-// 0 done, 1 failed, 2 bad usage.
+// Exit codes of `switchboard bench`.
+const (
+	exitOK     = 0
+	exitFailed = 1 // the run could not start or a report could not be written
+	exitUsage  = 2
+	// exitThresholds: a threshold did not hold, a capacity search found no
+	// rate that held them all, every request failed, or compare found a
+	// figure significantly worse.
+	exitThresholds = 3
+)
+
+// Main runs `switchboard bench ARGS` and returns the process exit code.
 func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -43,6 +54,8 @@ func Main(args []string) int {
 			return mainCeiling(ctx, args[1:])
 		case "sink":
 			return mainSink(ctx, args[1:])
+		case "compare":
+			return mainCompare(args[1:], os.Stdout, os.Stderr)
 		}
 	}
 	return mainLoad(ctx, args, os.Stdout, os.Stderr)
@@ -66,6 +79,33 @@ func mainLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&o.Sink, "sink", "", "also listen here as the gateway's http upstream and measure delivery")
 	fs.DurationVar(&o.Drain, "drain", defaultDrain, "with -sink: how long to wait for deliveries after the load")
 	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "permit a non-loopback target or sink")
+	fs.Func("ramp", "open loop ramping the rate linearly: `FROM:TO:OVER`, e.g. 100:2000:30s", func(v string) (err error) {
+		o.Ramp, err = ParseRamp(v)
+		return err
+	})
+	fs.Func("steps", "open loop through these `RATES`, each for -step, e.g. 250,500,1000", func(v string) (err error) {
+		o.Steps, err = ParseRates(v)
+		return err
+	})
+	fs.Float64Var(&o.Search, "search", 0, "capacity search from this rate: raise it until a -threshold breaks, back off, report the knee")
+	fs.DurationVar(&o.StepDuration, "step", defaultStep, "duration of each -steps rate and each -search stage")
+	fs.Float64Var(&o.MaxRate, "max-rate", 0, "refuse any rate above this; required for a target that is neither loopback nor a simulator")
+	fs.Func("threshold", "pass/fail `EXPR`, repeatable: p99<10ms, errors<0.1%, delivered>=99.9%, lag<5ms, wavy:p99<10ms", func(v string) error {
+		t, err := ParseThreshold(v)
+		o.Thresholds = append(o.Thresholds, t)
+		return err
+	})
+	fs.Func("thresholds", "read thresholds from `FILE`, one a line (# comments)", func(v string) error {
+		ts, err := ReadThresholds(v)
+		o.Thresholds = append(o.Thresholds, ts...)
+		return err
+	})
+	fs.Func("upstream", "a simulator behind the gateway, `NAME=URL`, repeatable: report what it received of the run", func(v string) error {
+		u, err := ParseUpstream(v)
+		o.Upstreams = append(o.Upstreams, u)
+		return err
+	})
+	hlogOut := fs.String("hlog", "", "write the per-second latency histograms to this HdrHistogram log (.hlog)")
 	out := fs.String("out", "", "write the JSON report to this file")
 	htmlOut := fs.String("html", "", "write the HTML report to this file")
 	quiet := fs.Bool("quiet", false, "no progress line every second")
@@ -80,13 +120,13 @@ func mainLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&c.NativeToken, "native-token", c.NativeToken, "native API bearer token")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return exitOK
 		}
-		return 2
+		return exitUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return exitUsage
 	}
 	if !*quiet {
 		o.Progress = stderr
@@ -94,18 +134,26 @@ func mainLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	r, err := Run(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
-		return 1
+		return exitFailed
 	}
 	r.WriteText(stdout)
 	if err := writeFile(*out, r.WriteJSON); err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
-		return 1
+		return exitFailed
 	}
 	if err := writeFile(*htmlOut, r.WriteHTML); err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
-		return 1
+		return exitFailed
 	}
-	return 0
+	if err := writeFile(*hlogOut, r.WriteHlog); err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return exitFailed
+	}
+	if why := r.verdict(); why != "" {
+		fmt.Fprintf(stderr, "bench: FAILED: %s\n", why)
+		return exitThresholds
+	}
+	return exitOK
 }
 
 func writeFile(path string, write func(io.Writer) error) error {

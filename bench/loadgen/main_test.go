@@ -43,8 +43,8 @@ func TestMainWritesReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	html := string(page)
-	if n := strings.Count(html, "<svg"); n != 3 {
-		t.Errorf("%d charts, want 3", n)
+	if n := strings.Count(html, "<svg"); n != 4 {
+		t.Errorf("%d charts, want 4", n)
 	}
 	// Renders offline: nothing fetched, nothing scripted.
 	for _, bad := range []string{"<script", "src=", "href=", "url(", "@import"} {

@@ -1,12 +1,16 @@
 package loadgen
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // Dialects accepted by Options.Dialect.
@@ -47,6 +51,23 @@ type Options struct {
 	Drain time.Duration
 	// Progress receives one line per second; nil is silent.
 	Progress io.Writer
+
+	// Ramp, Steps and Search select the other open-loop profiles (Rate is
+	// the constant one): a linear ramp, a rate per StepDuration, or a
+	// capacity search starting at Search requests/s, each stage StepDuration
+	// long, raising the rate until a threshold breaks.
+	Ramp         *Ramp
+	Steps        []float64
+	Search       float64
+	StepDuration time.Duration
+	// MaxRate caps every rate the profile asks for. It is required when the
+	// target is neither loopback nor a vendor simulator.
+	MaxRate float64
+	// Thresholds decide whether the run passed; a capacity search needs some.
+	Thresholds []Threshold
+	// Upstreams are vendor simulators behind the gateway to ask, after the
+	// load, what they received of the run.
+	Upstreams []Upstream
 }
 
 // Credentials for the demo tenant; the defaults match the design's example config.
@@ -82,6 +103,7 @@ const (
 	defaultSize        = 100
 	defaultRecipients  = 10000
 	defaultDrain       = 10 * time.Second
+	defaultStep        = 5 * time.Second
 	// maxRequests is the count bound of a closed loop given none.
 	maxRequests = 1 << 40
 	// maxDuration guards against a typo such as -duration 10h meant as 10s.
@@ -110,10 +132,22 @@ func (o Options) withDefaults() Options {
 	if o.Drain <= 0 {
 		o.Drain = defaultDrain
 	}
+	if o.StepDuration <= 0 {
+		o.StepDuration = defaultStep
+	}
 	o.Creds = o.Creds.withDefaults()
+	switch o.kind() {
+	case profileRamp, profileSteps:
+		o.Duration = 0
+		for _, s := range o.segments() {
+			o.Duration += s.dur
+		}
+	case profileSearch:
+		o.Duration = 2 * maxSearchStages * o.StepDuration // the most a search can take
+	}
 	if o.Requests <= 0 {
 		o.Requests = maxRequests
-		if o.Rate > 0 {
+		if o.kind() == profileConstant {
 			o.Requests = int64(o.Rate * o.Duration.Seconds())
 		}
 	}
@@ -130,7 +164,22 @@ func (o Options) validate() error {
 	if o.Rate < 0 {
 		return fmt.Errorf("rate must be positive, got %v", o.Rate)
 	}
-	if o.Rate > 0 && o.Requests < 1 {
+	profiles := 0
+	for _, set := range []bool{o.Rate > 0, o.Ramp != nil, len(o.Steps) > 0, o.Search > 0} {
+		if set {
+			profiles++
+		}
+	}
+	if profiles > 1 {
+		return errors.New("give one profile: -rate, -ramp, -steps or -search")
+	}
+	if o.Search < 0 || o.MaxRate < 0 {
+		return errors.New("-search and -max-rate must be positive")
+	}
+	if o.Search > 0 && len(o.Thresholds) == 0 {
+		return errors.New("a capacity search needs at least one -threshold: it raises the rate until one breaks")
+	}
+	if o.kind() == profileConstant && o.Requests < 1 {
 		return fmt.Errorf("rate %v for %s issues no request", o.Rate, o.Duration)
 	}
 	u, err := url.Parse(o.Target)
@@ -153,6 +202,44 @@ func (o Options) validate() error {
 		}
 	}
 	return nil
+}
+
+// checkRate enforces -max-rate. A target that is neither loopback nor a
+// vendor simulator (which says so at /_sim/stats) may be a vendor's sandbox
+// or a shared gateway forwarding to one: the run needs an explicit cap, and a
+// closed loop, which has no rate, is refused there.
+func checkRate(hc *fasthttp.HostClient, u *url.URL, o Options) error {
+	peak := o.peak()
+	if o.MaxRate > 0 && peak > o.MaxRate {
+		return fmt.Errorf("the profile asks up to %g requests/s, above -max-rate %g", peak, o.MaxRate)
+	}
+	if checkLoopback("target", u.Hostname(), false) == nil || isSimulator(hc, o) {
+		return nil
+	}
+	if o.MaxRate <= 0 {
+		return fmt.Errorf("target %s is neither a loopback address nor a vendor simulator: give -max-rate, the most requests/s it may receive (its sandbox's limit)", u.Host)
+	}
+	if o.kind() == profileClosed {
+		return fmt.Errorf("target %s is neither a loopback address nor a vendor simulator: a closed loop has no rate bound; give -rate, -ramp, -steps or -search (at most -max-rate %g)", u.Host, o.MaxRate)
+	}
+	return nil
+}
+
+// isSimulator asks the target whether it is one of our vendor simulators.
+func isSimulator(hc *fasthttp.HostClient, o Options) bool {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(strings.TrimRight(o.Target, "/") + "/_sim/stats")
+	if hc.DoTimeout(req, resp, o.Timeout) != nil || resp.StatusCode() != fasthttp.StatusOK {
+		return false
+	}
+	var st map[string]int64
+	if json.Unmarshal(resp.Body(), &st) != nil {
+		return false
+	}
+	_, ok := st["injected"]
+	return ok
 }
 
 func validDialect(d string) bool {

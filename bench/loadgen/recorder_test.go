@@ -10,7 +10,7 @@ func TestPercentilesOfKnownValues(t *testing.T) {
 	c := newCollector(3, start)
 	// 1..10000 µs, spread over shards as workers would.
 	for v := 1; v <= 10000; v++ {
-		c.shard(v).record(200, "", time.Duration(v)*time.Microsecond, 0)
+		c.shard(v).record(sample{status: 200, lat: int64(v)})
 	}
 	c.tick(start.Add(time.Second))
 	s := summarize(c.lat)
@@ -35,10 +35,10 @@ func TestPercentileAtTail(t *testing.T) {
 	start := time.Now()
 	c := newCollector(2, start)
 	for i := 0; i < 990; i++ {
-		c.shard(i).record(200, "", time.Millisecond, 0)
+		c.shard(i).record(sample{status: 200, lat: 1000})
 	}
 	for i := 0; i < 10; i++ {
-		c.shard(i).record(200, "", time.Second, 0)
+		c.shard(i).record(sample{status: 200, lat: 1_000_000})
 	}
 	c.tick(start.Add(time.Second))
 	s := summarize(c.lat)
@@ -61,9 +61,9 @@ func TestPercentileAtTail(t *testing.T) {
 func TestErrorsAreCountedNotTimed(t *testing.T) {
 	start := time.Now()
 	c := newCollector(1, start)
-	c.shard(0).record(200, "", time.Millisecond, time.Millisecond)
-	c.shard(0).record(503, "", time.Microsecond, time.Microsecond)
-	c.shard(0).record(0, "timeout", 0, 0)
+	c.shard(0).record(sample{status: 200, lat: 1000, svc: 1000})
+	c.shard(0).record(sample{status: 503, lat: 1, svc: 1, message: "Service unavailable"})
+	c.shard(0).record(sample{reason: "timeout"})
 	sec := c.tick(start.Add(500 * time.Millisecond))
 	if sec.Requests != 3 || sec.OK != 1 || sec.Errors != 2 || !within(sec.Rate, 6, 0.001) {
 		t.Errorf("interval %+v; want 3 requests, 1 ok, 2 errors, 6/s", sec)

@@ -16,9 +16,12 @@ import (
 // Latencies count only 2xx answers; errors are counted, not timed, so a
 // server shedding load with fast 429s cannot make its latency look better.
 type Report struct {
-	Target      string    `json:"target"`
-	Dialect     string    `json:"dialect"`
-	Mode        string    `json:"mode"` // "closed" or "open"
+	Target  string `json:"target"`
+	Dialect string `json:"dialect"`
+	Mode    string `json:"mode"` // "closed" or "open"
+	// Profile is the arrival-rate profile: closed, constant, ramp, steps or search.
+	Profile     string    `json:"profile"`
+	ProfileDesc string    `json:"profile_desc"`
 	Connections int       `json:"connections"`
 	Rate        float64   `json:"rate,omitempty"` // requested, open loop only
 	Size        int       `json:"size"`
@@ -50,7 +53,55 @@ type Report struct {
 	Histogram   []Bin     `json:"histogram"`
 	Delivery    *Delivery `json:"delivery,omitempty"`
 
-	lat *hdrhistogram.Histogram
+	// Percentiles is the latency-by-percentile curve of Latency (and of
+	// Service in an open loop), for the report's plot.
+	Percentiles        []Percentile `json:"percentiles,omitempty"`
+	ServicePercentiles []Percentile `json:"service_percentiles,omitempty"`
+	// ErrorMessages are the failed answers by dialect, status and the
+	// message the answer carried.
+	ErrorMessages []ErrorMessage `json:"error_messages,omitempty"`
+	// Dialects breaks a mix down by dialect.
+	Dialects []DialectReport `json:"dialects,omitempty"`
+	// Upstreams are what each simulated upstream (-upstream) received of this run.
+	Upstreams []UpstreamReport `json:"upstreams,omitempty"`
+	// Stages are the stages of a ramp, steps or capacity search profile.
+	Stages []Stage `json:"stages,omitempty"`
+	Knee   *Knee   `json:"knee,omitempty"`
+	// Thresholds held against the run (a capacity search: against its knee's stage).
+	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
+	// Failed is how many thresholds did not hold.
+	Failed int `json:"failed"`
+
+	lat  *hdrhistogram.Histogram
+	hlog []byte
+}
+
+// Percentile is one point of a latency-by-percentile curve.
+type Percentile struct {
+	P  float64 `json:"p"`
+	Ms float64 `json:"ms"`
+}
+
+// ErrorMessage counts one kind of failed answer.
+type ErrorMessage struct {
+	Dialect string `json:"dialect"`
+	Status  int    `json:"status"`
+	Message string `json:"message"`
+	Count   int64  `json:"count"`
+}
+
+// DialectReport is one dialect's share of a mix.
+type DialectReport struct {
+	Dialect        string           `json:"dialect"`
+	Requests       int64            `json:"requests"`
+	OK             int64            `json:"ok"`
+	Errors         int64            `json:"errors"`
+	ErrorsByStatus map[string]int64 `json:"errors_by_status,omitempty"`
+	Latency        Summary          `json:"latency"`
+	Service        *Summary         `json:"service,omitempty"`
+	// Delivered counts this dialect's messages that reached the sink (-1: not measured).
+	Delivered       int64   `json:"delivered"`
+	DeliveryLatency Summary `json:"delivery_latency"`
 }
 
 // Summary of a latency distribution, in milliseconds.
@@ -73,7 +124,9 @@ type Second struct {
 	OK       int64   `json:"ok"`
 	Errors   int64   `json:"errors"`
 	Rate     float64 `json:"rate"`
+	Asked    float64 `json:"asked,omitempty"` // the profile's asked rate in this interval
 	P50Ms    float64 `json:"p50_ms"`
+	P90Ms    float64 `json:"p90_ms"`
 	P99Ms    float64 `json:"p99_ms"`
 	MaxMs    float64 `json:"max_ms"`
 }
@@ -145,13 +198,13 @@ func logBins(h *hdrhistogram.Histogram) []Bin {
 func (g *generator) report(start, end time.Time, unsent int64, interrupted bool) *Report {
 	c, o := g.col, g.o
 	r := &Report{
-		Target: o.Target, Dialect: o.Dialect, Mode: "closed", Connections: o.Connections,
+		Target: o.Target, Dialect: o.Dialect, Mode: "closed", Profile: o.kind(), ProfileDesc: o.describe(), Connections: o.Connections,
 		Size: o.Size, Started: start, ElapsedSec: end.Sub(start).Seconds(), Interrupted: interrupted,
 		Requests: c.done, OK: c.ok, Errors: c.done - c.ok, Unsent: unsent,
 		Status: map[string]int64{}, Latency: summarize(c.lat),
 		Timeline: c.timeline, Histogram: logBins(c.lat), lat: c.lat,
 	}
-	if o.Rate > 0 {
+	if o.kind() != profileClosed {
 		r.Mode, r.Rate = "open", o.Rate
 		svc, lag := summarize(c.svc), summarize(g.lag)
 		r.Service, r.ScheduleLag = &svc, &lag
@@ -188,10 +241,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteText writes a human summary.
 func (r *Report) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "target %s  dialect %s  %s loop  connections %d", r.Target, r.Dialect, r.Mode, r.Connections)
-	if r.Mode == "open" {
-		fmt.Fprintf(w, "  rate %.0f/s", r.Rate)
-	}
+	fmt.Fprintf(w, "target %s  dialect %s  %s  connections %d", r.Target, r.Dialect, r.ProfileDesc, r.Connections)
 	fmt.Fprintf(w, "  size %dB\n", r.Size)
 	fmt.Fprintf(w, "requests %d in %.2fs = %.0f/s  ok %d (%.0f/s)  errors %d", r.Requests, r.ElapsedSec, r.RequestsPerSec, r.OK, r.OKPerSec, r.Errors)
 	if r.Unsent > 0 {
@@ -214,6 +264,7 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "delivered during the load %d  %.0f/s\n", d.InLoad, d.InLoadPerSec)
 		writeSummary(w, "delivery", d.Latency)
 	}
+	r.writeBreakdown(w)
 }
 
 func writeCounts(w io.Writer, title string, m map[string]int64) {
@@ -234,7 +285,7 @@ func writeCounts(w io.Writer, title string, m map[string]int64) {
 
 func writeSummary(w io.Writer, name string, s Summary) {
 	fmt.Fprintf(w, "%-9s p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (n=%d)\n", name,
-		fmtMs(s.P50Ms), fmtMs(s.P90Ms), fmtMs(s.P99Ms), fmtMs(s.P999Ms), fmtMs(s.MaxMs), s.Count)
+		fmtSummary(s, s.P50Ms), fmtSummary(s, s.P90Ms), fmtSummary(s, s.P99Ms), fmtSummary(s, s.P999Ms), fmtSummary(s, s.MaxMs), s.Count)
 }
 
 func fmtUs(us int64) string { return fmtMs(usToMs(us)) }

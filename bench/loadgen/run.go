@@ -15,6 +15,8 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/valyala/fasthttp"
+
+	"switchboard/bench/marker"
 )
 
 // generator holds what every worker shares during one run.
@@ -23,13 +25,22 @@ type generator struct {
 	hc     *fasthttp.HostClient
 	shapes []*shape
 	run    string
+	start  time.Time
 	col    *collector
+	sink   *Sink
+	sched  schedule
 	lag    *hdrhistogram.Histogram // open loop: how late the scheduler woke
+	// stageLag is the lag of the current stage of a capacity search.
+	stageLag *hdrhistogram.Histogram
+	// inflight counts the open loop's requests handed to a worker and not yet recorded.
+	inflight    sync.WaitGroup
+	stageBounds []stageBound
+	stages      []Stage
 }
 
-// Run drives load at o.Target until o.Duration or o.Requests is reached, or
-// ctx is cancelled, and reports what it measured. Cancelling ctx ends the run
-// early with a partial report, not an error.
+// Run drives load at o.Target until its profile, o.Duration or o.Requests is
+// done, or ctx is cancelled, and reports what it measured. Cancelling ctx ends
+// the run early with a partial report, not an error.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	o = o.withDefaults()
 	if err := o.validate(); err != nil {
@@ -38,6 +49,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	u, _ := url.Parse(o.Target) // validated
 	hc := newHostClient(u, o)
 	defer hc.CloseIdleConnections()
+	if err := checkRate(hc, u, o); err != nil {
+		return nil, err
+	}
 
 	var fbToken string
 	if o.Dialect == "flowbot" || o.Dialect == "mix" {
@@ -48,47 +62,58 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	g := &generator{
-		o:      o,
-		hc:     hc,
-		shapes: newShapes(o.Dialect, o.Target, o.Creds, fbToken),
-		run:    fmt.Sprintf("%08x", rand.Uint32()),
-		lag:    newHist(),
+		o:        o,
+		hc:       hc,
+		shapes:   newShapes(o.Dialect, o.Target, o.Creds, fbToken),
+		run:      fmt.Sprintf("%08x", rand.Uint32()),
+		lag:      newHist(),
+		stageLag: newHist(),
 	}
 
-	var sink *Sink
 	if o.Sink != "" {
 		var err error
-		if sink, err = StartSink(o.Sink, g.run); err != nil {
+		if g.sink, err = startSink(o.Sink, g.run, len(g.shapes)); err != nil {
 			return nil, err
 		}
-		defer sink.Close()
+		defer g.sink.Close()
 	}
 
 	start := time.Now()
+	g.start = start
 	g.col = newCollector(min(o.Connections, 4*runtime.GOMAXPROCS(0)), start)
-	stopTicks := g.startTicker(start)
+	g.col.dialects = len(g.shapes)
+	hl := newHlog(start)
+	g.col.interval = hl.interval
 	var unsent int64
-	if o.Rate > 0 {
+	if o.kind() != profileClosed {
+		g.col.asked = g.sched.asked
+	}
+	stopTicks := g.startTicker(start)
+	if o.kind() != profileClosed {
 		unsent = g.openLoop(ctx, start)
 	} else {
 		g.closedLoop(ctx, start)
 	}
 	end := time.Now()
 	var inLoad int64
-	if sink != nil {
-		inLoad = sink.Snapshot(0, start).Unique
+	if g.sink != nil {
+		inLoad = g.sink.Snapshot(0, start).Unique
 	}
 	stopTicks()
 	g.col.tick(end)
 
 	r := g.report(start, end, unsent, ctx.Err() != nil)
-	if sink != nil {
-		r.Delivery = sink.await(ctx, r.OK, o.Drain, start)
+	r.hlog = hl.bytes()
+	ups := newUpstreamWatch(o.Upstreams, g.run, o.Timeout)
+	if g.sink != nil || len(ups.u) > 0 {
+		r.Delivery = awaitDelivery(ctx, g.sink, ups, r.OK, o.Drain, start)
 		r.Delivery.InLoad = inLoad
 		if r.ElapsedSec > 0 {
 			r.Delivery.InLoadPerSec = float64(inLoad) / r.ElapsedSec
 		}
+		r.Upstreams = ups.reports()
 	}
+	g.finish(r)
 	return r, nil
 }
 
@@ -132,24 +157,29 @@ func (g *generator) closedLoop(ctx context.Context, start time.Time) {
 				if seq >= g.o.Requests {
 					return
 				}
-				wk.do(uint64(seq), time.Now())
+				wk.do(job{uint64(seq), time.Now(), 0})
 			}
 		}(w)
 	}
 	wg.Wait()
 }
 
-// openLoop issues request i at start + i/Rate regardless of how earlier ones
-// fare, and measures each latency from that intended time. At most
-// Connections requests are in flight; when all are busy the scheduler falls
-// behind, and the wait shows in the latency of every request it delays.
-// It returns how many requests were never sent because the backlog could not
-// be cleared within Timeout after the run's end.
+// job is one request of the open loop: its number, when it is due, and the
+// stage of the profile it belongs to.
+type job struct {
+	seq      uint64
+	intended time.Time
+	stage    int
+}
+
+// openLoop issues each request when the profile has it due, regardless of how
+// earlier ones fare, and measures each latency from that intended time. At
+// most Connections requests are in flight; when all are busy the scheduler
+// falls behind, and the wait shows in the latency of every request it delays.
+// Requests a stage could not send within Timeout after its end are unsent.
+// A capacity search waits for each stage's requests to finish and decides the
+// next stage from its figures.
 func (g *generator) openLoop(ctx context.Context, start time.Time) (unsent int64) {
-	type job struct {
-		seq      uint64
-		intended time.Time
-	}
 	jobs := make(chan job)
 	var wg sync.WaitGroup
 	for w := 0; w < g.o.Connections; w++ {
@@ -159,44 +189,114 @@ func (g *generator) openLoop(ctx context.Context, start time.Time) (unsent int64
 			wk := g.newWorker(w)
 			defer wk.release()
 			for j := range jobs {
-				wk.do(j.seq, j.intended)
+				wk.do(j)
+				g.inflight.Done()
 			}
 		}(w)
 	}
-
-	stop := time.NewTimer(time.Until(start.Add(g.o.Duration + g.o.Timeout)))
-	defer stop.Stop()
-	wait := time.NewTimer(0)
-	defer wait.Stop()
-	nsPer := 1e9 / g.o.Rate
-	total := g.o.Requests
-	var i int64
-loop:
-	for ; i < total; i++ {
-		intended := start.Add(time.Duration(float64(i) * nsPer))
-		if d := time.Until(intended); d > 0 {
-			wait.Reset(d)
-			select {
-			case <-wait.C:
-				recordUs(g.lag, time.Since(intended))
-			case <-ctx.Done():
-				break loop
+	segs := g.o.segments()
+	var srch *searcher
+	if g.o.kind() == profileSearch {
+		srch = &searcher{start: g.o.Search, ceiling: g.o.peak()}
+	}
+	var seq int64
+	segStart := start
+	var last *Stage
+	for st := 0; ctx.Err() == nil && seq < g.o.Requests; st++ {
+		var seg segment
+		if srch != nil {
+			held, rate := false, 0.0
+			if last != nil {
+				held, rate = last.Held, last.Asked
 			}
+			r, more := srch.next(rate, held)
+			if !more {
+				break
+			}
+			if last != nil && !last.Held && !sleepCtx(ctx, g.cooldown(last)) {
+				break
+			}
+			seg, segStart = segment{r, r, g.o.StepDuration}, time.Now()
+		} else {
+			if st >= len(segs) {
+				break
+			}
+			seg = segs[st]
 		}
-		select {
-		case jobs <- job{uint64(i), intended}:
-		case <-ctx.Done():
-			break loop
-		case <-stop.C:
-			break loop
+		g.sched.add(segStart, seg)
+		first := seq
+		n := g.dispatch(ctx, jobs, seg, segStart, st, &seq)
+		unsent += n
+		if srch != nil {
+			g.inflight.Wait()
+			g.col.flush()
+			last = g.stage(st, seg, segStart, first, seq, n, true)
+		} else {
+			g.stageBounds = append(g.stageBounds, stageBound{st, seg, segStart, first, seq, n})
 		}
+		segStart = segStart.Add(seg.dur)
 	}
 	close(jobs)
 	wg.Wait()
 	if ctx.Err() != nil {
 		return 0
 	}
-	return total - i
+	return unsent
+}
+
+// dispatch sends the requests of one stage and returns how many it could not
+// send within Timeout after the stage's end.
+func (g *generator) dispatch(ctx context.Context, jobs chan<- job, seg segment, start time.Time, stage int, seq *int64) (unsent int64) {
+	stop := time.NewTimer(time.Until(start.Add(seg.dur + g.o.Timeout)))
+	defer stop.Stop()
+	wait := time.NewTimer(0)
+	defer wait.Stop()
+	total := seg.total()
+	for k := int64(0); k < total && *seq < g.o.Requests; k++ {
+		intended := start.Add(seg.offset(k))
+		if d := time.Until(intended); d > 0 {
+			wait.Reset(d)
+			select {
+			case <-wait.C:
+				late := time.Since(intended)
+				recordUs(g.lag, late)
+				recordUs(g.stageLag, late)
+			case <-ctx.Done():
+				return 0
+			}
+		}
+		g.inflight.Add(1)
+		select {
+		case jobs <- job{uint64(*seq), intended, stage}:
+			*seq++
+		case <-ctx.Done():
+			g.inflight.Done()
+			return 0
+		case <-stop.C:
+			g.inflight.Done()
+			return min(total-k, g.o.Requests-*seq)
+		}
+	}
+	return 0
+}
+
+// cooldown is the back-off after a broken stage, so that what the target
+// queued does not spill into the next: a stage's duration, or as long as the
+// stage's slowest answer took if longer, at most Timeout.
+func (g *generator) cooldown(st *Stage) time.Duration {
+	slowest := time.Duration(st.Latency.MaxMs * float64(time.Millisecond))
+	return min(max(g.o.StepDuration, slowest), g.o.Timeout)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // worker owns one request/response pair and sends requests one at a time.
@@ -218,19 +318,28 @@ func (wk *worker) release() {
 	fasthttp.ReleaseResponse(wk.resp)
 }
 
-func (wk *worker) do(seq uint64, intended time.Time) {
+func (wk *worker) do(j job) {
 	g := wk.g
 	sent := time.Now()
-	wk.to = appendRecipient(wk.to[:0], seq, g.o.Recipients)
-	wk.text = appendText(wk.text[:0], g.run, seq, sent.UnixNano(), g.o.Size)
-	g.shapes[seq%uint64(len(g.shapes))].build(wk.req, wk.to, wk.text)
+	d := int(j.seq % uint64(len(g.shapes)))
+	wk.to = appendRecipient(wk.to[:0], j.seq, g.o.Recipients)
+	wk.text = marker.AppendText(wk.text[:0], g.run, j.seq, sent.UnixNano(), g.o.Size)
+	g.shapes[d].build(wk.req, wk.to, wk.text)
 	err := g.hc.DoTimeout(wk.req, wk.resp, g.o.Timeout)
 	done := time.Now()
-	if err != nil {
-		wk.sh.record(0, classify(err), 0, 0)
-		return
+	x := sample{dialect: d, stage: j.stage}
+	switch {
+	case err != nil:
+		x.reason = classify(err)
+	default:
+		x.status = wk.resp.StatusCode()
+		if x.status >= 200 && x.status < 300 {
+			x.lat, x.svc = clampUs(done.Sub(j.intended)), clampUs(done.Sub(sent))
+		} else {
+			x.message = errorMessage(wk.resp.Body())
+		}
 	}
-	wk.sh.record(wk.resp.StatusCode(), "", done.Sub(intended), done.Sub(sent))
+	wk.sh.record(x)
 }
 
 // classify names a transport error for the report.
@@ -269,7 +378,7 @@ func (g *generator) startTicker(start time.Time) (stop func()) {
 				sec := g.col.tick(now)
 				if g.o.Progress != nil {
 					fmt.Fprintf(g.o.Progress, "%5.0fs  rate %8.0f/s  p99 %9s (all %9s)  errors %d\n",
-						sec.At, sec.Rate, fmtMs(sec.P99Ms), fmtUs(g.col.lat.ValueAtQuantile(99)), g.col.done-g.col.ok)
+						sec.At, sec.Rate, fmtMs(sec.P99Ms), fmtUs(g.col.p99()), g.col.errors())
 				}
 			}
 		}

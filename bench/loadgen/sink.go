@@ -9,6 +9,8 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/valyala/fasthttp"
+
+	"switchboard/bench/marker"
 )
 
 // Delivery is what the sink saw of one run's messages.
@@ -42,26 +44,42 @@ type Sink struct {
 	srv  *fasthttp.Server
 	done chan struct{}
 
-	mu       sync.Mutex
-	lat      *hdrhistogram.Histogram
-	seen     map[string][]uint64 // per run, a bitset of sequence numbers
-	unique   int64
-	dups     int64
-	foreign  int64
-	unmarked int64
-	last     time.Time
+	mu  sync.Mutex
+	lat *hdrhistogram.Histogram
+	// byDialect counts and times the run's deliveries by the dialect that sent
+	// them: request seq went out in dialect seq % len(byDialect).
+	byDialect []*dialectDeliveries
+	seen      map[string][]uint64 // per run, a bitset of sequence numbers
+	unique    int64
+	dups      int64
+	foreign   int64
+	unmarked  int64
+	last      time.Time
 }
 
 var sinkAnswer = []byte(`{"success":true}`)
 
+type dialectDeliveries struct {
+	unique int64
+	lat    *hdrhistogram.Histogram
+}
+
 // StartSink listens on addr and serves until Close. With run set, messages of
 // other runs are counted apart as foreign.
-func StartSink(addr, run string) (*Sink, error) {
+func StartSink(addr, run string) (*Sink, error) { return startSink(addr, run, 1) }
+
+// startSink is StartSink for a run sending dialects dialects in rotation.
+func startSink(addr, run string, dialects int) (*Sink, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen for sink: %w", err)
 	}
 	s := &Sink{run: run, ln: ln, done: make(chan struct{}), lat: newHist(), seen: map[string][]uint64{}}
+	if dialects > 1 {
+		for i := 0; i < dialects; i++ {
+			s.byDialect = append(s.byDialect, &dialectDeliveries{lat: newHist()})
+		}
+	}
 	s.srv = &fasthttp.Server{Handler: s.handle, Name: "switchboard-bench-sink", ReadTimeout: time.Minute}
 	go func() {
 		defer close(s.done)
@@ -82,19 +100,25 @@ func (s *Sink) Close() error {
 
 func (s *Sink) handle(ctx *fasthttp.RequestCtx) {
 	now := time.Now()
-	m, ok := findMarker(ctx.PostBody())
+	m, ok := marker.Find(ctx.PostBody())
 	s.mu.Lock()
 	switch {
 	case !ok:
 		s.unmarked++
-	case s.run != "" && m.run != s.run:
+	case s.run != "" && m.Run != s.run:
 		s.foreign++
 	case s.markSeen(m):
 		s.dups++
 	default:
 		s.unique++
 		s.last = now
-		recordUs(s.lat, now.Sub(time.Unix(0, m.sentNs)))
+		lat := now.Sub(time.Unix(0, m.SentNs))
+		recordUs(s.lat, lat)
+		if n := len(s.byDialect); n > 0 {
+			d := s.byDialect[m.Seq%uint64(n)]
+			d.unique++
+			recordUs(d.lat, lat)
+		}
 	}
 	s.mu.Unlock()
 	ctx.SetContentType("application/json")
@@ -102,15 +126,15 @@ func (s *Sink) handle(ctx *fasthttp.RequestCtx) {
 }
 
 // markSeen records m and reports whether it had been seen before.
-func (s *Sink) markSeen(m marker) bool {
-	if m.seq >= maxTrackedSeq {
+func (s *Sink) markSeen(m marker.Marker) bool {
+	if m.Seq >= maxTrackedSeq {
 		return false
 	}
-	bits := s.seen[m.run]
-	w, b := m.seq/64, uint64(1)<<(m.seq%64)
+	bits := s.seen[m.Run]
+	w, b := m.Seq/64, uint64(1)<<(m.Seq%64)
 	if int(w) >= len(bits) {
 		bits = append(bits, make([]uint64, int(w)+1-len(bits)+len(bits)/2)...)
-		s.seen[m.run] = bits
+		s.seen[m.Run] = bits
 	}
 	if bits[w]&b != 0 {
 		return true
@@ -137,21 +161,44 @@ func (s *Sink) Snapshot(accepted int64, start time.Time) Delivery {
 	return d
 }
 
-// await waits until want messages have arrived, drain has passed or ctx is done.
-func (s *Sink) await(ctx context.Context, want int64, drain time.Duration, start time.Time) *Delivery {
-	const poll = 20 * time.Millisecond
-	deadline := time.Now().Add(drain)
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		s.mu.Lock()
-		n := s.unique
-		s.mu.Unlock()
-		if n >= want {
-			break
+// dialect returns how many of dialect d's messages arrived, and their latency.
+func (s *Sink) dialect(d int) (int64, Summary) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.byDialect) == 0 {
+		return s.unique, summarize(s.lat)
+	}
+	return s.byDialect[d].unique, summarize(s.byDialect[d].lat)
+}
+
+// countRange counts the run's messages with sequence numbers in [lo, hi)
+// that arrived, of dialect d (seq % dialects == d) or of all (d < 0).
+func (s *Sink) countRange(lo, hi int64, dialects, d int) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bits := s.seen[s.run]
+	var n int64
+	for q := lo; q < hi && q < maxTrackedSeq; q++ {
+		if d >= 0 && q%int64(dialects) != int64(d) {
+			continue
 		}
+		if w := q / 64; int(w) < len(bits) && bits[w]&(1<<(q%64)) != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// awaitRange waits until want of the messages numbered [lo, hi) have arrived,
+// or wait has passed.
+func (s *Sink) awaitRange(ctx context.Context, lo, hi, want int64, wait time.Duration) {
+	deadline := time.Now().Add(wait)
+	t := time.NewTicker(sinkPoll)
+	defer t.Stop()
+	for time.Now().Before(deadline) && ctx.Err() == nil && s.countRange(lo, hi, 1, -1) < want {
 		<-t.C
 	}
-	d := s.Snapshot(want, start)
-	return &d
 }
+
+// sinkPoll is how often a wait for deliveries looks again.
+const sinkPoll = 20 * time.Millisecond

@@ -12,7 +12,7 @@ import (
 // script and no external resource.
 const (
 	chartW, chartH               = 760.0, 280.0
-	marginL, marginR             = 70.0, 20.0
+	marginL, marginR             = 84.0, 20.0
 	marginT, marginB             = 30.0, 40.0
 	plotW, plotH                 = chartW - marginL - marginR, chartH - marginT - marginB
 	maxDots                      = 120 // beyond this many points a line shows more than dots
@@ -30,6 +30,8 @@ type axis struct {
 	log    bool
 	ticks  []float64
 	label  func(float64) string
+	// name is the axis title.
+	name string
 }
 
 func (a axis) frac(v float64) float64 {
@@ -93,6 +95,9 @@ func (s *svg) yAxis(a axis) {
 		s.f(`<text x="%.1f" y="%.1f" text-anchor="end" fill="%s">%s</text>`, marginL-6, y+4, colorT, html.EscapeString(a.label(v)))
 	}
 	s.f(`<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s"/>`, marginL, marginL, marginT, marginT+plotH, colorAxis)
+	if a.name != "" {
+		s.f(`<text x="14" y="%.1f" text-anchor="middle" fill="%s" transform="rotate(-90 14 %.1f)">%s</text>`, marginT+plotH/2, colorT, marginT+plotH/2, html.EscapeString(a.name))
+	}
 }
 
 func (s *svg) xAxis(a axis, name string) {
@@ -116,23 +121,46 @@ func (s *svg) legend(ss []series) {
 	}
 }
 
-// lineChart plots series against xs; points not drawable on y (<= 0 on a log
-// axis) break the line.
+// lineChart plots series against xs (seconds since the start); points not
+// drawable on y (<= 0 on a log axis) break the line.
 func lineChart(title, xName string, xs []float64, ss []series, y axis) template.HTML {
-	var s svg
-	s.open(title)
 	if len(xs) == 0 {
-		s.f(`<text x="%.0f" y="%.0f" fill="%s">no data</text></svg>`, marginL, marginT+plotH/2, colorT)
-		return template.HTML(s.String())
+		return noData(title)
 	}
 	x := linearAxis(xs[len(xs)-1], func(v float64) string { return fmt.Sprintf("%gs", v) })
+	return plot(title, xName, xs, x, ss, y, nil)
+}
+
+// noData is an empty chart that says so.
+func noData(title string) template.HTML {
+	var s svg
+	s.open(title)
+	s.f(`<text x="%.0f" y="%.0f" fill="%s">n/a: no data</text></svg>`, marginL, marginT+plotH/2, colorT)
+	return template.HTML(s.String())
+}
+
+// mark is a labelled vertical line across a plot, at x.
+type mark struct {
+	x     float64
+	label string
+}
+
+// plot draws series against xs on the axes x and y.
+func plot(title, xName string, xs []float64, x axis, ss []series, y axis, marks []mark) template.HTML {
+	var s svg
+	s.open(title)
 	s.yAxis(y)
 	s.xAxis(x, xName)
+	for _, m := range marks {
+		px := marginL + plotW*x.frac(m.x)
+		s.f(`<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-dasharray="4 3"/>`, px, px, marginT, marginT+plotH, colorAxis)
+		s.f(`<text x="%.1f" y="%.1f" fill="%s">%s</text>`, px+4, marginT+12, colorT, html.EscapeString(m.label))
+	}
 	for _, se := range ss {
 		var path strings.Builder
 		pen := false
 		for i, v := range se.ys {
-			if y.log && v <= 0 {
+			if y.log && v <= 0 || math.IsNaN(v) || x.log && xs[i] <= 0 {
 				pen = false
 				continue
 			}
@@ -155,29 +183,42 @@ func lineChart(title, xName string, xs []float64, ss []series, y axis) template.
 	return template.HTML(s.String())
 }
 
+// binLabelTolerance matches bin edges to 1, 2 and 5 in log10: the edges are
+// tenths of a decade, so 10^0.3 stands for 2 and 10^0.7 for 5.
+const binLabelTolerance = 0.01
+
 // histChart draws the log-binned latency histogram as equal-width bars.
 func histChart(title string, bins []Bin) template.HTML {
+	if len(bins) == 0 {
+		return noData(title)
+	}
 	var s svg
 	s.open(title)
-	if len(bins) == 0 {
-		s.f(`<text x="%.0f" y="%.0f" fill="%s">no data</text></svg>`, marginL, marginT+plotH/2, colorT)
-		return template.HTML(s.String())
-	}
 	var top float64
 	for _, b := range bins {
 		top = max(top, float64(b.Count))
 	}
 	y := linearAxis(top, func(v float64) string { return fmt.Sprintf("%g", v) })
+	y.name = "requests in the bin"
 	s.yAxis(y)
 	w := plotW / float64(len(bins))
 	base := marginT + plotH
+	// Label the bins whose upper edge is 1, 2 or 5 times a power of ten
+	// (every bin when there are few), so the axis reads like a log scale.
 	labelled := func(i int) bool {
+		if len(bins) <= 10 {
+			return true
+		}
 		d := math.Log10(bins[i].LeMs)
-		return math.Abs(d-math.Round(d)) < 1e-9 || len(bins) <= 10
+		frac := d - math.Floor(d)
+		for _, e := range []float64{0, math.Log10(2), math.Log10(5), 1} {
+			if math.Abs(frac-e) < binLabelTolerance {
+				return true
+			}
+		}
+		return false
 	}
-	if !labelled(0) {
-		s.f(`<text x="%.1f" y="%.1f" text-anchor="middle" fill="%s">%s</text>`, marginL, base+16, colorT, fmtMs(bins[0].LeMs/math.Pow(10, 0.1)))
-	}
+	s.f(`<text x="%.1f" y="%.1f" text-anchor="middle" fill="%s">%s</text>`, marginL, base+16, colorT, fmtMs(bins[0].LeMs/math.Pow(10, 0.1)))
 	for i, b := range bins {
 		x := marginL + w*float64(i)
 		h := plotH * y.frac(float64(b.Count))
@@ -188,6 +229,7 @@ func histChart(title string, bins []Bin) template.HTML {
 		s.f(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#4a7bd0"><title>%s – %s: %d</title></rect>`,
 			x+0.5, base-h, max(w-1, 0.5), h, fmtMs(lo), fmtMs(b.LeMs), b.Count)
 		if labelled(i) {
+			s.f(`<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s"/>`, x+w, x+w, base, base+4, colorAxis)
 			s.f(`<text x="%.1f" y="%.1f" text-anchor="middle" fill="%s">%s</text>`, x+w, base+16, colorT, fmtMs(b.LeMs))
 		}
 	}

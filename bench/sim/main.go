@@ -21,6 +21,7 @@ func Main(args []string, stderr io.Writer) int {
 	fs.DurationVar(&f.Latency, "latency", 0, "added to every answer")
 	fs.Float64Var(&f.FailRate, "fail-rate", 0, "fraction of requests that fail (0..1)")
 	fs.StringVar(&f.Mode, "fail-mode", "5xx", "how they fail: 5xx, 500, 429 or hang")
+	fs.Float64Var(&f.Capacity, "capacity", 0, "requests/s it can serve: past this rate requests queue and latency rises (0: no limit)")
 	c := DefaultCredentials
 	fs.StringVar(&c.UUID, "uuid", c.UUID, "messageflow: accepted UUID")
 	fs.StringVar(&c.APIKey, "apikey", c.APIKey, "multiwhats: accepted apikey")

@@ -63,6 +63,10 @@ type Faults struct {
 	// Mode is "5xx" (503, the vendor's unavailable answer), "500", "429" (with Retry-After)
 	// or "hang" (no answer until the client gives up, at most maxHang).
 	Mode string `json:"mode"`
+	// Capacity, when above 0, is the requests/s the simulated vendor can serve: each
+	// request takes 1/Capacity s of one server's time, so past that rate requests queue
+	// and the latency rises, as at a real vendor's limit (a known knee for load tests).
+	Capacity float64 `json:"capacity"`
 }
 
 // Received is one request as the simulator got it.
@@ -87,6 +91,9 @@ type Sim struct {
 
 	// post posts receipts for what is accepted (receipts.go), once SetReceipts is called.
 	post poster
+	// runs counts the load generator's marked messages by run (runs.go).
+	runs runTable
+	cap  capacity
 
 	mu   sync.Mutex
 	kept []Received
@@ -128,6 +135,7 @@ func New(dialect string, creds Credentials, f Faults) (*Sim, error) {
 	r.DELETE("/_sim/requests", func(ctx *fasthttp.RequestCtx) { s.mu.Lock(); s.kept = nil; s.mu.Unlock() })
 	r.POST("/_sim/faults", s.setFaults)
 	r.GET("/_sim/receipts", s.receiptStats)
+	r.GET("/_sim/runs/{run}", s.runReport)
 	r.POST("/_sim/receipts", s.setReceipts)
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		s.answerError(ctx, &adapters.Call{Req: &ctx.Request, Now: time.Now()},
@@ -149,7 +157,25 @@ func checkFaults(f Faults) error {
 	if f.Latency < 0 {
 		return errors.New("latency must not be negative")
 	}
+	if f.Capacity < 0 {
+		return errors.New("capacity must not be negative")
+	}
 	return nil
+}
+
+// Start runs a simulator of dialect on addr (a loopback address in every test) until
+// Close, and returns it with its base URL.
+func Start(dialect, addr string, creds Credentials, f Faults) (*Sim, string, error) {
+	s, err := New(dialect, creds, f)
+	if err != nil {
+		return nil, "", err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("cannot listen: %w", err)
+	}
+	go s.Serve(ln) //nolint:errcheck // returns when Close shuts the listener
+	return s, "http://" + ln.Addr().String(), nil
 }
 
 // Serve answers on ln until Close.
@@ -192,6 +218,7 @@ func (s *Sim) vendor(rt adapters.Route) fasthttp.RequestHandler {
 		b.Dup = make([]bool, len(b.Messages))
 		status, body := s.in.Accepted(c, &b, nil)
 		s.ok.Add(int64(len(b.Messages))) // messages, not requests: a bulk request carries many
+		s.runs.accepted(b.Messages, c.Now)
 		s.keep(ctx, status, b.Messages)
 		s.post.accepted(b.Messages)
 		ctx.SetStatusCode(status)
@@ -203,6 +230,9 @@ func (s *Sim) vendor(rt adapters.Route) fasthttp.RequestHandler {
 // inject applies the current faults; it reports whether it answered.
 func (s *Sim) inject(ctx *fasthttp.RequestCtx, c *adapters.Call) bool {
 	f := s.faults.Load()
+	if f.Capacity > 0 {
+		time.Sleep(s.cap.wait(f.Capacity))
+	}
 	if f.Latency > 0 {
 		time.Sleep(f.Latency)
 	}
@@ -230,6 +260,7 @@ func (s *Sim) inject(ctx *fasthttp.RequestCtx, c *adapters.Call) bool {
 
 func (s *Sim) answerError(ctx *fasthttp.RequestCtx, c *adapters.Call, e *canonical.Error) {
 	s.failed.Add(1)
+	s.runs.refused(ctx.PostBody(), e.Error())
 	if e.RetryAfter > 0 {
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(e.RetryAfter/time.Second)))
 	}
@@ -311,12 +342,13 @@ func (s *Sim) setFaults(ctx *fasthttp.RequestCtx) {
 		Latency  string  `json:"latency"`
 		FailRate float64 `json:"fail_rate"`
 		Mode     string  `json:"mode"`
+		Capacity float64 `json:"capacity"`
 	}
 	if err := json.Unmarshal(ctx.PostBody(), &f); err != nil {
 		ctx.Error(err.Error(), 400)
 		return
 	}
-	nf := Faults{FailRate: f.FailRate, Mode: f.Mode}
+	nf := Faults{FailRate: f.FailRate, Mode: f.Mode, Capacity: f.Capacity}
 	if f.Latency != "" {
 		d, err := time.ParseDuration(f.Latency)
 		if err != nil {

@@ -10,21 +10,17 @@ import (
 	"time"
 
 	"github.com/goccy/go-json"
-
-	"switchboard/internal/testutil"
 )
 
 // serve runs a simulator on a loopback port for the test and returns its base URL.
 func serve(t *testing.T, dialect string, f Faults) string {
 	t.Helper()
-	s, err := New(dialect, DefaultCredentials, f)
+	s, base, err := Start(dialect, "127.0.0.1:0", DefaultCredentials, f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := testutil.Listen(t)
-	go s.Serve(ln)
 	t.Cleanup(func() { s.Close() })
-	return "http://" + ln.Addr().String()
+	return base
 }
 
 var httpClient = &http.Client{Timeout: 10 * time.Second}

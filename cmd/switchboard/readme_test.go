@@ -44,7 +44,9 @@ func TestReadmeCurls(t *testing.T) {
 		script := "set -euo pipefail\ncurl() { command curl --fail-with-body -sS \"$@\"; }\n" +
 			strings.NewReplacer("localhost:8080", addr, "./bin/switchboard", buildBinary(t),
 				"switchboard.example.yaml", cfgPath).Replace(block)
-		out, err := exec.Command("bash", "-c", script).CombinedOutput()
+		cmd := exec.Command("bash", "-c", script)
+		cmd.Dir = t.TempDir() // the files a block writes (bench reports) go to a scratch directory
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Errorf("README block failed: %v\n--- block\n%s\n--- output\n%s", err, block, out)
 		}

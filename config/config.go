@@ -23,6 +23,8 @@ type Config struct {
 	MaxBodyBytes int `yaml:"max_body_bytes"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// Shutdown is how a stop (SIGTERM, SIGINT) goes.
+	Shutdown Shutdown `yaml:"shutdown"`
 
 	Queue       Queue       `yaml:"queue"`
 	Retry       Retry       `yaml:"retry"`
@@ -45,6 +47,18 @@ type Config struct {
 	file  string
 	lines map[string]int
 	unset map[string]string
+}
+
+// Shutdown is a graceful stop: first /readyz answers 503 for Drain while every request is
+// still served, so a load balancer probing it takes the gateway out of rotation; then the
+// listener closes, requests in progress finish, sends in flight finish or go back to the
+// queue, and the queue closes, all within Timeout.
+type Shutdown struct {
+	// Drain is how long /readyz answers 503 before the listener closes: at least a load
+	// balancer's probe interval times its unhealthy threshold. 0 closes at once.
+	Drain Duration `yaml:"drain"`
+	// Timeout bounds the rest of the stop: requests in progress and sends in flight.
+	Timeout Duration `yaml:"timeout"`
 }
 
 // Queue tunes the durable queue.
@@ -338,7 +352,7 @@ type Match struct {
 	Kinds      []string `yaml:"kinds"`
 }
 
-// SplitTarget is one upstream of a split and its weight.
+// SplitTarget is one upstream of a split and its weight (0: staged, takes no traffic).
 type SplitTarget struct {
 	Upstream string `yaml:"upstream"`
 	Weight   int    `yaml:"weight"`

@@ -307,7 +307,7 @@ func TestProblems(t *testing.T) {
 		{"timeouts", okTenants + okRoutes + "upstreams:\n  - { name: sink, dialect: sandbox, timeout: 0s, max_conns: 0 }\n",
 			[]string{"upstreams[0].timeout", "upstreams[0].max_conns"}},
 
-		{"route refs", okTenants + okUpstreams + "routes:\n  - name: r\n    upstreams: [sink, nope]\n    split: [{ upstream: gone, weight: 1 }, { upstream: sink, weight: 0 }]\n    mirror: ghost\n    degrade: drop\n",
+		{"route refs", okTenants + okUpstreams + "routes:\n  - name: r\n    upstreams: [sink, nope]\n    split: [{ upstream: gone, weight: 1 }, { upstream: sink, weight: -1 }]\n    mirror: ghost\n    degrade: drop\n",
 			[]string{"routes[0].upstreams[1]", "routes[0].split[0].upstream", "routes[0].split[1].weight", "routes[0].mirror", "routes[0].degrade"}},
 		{"route empty", okTenants + okUpstreams + "routes:\n  - name: r\n  - name: r\n    upstreams: [sink]\n", []string{"routes[0].upstreams", "routes[1].name"}},
 		{"match", okTenants + okUpstreams + "routes:\n  - name: r\n    upstreams: [sink]\n    match:\n      tenants: [t1, t2]\n      dialects: [wavy, native, smtp]\n      channels: [sms, fax]\n      kinds: [text, video]\n      to_prefixes: [\"+972\", \"97-2\"]\n",

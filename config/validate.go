@@ -161,6 +161,10 @@ func (k *checker) server() {
 	}
 	k.atLeast("max_body_bytes", int64(c.MaxBodyBytes), 1)
 	k.oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
+	if c.Shutdown.Drain < 0 {
+		k.add("shutdown.drain", "must not be negative (0 turns the drain off)")
+	}
+	k.positive("shutdown.timeout", c.Shutdown.Timeout)
 
 	k.oneOf("queue.backend", c.Queue.Backend, "badger", "nats")
 	if c.Queue.Backend == "nats" {
@@ -439,12 +443,18 @@ func (k *checker) routes() {
 		for j, name := range r.Upstreams {
 			k.upstreamRef(p+".upstreams["+strconv.Itoa(j)+"]", name)
 		}
+		total := 0
 		for j, s := range r.Split {
 			sp := p + ".split[" + strconv.Itoa(j) + "]"
 			k.upstreamRef(sp+".upstream", s.Upstream)
-			if s.Weight <= 0 {
-				k.add(sp+".weight", "must be positive, got %d", s.Weight)
+			// 0 stages an arm before it takes traffic; the first step of a migration.
+			if s.Weight < 0 {
+				k.add(sp+".weight", "must not be negative, got %d", s.Weight)
 			}
+			total += max(s.Weight, 0)
+		}
+		if len(r.Split) > 0 && total == 0 && len(r.Upstreams) == 0 {
+			k.add(p+".split", "the weights add to 0 and the route has no upstreams: it could send nothing")
 		}
 		if r.Mirror != "" {
 			k.upstreamRef(p+".mirror", r.Mirror)

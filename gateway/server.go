@@ -34,15 +34,14 @@ import (
 // readBufferSize bounds the request line and headers.
 const readBufferSize = 64 << 10
 
-// Server is a running gateway.
+// Server is a running gateway: the parts that live as long as the process (core), and one
+// generation of what a reload replaces (reload.go), of which core.live is the one serving.
 type Server struct {
-	cfg   *config.Config
-	log   *slog.Logger
-	q     queue.Queue
-	disp  *dispatch.Dispatcher
-	dir   *directory
-	srv   *fasthttp.Server
-	ready atomic.Bool
+	*core
+	cfg *config.Config
+	dir *directory
+	// handler is this generation's router.
+	handler fasthttp.RequestHandler
 
 	native      *native.Inbound
 	messageflow *messageflow.Inbound
@@ -50,8 +49,19 @@ type Server struct {
 	wavy        *wavy.Inbound
 	flowbot     *flowbot.Inbound
 	fb          *flowbotState
+}
+
+// core is what every generation of a Server shares.
+type core struct {
+	log   *slog.Logger
+	q     queue.Queue
+	disp  *dispatch.Dispatcher
+	srv   *fasthttp.Server
+	ready atomic.Bool
 	// cb posts status callbacks; nil when no tenant has a callback URL.
-	cb *callbacks.Worker
+	cb     *callbacks.Worker
+	live   atomic.Pointer[Server]
+	reload reloader
 }
 
 // New opens storage and builds the gateway; it does not listen yet.
@@ -70,19 +80,17 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		q.Close()
 		return nil, fmt.Errorf("cannot start callbacks: %w", err)
 	}
-	s := &Server{
-		cfg: cfg, log: log, q: q, disp: disp, dir: newDirectory(cfg),
-		native:      native.New(),
-		messageflow: messageflow.New(messageflowOptions(cfg)),
-		multiwhats:  multiwhats.New(multiwhatsOptions(cfg)),
-		wavy:        wavy.New(wavyOptions(cfg)),
-		flowbot:     flowbot.New(flowbotOptions(cfg)),
-		fb:          newFlowbotState(cfg),
-		cb:          cb,
-	}
+	c := &core{log: log, q: q, disp: disp, cb: cb}
+	s := newGeneration(c, cfg, nil)
+	c.live.Store(s)
 	s.srv = &fasthttp.Server{
-		Handler:            s.router().Handler,
-		ErrorHandler:       s.transportError,
+		Handler: func(ctx *fasthttp.RequestCtx) {
+			if !c.ready.Load() {
+				ctx.SetConnectionClose() // draining (drain.go)
+			}
+			c.live.Load().handler(ctx)
+		},
+		ErrorHandler:       func(ctx *fasthttp.RequestCtx, err error) { c.live.Load().transportError(ctx, err) },
 		Name:               "switchboard",
 		MaxRequestBodySize: cfg.MaxBodyBytes,
 		// MessageFlow clients put the whole text in the query string: URL-encoded Hebrew
@@ -105,7 +113,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.cb.Start()
 	}
 	s.disp.Start()
-	s.log.Info("serving", "listen", ln.Addr().String(), "data_dir", s.cfg.DataDir)
+	s.log.Info("serving", "listen", ln.Addr().String(), "data_dir", s.cfg.DataDir, "version", Version(), "go", GoVersion())
 	return s.srv.Serve(ln)
 }
 
@@ -142,6 +150,7 @@ func (s *Server) router() *router.Router {
 	}
 	r.GET("/gateway/v1/messages/{id}", s.instrument(native.Dialect, s.messageStatus))
 	s.adminRoutes(r)
+	s.operationsRoutes(r)
 	s.receiptRoutes(r)
 	r.GET("/healthz", func(ctx *fasthttp.RequestCtx) { writeJSON(ctx, 200, []byte(`{"status":"ok"}`)) })
 	r.GET("/readyz", s.readyz)

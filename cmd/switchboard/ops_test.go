@@ -1,0 +1,128 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goccy/go-json"
+)
+
+// TestCheckWarnings: `check` prints warnings with their lines and still exits 0; -strict
+// exits 1 on them.
+func TestCheckWarnings(t *testing.T) {
+	bin := buildBinary(t)
+	path := filepath.Join(t.TempDir(), "warn.yaml")
+	os.WriteFile(path, []byte(`tenants:
+  - id: acme
+    native: { token: "t" }
+upstreams:
+  - name: sink
+    dialect: sandbox
+routes:
+  - name: default
+    upstreams: [sink]
+    mirror: sink
+`), 0o600)
+	out, err := exec.Command(bin, "check", "-config", path).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "warning: "+path+":10: routes[0].mirror:") || !strings.HasSuffix(string(out), "ok\n") {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "check", "-strict", "-config", path).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || strings.Contains(string(out), "ok") {
+		t.Fatalf("check -strict: exit %v, want 1\n%s", err, out)
+	}
+}
+
+// reloadAnswer is POST /admin/v1/reload's answer.
+type reloadAnswer struct {
+	Reloaded   bool
+	Problems   []string
+	NotLive    []string `json:"not_live"`
+	Generation int
+	Upstreams  struct{ Kept, Added, Changed, Removed []string }
+}
+
+func postReload(t *testing.T, addr string) (int, reloadAnswer) {
+	t.Helper()
+	code, body := do("POST", "http://"+addr+"/admin/v1/reload", adminAuth, "")
+	var a reloadAnswer
+	if err := json.Unmarshal([]byte(body), &a); err != nil {
+		t.Fatalf("reload answer %d: %s", code, body)
+	}
+	return code, a
+}
+
+// TestAdminReloadAndPause: POST /admin/v1/reload answers what changed; a broken file is
+// refused with 422 and every problem's line; a changed listen address is named as needing
+// a restart and left as it was; an upstream paused through the admin API takes nothing,
+// stays paused across a reload, and takes messages again once resumed.
+func TestAdminReloadAndPause(t *testing.T) {
+	a, b := startSink(t), startSink(t)
+	cfgPath, addr := gatewayConfig(t, gatewayOpts{sink: a, backup: b, upstreams: "sink, backup"})
+	startProc(t, addr, "serve", "-config", cfgPath)
+	orig := string(must(os.ReadFile(cfgPath)))
+
+	code, body := do("POST", "http://"+addr+"/admin/v1/upstreams/sink/pause", adminAuth, "")
+	if code != 200 {
+		t.Fatalf("pause: %d %s", code, body)
+	}
+	if code, _ := do("POST", "http://"+addr+"/admin/v1/upstreams/ghost/pause", adminAuth, ""); code != 404 {
+		t.Fatalf("pausing an unknown upstream: %d, want 404", code)
+	}
+	ids := sendAll(t, addr, recipients(20, 0), 4, "paused")
+	b.waitAll(t, ids, 10*time.Second)
+	if n := a.total.Load(); n != 0 {
+		t.Fatalf("the paused upstream got %d messages", n)
+	}
+
+	// A new listen address, a changed upstream: the address is kept, the change applied.
+	other := freeAddr(t)
+	changed := strings.Replace(strings.Replace(orig, addr, other, 1), "max_conns: 32", "max_conns: 16", 1)
+	os.WriteFile(cfgPath, []byte(changed), 0o600)
+	code, ans := postReload(t, addr)
+	if code != 200 || !ans.Reloaded || ans.Generation != 1 || fmt.Sprint(ans.NotLive) != "[listen]" ||
+		fmt.Sprint(ans.Upstreams.Changed) != "[sink]" || fmt.Sprint(ans.Upstreams.Kept) != "[backup]" {
+		t.Fatalf("reload: %d %+v", code, ans)
+	}
+	if !adminUpstreams(t, addr)["sink"].Paused {
+		t.Fatal("the pause did not survive the reload")
+	}
+	ids = sendAll(t, addr, recipients(20, 100), 4, "still paused")
+	b.waitAll(t, ids, 10*time.Second)
+	if n := a.total.Load(); n != 0 {
+		t.Fatalf("the paused upstream got %d messages after the reload", n)
+	}
+
+	// A broken file: 422, every problem with its line, nothing changed.
+	broken := strings.Replace(changed, "timeout: 2s", "timeout: -2s", 1) + "  - name: extra\n    upstreams: [nowhere]\n"
+	os.WriteFile(cfgPath, []byte(broken), 0o600)
+	code, ans = postReload(t, addr)
+	want := []string{
+		fmt.Sprintf("switchboard.yaml:%d: upstreams[0].timeout", lineWith(broken, "timeout: -2s")),
+		fmt.Sprintf("switchboard.yaml:%d: routes[1].upstreams[0]", lineWith(broken, "[nowhere]")),
+	}
+	if code != 422 || ans.Reloaded || len(ans.Problems) != 2 ||
+		!strings.Contains(ans.Problems[0], want[0]) || !strings.Contains(ans.Problems[1], want[1]) {
+		t.Fatalf("broken reload: %d %+v, want problems %q", code, ans, want)
+	}
+
+	if code, body := do("POST", "http://"+addr+"/admin/v1/upstreams/sink/resume", adminAuth, ""); code != 200 {
+		t.Fatalf("resume: %d %s", code, body)
+	}
+	ids = sendAll(t, addr, recipients(20, 200), 4, "resumed")
+	a.waitAll(t, ids, 10*time.Second)
+}
+
+// recipients are n distinct numbers from the given offset.
+func recipients(n, from int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("97254%07d", from+i)
+	}
+	return out
+}

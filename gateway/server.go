@@ -70,7 +70,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	disp, err := dispatch.New(cfg, q, log)
+	disp, err := dispatch.New(cfg, q, log, dispatch.WithUserAgent(userAgent()))
 	if err != nil {
 		q.Close()
 		return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
 )
 
 // TestCheckWarnings: `check` prints warnings with their lines and still exits 0; -strict
@@ -125,4 +127,47 @@ func recipients(n, from int) []string {
 		out[i] = fmt.Sprintf("97254%07d", from+i)
 	}
 	return out
+}
+
+// TestVersionEverywhere: the version `switchboard version` prints is in the start log line,
+// in switchboard_build_info, and in the User-Agent of upstream requests.
+func TestVersionEverywhere(t *testing.T) {
+	out, err := exec.Command(buildBinary(t), "version").Output()
+	fields := strings.Fields(string(out))
+	if err != nil || len(fields) < 2 {
+		t.Fatalf("version: %v %q", err, out)
+	}
+	version := fields[1]
+	agents := make(chan string, 1)
+	ln := must(net.Listen("tcp", "127.0.0.1:0"))
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		select {
+		case agents <- string(ctx.UserAgent()):
+		default:
+		}
+		ctx.SetBodyString(`{"id":"x"}`)
+	}}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown() })
+	cfgPath, addr := gatewayConfig(t, gatewayOpts{sink: &sink{addr: ln.Addr().String()}})
+	os.WriteFile(cfgPath, []byte(strings.Replace(string(must(os.ReadFile(cfgPath))), "log_level: warn", "log_level: info", 1)), 0o600)
+	p := startProc(t, addr, "serve", "-config", cfgPath)
+	if !strings.Contains(p.output(), `"msg":"starting","version":"`+version+`"`) {
+		t.Errorf("the start log line does not carry version %s:\n%s", version, p.output())
+	}
+	_, metricsText := get("http://"+addr+"/metrics", nil)
+	if !strings.Contains(metricsText, `switchboard_build_info{version="`+version+`",goversion="`) {
+		t.Errorf("/metrics has no switchboard_build_info for %s", version)
+	}
+	if code, body := sendNative(addr, `{"to":"+972501234567","text":"hi"}`); code != 202 {
+		t.Fatalf("send: %d %s", code, body)
+	}
+	select {
+	case ua := <-agents:
+		if ua != "switchboard/"+version {
+			t.Fatalf("upstream User-Agent %q, want switchboard/%s", ua, version)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no upstream request within 10s")
+	}
 }

@@ -30,6 +30,7 @@ type Dispatcher struct {
 	q     queue.Queue
 	plan  atomic.Pointer[plan] // swapped whole by Apply
 	zones zoneCache
+	agent string // User-Agent of upstream requests
 
 	// mu orders Start, Apply, Pause and Resume; what it guards changes only there.
 	mu     sync.Mutex
@@ -51,16 +52,26 @@ type Dispatcher struct {
 	stopOnce sync.Once
 }
 
+// Option adjusts a Dispatcher in New.
+type Option func(*Dispatcher)
+
+// WithUserAgent names the gateway in the User-Agent of every upstream request ("switchboard/v1.2.3").
+func WithUserAgent(ua string) Option { return func(d *Dispatcher) { d.agent = ua } }
+
 // New builds a dispatcher from cfg's upstreams, routes and templates. It does no I/O.
-func New(cfg *config.Config, q queue.Queue, log *slog.Logger) (*Dispatcher, error) {
+func New(cfg *config.Config, q queue.Queue, log *slog.Logger, opts ...Option) (*Dispatcher, error) {
 	d := &Dispatcher{
 		log:        log,
 		q:          q,
+		agent:      defaultAgent,
 		paused:     map[string]bool{},
 		mirrorJobs: make(chan mirrorJob, mirrorQueue),
 		stop:       make(chan struct{}),
 	}
-	p, _, err := buildPlan(cfg, q, nil, log)
+	for _, o := range opts {
+		o(d)
+	}
+	p, _, err := d.buildPlan(cfg, nil)
 	if err != nil {
 		return nil, err
 	}

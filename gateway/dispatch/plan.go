@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"fmt"
-	"log/slog"
 	"reflect"
 	"slices"
 
@@ -39,7 +38,7 @@ type Changes struct {
 
 // buildPlan resolves cfg against the upstreams of the plan before it (nil at start): an
 // upstream whose settings did not change is taken over as it is.
-func buildPlan(cfg *config.Config, q queue.Queue, old *plan, log *slog.Logger) (*plan, Changes, error) {
+func (d *Dispatcher) buildPlan(cfg *config.Config, old *plan) (*plan, Changes, error) {
 	p := &plan{
 		retry:       retrySettings(cfg.Retry),
 		templates:   newCatalogue(cfg.Templates, cfg.TemplateGroups),
@@ -69,7 +68,7 @@ func buildPlan(cfg *config.Config, q queue.Queue, old *plan, log *slog.Logger) (
 				ch.Added = append(ch.Added, uc.Name)
 			}
 			var err error
-			if u, err = makeUpstream(uc, cfg.Breaker, log); err != nil {
+			if u, err = makeUpstream(uc, cfg.Breaker, d.agent, d.log); err != nil {
 				return nil, ch, err
 			}
 		}
@@ -89,7 +88,7 @@ func buildPlan(cfg *config.Config, q queue.Queue, old *plan, log *slog.Logger) (
 		}
 		p.routes = append(p.routes, r)
 	}
-	p.wd = watchdogOf(q, p.routes, log)
+	p.wd = watchdogOf(d.q, p.routes, d.log)
 	for _, t := range cfg.Tenants {
 		if w := hoursWindow(t.SendingHours); w != nil {
 			p.tenantHours[t.ID] = w
@@ -118,7 +117,7 @@ func (d *Dispatcher) Apply(cfg *config.Config) (Changes, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	old := d.plan.Load()
-	p, ch, err := buildPlan(cfg, d.q, old, d.log)
+	p, ch, err := d.buildPlan(cfg, old)
 	if err != nil {
 		return ch, fmt.Errorf("cannot apply the config: %w", err)
 	}

@@ -42,6 +42,8 @@ const (
 // every key): config's own defaults, so that a hand-built Config cannot, say, trip a
 // breaker on its first failure. The upstream ones match config's per-entry defaults.
 const (
+	// defaultAgent is the User-Agent without WithUserAgent.
+	defaultAgent    = "switchboard"
 	defaultTimeout  = 5 * time.Second
 	defaultMaxConns = 64
 )

@@ -67,7 +67,7 @@ type upstream struct {
 	state    *metrics.Gauge
 }
 
-func makeUpstream(cfg config.Upstream, global config.Breaker, log *slog.Logger) (*upstream, error) {
+func makeUpstream(cfg config.Upstream, global config.Breaker, agent string, log *slog.Logger) (*upstream, error) {
 	out, local, err := newUpstream(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("upstream %q: %w", cfg.Name, err)
@@ -101,7 +101,7 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, log *slog.Logger) 
 	}
 	if out != nil {
 		caps = out.Caps()
-		if u.client, err = newClient(cfg.URL, maxConns, u.timeout); err != nil {
+		if u.client, err = newClient(cfg.URL, maxConns, u.timeout, agent); err != nil {
 			return nil, fmt.Errorf("upstream %q: %w", cfg.Name, err)
 		}
 	} else {
@@ -124,7 +124,7 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, log *slog.Logger) 
 
 // newClient is one upstream's connection pool. It retries nothing itself: an attempt is
 // one request, and the dispatcher owns retries.
-func newClient(rawURL string, maxConns int, timeout time.Duration) (*fasthttp.HostClient, error) {
+func newClient(rawURL string, maxConns int, timeout time.Duration, agent string) (*fasthttp.HostClient, error) {
 	pu, err := url.Parse(rawURL)
 	if err != nil || pu.Host == "" {
 		return nil, fmt.Errorf("cannot parse url %q: it must be absolute", rawURL)
@@ -133,7 +133,7 @@ func newClient(rawURL string, maxConns int, timeout time.Duration) (*fasthttp.Ho
 	return &fasthttp.HostClient{
 		Addr:                      fasthttp.AddMissingPort(pu.Host, isTLS),
 		IsTLS:                     isTLS,
-		Name:                      "switchboard",
+		Name:                      agent,
 		MaxConns:                  maxConns,
 		ReadTimeout:               timeout,
 		WriteTimeout:              timeout,

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
@@ -39,7 +38,6 @@ type reloader struct {
 	level *slog.LevelVar
 	// generation counts the reloads applied since start.
 	generation int
-	started    time.Time
 }
 
 // EnableReload names the config file reloads read and the logger's level they set.

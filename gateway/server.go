@@ -62,6 +62,8 @@ type core struct {
 	cb     *callbacks.Worker
 	live   atomic.Pointer[Server]
 	reload reloader
+	// started is when the process started: the admin API's counters count from it.
+	started time.Time
 }
 
 // New opens storage and builds the gateway; it does not listen yet.
@@ -80,7 +82,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		q.Close()
 		return nil, fmt.Errorf("cannot start callbacks: %w", err)
 	}
-	c := &core{log: log, q: q, disp: disp, cb: cb}
+	c := &core{log: log, q: q, disp: disp, cb: cb, started: time.Now()}
 	s := newGeneration(c, cfg, nil)
 	c.live.Store(s)
 	s.srv = &fasthttp.Server{

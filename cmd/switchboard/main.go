@@ -28,6 +28,8 @@ Usage:
                                      a vendor simulator (messageflow, multiwhats, wavy,
                                      flowbot, whatsappcloud, http); switchboard mock -h
   switchboard bench ...              the load generator (switchboard bench -h)
+  switchboard probe [-url URL]       exit 0 when URL (default the local /readyz) answers
+                                     2xx: a health check for images without curl
   switchboard version
 `
 
@@ -47,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return check(args[1:], stdout, stderr)
 	case "mock":
 		return mock(args[1:], stderr)
+	case "probe":
+		return probe(args[1:], stdout, stderr)
 	case "bench":
 		return bench(args[1:])
 	case "version", "-version", "--version":

@@ -2,6 +2,7 @@ package main
 
 import (
 	"debug/elf"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -86,5 +87,67 @@ func TestSdNotify(t *testing.T) {
 	case <-p.done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("no exit within 30s of SIGTERM")
+	}
+}
+
+// TestImage builds the Dockerfile's image with podman and looks inside without running it
+// (containers cannot run on every machine that builds images): the static binary at
+// /switchboard, a non-root user, /data a volume the user owns, the probe as healthcheck.
+// The build stage is fed this test's binary (BUILT), so no toolchain image is pulled.
+func TestImage(t *testing.T) {
+	if _, err := exec.LookPath("podman"); err != nil {
+		t.Skip("podman is not installed (apt-get install podman): cannot build the image")
+	}
+	podman := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("podman", args...).Output()
+		if err != nil {
+			msg := ""
+			if ee, ok := err.(*exec.ExitError); ok {
+				msg = string(ee.Stderr)
+			}
+			t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, msg)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "out", "data"), 0o755)
+	bin := must(os.ReadFile(buildBinary(t)))
+	os.WriteFile(filepath.Join(dir, "out", "switchboard"), bin, 0o755)
+	if out, err := exec.Command("tar", "-C", dir, "-cf", filepath.Join(dir, "built.tar"), "out").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v %s", err, out)
+	}
+	tag := fmt.Sprintf("localhost/switchboard-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	podman("import", filepath.Join(dir, "built.tar"), tag+"-built")
+	t.Cleanup(func() { exec.Command("podman", "rmi", "-f", tag+"-built", tag).Run() })
+	podman("build", "--format", "docker", "--build-arg", "BUILT="+tag+"-built", "-t", tag, "../..")
+
+	if u := podman("image", "inspect", "--format", "{{.Config.User}}", tag); u != "65532:65532" {
+		t.Errorf("user %q, want 65532:65532 (non-root)", u)
+	}
+	if v := podman("image", "inspect", "--format", "{{json .Config.Volumes}}", tag); !strings.Contains(v, `"/data"`) {
+		t.Errorf("volumes %s, want /data", v)
+	}
+	if hc := podman("image", "inspect", "--format", "{{json .HealthCheck}}", tag); !strings.Contains(hc, `"/switchboard","probe"`) {
+		t.Errorf("healthcheck %s, want switchboard probe", hc)
+	}
+	id := podman("create", tag)
+	t.Cleanup(func() { exec.Command("podman", "rm", "-f", id).Run() })
+	podman("export", "-o", filepath.Join(dir, "fs.tar"), id)
+	out, err := exec.Command("tar", "-tvf", filepath.Join(dir, "fs.tar")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "65532/65532") || !strings.Contains(string(out), " data/") {
+		t.Errorf("/data is not owned by the image's user:\n%s", out)
+	}
+	podman("cp", id+":/switchboard", filepath.Join(dir, "from-image"))
+	podman("cp", id+":/etc/switchboard/switchboard.yaml", filepath.Join(dir, "container.yaml"))
+	if got := must(os.ReadFile(filepath.Join(dir, "from-image"))); string(got) != string(bin) {
+		t.Fatal("the image's /switchboard is not the binary it was built from")
+	}
+	// The image's own config is valid (the binary from the image checks it).
+	if out, err := exec.Command(filepath.Join(dir, "from-image"), "check", "-config", filepath.Join(dir, "container.yaml")).CombinedOutput(); err != nil {
+		t.Fatalf("the image's config: %v\n%s", err, out)
 	}
 }

@@ -15,6 +15,8 @@ type Duration time.Duration
 type Config struct {
 	// Listen is the one address serving every dialect, the native API, admin and metrics.
 	Listen string `yaml:"listen"`
+	// TLS, when set, serves Listen over HTTPS.
+	TLS TLS `yaml:"tls"`
 	// DataDir holds the Badger queue (not used with queue.backend nats).
 	DataDir string `yaml:"data_dir"`
 	// AdminToken is the Bearer token for /admin/*. Empty disables the admin API.
@@ -47,6 +49,15 @@ type Config struct {
 	file  string
 	lines map[string]int
 	unset map[string]string
+}
+
+// TLS is the listener's certificate. Both files are read at start and again on every reload
+// (SIGHUP), so a renewed certificate needs no restart; turning TLS on or off needs one.
+type TLS struct {
+	// Cert is a PEM file: the certificate, then its chain.
+	Cert string `yaml:"cert"`
+	// Key is the certificate's private key (PEM).
+	Key string `yaml:"key"`
 }
 
 // Shutdown is a graceful stop: first /readyz answers 503 for Drain while every request is

@@ -159,6 +159,9 @@ func (k *checker) server() {
 	if c.Queue.Backend != "nats" {
 		k.required("data_dir", c.DataDir)
 	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		k.add("tls", "give both cert and key, or neither")
+	}
 	k.atLeast("max_body_bytes", int64(c.MaxBodyBytes), 1)
 	k.oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
 	if c.Shutdown.Drain < 0 {

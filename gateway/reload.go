@@ -86,10 +86,19 @@ func (s *Server) Reload() (ReloadResult, error) {
 	}
 	old := s.live.Load()
 	res.NotLive = keepNotLive(cfg, old.cfg)
+	cert, err := loadCert(cfg.TLS)
+	if err != nil {
+		res.Problems = []string{err.Error()}
+		s.log.Error("reload refused; the running config is unchanged", "err", err)
+		return res, err
+	}
 	ch, err := s.disp.Apply(cfg)
 	if err != nil {
 		s.log.Error("reload refused; the running config is unchanged", "err", err)
 		return res, err
+	}
+	if cert != nil {
+		s.cert.Store(cert)
 	}
 	s.live.Store(newGeneration(s.core, cfg, old))
 	if rl.level != nil {
@@ -120,6 +129,9 @@ func keepNotLive(cfg, running *config.Config) []string {
 		}
 	}
 	keep("listen", &cfg.Listen, &running.Listen)
+	if (cfg.TLS.Cert == "") != (running.TLS.Cert == "") { // new files for TLS on are live
+		keep("tls", &cfg.TLS, &running.TLS)
+	}
 	keep("data_dir", &cfg.DataDir, &running.DataDir)
 	keep("queue", &cfg.Queue, &running.Queue)
 	keep("max_body_bytes", &cfg.MaxBodyBytes, &running.MaxBodyBytes)

@@ -7,6 +7,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -64,6 +65,8 @@ type core struct {
 	reload reloader
 	// started is when the process started: the admin API's counters count from it.
 	started time.Time
+	// cert is the listener's TLS certificate (tls.go), replaced by reloads.
+	cert atomic.Pointer[tls.Certificate]
 }
 
 // New opens storage and builds the gateway; it does not listen yet.

@@ -126,7 +126,7 @@ func serve(args []string, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	ln, err := gateway.Listen(cfg)
+	ln, err := srv.Listen()
 	if err != nil {
 		log.Error("cannot listen", "listen", cfg.Listen, "err", err)
 		srv.Shutdown(context.Background())

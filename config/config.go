@@ -327,6 +327,10 @@ type Upstream struct {
 	MaxConns int `yaml:"max_conns"`
 	// RatePerSecond caps messages per second (0: no cap).
 	RatePerSecond float64 `yaml:"rate_per_second"`
+	// Proxy is the proxy requests to this upstream go through: http://[user:pass@]host:port
+	// (CONNECT) or socks5://host:port; "direct" for none. Empty: HTTPS_PROXY, HTTP_PROXY and
+	// NO_PROXY from the environment (loopback addresses are never proxied).
+	Proxy string `yaml:"proxy"`
 	// Breaker overrides the global breaker settings for this upstream; keys it leaves out
 	// keep the global values.
 	Breaker *Breaker `yaml:"breaker"`

@@ -415,6 +415,12 @@ func (k *checker) upstreams() {
 		if u.Breaker != nil {
 			k.breaker(p+".breaker", u.Breaker)
 		}
+		if px := u.Proxy; px != "" && px != "direct" {
+			pu, err := url.Parse(px)
+			if err != nil || pu.Host == "" || !slices.Contains([]string{"http", "socks5", "socks5h"}, pu.Scheme) {
+				k.add(p+".proxy", "%q is not a proxy URL: http://host:port, socks5://host:port or direct", px)
+			}
+		}
 	}
 }
 

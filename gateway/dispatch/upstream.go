@@ -101,7 +101,7 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, agent string, log 
 	}
 	if out != nil {
 		caps = out.Caps()
-		if u.client, err = newClient(cfg.URL, maxConns, u.timeout, agent); err != nil {
+		if u.client, err = newClient(cfg.URL, cfg.Proxy, maxConns, u.timeout, agent); err != nil {
 			return nil, fmt.Errorf("upstream %q: %w", cfg.Name, err)
 		}
 	} else {
@@ -124,13 +124,18 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, agent string, log 
 
 // newClient is one upstream's connection pool. It retries nothing itself: an attempt is
 // one request, and the dispatcher owns retries.
-func newClient(rawURL string, maxConns int, timeout time.Duration, agent string) (*fasthttp.HostClient, error) {
+func newClient(rawURL, proxy string, maxConns int, timeout time.Duration, agent string) (*fasthttp.HostClient, error) {
 	pu, err := url.Parse(rawURL)
 	if err != nil || pu.Host == "" {
 		return nil, fmt.Errorf("cannot parse url %q: it must be absolute", rawURL)
 	}
 	isTLS := pu.Scheme == "https"
+	dial, err := proxyDial(proxy, isTLS, timeout)
+	if err != nil {
+		return nil, err
+	}
 	return &fasthttp.HostClient{
+		Dial:                      dial,
 		Addr:                      fasthttp.AddMissingPort(pu.Host, isTLS),
 		IsTLS:                     isTLS,
 		Name:                      agent,

@@ -211,7 +211,7 @@ func TestExampleFile(t *testing.T) {
 	// The example spells out the defaults; if they drift apart, operators are misled.
 	if c.Listen != d.Listen || c.DataDir != d.DataDir || c.MaxBodyBytes != d.MaxBodyBytes || c.LogLevel != d.LogLevel ||
 		!reflect.DeepEqual(c.Queue, d.Queue) || c.Retry != d.Retry || c.Breaker != d.Breaker || c.MultiWhats != d.MultiWhats || c.Wavy != d.Wavy ||
-		c.Callbacks != d.Callbacks ||
+		c.Callbacks != d.Callbacks || c.Shutdown != d.Shutdown ||
 		c.FlowBot.MaxTokenTTL != d.FlowBot.MaxTokenTTL || c.FlowBot.TokenRequestsPerWindow != d.FlowBot.TokenRequestsPerWindow ||
 		c.FlowBot.TokenWindow != d.FlowBot.TokenWindow {
 		t.Errorf("example file's values differ from Defaults():\n%+v\n%+v", c, d)

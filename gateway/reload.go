@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/fasthttp/router"
@@ -54,6 +55,8 @@ type ReloadResult struct {
 	Problems []string `json:"problems,omitempty"`
 	// Warnings are what `check` warns about in the file applied.
 	Warnings []string `json:"warnings,omitempty"`
+	// Changed are the top-level sections that differ from the running config.
+	Changed []string `json:"changed"`
 	// NotLive are settings that changed in the file but take effect only on a restart; the
 	// running values are kept.
 	NotLive []string `json:"not_live,omitempty"`
@@ -67,25 +70,13 @@ func (s *Server) Reload() (ReloadResult, error) {
 	rl := &s.reload
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
-	res := ReloadResult{Generation: rl.generation}
-	if rl.path == "" {
-		return res, fmt.Errorf("cannot reload: the server was not started from a config file")
-	}
-	cfg, err := config.Load(rl.path)
+	cfg, res, err := s.readConfig(nil)
 	if err != nil {
-		if ps, ok := err.(config.Problems); ok {
-			for _, p := range ps {
-				res.Problems = append(res.Problems, p.String())
-			}
-		} else {
-			res.Problems = []string{err.Error()}
-		}
 		s.log.Error("reload refused: the config has problems; the running config is unchanged",
 			"config", rl.path, "problems", res.Problems)
-		return res, fmt.Errorf("cannot reload %s: %w", rl.path, err)
+		return res, err
 	}
 	old := s.live.Load()
-	res.NotLive = keepNotLive(cfg, old.cfg)
 	cert, err := loadCert(cfg.TLS)
 	if err != nil {
 		res.Problems = []string{err.Error()}
@@ -95,6 +86,7 @@ func (s *Server) Reload() (ReloadResult, error) {
 	ch, err := s.disp.Apply(cfg)
 	if err != nil {
 		s.log.Error("reload refused; the running config is unchanged", "err", err)
+		res.Problems = []string{err.Error()}
 		return res, err
 	}
 	if cert != nil {
@@ -109,12 +101,72 @@ func (s *Server) Reload() (ReloadResult, error) {
 	}
 	rl.generation++
 	res.Reloaded, res.Upstreams, res.Generation = true, ch, rl.generation
+	s.log.Info("reloaded", "config", rl.path, "generation", rl.generation, "sections", res.Changed, "kept", ch.Kept,
+		"added", ch.Added, "changed", ch.Changed, "removed", ch.Removed, "not_live", res.NotLive, "warnings", res.Warnings)
+	return res, nil
+}
+
+// Preview says what a reload would change, changing nothing: of the config file, or of data
+// when given (a file to be installed, read with this server's environment).
+func (s *Server) Preview(data []byte) (ReloadResult, error) {
+	s.reload.mu.Lock()
+	defer s.reload.mu.Unlock()
+	cfg, res, err := s.readConfig(data)
+	if err != nil {
+		return res, err
+	}
+	res.Upstreams = s.disp.Diff(cfg)
+	return res, nil
+}
+
+// readConfig reads and validates the config file (or data), and fills what a reload of it
+// would say: its problems, or its warnings, changed sections and non-live settings (whose
+// running values it takes). Call with reload.mu held.
+func (s *Server) readConfig(data []byte) (*config.Config, ReloadResult, error) {
+	res := ReloadResult{Generation: s.reload.generation}
+	var cfg *config.Config
+	var err error
+	switch {
+	case data != nil:
+		cfg, err = config.Parse(data, "config")
+	case s.reload.path == "":
+		err = fmt.Errorf("the server was not started from a config file")
+	default:
+		cfg, err = config.Load(s.reload.path)
+	}
+	if err != nil {
+		if ps, ok := err.(config.Problems); ok {
+			for _, p := range ps {
+				res.Problems = append(res.Problems, p.String())
+			}
+		} else {
+			res.Problems = []string{err.Error()}
+		}
+		return nil, res, fmt.Errorf("cannot reload: %w", err)
+	}
+	running := s.live.Load().cfg
+	res.Changed = changedSections(cfg, running)
+	res.NotLive = keepNotLive(cfg, running)
 	for _, w := range config.Warnings(cfg) {
 		res.Warnings = append(res.Warnings, w.String())
 	}
-	s.log.Info("reloaded", "config", rl.path, "generation", rl.generation, "kept", ch.Kept, "added", ch.Added,
-		"changed", ch.Changed, "removed", ch.Removed, "not_live", res.NotLive, "warnings", res.Warnings)
-	return res, nil
+	return cfg, res, nil
+}
+
+// changedSections names the top-level keys whose values differ between a and b.
+func changedSections(a, b *config.Config) []string {
+	out := []string{}
+	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
+	for i := range va.NumField() {
+		f := va.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			out = append(out, strings.Split(f.Tag.Get("yaml"), ",")[0])
+		}
+	}
+	return out
 }
 
 // keepNotLive gives cfg the running values of what cannot change without a restart and
@@ -173,7 +225,15 @@ func newGeneration(c *core, cfg *config.Config, old *Server) *Server {
 // operationsRoutes serves reload and the upstream pause, behind the admin token.
 func (s *Server) operationsRoutes(r *router.Router) {
 	r.POST("/admin/v1/reload", s.admin(func(ctx *fasthttp.RequestCtx) {
-		res, err := s.Reload()
+		reload := s.Reload
+		if ctx.QueryArgs().GetBool("dry_run") {
+			var body []byte
+			if b := ctx.PostBody(); len(b) > 0 {
+				body = append(body, b...)
+			}
+			reload = func() (ReloadResult, error) { return s.Preview(body) }
+		}
+		res, err := reload()
 		if err != nil && len(res.Problems) == 0 {
 			res.Problems = []string{err.Error()}
 		}

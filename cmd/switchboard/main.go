@@ -21,9 +21,10 @@ const usage = `switchboard — messaging protocol gateway
 
 Usage:
   switchboard serve -config FILE     run the gateway
-  switchboard check -config FILE [-strict]
+  switchboard check -config FILE [-strict] [-against URL]
                                      validate a config: prints ok (and any warnings), or
-                                     every problem; -strict makes warnings problems
+                                     every problem; -strict makes warnings problems;
+                                     -against asks a running gateway what a reload would change
   switchboard mock -dialect NAME -listen ADDR [-latency D] [-fail-rate F] [-fail-mode M]
                                      a vendor simulator (messageflow, multiwhats, wavy,
                                      flowbot, whatsappcloud, http); switchboard mock -h
@@ -83,6 +84,8 @@ func check(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	path := fs.String("config", "switchboard.yaml", "the configuration file")
 	strict := fs.Bool("strict", false, "treat warnings as problems (exit 1)")
+	against := fs.String("against", "", "a running gateway's base URL: print what reloading this file there would change")
+	token := fs.String("token", os.Getenv("SWITCHBOARD_ADMIN_TOKEN"), "the admin token for -against")
 	if fs.Parse(args) != nil {
 		return 2
 	}
@@ -100,6 +103,9 @@ func check(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintln(stdout, "ok")
+	if *against != "" {
+		return checkAgainst(*path, *against, *token, stdout, stderr)
+	}
 	return 0
 }
 

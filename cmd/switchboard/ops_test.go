@@ -269,3 +269,37 @@ func TestAdminDeadLetters(t *testing.T) {
 		t.Fatalf("upstreams: %d %s", code, body)
 	}
 }
+
+// TestCheckAgainst: `check -against` prints what reloading a file on a running gateway would
+// change, and changes nothing there; a file the gateway would refuse exits 1 with its problems.
+func TestCheckAgainst(t *testing.T) {
+	a, b := startSink(t), startSink(t)
+	cfgPath, addr := gatewayConfig(t, gatewayOpts{sink: a, backup: b})
+	startProc(t, addr, "serve", "-config", cfgPath)
+	orig := string(must(os.ReadFile(cfgPath)))
+	next := filepath.Join(t.TempDir(), "next.yaml")
+	os.WriteFile(next, []byte(strings.Replace(strings.Replace(orig, addr, freeAddr(t), 1), "upstreams: [sink]", "upstreams: [backup]", 1)+
+		"  - name: extra\n    match: { tenants: [acme] }\n    upstreams: [sink]\n"), 0o600)
+	out, err := exec.Command(buildBinary(t), "check", "-config", next, "-against", "http://"+addr, "-token", "admin-secret-token").CombinedOutput()
+	for _, want := range []string{"sections changed: listen, routes\n", "upstreams kept as they are: sink, backup\n",
+		"needs a restart (a reload keeps the running value): listen\n"} {
+		if err != nil || !strings.Contains(string(out), want) {
+			t.Fatalf("check -against: %v, want %q in:\n%s", err, want, out)
+		}
+	}
+	if code, body := get("http://"+addr+"/admin/v1/upstreams", adminAuth); code != 200 || strings.Contains(body, "extra") {
+		t.Fatalf("after check -against: %d %s", code, body)
+	}
+	ids := sendAll(t, addr, recipients(5, 300), 2, "unchanged")
+	a.waitAll(t, ids, 10*time.Second) // still the running route to sink
+
+	// A file valid here but not on the gateway, whose environment lacks a variable it uses:
+	// the gateway's problems, exit 1.
+	os.WriteFile(next, []byte(strings.Replace(orig, `token: "native-demo-token"`, `token: "${SB_AGAINST_ONLY_HERE}"`, 1)), 0o600)
+	check := exec.Command(buildBinary(t), "check", "-config", next, "-against", "http://"+addr, "-token", "admin-secret-token")
+	check.Env = append(os.Environ(), "SB_AGAINST_ONLY_HERE=set-in-check-only")
+	out, err = check.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "tenants[0].native.token: is required (${SB_AGAINST_ONLY_HERE} is not set)") {
+		t.Fatalf("check of a file the gateway refuses: %v\n%s", err, out)
+	}
+}

@@ -56,10 +56,9 @@ func (d *Dispatcher) buildPlan(cfg *config.Config, old *plan) (*plan, Changes, e
 		if byName[uc.Name] != nil {
 			return nil, ch, fmt.Errorf("upstream %q is defined twice", uc.Name)
 		}
-		brk := breakerSettings(cfg.Breaker, uc.Breaker)
 		u := prev[uc.Name]
 		switch {
-		case u != nil && reflect.DeepEqual(u.conf, uc) && u.brk == brk:
+		case u != nil && u.same(uc, cfg.Breaker):
 			ch.Kept = append(ch.Kept, uc.Name)
 		default:
 			if u != nil {
@@ -95,6 +94,36 @@ func (d *Dispatcher) buildPlan(cfg *config.Config, old *plan) (*plan, Changes, e
 		}
 	}
 	return p, ch, nil
+}
+
+// same reports whether u was built from these settings, so that a reload may keep it.
+func (u *upstream) same(uc config.Upstream, global config.Breaker) bool {
+	return reflect.DeepEqual(u.conf, uc) && u.brk == breakerSettings(global, uc.Breaker)
+}
+
+// Diff is what Apply would do to the upstreams, without doing it.
+func (d *Dispatcher) Diff(cfg *config.Config) Changes {
+	var ch Changes
+	prev := map[string]*upstream{}
+	for _, u := range d.plan.Load().ups {
+		prev[u.name] = u
+	}
+	for _, uc := range cfg.Upstreams {
+		switch u := prev[uc.Name]; {
+		case u == nil:
+			ch.Added = append(ch.Added, uc.Name)
+		case u.same(uc, cfg.Breaker):
+			ch.Kept = append(ch.Kept, uc.Name)
+		default:
+			ch.Changed = append(ch.Changed, uc.Name)
+		}
+		delete(prev, uc.Name)
+	}
+	for name := range prev {
+		ch.Removed = append(ch.Removed, name)
+	}
+	slices.Sort(ch.Removed)
+	return ch
 }
 
 // senders is how many sender goroutines the plan wants: one per upstream connection.

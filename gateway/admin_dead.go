@@ -68,6 +68,22 @@ func (f *deadFilter) match(r *queue.Record) bool {
 		(f.since.IsZero() || !at.Before(f.since)) && (f.until.IsZero() || at.Before(f.until))
 }
 
+// requestedDead answers the request's filters: up to limit matching dead letters (after
+// its after= cursor) and whether more matched. It has answered the request when ok is false.
+func (s *Server) requestedDead(ctx *fasthttp.RequestCtx, limit int) (recs []*queue.Record, more, ok bool) {
+	f, e := parseDeadFilter(ctx.QueryArgs())
+	if e != nil {
+		s.writeNativeError(ctx, e)
+		return nil, false, false
+	}
+	recs, more, err := s.selectDead(f, limit)
+	if err != nil {
+		s.writeNativeError(ctx, canonical.AsError(err))
+		return nil, false, false
+	}
+	return recs, more, true
+}
+
 // selectDead returns up to limit dead letters that match f, after f.after, and whether
 // more matched beyond them.
 func (s *Server) selectDead(f deadFilter, limit int) ([]*queue.Record, bool, error) {
@@ -108,16 +124,13 @@ func limitArg(args *fasthttp.Args, def int) (int, *canonical.Error) {
 func (s *Server) deadRoutes(r *router.Router) {
 	// GET /admin/v1/dead?upstream=&tenant=&reason=&to=&since=&until=&after=&limit=
 	r.GET("/admin/v1/dead", s.admin(func(ctx *fasthttp.RequestCtx) {
-		args := ctx.QueryArgs()
-		f, e := parseDeadFilter(args)
-		limit, le := limitArg(args, deadPage)
-		if e = cmpErr(e, le); e != nil {
+		limit, e := limitArg(ctx.QueryArgs(), deadPage)
+		if e != nil {
 			s.writeNativeError(ctx, e)
 			return
 		}
-		recs, more, err := s.selectDead(f, limit)
-		if err != nil {
-			s.writeNativeError(ctx, canonical.AsError(err))
+		recs, more, ok := s.requestedDead(ctx, limit)
+		if !ok {
 			return
 		}
 		ans := map[string]any{"dead": recs}
@@ -128,18 +141,11 @@ func (s *Server) deadRoutes(r *router.Router) {
 	}))
 	// POST /admin/v1/dead/replay?<filters>[&dry_run=true]: replays every match, or counts them.
 	r.POST("/admin/v1/dead/replay", s.admin(func(ctx *fasthttp.RequestCtx) {
-		args := ctx.QueryArgs()
-		f, e := parseDeadFilter(args)
-		if e != nil {
-			s.writeNativeError(ctx, e)
+		recs, _, ok := s.requestedDead(ctx, deadScan)
+		if !ok {
 			return
 		}
-		recs, _, err := s.selectDead(f, deadScan)
-		if err != nil {
-			s.writeNativeError(ctx, canonical.AsError(err))
-			return
-		}
-		if args.GetBool("dry_run") {
+		if ctx.QueryArgs().GetBool("dry_run") {
 			s.writeValue(ctx, 200, map[string]any{"matched": len(recs), "replayed": 0, "dry_run": true})
 			return
 		}
@@ -191,14 +197,4 @@ func (s *Server) deadRoutes(r *router.Router) {
 		}
 		s.writeValue(ctx, 200, map[string]any{"messages": out})
 	}))
-}
-
-// cmpErr is the first of errs that is set.
-func cmpErr(errs ...*canonical.Error) *canonical.Error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
 }

@@ -203,11 +203,4 @@ func (d *Dispatcher) sender() {
 	}
 }
 
-func (d *Dispatcher) stopping() bool {
-	select {
-	case <-d.stop:
-		return true
-	default:
-		return false
-	}
-}
+func (d *Dispatcher) stopping() bool { return closed(d.stop) }

@@ -246,9 +246,12 @@ func (u *upstream) retire() {
 	}
 }
 
-func (u *upstream) isRetired() bool {
+func (u *upstream) isRetired() bool { return closed(u.retired) }
+
+// closed reports whether ch is closed, without waiting.
+func closed(ch <-chan struct{}) bool {
 	select {
-	case <-u.retired:
+	case <-ch:
 		return true
 	default:
 		return false

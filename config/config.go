@@ -27,6 +27,10 @@ type Config struct {
 	LogLevel string `yaml:"log_level"`
 	// Shutdown is how a stop (SIGTERM, SIGINT) goes.
 	Shutdown Shutdown `yaml:"shutdown"`
+	// WatchConfig, when set, is how often the config file is read to see whether it changed,
+	// reloading it when it did (as SIGHUP does). 0 (the default): reload on SIGHUP or
+	// POST /admin/v1/reload only. Turning it on or off takes a restart.
+	WatchConfig Duration `yaml:"watch_config"`
 
 	Queue       Queue       `yaml:"queue"`
 	Retry       Retry       `yaml:"retry"`

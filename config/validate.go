@@ -168,6 +168,9 @@ func (k *checker) server() {
 		k.add("shutdown.drain", "must not be negative (0 turns the drain off)")
 	}
 	k.positive("shutdown.timeout", c.Shutdown.Timeout)
+	if c.WatchConfig < 0 {
+		k.add("watch_config", "must not be negative (0 turns watching off)")
+	}
 
 	k.oneOf("queue.backend", c.Queue.Backend, "badger", "nats")
 	if c.Queue.Backend == "nats" {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
@@ -39,6 +40,8 @@ type reloader struct {
 	level *slog.LevelVar
 	// generation counts the reloads applied since start.
 	generation int
+	// unwatch stops the config watcher (watch.go); nil when none runs.
+	unwatch chan struct{}
 }
 
 // EnableReload names the config file reloads read and the logger's level they set.
@@ -46,6 +49,10 @@ func (s *Server) EnableReload(path string, level *slog.LevelVar) {
 	s.reload.mu.Lock()
 	defer s.reload.mu.Unlock()
 	s.reload.path, s.reload.level = path, level
+	if every := time.Duration(s.live.Load().cfg.WatchConfig); every > 0 && s.reload.unwatch == nil {
+		s.reload.unwatch = make(chan struct{})
+		go s.watchConfig(path, every, s.reload.unwatch)
+	}
 }
 
 // ReloadResult is the answer of a reload, for the log and the admin API.
@@ -188,6 +195,7 @@ func keepNotLive(cfg, running *config.Config) []string {
 	keep("queue", &cfg.Queue, &running.Queue)
 	keep("max_body_bytes", &cfg.MaxBodyBytes, &running.MaxBodyBytes)
 	keep("callbacks", &cfg.Callbacks, &running.Callbacks)
+	keep("watch_config", &cfg.WatchConfig, &running.WatchConfig)
 	if !slices.Equal(callbackTenants(cfg), callbackTenants(running)) {
 		changed = append(changed, "tenants[].callbacks")
 	}

@@ -126,6 +126,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // queue and closes storage cleanly.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.ready.Store(false)
+	s.stopWatching()
 	errs := []error{s.srv.ShutdownWithContext(ctx)}
 	errs = append(errs, s.disp.Stop(ctx))
 	if s.cb != nil {

@@ -303,3 +303,30 @@ func TestCheckAgainst(t *testing.T) {
 		t.Fatalf("check of a file the gateway refuses: %v\n%s", err, out)
 	}
 }
+
+// TestWatchConfig: with watch_config set, a change to the file is reloaded without a signal;
+// a broken change is refused once and the running config stays.
+func TestWatchConfig(t *testing.T) {
+	a, b := startSink(t), startSink(t)
+	cfgPath, addr := gatewayConfig(t, gatewayOpts{sink: a, backup: b})
+	orig := strings.Replace(string(must(os.ReadFile(cfgPath))), "log_level: warn", "log_level: info", 1) + "watch_config: 100ms\n"
+	os.WriteFile(cfgPath, []byte(orig), 0o600)
+	p := startProc(t, addr, "serve", "-config", cfgPath)
+
+	broken := strings.Replace(orig, "upstreams: [sink]", "upstreams: [nowhere]", 1)
+	os.WriteFile(cfgPath, []byte(broken), 0o600)
+	eventually(t, 5*time.Second, "the broken change to be refused", func() bool { return strings.Contains(p.output(), "reload refused") })
+	ids := sendAll(t, addr, recipients(5, 400), 2, "still sink")
+	a.waitAll(t, ids, 10*time.Second)
+	// A negative needs a window: ten of the watcher's looks must not refuse the file again.
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if n := strings.Count(p.output(), "reload refused"); n != 1 {
+			t.Fatalf("the unchanged broken file was refused %d times, want once:\n%s", n, p.output())
+		}
+	}
+
+	os.WriteFile(cfgPath, []byte(strings.Replace(orig, "upstreams: [sink]", "upstreams: [backup]", 1)), 0o600)
+	eventually(t, 5*time.Second, "the change to be reloaded", func() bool { return strings.Contains(p.output(), `"msg":"reloaded"`) })
+	ids = sendAll(t, addr, recipients(5, 500), 2, "now backup")
+	b.waitAll(t, ids, 10*time.Second)
+}

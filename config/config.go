@@ -15,6 +15,8 @@ type Duration time.Duration
 type Config struct {
 	// Listen is the one address serving every dialect, the native API, admin and metrics.
 	Listen string `yaml:"listen"`
+	// TLS, when set, serves Listen over HTTPS.
+	TLS TLS `yaml:"tls"`
 	// DataDir holds the Badger queue (not used with queue.backend nats).
 	DataDir string `yaml:"data_dir"`
 	// AdminToken is the Bearer token for /admin/*. Empty disables the admin API.
@@ -23,6 +25,12 @@ type Config struct {
 	MaxBodyBytes int `yaml:"max_body_bytes"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// Shutdown is how a stop (SIGTERM, SIGINT) goes.
+	Shutdown Shutdown `yaml:"shutdown"`
+	// WatchConfig, when set, is how often the config file is read to see whether it changed,
+	// reloading it when it did (as SIGHUP does). 0 (the default): reload on SIGHUP or
+	// POST /admin/v1/reload only. Turning it on or off takes a restart.
+	WatchConfig Duration `yaml:"watch_config"`
 
 	Queue       Queue       `yaml:"queue"`
 	Retry       Retry       `yaml:"retry"`
@@ -45,6 +53,27 @@ type Config struct {
 	file  string
 	lines map[string]int
 	unset map[string]string
+}
+
+// TLS is the listener's certificate. Both files are read at start and again on every reload
+// (SIGHUP), so a renewed certificate needs no restart; turning TLS on or off needs one.
+type TLS struct {
+	// Cert is a PEM file: the certificate, then its chain.
+	Cert string `yaml:"cert"`
+	// Key is the certificate's private key (PEM).
+	Key string `yaml:"key"`
+}
+
+// Shutdown is a graceful stop: first /readyz answers 503 for Drain while every request is
+// still served, so a load balancer probing it takes the gateway out of rotation; then the
+// listener closes, requests in progress finish, sends in flight finish or go back to the
+// queue, and the queue closes, all within Timeout.
+type Shutdown struct {
+	// Drain is how long /readyz answers 503 before the listener closes: at least a load
+	// balancer's probe interval times its unhealthy threshold. 0 closes at once.
+	Drain Duration `yaml:"drain"`
+	// Timeout bounds the rest of the stop: requests in progress and sends in flight.
+	Timeout Duration `yaml:"timeout"`
 }
 
 // Queue tunes the durable queue.
@@ -302,6 +331,10 @@ type Upstream struct {
 	MaxConns int `yaml:"max_conns"`
 	// RatePerSecond caps messages per second (0: no cap).
 	RatePerSecond float64 `yaml:"rate_per_second"`
+	// Proxy is the proxy requests to this upstream go through: http://[user:pass@]host:port
+	// (CONNECT) or socks5://host:port; "direct" for none. Empty: HTTPS_PROXY, HTTP_PROXY and
+	// NO_PROXY from the environment (loopback addresses are never proxied).
+	Proxy string `yaml:"proxy"`
 	// Breaker overrides the global breaker settings for this upstream; keys it leaves out
 	// keep the global values.
 	Breaker *Breaker `yaml:"breaker"`
@@ -338,7 +371,7 @@ type Match struct {
 	Kinds      []string `yaml:"kinds"`
 }
 
-// SplitTarget is one upstream of a split and its weight.
+// SplitTarget is one upstream of a split and its weight (0: staged, takes no traffic).
 type SplitTarget struct {
 	Upstream string `yaml:"upstream"`
 	Weight   int    `yaml:"weight"`

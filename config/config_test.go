@@ -211,7 +211,7 @@ func TestExampleFile(t *testing.T) {
 	// The example spells out the defaults; if they drift apart, operators are misled.
 	if c.Listen != d.Listen || c.DataDir != d.DataDir || c.MaxBodyBytes != d.MaxBodyBytes || c.LogLevel != d.LogLevel ||
 		!reflect.DeepEqual(c.Queue, d.Queue) || c.Retry != d.Retry || c.Breaker != d.Breaker || c.MultiWhats != d.MultiWhats || c.Wavy != d.Wavy ||
-		c.Callbacks != d.Callbacks ||
+		c.Callbacks != d.Callbacks || c.Shutdown != d.Shutdown ||
 		c.FlowBot.MaxTokenTTL != d.FlowBot.MaxTokenTTL || c.FlowBot.TokenRequestsPerWindow != d.FlowBot.TokenRequestsPerWindow ||
 		c.FlowBot.TokenWindow != d.FlowBot.TokenWindow {
 		t.Errorf("example file's values differ from Defaults():\n%+v\n%+v", c, d)
@@ -307,7 +307,7 @@ func TestProblems(t *testing.T) {
 		{"timeouts", okTenants + okRoutes + "upstreams:\n  - { name: sink, dialect: sandbox, timeout: 0s, max_conns: 0 }\n",
 			[]string{"upstreams[0].timeout", "upstreams[0].max_conns"}},
 
-		{"route refs", okTenants + okUpstreams + "routes:\n  - name: r\n    upstreams: [sink, nope]\n    split: [{ upstream: gone, weight: 1 }, { upstream: sink, weight: 0 }]\n    mirror: ghost\n    degrade: drop\n",
+		{"route refs", okTenants + okUpstreams + "routes:\n  - name: r\n    upstreams: [sink, nope]\n    split: [{ upstream: gone, weight: 1 }, { upstream: sink, weight: -1 }]\n    mirror: ghost\n    degrade: drop\n",
 			[]string{"routes[0].upstreams[1]", "routes[0].split[0].upstream", "routes[0].split[1].weight", "routes[0].mirror", "routes[0].degrade"}},
 		{"route empty", okTenants + okUpstreams + "routes:\n  - name: r\n  - name: r\n    upstreams: [sink]\n", []string{"routes[0].upstreams", "routes[1].name"}},
 		{"match", okTenants + okUpstreams + "routes:\n  - name: r\n    upstreams: [sink]\n    match:\n      tenants: [t1, t2]\n      dialects: [wavy, native, smtp]\n      channels: [sms, fax]\n      kinds: [text, video]\n      to_prefixes: [\"+972\", \"97-2\"]\n",

@@ -14,6 +14,7 @@ func Defaults() Config {
 		DataDir:      "./data",
 		MaxBodyBytes: 1 << 20,
 		LogLevel:     "info",
+		Shutdown:     Shutdown{Drain: Duration(5 * time.Second), Timeout: Duration(20 * time.Second)},
 		Queue: Queue{
 			Backend:      "badger",
 			Durability:   "always",

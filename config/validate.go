@@ -159,8 +159,18 @@ func (k *checker) server() {
 	if c.Queue.Backend != "nats" {
 		k.required("data_dir", c.DataDir)
 	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		k.add("tls", "give both cert and key, or neither")
+	}
 	k.atLeast("max_body_bytes", int64(c.MaxBodyBytes), 1)
 	k.oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
+	if c.Shutdown.Drain < 0 {
+		k.add("shutdown.drain", "must not be negative (0 turns the drain off)")
+	}
+	k.positive("shutdown.timeout", c.Shutdown.Timeout)
+	if c.WatchConfig < 0 {
+		k.add("watch_config", "must not be negative (0 turns watching off)")
+	}
 
 	k.oneOf("queue.backend", c.Queue.Backend, "badger", "nats")
 	if c.Queue.Backend == "nats" {
@@ -408,6 +418,12 @@ func (k *checker) upstreams() {
 		if u.Breaker != nil {
 			k.breaker(p+".breaker", u.Breaker)
 		}
+		if px := u.Proxy; px != "" && px != "direct" {
+			pu, err := url.Parse(px)
+			if err != nil || pu.Host == "" || !slices.Contains([]string{"http", "socks5", "socks5h"}, pu.Scheme) {
+				k.add(p+".proxy", "%q is not a proxy URL: http://host:port, socks5://host:port or direct", px)
+			}
+		}
 	}
 }
 
@@ -439,12 +455,18 @@ func (k *checker) routes() {
 		for j, name := range r.Upstreams {
 			k.upstreamRef(p+".upstreams["+strconv.Itoa(j)+"]", name)
 		}
+		total := 0
 		for j, s := range r.Split {
 			sp := p + ".split[" + strconv.Itoa(j) + "]"
 			k.upstreamRef(sp+".upstream", s.Upstream)
-			if s.Weight <= 0 {
-				k.add(sp+".weight", "must be positive, got %d", s.Weight)
+			// 0 stages an arm before it takes traffic; the first step of a migration.
+			if s.Weight < 0 {
+				k.add(sp+".weight", "must not be negative, got %d", s.Weight)
 			}
+			total += max(s.Weight, 0)
+		}
+		if len(r.Split) > 0 && total == 0 && len(r.Upstreams) == 0 {
+			k.add(p+".split", "the weights add to 0 and the route has no upstreams: it could send nothing")
 		}
 		if r.Mirror != "" {
 			k.upstreamRef(p+".mirror", r.Mirror)

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"errors"
-	"strconv"
 
 	"github.com/fasthttp/router"
 	"github.com/goccy/go-json"
@@ -21,28 +20,10 @@ func (s *Server) adminRoutes(r *router.Router) {
 		s.writeValue(ctx, 200, s.q.Stats())
 	}))
 	r.GET("/admin/v1/upstreams", s.admin(func(ctx *fasthttp.RequestCtx) {
-		s.writeValue(ctx, 200, map[string]any{"upstreams": s.disp.Upstreams()})
+		// The counts are since counters_since (the process's start); /metrics has the same.
+		s.writeValue(ctx, 200, map[string]any{"upstreams": s.disp.Upstreams(), "counters_since": s.started})
 	}))
-	r.GET("/admin/v1/dead", s.admin(func(ctx *fasthttp.RequestCtx) {
-		limit := 100
-		if v := ctx.QueryArgs().Peek("limit"); len(v) > 0 {
-			n, err := strconv.Atoi(string(v))
-			if err != nil || n <= 0 || n > 10000 {
-				s.writeNativeError(ctx, canonical.Invalid("limit", "must be a number from 1 to 10000"))
-				return
-			}
-			limit = n
-		}
-		recs, err := s.q.DeadLetters(limit)
-		if err != nil {
-			s.writeNativeError(ctx, canonical.AsError(err))
-			return
-		}
-		if recs == nil {
-			recs = []*queue.Record{}
-		}
-		s.writeValue(ctx, 200, map[string]any{"dead": recs})
-	}))
+	s.deadRoutes(r) // admin_dead.go
 	// Profiles for operators (go tool pprof), behind the same token as the rest of admin.
 	r.GET("/debug/pprof/{profile:*}", s.admin(pprofhandler.PprofHandler))
 	r.GET("/debug/pprof/", s.admin(pprofhandler.PprofHandler))

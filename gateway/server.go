@@ -7,6 +7,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,15 +35,14 @@ import (
 // readBufferSize bounds the request line and headers.
 const readBufferSize = 64 << 10
 
-// Server is a running gateway.
+// Server is a running gateway: the parts that live as long as the process (core), and one
+// generation of what a reload replaces (reload.go), of which core.live is the one serving.
 type Server struct {
-	cfg   *config.Config
-	log   *slog.Logger
-	q     queue.Queue
-	disp  *dispatch.Dispatcher
-	dir   *directory
-	srv   *fasthttp.Server
-	ready atomic.Bool
+	*core
+	cfg *config.Config
+	dir *directory
+	// handler is this generation's router.
+	handler fasthttp.RequestHandler
 
 	native      *native.Inbound
 	messageflow *messageflow.Inbound
@@ -50,8 +50,23 @@ type Server struct {
 	wavy        *wavy.Inbound
 	flowbot     *flowbot.Inbound
 	fb          *flowbotState
+}
+
+// core is what every generation of a Server shares.
+type core struct {
+	log   *slog.Logger
+	q     queue.Queue
+	disp  *dispatch.Dispatcher
+	srv   *fasthttp.Server
+	ready atomic.Bool
 	// cb posts status callbacks; nil when no tenant has a callback URL.
-	cb *callbacks.Worker
+	cb     *callbacks.Worker
+	live   atomic.Pointer[Server]
+	reload reloader
+	// started is when the process started: the admin API's counters count from it.
+	started time.Time
+	// cert is the listener's TLS certificate (tls.go), replaced by reloads.
+	cert atomic.Pointer[tls.Certificate]
 	// tickets are the admin pages' login tickets not used yet.
 	tickets tickets
 }
@@ -62,7 +77,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	disp, err := dispatch.New(cfg, q, log)
+	disp, err := dispatch.New(cfg, q, log, dispatch.WithUserAgent(userAgent()))
 	if err != nil {
 		q.Close()
 		return nil, err
@@ -72,19 +87,17 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		q.Close()
 		return nil, fmt.Errorf("cannot start callbacks: %w", err)
 	}
-	s := &Server{
-		cfg: cfg, log: log, q: q, disp: disp, dir: newDirectory(cfg),
-		native:      native.New(),
-		messageflow: messageflow.New(messageflowOptions(cfg)),
-		multiwhats:  multiwhats.New(multiwhatsOptions(cfg)),
-		wavy:        wavy.New(wavyOptions(cfg)),
-		flowbot:     flowbot.New(flowbotOptions(cfg)),
-		fb:          newFlowbotState(cfg),
-		cb:          cb,
-	}
+	c := &core{log: log, q: q, disp: disp, cb: cb, started: time.Now()}
+	s := newGeneration(c, cfg, nil)
+	c.live.Store(s)
 	s.srv = &fasthttp.Server{
-		Handler:            s.accessLog(s.router().Handler),
-		ErrorHandler:       s.transportError,
+		Handler: s.accessLog(func(ctx *fasthttp.RequestCtx) {
+			if !c.ready.Load() {
+				ctx.SetConnectionClose() // draining (drain.go)
+			}
+			c.live.Load().handler(ctx)
+		}),
+		ErrorHandler:       func(ctx *fasthttp.RequestCtx, err error) { c.live.Load().transportError(ctx, err) },
 		Name:               "switchboard",
 		MaxRequestBodySize: cfg.MaxBodyBytes,
 		// MessageFlow clients put the whole text in the query string: URL-encoded Hebrew
@@ -116,6 +129,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // queue and closes storage cleanly.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.ready.Store(false)
+	s.stopWatching()
 	errs := []error{s.srv.ShutdownWithContext(ctx)}
 	errs = append(errs, s.disp.Stop(ctx))
 	if s.cb != nil {
@@ -145,6 +159,7 @@ func (s *Server) router() *router.Router {
 	}
 	r.GET("/gateway/v1/messages/{id}", s.instrument(native.Dialect, s.messageStatus))
 	s.adminRoutes(r)
+	s.operationsRoutes(r)
 	s.receiptRoutes(r)
 	s.migrationRoutes(r)
 	r.GET("/healthz", func(ctx *fasthttp.RequestCtx) { writeJSON(ctx, 200, []byte(`{"status":"ok"}`)) })

@@ -36,7 +36,10 @@ func buildBinary(t *testing.T) string {
 			return
 		}
 		binaryPath = filepath.Join(dir, "switchboard")
-		out, err := exec.Command("go", "build", "-o", binaryPath, ".").CombinedOutput()
+		// Static, as make build and the image build it (TestStaticBinary checks).
+		build := exec.Command("go", "build", "-o", binaryPath, ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := build.CombinedOutput()
 		if err != nil {
 			binaryErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

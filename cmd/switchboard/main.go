@@ -9,28 +9,28 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"switchboard/config"
 	"switchboard/gateway"
 )
 
-// shutdownTimeout bounds a graceful stop: requests in progress and in-flight sends.
-const shutdownTimeout = 20 * time.Second
-
 const usage = `switchboard — messaging protocol gateway
 
 Usage:
   switchboard serve -config FILE     run the gateway
-  switchboard check -config FILE     validate a config: prints ok, or every problem
+  switchboard check -config FILE [-strict] [-against URL]
+                                     validate a config: prints ok (and any warnings), or
+                                     every problem; -strict makes warnings problems;
+                                     -against asks a running gateway what a reload would change
   switchboard mock -dialect NAME -listen ADDR [-latency D] [-fail-rate F] [-fail-mode M]
                                      a vendor simulator (messageflow, multiwhats, wavy,
                                      flowbot, whatsappcloud, http); switchboard mock -h
   switchboard bench ...              the load generator (switchboard bench -h)
+  switchboard probe [-url URL]       exit 0 when URL (default the local /readyz) answers
+                                     2xx: a health check for images without curl
   switchboard version
 `
 
@@ -50,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return check(args[1:], stdout, stderr)
 	case "mock":
 		return mock(args[1:], stderr)
+	case "probe":
+		return probe(args[1:], stdout, stderr)
 	case "bench":
 		return bench(args[1:])
 	case "version", "-version", "--version":
@@ -78,15 +80,32 @@ func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
 }
 
 func check(args []string, stdout, stderr io.Writer) int {
-	path, ok := configFlag("check", args, stderr)
-	if !ok {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "switchboard.yaml", "the configuration file")
+	strict := fs.Bool("strict", false, "treat warnings as problems (exit 1)")
+	against := fs.String("against", "", "a running gateway's base URL: print what reloading this file there would change")
+	token := fs.String("token", os.Getenv("SWITCHBOARD_ADMIN_TOKEN"), "the admin token for -against")
+	if fs.Parse(args) != nil {
 		return 2
 	}
-	if _, err := config.Load(path); err != nil {
+	cfg, err := config.Load(*path)
+	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	if ws := config.Warnings(cfg); len(ws) > 0 {
+		for _, w := range ws {
+			fmt.Fprintln(stderr, "warning: "+w.String())
+		}
+		if *strict {
+			return 1
+		}
+	}
 	fmt.Fprintln(stdout, "ok")
+	if *against != "" {
+		return checkAgainst(*path, *against, *token, stdout, stderr)
+	}
 	return 0
 }
 
@@ -100,31 +119,68 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	log := newLogger(cfg.LogLevel, stderr)
+	log, level := newLogger(cfg.LogLevel, stderr)
+	log.Info("starting", "version", gateway.Version(), "go", gateway.GoVersion(), "config", path)
 	srv, err := gateway.New(cfg, log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	srv.EnableReload(path, level)
+	// Signals are taken before listening, so that a SIGHUP sent as soon as the port answers
+	// reloads rather than kills.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	ln, err := srv.Listen()
 	if err != nil {
 		log.Error("cannot listen", "listen", cfg.Listen, "err", err)
 		srv.Shutdown(context.Background())
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	select {
-	case err := <-done:
-		log.Error("server stopped", "err", err)
-		srv.Shutdown(context.Background())
-		return 1
-	case <-ctx.Done():
+	notify("READY=1")
+	for {
+		select {
+		case err := <-done:
+			log.Error("server stopped", "err", err)
+			srv.Shutdown(context.Background())
+			return 1
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				notify(reloading())
+				srv.Reload() //nolint:errcheck // Reload logs every problem itself
+				notify("READY=1")
+				continue
+			}
+			return stopServer(srv, sigs, log)
+		}
 	}
+}
+
+// stopServer drains, then shuts down within the config's shutdown.timeout. A second
+// SIGTERM or SIGINT cuts the drain short.
+func stopServer(srv *gateway.Server, sigs <-chan os.Signal, log *slog.Logger) int {
+	notify("STOPPING=1")
+	dctx, cancelDrain := context.WithCancel(context.Background())
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				if sig != syscall.SIGHUP {
+					cancelDrain()
+					return
+				}
+			case <-dctx.Done():
+				return
+			}
+		}
+	}()
+	srv.Drain(dctx)
+	cancelDrain()
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), srv.ShutdownTimeout())
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("unclean shutdown", "err", err)
@@ -134,10 +190,12 @@ func serve(args []string, stderr io.Writer) int {
 	return 0
 }
 
-func newLogger(level string, w io.Writer) *slog.Logger {
+// newLogger logs JSON at level, which a reload may change through the LevelVar.
+func newLogger(level string, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	lv := new(slog.LevelVar)
 	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
+	if err := l.UnmarshalText([]byte(level)); err == nil {
+		lv.Set(l)
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l, ReplaceAttr: gateway.MillisAttr}))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv, ReplaceAttr: gateway.MillisAttr})), lv
 }

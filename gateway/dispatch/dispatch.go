@@ -27,29 +27,31 @@ import (
 
 // Dispatcher sends what the queue leases it.
 type Dispatcher struct {
-	log         *slog.Logger
-	q           queue.Queue
-	retry       config.Retry
-	ups         []*upstream // config order
-	routes      []*route
-	templates   catalogue
-	tenantHours map[string]*canonical.Window
-	zones       zoneCache
-	workers     int
+	log   *slog.Logger
+	q     queue.Queue
+	plan  atomic.Pointer[plan] // swapped whole by Apply
+	zones zoneCache
+	agent string // User-Agent of upstream requests
 
-	// Mirror copies wait in mirrorJobs (nil when no route mirrors) for the mirror senders.
+	// mu orders Start, Apply, Pause and Resume; what it guards changes only there.
+	mu     sync.Mutex
+	paused map[string]bool // upstream names paused, carried into each new plan
+	// started, and the goroutines started: senders, mirror senders, the watchdog.
+	started  bool
+	ctx      context.Context
+	workers  int
+	watching bool
+
+	// Mirror copies wait in mirrorJobs for the mirror senders (started once a route mirrors).
 	mirrorJobs    chan mirrorJob
 	mirrorWorkers int
 
-	// rec counts what each upstream did, for the page, the metrics and receipts.
+	// rec counts what each upstream did, for the page, the metrics and receipts. It lives
+	// as long as the dispatcher, so a reload keeps the page's figures.
 	rec *compare.Recorder
 	// lastDue is when the last message leased became due (unix nanoseconds), for the
 	// oldest-ready gauge; the start time until one is leased.
 	lastDue atomic.Int64
-
-	// wd holds sent messages for their receipts when a route has receipt_timeout and the
-	// queue can (queue.Watchdog); nil otherwise.
-	wd queue.Watchdog
 
 	work     chan *canonical.Message
 	stop     chan struct{} // closed by Stop: senders stop waiting and hand messages back
@@ -58,63 +60,56 @@ type Dispatcher struct {
 	stopOnce sync.Once
 }
 
+// Option adjusts a Dispatcher in New.
+type Option func(*Dispatcher)
+
+// WithUserAgent names the gateway in the User-Agent of every upstream request ("switchboard/v1.2.3").
+func WithUserAgent(ua string) Option { return func(d *Dispatcher) { d.agent = ua } }
+
 // New builds a dispatcher from cfg's upstreams, routes and templates. It does no I/O.
-func New(cfg *config.Config, q queue.Queue, log *slog.Logger) (*Dispatcher, error) {
+func New(cfg *config.Config, q queue.Queue, log *slog.Logger, opts ...Option) (*Dispatcher, error) {
 	d := &Dispatcher{
-		log:         log,
-		q:           q,
-		retry:       retrySettings(cfg.Retry),
-		templates:   newCatalogue(cfg.Templates, cfg.TemplateGroups),
-		tenantHours: map[string]*canonical.Window{},
-		stop:        make(chan struct{}),
-		rec:         compare.New(),
+		log:        log,
+		q:          q,
+		agent:      defaultAgent,
+		paused:     map[string]bool{},
+		mirrorJobs: make(chan mirrorJob, mirrorQueue),
+		stop:       make(chan struct{}),
+		rec:        compare.New(),
 	}
-	byName := map[string]*upstream{}
-	conns := 0
-	for _, uc := range cfg.Upstreams {
-		if byName[uc.Name] != nil {
-			return nil, fmt.Errorf("upstream %q is defined twice", uc.Name)
-		}
-		u, err := makeUpstream(uc, cfg.Breaker, log)
-		if err != nil {
-			return nil, err
-		}
-		byName[uc.Name] = u
-		d.ups = append(d.ups, u)
-		conns += cap(u.conns)
+	for _, o := range opts {
+		o(d)
 	}
-	d.workers = min(max(conns, 1), maxWorkers)
-	for _, rc := range cfg.Routes {
-		r, err := newRoute(rc, byName)
-		if err != nil {
-			return nil, err
-		}
-		d.routes = append(d.routes, r)
-		if r.mirror != nil && d.mirrorJobs == nil {
-			d.mirrorJobs = make(chan mirrorJob, mirrorQueue)
-			d.mirrorWorkers = mirrorWorkers
-		}
+	p, _, err := d.buildPlan(cfg, nil)
+	if err != nil {
+		return nil, err
 	}
-	d.declareSeries()
-	d.wd = watchdogOf(q, d.routes, log)
-	for _, t := range cfg.Tenants {
-		if w := hoursWindow(t.SendingHours); w != nil {
-			d.tenantHours[t.ID] = w
-		}
+	d.plan.Store(p)
+	d.declareSeries(p)
+	d.workers = p.senders()
+	if p.mirrors() {
+		d.mirrorWorkers = mirrorWorkers
 	}
 	return d, nil
 }
 
+// cur is the plan in force.
+func (d *Dispatcher) cur() *plan { return d.plan.Load() }
+
 // Start begins leasing and sending. Call it once.
 func (d *Dispatcher) Start() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
+	d.ctx, d.cancel, d.started = ctx, cancel, true
 	d.work = make(chan *canonical.Message, leaseBatch)
 	d.lastDue.Store(time.Now().UnixNano())
 	oldestReady.Store(d)
 	d.running.Add(1 + d.workers)
 	go d.leaseLoop(ctx)
-	if d.wd != nil {
+	p := d.cur()
+	if p.wd != nil {
+		d.watching = true
 		d.running.Add(1)
 		go d.watchdog(ctx)
 	}
@@ -133,6 +128,8 @@ func (d *Dispatcher) Start() {
 func (d *Dispatcher) Stop(ctx context.Context) error {
 	d.stopOnce.Do(func() {
 		oldestReady.CompareAndSwap(d, nil)
+		d.mu.Lock() // no goroutine is started after this
+		defer d.mu.Unlock()
 		close(d.stop)
 		if d.cancel != nil {
 			d.cancel()
@@ -181,15 +178,20 @@ func (d *Dispatcher) leaseLoop(ctx context.Context) {
 	}
 }
 
-// pauseWhileAllOpen waits without leasing while every upstream's breaker is open: a message
+// pauseWhileAllOpen waits without leasing while every upstream's breaker is open (or it is paused): a message
 // leased then could only be handed back, and a large backlog would be read and rewritten
 // for nothing. It returns as soon as one breaker may let a probe through.
 func (d *Dispatcher) pauseWhileAllOpen(ctx context.Context) {
-	if len(d.ups) == 0 {
+	ups := d.cur().ups
+	if len(ups) == 0 {
 		return
 	}
 	wait := time.Duration(math.MaxInt64)
-	for _, u := range d.ups {
+	for _, u := range ups {
+		if u.paused.Load() {
+			wait = min(wait, pausedWait)
+			continue
+		}
 		if u.breaker.State() != gobreaker.StateOpen {
 			return
 		}
@@ -215,11 +217,4 @@ func (d *Dispatcher) sender() {
 	}
 }
 
-func (d *Dispatcher) stopping() bool {
-	select {
-	case <-d.stop:
-		return true
-	default:
-		return false
-	}
-}
+func (d *Dispatcher) stopping() bool { return closed(d.stop) }

@@ -45,7 +45,7 @@ func TestDegradePolicies(t *testing.T) {
 			bodies := map[string]*atomic.Value{"plain": recorder(plain), "rich": recorder(rich)}
 			cfg := testConfig(httpUpstream("plain", plain), httpUpstream("rich", rich))
 			cfg.Routes[0].Degrade = tc.policy
-			h := startWith(t, cfg, func(d *Dispatcher) { d.ups[0].caps &^= needButtons })
+			h := startWith(t, cfg, func(d *Dispatcher) { d.cur().ups[0].caps &^= needButtons })
 			ids := h.send(1, func(m *canonical.Message) { m.Text, m.Buttons = "Pay now?", []string{"Yes", "No"} })
 			r := h.wait(ids, 10*time.Second)[ids[0]]
 			last := r.History[len(r.History)-1]
@@ -67,7 +67,7 @@ func TestDegradePolicies(t *testing.T) {
 }
 
 func TestLocalMediaFailsClearly(t *testing.T) {
-	h := startWith(t, testConfig(httpUpstream("hook", newSink(t))), func(d *Dispatcher) { d.ups[0].caps &^= needLocalMedia })
+	h := startWith(t, testConfig(httpUpstream("hook", newSink(t))), func(d *Dispatcher) { d.cur().ups[0].caps &^= needLocalMedia })
 	ids := h.send(1, func(m *canonical.Message) { m.Media = []canonical.Media{{URL: `C:\files\a.pdf`, Local: true}} })
 	r := h.wait(ids, 10*time.Second)[ids[0]]
 	if last := r.History[len(r.History)-1]; r.Msg.Status != canonical.StatusFailed || !strings.Contains(last.Reason, "sender's own machine") {
@@ -126,7 +126,7 @@ func TestRateLimitDelaysNotFails(t *testing.T) {
 	if h.q.releases.Load() == 0 {
 		t.Fatal("no message waited in the queue for the limiter")
 	}
-	if n := h.d.ups[0].limiter.nHeld.Load(); n != 0 {
+	if n := h.d.cur().ups[0].limiter.nHeld.Load(); n != 0 {
 		t.Fatalf("%d reservations still held", n)
 	}
 }

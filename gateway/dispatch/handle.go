@@ -30,9 +30,10 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 		return
 	}
 	m.InferKind()
+	p := d.cur()
 	// The pick is kept with the message, so a retry sends the same template.
-	m.Template = d.templates.pick(m.Template)
-	r := d.route(m)
+	m.Template = p.templates.pick(m.Template)
+	r := p.route(m)
 	if r == nil {
 		m.LastError = "no route matches the message"
 		d.finish(m, canonical.Change{Status: canonical.StatusFailed, At: now, Reason: m.LastError})
@@ -48,7 +49,7 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 	// A message the receipt watchdog resent skips the upstreams it was sent through.
 	tried := resentFrom(m)
 	for i, u := range r.remaining(m, tried) {
-		msg, reason := fit(m, u, r.degrade, &d.templates)
+		msg, reason := fit(m, u, r.degrade, &p.templates)
 		if reason != "" {
 			why = reason
 			if r.degrade == policyFail {
@@ -57,8 +58,10 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 			continue
 		}
 		rs, wait, err := u.send(withoutMarker(msg), d.stop, false)
-		if err == errOpen {
-			u.primary.open.inc()
+		if err == errOpen || err == errPaused {
+			if err == errOpen {
+				u.primary.open.inc()
+			}
 			if openWait == 0 || wait < openWait {
 				openWait = wait
 			}
@@ -120,14 +123,15 @@ func (d *Dispatcher) conclude(m *canonical.Message, r *route, u *upstream, s *co
 		d.finish(m, canonical.Change{Status: canonical.StatusFailed, At: now, Upstream: u.name, Code: res.Code, Reason: res.Reason})
 	default:
 		m.LastError = res.Reason
-		if m.Attempts >= d.retry.MaxAttempts {
+		retry := d.cur().retry
+		if m.Attempts >= retry.MaxAttempts {
 			s.Dead(res.Code, res.Reason)
 			d.log.Warn("dead-lettered", "id", m.ID, "tenant", m.Tenant, "upstream", u.name, "attempts", m.Attempts, "code", res.Code, "reason", res.Reason)
 			d.finish(m, canonical.Change{Status: canonical.StatusDead, At: now, Upstream: u.name, Code: res.Code,
 				Reason: "gave up after " + strconv.Itoa(m.Attempts) + " attempts: " + res.Reason})
 			return
 		}
-		at := now.Add(backoff(time.Duration(d.retry.InitialBackoff), time.Duration(d.retry.MaxBackoff), m.Attempts, res.RetryAfter))
+		at := now.Add(backoff(time.Duration(retry.InitialBackoff), time.Duration(retry.MaxBackoff), m.Attempts, res.RetryAfter))
 		if u.breaker.State() == gobreaker.StateOpen {
 			// Not before the breaker may probe again, with jitter: otherwise this message,
 			// due first, would be every probe of a long outage and die of it alone.

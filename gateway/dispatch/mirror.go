@@ -52,7 +52,7 @@ func (d *Dispatcher) mirrorSender() {
 // retried.
 func (d *Dispatcher) sendMirror(j *mirrorJob) {
 	u := j.r.mirror
-	msg, why := fit(&j.m, u, j.r.degrade, &d.templates)
+	msg, why := fit(&j.m, u, j.r.degrade, &d.cur().templates)
 	if why != "" {
 		u.shadow.dropped.inc()
 		d.log.Debug("mirror copy not sent", "id", j.origID, "upstream", u.name, "reason", why)
@@ -60,7 +60,7 @@ func (d *Dispatcher) sendMirror(j *mirrorJob) {
 	}
 	res, _, err := u.send(msg, d.stop, true)
 	switch {
-	case err == errOpen:
+	case err == errOpen || err == errPaused:
 		u.shadow.open.inc()
 	case err != nil:
 		u.shadow.dropped.inc()

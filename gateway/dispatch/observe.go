@@ -31,10 +31,10 @@ func (d *Dispatcher) series(r *route, u *upstream, arm compare.Arm) *compare.Ser
 	return d.rec.Series(compare.Key{Route: r.name, Upstream: u.name, Arm: arm})
 }
 
-// declareSeries creates every series the routes can feed, so that their metrics are
-// exposed (at zero) from the start.
-func (d *Dispatcher) declareSeries() {
-	for _, r := range d.routes {
+// declareSeries creates every series the plan's routes can feed, so that their metrics are
+// exposed (at zero) from the start, and from a reload for routes it adds.
+func (d *Dispatcher) declareSeries(p *plan) {
+	for _, r := range p.routes {
 		orders := [][]*upstream{r.failover}
 		for _, st := range r.split {
 			orders = append(orders, st.order)

@@ -25,7 +25,7 @@ func TestLeasingPausesWhileAllBreakersOpen(t *testing.T) {
 	// first-batch messages retried before the breaker opened) returns.
 	paused := pausedLeasing.Get()
 	testutil.WaitFor(t, 5*time.Second, "leasing to pause", func() bool { return pausedLeasing.Get() > paused })
-	openUntil := time.Unix(0, h.d.ups[0].openedAt.Load()).Add(cfg.Breaker.OpenFor.D())
+	openUntil := time.Unix(0, h.d.cur().ups[0].openedAt.Load()).Add(cfg.Breaker.OpenFor.D())
 
 	before := h.q.leaseCount()
 	late := h.send(200, nil)

@@ -35,8 +35,8 @@ type splitTarget struct {
 }
 
 // route returns the first route matching m, or nil. An empty match field matches anything.
-func (d *Dispatcher) route(m *canonical.Message) *route {
-	for _, r := range d.routes {
+func (p *plan) route(m *canonical.Message) *route {
+	for _, r := range p.routes {
 		mt := &r.match
 		if anyOf(mt.Tenants, m.Tenant) && anyOf(mt.Dialects, m.Dialect) &&
 			anyOf(mt.Channels, string(m.Channel)) && anyOf(mt.Kinds, string(m.Kind)) &&

@@ -33,12 +33,17 @@ const (
 	// copies are dropped (and counted): a mirror must never slow the primary.
 	mirrorWorkers = 32
 	mirrorQueue   = 1024
+	// pausedWait is how long a message waits in the queue when the upstreams of its route
+	// are paused: a resume takes effect within it.
+	pausedWait = 500 * time.Millisecond
 )
 
 // Fallbacks for zero values in a Config that did not come through config.Load (which fills
 // every key): config's own defaults, so that a hand-built Config cannot, say, trip a
 // breaker on its first failure. The upstream ones match config's per-entry defaults.
 const (
+	// defaultAgent is the User-Agent without WithUserAgent.
+	defaultAgent    = "switchboard"
 	defaultTimeout  = 5 * time.Second
 	defaultMaxConns = 64
 )

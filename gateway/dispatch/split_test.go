@@ -49,8 +49,8 @@ func TestSplitWeightedAndSticky(t *testing.T) {
 		picks := map[string]int{}
 		for i := 0; i < 10000; i++ {
 			m := &canonical.Message{To: fmt.Sprintf("5511%09d", i*7919)}
-			order := d.route(m).order(m)
-			if again := d.route(m).order(m); names(again) != names(order) {
+			order := d.cur().route(m).order(m)
+			if again := d.cur().route(m).order(m); names(again) != names(order) {
 				t.Fatalf("not sticky for %s: %s then %s", m.To, names(order), names(again))
 			}
 			if want := tc.orders[order[0].name]; names(order) != want {
@@ -84,13 +84,13 @@ func TestRouteMatching(t *testing.T) {
 		{canonical.Message{To: "15551234567", Kind: canonical.KindTemplate, Channel: canonical.ChannelSMS}, "sms"},
 		{canonical.Message{To: "15551234567", Kind: canonical.KindText}, "default"},
 	} {
-		if got := d.route(&tc.m); got == nil || got.name != tc.want {
+		if got := d.cur().route(&tc.m); got == nil || got.name != tc.want {
 			t.Errorf("%+v routed to %v, want %s", tc.m, got, tc.want)
 		}
 	}
 	d = newTestDispatcher(t, &config.Config{Upstreams: boxes("a"), Routes: []config.Route{
 		{Name: "only-acme", Match: config.Match{Tenants: []string{"acme"}}, Upstreams: []string{"a"}}}})
-	if r := d.route(&canonical.Message{Tenant: "other"}); r != nil {
+	if r := d.cur().route(&canonical.Message{Tenant: "other"}); r != nil {
 		t.Fatalf("routed to %s", r.name)
 	}
 }

@@ -29,10 +29,13 @@ type UpstreamStatus struct {
 	Name    string `json:"name"`
 	Dialect string `json:"dialect"`
 	// Breaker is closed, half-open or open.
-	Breaker  string `json:"breaker"`
-	InFlight int64  `json:"in_flight"`
-	// Sent, Failed (permanent) and Retried count requests since start; Open counts messages
-	// the open breaker turned away.
+	Breaker string `json:"breaker"`
+	// Paused is set by the admin API's pause, until its resume.
+	Paused   bool  `json:"paused"`
+	InFlight int64 `json:"in_flight"`
+	// Sent, Failed (permanent) and Retried count requests since the process started (or since
+	// a reload changed this upstream's settings); Open counts messages the open breaker
+	// turned away. The Prometheus counters of the same names are never reset by a reload.
 	Sent    uint64 `json:"sent"`
 	Failed  uint64 `json:"failed"`
 	Retried uint64 `json:"retried"`
@@ -46,11 +49,13 @@ type UpstreamStatus struct {
 
 // Upstreams reports every upstream, in config order.
 func (d *Dispatcher) Upstreams() []UpstreamStatus {
-	out := make([]UpstreamStatus, len(d.ups))
-	for i, u := range d.ups {
+	ups := d.cur().ups
+	out := make([]UpstreamStatus, len(ups))
+	for i, u := range ups {
 		out[i] = UpstreamStatus{
 			Name:          u.name,
 			Dialect:       u.dialect,
+			Paused:        u.paused.Load(),
 			Breaker:       u.breaker.State().String(),
 			InFlight:      u.inFlight.Load(),
 			Sent:          u.primary.sent.n.Load(),

@@ -15,8 +15,8 @@ func (d *Dispatcher) openAt(m *canonical.Message, now time.Time) time.Time {
 		at = m.NotBefore
 	}
 	w := m.Window
-	if w == nil && len(d.tenantHours) > 0 {
-		w = d.tenantHours[m.Tenant]
+	if hours := d.cur().tenantHours; w == nil && len(hours) > 0 {
+		w = hours[m.Tenant]
 	}
 	if w != nil && len(w.Hours) > 0 {
 		at = nextOpen(at, w.Hours, d.zones.get(w.TimeZone))

@@ -23,6 +23,8 @@ var (
 	errOpen     = errors.New("circuit breaker open")
 	errBusy     = errors.New("upstream busy")
 	errStopping = errors.New("dispatcher stopping")
+	// errPaused: an operator paused the upstream; handled like errOpen, counted apart.
+	errPaused = errors.New("upstream paused")
 )
 
 // What a request's outcome means to the breaker: errPermanent is the message's fault and
@@ -36,12 +38,19 @@ var (
 // upstream is one provider at run time: its adapter, connection pool, breaker and limits.
 type upstream struct {
 	name, dialect string
-	out           adapters.Outbound // nil for a local upstream
-	local         adapters.Local
-	token         *tokenCache // set when out is an adapters.Authenticator
-	batch         *batcher    // set when out is an adapters.BulkOutbound
-	caps          need
-	maxText       int
+	// conf and brk are the settings it was built from: a reload keeps the upstream only
+	// when both are unchanged.
+	conf config.Upstream
+	brk  config.Breaker
+	// paused is set by Dispatcher.Pause; retired is closed when a reload drops the upstream.
+	paused  atomic.Bool
+	retired chan struct{}
+	out     adapters.Outbound // nil for a local upstream
+	local   adapters.Local
+	token   *tokenCache // set when out is an adapters.Authenticator
+	batch   *batcher    // set when out is an adapters.BulkOutbound
+	caps    need
+	maxText int
 
 	client  *fasthttp.HostClient
 	timeout time.Duration
@@ -59,7 +68,7 @@ type upstream struct {
 	state    *metrics.Gauge
 }
 
-func makeUpstream(cfg config.Upstream, global config.Breaker, log *slog.Logger) (*upstream, error) {
+func makeUpstream(cfg config.Upstream, global config.Breaker, agent string, log *slog.Logger) (*upstream, error) {
 	out, local, err := newUpstream(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("upstream %q: %w", cfg.Name, err)
@@ -67,6 +76,8 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, log *slog.Logger) 
 	u := &upstream{
 		name:    cfg.Name,
 		dialect: cfg.Dialect,
+		conf:    cfg,
+		retired: make(chan struct{}),
 		out:     out,
 		local:   local,
 		timeout: time.Duration(cfg.Timeout),
@@ -91,7 +102,7 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, log *slog.Logger) 
 	}
 	if out != nil {
 		caps = out.Caps()
-		if u.client, err = newClient(cfg.URL, maxConns, u.timeout); err != nil {
+		if u.client, err = newClient(cfg.URL, cfg.Proxy, maxConns, u.timeout, agent); err != nil {
 			return nil, fmt.Errorf("upstream %q: %w", cfg.Name, err)
 		}
 	} else {
@@ -99,6 +110,7 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, log *slog.Logger) 
 	}
 	u.caps, u.maxText = capsOf(caps), caps.MaxText
 	b := breakerSettings(global, cfg.Breaker)
+	u.brk = b
 	u.openFor = time.Duration(b.OpenFor)
 	u.breaker = newBreaker(cfg.Name, b, func(from, to gobreaker.State) {
 		if to == gobreaker.StateOpen {
@@ -113,16 +125,21 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, log *slog.Logger) 
 
 // newClient is one upstream's connection pool. It retries nothing itself: an attempt is
 // one request, and the dispatcher owns retries.
-func newClient(rawURL string, maxConns int, timeout time.Duration) (*fasthttp.HostClient, error) {
+func newClient(rawURL, proxy string, maxConns int, timeout time.Duration, agent string) (*fasthttp.HostClient, error) {
 	pu, err := url.Parse(rawURL)
 	if err != nil || pu.Host == "" {
 		return nil, fmt.Errorf("cannot parse url %q: it must be absolute", rawURL)
 	}
 	isTLS := pu.Scheme == "https"
+	dial, err := proxyDial(proxy, isTLS, timeout)
+	if err != nil {
+		return nil, err
+	}
 	return &fasthttp.HostClient{
+		Dial:                      dial,
 		Addr:                      fasthttp.AddMissingPort(pu.Host, isTLS),
 		IsTLS:                     isTLS,
-		Name:                      "switchboard",
+		Name:                      agent,
 		MaxConns:                  maxConns,
 		ReadTimeout:               timeout,
 		WriteTimeout:              timeout,
@@ -154,6 +171,12 @@ func newBreaker(name string, b config.Breaker, onChange func(from, to gobreaker.
 // request went out, and wait is how long until u may take the message.
 // A shadow copy never waits long and never holds a place in the rate limiter.
 func (u *upstream) send(m *canonical.Message, stop <-chan struct{}, shadow bool) (res adapters.Result, wait time.Duration, err error) {
+	if u.paused.Load() {
+		return res, pausedWait, errPaused
+	}
+	if u.isRetired() {
+		return res, 0, errStopping // a reload dropped it: back to the queue, to be routed anew
+	}
 	done, err := u.breaker.Allow()
 	if err != nil {
 		return res, u.openWait(err), errOpen
@@ -210,6 +233,29 @@ func (u *upstream) acquire(id string, stop <-chan struct{}, shadow bool) (time.D
 		return u.timeout, errBusy
 	case <-stop:
 		return 0, errStopping
+	case <-u.retired:
+		return 0, errStopping
+	}
+}
+
+// retire is called once a reload has dropped or rebuilt u: messages waiting for one of its
+// connections go back to the queue, requests in flight finish, idle connections close.
+func (u *upstream) retire() {
+	close(u.retired)
+	if u.client != nil {
+		u.client.CloseIdleConnections()
+	}
+}
+
+func (u *upstream) isRetired() bool { return closed(u.retired) }
+
+// closed reports whether ch is closed, without waiting.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 

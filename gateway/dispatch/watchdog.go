@@ -96,7 +96,8 @@ func (r *route) remaining(m *canonical.Message, tried map[string]bool) []*upstre
 // watch finishes a sent message with a watch when its route has a receipt timeout and an
 // upstream to resend through; it reports whether it did.
 func (d *Dispatcher) watch(m *canonical.Message, r *route, ch canonical.Change) bool {
-	if d.wd == nil || r.receiptTimeout <= 0 || ch.Status != canonical.StatusSent {
+	wd := d.cur().wd
+	if wd == nil || r.receiptTimeout <= 0 || ch.Status != canonical.StatusSent {
 		return false
 	}
 	tried := resentFrom(m)
@@ -108,7 +109,7 @@ func (d *Dispatcher) watch(m *canonical.Message, r *route, ch canonical.Change) 
 		return false
 	}
 	finishedSent.Inc()
-	d.queueErr(m, "finish", d.wd.FinishWatch(m, ch, ch.At.Add(r.receiptTimeout)))
+	d.queueErr(m, "finish", wd.FinishWatch(m, ch, ch.At.Add(r.receiptTimeout)))
 	return true
 }
 
@@ -116,7 +117,7 @@ func (d *Dispatcher) watch(m *canonical.Message, r *route, ch canonical.Change) 
 func (d *Dispatcher) watchdog(ctx context.Context) {
 	defer d.running.Done()
 	tick := maxWatchTick
-	for _, r := range d.routes {
+	for _, r := range d.cur().routes {
 		if r.receiptTimeout > 0 {
 			tick = min(tick, max(r.receiptTimeout/4, minWatchTick))
 		}
@@ -130,13 +131,17 @@ func (d *Dispatcher) watchdog(ctx context.Context) {
 		case <-t.C:
 		}
 		for ctx.Err() == nil {
-			recs, err := d.wd.Overdue(time.Now(), watchBatch)
+			wd := d.cur().wd
+			if wd == nil { // a reload took the last receipt timeout away
+				break
+			}
+			recs, err := wd.Overdue(time.Now(), watchBatch)
 			if err != nil {
 				d.log.Error("cannot read overdue receipts", "err", err)
 				break
 			}
 			for _, rec := range recs {
-				d.resend(rec.Msg)
+				d.resend(wd, rec.Msg)
 			}
 			if len(recs) < watchBatch {
 				break
@@ -147,9 +152,9 @@ func (d *Dispatcher) watchdog(ctx context.Context) {
 
 // resend sends m again through the next upstream of its route, or ends its watch when
 // there is none left.
-func (d *Dispatcher) resend(m *canonical.Message) {
+func (d *Dispatcher) resend(wd queue.Watchdog, m *canonical.Message) {
 	m.InferKind()
-	r := d.route(m)
+	r := d.cur().route(m)
 	tried := resentFrom(m)
 	if tried == nil {
 		tried = map[string]bool{}
@@ -157,7 +162,7 @@ func (d *Dispatcher) resend(m *canonical.Message) {
 	tried[m.Upstream] = true
 	now := time.Now()
 	if r == nil || r.receiptTimeout <= 0 || len(r.remaining(m, tried)) == len(r.order(m)) {
-		d.queueErr(m, "unwatch", d.wd.Unwatch(m.ID, canonical.Change{Status: canonical.StatusSent, At: now,
+		d.queueErr(m, "unwatch", wd.Unwatch(m.ID, canonical.Change{Status: canonical.StatusSent, At: now,
 			Upstream: m.Upstream, Reason: "no delivery receipt in time, and no further upstream to resend through"}))
 		return
 	}
@@ -172,7 +177,7 @@ func (d *Dispatcher) resend(m *canonical.Message) {
 	}
 	m.Extra[resentKey] = strings.Join(names, ",")
 	resentMessages.Inc()
-	err := d.wd.Resend(m, canonical.Change{Status: canonical.StatusQueued, At: now, Upstream: m.Upstream,
+	err := wd.Resend(m, canonical.Change{Status: canonical.StatusQueued, At: now, Upstream: m.Upstream,
 		Reason: "no delivery receipt from " + m.Upstream + " within " + r.receiptTimeout.String() + ": resending through the next upstream"})
 	if err != nil && !errors.Is(err, queue.ErrNotFound) { // a receipt came meanwhile
 		d.queueErr(m, "resend", err)

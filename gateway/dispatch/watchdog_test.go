@@ -49,7 +49,7 @@ func TestReceiptWatchdog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.wd == nil {
+	if d.cur().wd == nil {
 		t.Fatal("no watchdog over the Badger queue")
 	}
 	d.Start()

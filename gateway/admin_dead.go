@@ -1,0 +1,200 @@
+package gateway
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"switchboard/canonical"
+	"switchboard/gateway/queue"
+)
+
+// The admin API for a bad day: the dead-letter list with filters and paging, bulk replay
+// with a dry run, and lookups of any tenant's message by id or client reference.
+
+const (
+	// deadScan is the most dead letters one filtered list or bulk replay reads: the queue
+	// lists them from the oldest, so a filter or a page cursor is applied after reading.
+	// Bounded so that a huge dead list cannot take the gateway's memory.
+	deadScan = 20_000
+	// deadPage is the page size of the dead list without limit; maxDeadPage its largest.
+	deadPage    = 100
+	maxDeadPage = 10_000
+)
+
+// deadFilter selects dead letters; a zero field matches all.
+type deadFilter struct {
+	upstream, tenant, reason, to, after string
+	since, until                        time.Time
+}
+
+func parseDeadFilter(args *fasthttp.Args) (deadFilter, *canonical.Error) {
+	f := deadFilter{
+		upstream: string(args.Peek("upstream")), tenant: string(args.Peek("tenant")),
+		reason: strings.ToLower(string(args.Peek("reason"))), after: string(args.Peek("after")),
+		to: strings.TrimPrefix(string(args.Peek("to")), "+"),
+	}
+	for name, dst := range map[string]*time.Time{"since": &f.since, "until": &f.until} {
+		if v := args.Peek(name); len(v) > 0 {
+			t, err := time.Parse(time.RFC3339, string(v))
+			if err != nil {
+				return f, canonical.Invalid(name, "must be an RFC 3339 time, e.g. 2026-01-02T15:04:05Z")
+			}
+			*dst = t
+		}
+	}
+	return f, nil
+}
+
+// diedAt is when the message was dead-lettered: its last dead change, else its creation.
+func diedAt(r *queue.Record) time.Time {
+	for i := len(r.History) - 1; i >= 0; i-- {
+		if r.History[i].Status == canonical.StatusDead {
+			return r.History[i].At
+		}
+	}
+	return r.Msg.CreatedAt
+}
+
+func (f *deadFilter) match(r *queue.Record) bool {
+	m := r.Msg
+	at := diedAt(r)
+	return (f.upstream == "" || m.Upstream == f.upstream) && (f.tenant == "" || m.Tenant == f.tenant) &&
+		(f.to == "" || m.To == f.to) && (f.reason == "" || strings.Contains(strings.ToLower(m.LastError), f.reason)) &&
+		(f.since.IsZero() || !at.Before(f.since)) && (f.until.IsZero() || at.Before(f.until))
+}
+
+// requestedDead answers the request's filters: up to limit matching dead letters (after
+// its after= cursor) and whether more matched. It has answered the request when ok is false.
+func (s *Server) requestedDead(ctx *fasthttp.RequestCtx, limit int) (recs []*queue.Record, more, ok bool) {
+	f, e := parseDeadFilter(ctx.QueryArgs())
+	if e != nil {
+		s.writeNativeError(ctx, e)
+		return nil, false, false
+	}
+	recs, more, err := s.selectDead(f, limit)
+	if err != nil {
+		s.writeNativeError(ctx, canonical.AsError(err))
+		return nil, false, false
+	}
+	return recs, more, true
+}
+
+// selectDead returns up to limit dead letters that match f, after f.after, and whether
+// more matched beyond them.
+func (s *Server) selectDead(f deadFilter, limit int) ([]*queue.Record, bool, error) {
+	recs, err := s.q.DeadLetters(deadScan)
+	if err != nil {
+		return nil, false, err
+	}
+	out := []*queue.Record{}
+	skipping := f.after != ""
+	for _, r := range recs {
+		if skipping {
+			skipping = r.Msg.ID != f.after
+			continue
+		}
+		if !f.match(r) {
+			continue
+		}
+		if len(out) == limit {
+			return out, true, nil
+		}
+		out = append(out, r)
+	}
+	return out, false, nil
+}
+
+func limitArg(args *fasthttp.Args, def int) (int, *canonical.Error) {
+	v := args.Peek("limit")
+	if len(v) == 0 {
+		return def, nil
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil || n <= 0 || n > maxDeadPage {
+		return 0, canonical.Invalid("limit", "must be a number from 1 to %d", maxDeadPage)
+	}
+	return n, nil
+}
+
+func (s *Server) deadRoutes(r *router.Router) {
+	// GET /admin/v1/dead?upstream=&tenant=&reason=&to=&since=&until=&after=&limit=
+	r.GET("/admin/v1/dead", s.admin(func(ctx *fasthttp.RequestCtx) {
+		limit, e := limitArg(ctx.QueryArgs(), deadPage)
+		if e != nil {
+			s.writeNativeError(ctx, e)
+			return
+		}
+		recs, more, ok := s.requestedDead(ctx, limit)
+		if !ok {
+			return
+		}
+		ans := map[string]any{"dead": recs}
+		if more {
+			ans["next"] = recs[len(recs)-1].Msg.ID // pass as after= for the next page
+		}
+		s.writeValue(ctx, 200, ans)
+	}))
+	// POST /admin/v1/dead/replay?<filters>[&dry_run=true]: replays every match, or counts them.
+	r.POST("/admin/v1/dead/replay", s.admin(func(ctx *fasthttp.RequestCtx) {
+		recs, _, ok := s.requestedDead(ctx, deadScan)
+		if !ok {
+			return
+		}
+		if ctx.QueryArgs().GetBool("dry_run") {
+			s.writeValue(ctx, 200, map[string]any{"matched": len(recs), "replayed": 0, "dry_run": true})
+			return
+		}
+		replayed, failed := 0, []string{}
+		for _, r := range recs {
+			if err := s.q.Replay(r.Msg.ID); err != nil {
+				failed = append(failed, r.Msg.ID)
+				continue
+			}
+			replayed++
+		}
+		s.log.Warn("dead letters replayed by the admin API", "matched", len(recs), "replayed", replayed, "failed", len(failed))
+		s.writeValue(ctx, 200, map[string]any{"matched": len(recs), "replayed": replayed, "failed": failed})
+	}))
+	// GET /admin/v1/messages/{id}: any tenant's message with its history.
+	r.GET("/admin/v1/messages/{id}", s.admin(func(ctx *fasthttp.RequestCtx) {
+		id, _ := ctx.UserValue("id").(string)
+		rec, err := s.q.Get(id)
+		if err != nil {
+			s.writeNativeError(ctx, canonical.AsError(err))
+			return
+		}
+		s.writeValue(ctx, 200, rec)
+	}))
+	// GET /admin/v1/messages?tenant=T&client_ref=R: the messages a client sent with that reference.
+	r.GET("/admin/v1/messages", s.admin(func(ctx *fasthttp.RequestCtx) {
+		args := ctx.QueryArgs()
+		tenant, ref := string(args.Peek("tenant")), string(args.Peek("client_ref"))
+		if tenant == "" || ref == "" {
+			s.writeNativeError(ctx, canonical.Invalid("client_ref", "give tenant and client_ref (a recipient's dead letters: GET /admin/v1/dead?to=)"))
+			return
+		}
+		ids, err := s.lookups().ByRef(tenant, ref)
+		if err != nil {
+			s.writeNativeError(ctx, canonical.AsError(err))
+			return
+		}
+		out := []*queue.Record{}
+		for _, id := range ids {
+			rec, err := s.q.Get(id)
+			if errors.Is(err, queue.ErrNotFound) {
+				continue // past retention since the reference was read
+			}
+			if err != nil {
+				s.writeNativeError(ctx, canonical.AsError(err))
+				return
+			}
+			out = append(out, rec)
+		}
+		s.writeValue(ctx, 200, map[string]any{"messages": out})
+	}))
+}

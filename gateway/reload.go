@@ -1,0 +1,271 @@
+package gateway
+
+import (
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters/flowbot"
+	"switchboard/adapters/messageflow"
+	"switchboard/adapters/multiwhats"
+	"switchboard/adapters/native"
+	"switchboard/adapters/wavy"
+	"switchboard/canonical"
+	"switchboard/config"
+	"switchboard/gateway/dispatch"
+)
+
+// Reload (SIGHUP, POST /admin/v1/reload) reads the config file again, validates it as
+// `check` does, and swaps everything that can change live at once: dispatch's plan
+// (upstreams, routes, splits, mirrors, limits, templates, retry; dispatch.Apply), then a new
+// generation of the request path (tenants, credentials, tenant limits, dialect options,
+// admin token), which requests take from core.live as they start. A request in progress
+// finishes on the generation it started with; a send in flight on the upstream it started
+// on. A file that fails validation changes nothing.
+
+// reloader is the state reloads share.
+type reloader struct {
+	mu sync.Mutex // one reload at a time
+	// path is the config file; empty until EnableReload, when reloads are refused.
+	path string
+	// level, when set, is the logger's level, which a reload sets from log_level.
+	level *slog.LevelVar
+	// generation counts the reloads applied since start.
+	generation int
+	// unwatch stops the config watcher (watch.go); nil when none runs.
+	unwatch chan struct{}
+}
+
+// EnableReload names the config file reloads read and the logger's level they set.
+func (s *Server) EnableReload(path string, level *slog.LevelVar) {
+	s.reload.mu.Lock()
+	defer s.reload.mu.Unlock()
+	s.reload.path, s.reload.level = path, level
+	if every := time.Duration(s.live.Load().cfg.WatchConfig); every > 0 && s.reload.unwatch == nil {
+		s.reload.unwatch = make(chan struct{})
+		go s.watchConfig(path, every, s.reload.unwatch)
+	}
+}
+
+// ReloadResult is the answer of a reload, for the log and the admin API.
+type ReloadResult struct {
+	Reloaded bool `json:"reloaded"`
+	// Problems are the file's mistakes, each with its line, when it was refused.
+	Problems []string `json:"problems,omitempty"`
+	// Warnings are what `check` warns about in the file applied.
+	Warnings []string `json:"warnings,omitempty"`
+	// Changed are the top-level sections that differ from the running config.
+	Changed []string `json:"changed"`
+	// NotLive are settings that changed in the file but take effect only on a restart; the
+	// running values are kept.
+	NotLive []string `json:"not_live,omitempty"`
+	// Upstreams says which upstreams were kept as they were, added, changed and removed.
+	Upstreams  dispatch.Changes `json:"upstreams"`
+	Generation int              `json:"generation"`
+}
+
+// Reload applies the config file again. The error is set only when nothing was applied.
+func (s *Server) Reload() (ReloadResult, error) {
+	rl := &s.reload
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	cfg, res, err := s.readConfig(nil)
+	if err != nil {
+		s.log.Error("reload refused: the config has problems; the running config is unchanged",
+			"config", rl.path, "problems", res.Problems)
+		return res, err
+	}
+	old := s.live.Load()
+	cert, err := loadCert(cfg.TLS)
+	if err != nil {
+		res.Problems = []string{err.Error()}
+		s.log.Error("reload refused; the running config is unchanged", "err", err)
+		return res, err
+	}
+	ch, err := s.disp.Apply(cfg)
+	if err != nil {
+		s.log.Error("reload refused; the running config is unchanged", "err", err)
+		res.Problems = []string{err.Error()}
+		return res, err
+	}
+	if cert != nil {
+		s.cert.Store(cert)
+	}
+	s.live.Store(newGeneration(s.core, cfg, old))
+	if rl.level != nil {
+		var lv slog.Level
+		if lv.UnmarshalText([]byte(cfg.LogLevel)) == nil {
+			rl.level.Set(lv)
+		}
+	}
+	rl.generation++
+	res.Reloaded, res.Upstreams, res.Generation = true, ch, rl.generation
+	s.log.Info("reloaded", "config", rl.path, "generation", rl.generation, "sections", res.Changed, "kept", ch.Kept,
+		"added", ch.Added, "changed", ch.Changed, "removed", ch.Removed, "not_live", res.NotLive, "warnings", res.Warnings)
+	return res, nil
+}
+
+// Preview says what a reload would change, changing nothing: of the config file, or of data
+// when given (a file to be installed, read with this server's environment).
+func (s *Server) Preview(data []byte) (ReloadResult, error) {
+	s.reload.mu.Lock()
+	defer s.reload.mu.Unlock()
+	cfg, res, err := s.readConfig(data)
+	if err != nil {
+		return res, err
+	}
+	res.Upstreams = s.disp.Diff(cfg)
+	return res, nil
+}
+
+// readConfig reads and validates the config file (or data), and fills what a reload of it
+// would say: its problems, or its warnings, changed sections and non-live settings (whose
+// running values it takes). Call with reload.mu held.
+func (s *Server) readConfig(data []byte) (*config.Config, ReloadResult, error) {
+	res := ReloadResult{Generation: s.reload.generation}
+	var cfg *config.Config
+	var err error
+	switch {
+	case data != nil:
+		cfg, err = config.Parse(data, "config")
+	case s.reload.path == "":
+		err = fmt.Errorf("the server was not started from a config file")
+	default:
+		cfg, err = config.Load(s.reload.path)
+	}
+	if err != nil {
+		if ps, ok := err.(config.Problems); ok {
+			for _, p := range ps {
+				res.Problems = append(res.Problems, p.String())
+			}
+		} else {
+			res.Problems = []string{err.Error()}
+		}
+		return nil, res, fmt.Errorf("cannot reload: %w", err)
+	}
+	running := s.live.Load().cfg
+	res.Changed = changedSections(cfg, running)
+	res.NotLive = keepNotLive(cfg, running)
+	for _, w := range config.Warnings(cfg) {
+		res.Warnings = append(res.Warnings, w.String())
+	}
+	return cfg, res, nil
+}
+
+// changedSections names the top-level keys whose values differ between a and b.
+func changedSections(a, b *config.Config) []string {
+	out := []string{}
+	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
+	for i := range va.NumField() {
+		f := va.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			out = append(out, strings.Split(f.Tag.Get("yaml"), ",")[0])
+		}
+	}
+	return out
+}
+
+// keepNotLive gives cfg the running values of what cannot change without a restart and
+// names those the file changed.
+func keepNotLive(cfg, running *config.Config) []string {
+	var changed []string
+	keep := func(name string, dst, src any) {
+		d, v := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
+		if !reflect.DeepEqual(d.Interface(), v.Interface()) {
+			changed = append(changed, name)
+			d.Set(v)
+		}
+	}
+	keep("listen", &cfg.Listen, &running.Listen)
+	if (cfg.TLS.Cert == "") != (running.TLS.Cert == "") { // new files for TLS on are live
+		keep("tls", &cfg.TLS, &running.TLS)
+	}
+	keep("data_dir", &cfg.DataDir, &running.DataDir)
+	keep("queue", &cfg.Queue, &running.Queue)
+	keep("max_body_bytes", &cfg.MaxBodyBytes, &running.MaxBodyBytes)
+	keep("callbacks", &cfg.Callbacks, &running.Callbacks)
+	keep("watch_config", &cfg.WatchConfig, &running.WatchConfig)
+	if !slices.Equal(callbackTenants(cfg), callbackTenants(running)) {
+		changed = append(changed, "tenants[].callbacks")
+	}
+	return changed
+}
+
+// newGeneration builds the request path for cfg. Against the generation before it, it
+// keeps what holds state and did not change: each tenant's ingress limiter, FlowBot's
+// per-IP token limits and verified tokens.
+func newGeneration(c *core, cfg *config.Config, old *Server) *Server {
+	s := &Server{
+		core: c, cfg: cfg, dir: newDirectory(cfg),
+		native:      native.New(),
+		messageflow: messageflow.New(messageflowOptions(cfg)),
+		multiwhats:  multiwhats.New(multiwhatsOptions(cfg)),
+		wavy:        wavy.New(wavyOptions(cfg)),
+		flowbot:     flowbot.New(flowbotOptions(cfg)),
+		fb:          newFlowbotState(cfg),
+	}
+	if old != nil {
+		if reflect.DeepEqual(old.cfg.FlowBot, cfg.FlowBot) {
+			s.fb = old.fb
+		}
+		for _, t := range s.dir.tenants {
+			if o := old.dir.byID[t.id]; o != nil && o.limiter != nil && t.limiter != nil &&
+				o.cfg.RatePerSecond == t.cfg.RatePerSecond && o.cfg.Burst == t.cfg.Burst {
+				t.limiter = o.limiter
+			}
+		}
+	}
+	s.handler = s.router().Handler
+	return s
+}
+
+// operationsRoutes serves reload and the upstream pause, behind the admin token.
+func (s *Server) operationsRoutes(r *router.Router) {
+	r.POST("/admin/v1/reload", s.admin(func(ctx *fasthttp.RequestCtx) {
+		reload := s.Reload
+		if ctx.QueryArgs().GetBool("dry_run") {
+			var body []byte
+			if b := ctx.PostBody(); len(b) > 0 {
+				body = append(body, b...)
+			}
+			reload = func() (ReloadResult, error) { return s.Preview(body) }
+		}
+		res, err := reload()
+		if err != nil && len(res.Problems) == 0 {
+			res.Problems = []string{err.Error()}
+		}
+		code := fasthttp.StatusOK
+		if err != nil {
+			code = fasthttp.StatusUnprocessableEntity
+		}
+		s.writeValue(ctx, code, res)
+	}))
+	pause := func(on bool) fasthttp.RequestHandler {
+		return s.admin(func(ctx *fasthttp.RequestCtx) {
+			name, _ := ctx.UserValue("name").(string)
+			op := s.disp.Resume
+			if on {
+				op = s.disp.Pause
+			}
+			if err := op(name); err != nil {
+				s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrNotFound, Reason: "no upstream " + strconv.Quote(name)})
+				return
+			}
+			s.log.Warn("upstream pause changed by the admin API", "upstream", name, "paused", on)
+			s.writeValue(ctx, 200, map[string]any{"upstream": name, "paused": on})
+		})
+	}
+	r.POST("/admin/v1/upstreams/{name}/pause", pause(true))
+	r.POST("/admin/v1/upstreams/{name}/resume", pause(false))
+}

@@ -11,8 +11,8 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
+	"switchboard/adapters"
 	"switchboard/adapters/native"
-	"switchboard/adapters/wavy"
 	"switchboard/adapters/whatsappcloud"
 	"switchboard/canonical"
 	"switchboard/config"
@@ -22,10 +22,11 @@ import (
 
 // Receipts in: each upstream posts the statuses of what it was sent to /receipts/{name}, in
 // its own format: Wavy's callbacks for a wavy upstream, Meta's signed status webhooks for
-// whatsappcloud, Switchboard's own format (callbacks.ParseGeneric) for the others. Each
+// whatsappcloud, Switchboard's own format (adapters.ParseGenericReceipts) for the others. Each
 // receipt is recorded on its message (queue.Record), found by our id when the vendor echoes
 // it, else by the vendor's id. Vendors get the answers they expect: Meta a quick 200 even
-// for what is ignored, the others 200 with counts. See docs/receipts.md.
+// for what is ignored, the others 200 with counts. Each vendor's parser is its row's
+// ParseReceipts (adapters.Vendor).
 //
 // Callbacks out, and their admin API, are in gateway/callbacks; this file wires them.
 
@@ -95,9 +96,9 @@ func (s *Server) receipt(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	parse := callbacks.ParseGeneric
-	if u.Dialect == wavy.Name {
-		parse = callbacks.ParseWavy
+	parse := adapters.ParseGenericReceipts
+	if v, ok := adapters.Lookup(s.vendors, u.Dialect); ok && v.ParseReceipts != nil {
+		parse = v.ParseReceipts
 	}
 	rs, err := parse(ctx.PostBody(), time.Now())
 	if err != nil {
@@ -129,17 +130,12 @@ func (s *Server) cloudReceipt(ctx *fasthttp.RequestCtx, u *config.Upstream) {
 		s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "invalid signature"})
 		return
 	}
-	sts, err := whatsappcloud.ParseStatusWebhook(ctx.PostBody())
+	rs, err := whatsappcloud.ParseReceipts(ctx.PostBody(), time.Now())
 	if err != nil {
 		receiptsCounter(u.Name, "invalid").Inc()
 		s.log.Warn("status webhook ignored: malformed", "upstream", u.Name, "err", err)
 		writeJSON(ctx, 200, []byte(`{"recorded":0,"unknown":0}`))
 		return
-	}
-	rs := make([]callbacks.Receipt, len(sts))
-	for i, st := range sts {
-		rs[i] = callbacks.Receipt{ID: st.CallbackData, UpstreamID: st.MessageID,
-			Change: canonical.Change{Status: st.Status, At: st.At, Code: st.Code, Reason: st.Reason}}
 	}
 	recorded, unknown, err := s.recordReceipts(u, rs)
 	if err != nil {
@@ -151,7 +147,7 @@ func (s *Server) cloudReceipt(ctx *fasthttp.RequestCtx, u *config.Upstream) {
 
 // recordReceipts records each receipt on its message. A receipt whose message is not found
 // (not ours, or past retention) is counted and logged, not an error.
-func (s *Server) recordReceipts(u *config.Upstream, rs []callbacks.Receipt) (recorded, unknown int, err error) {
+func (s *Server) recordReceipts(u *config.Upstream, rs []adapters.Receipt) (recorded, unknown int, err error) {
 	for _, r := range rs {
 		ch := r.Change
 		ch.Upstream = u.Name

@@ -31,8 +31,6 @@ const (
 	MaxCheckPhones = 1000
 	// DefaultTokenTTL is the token lifetime when api-token gives no ttlSec (the document's example).
 	DefaultTokenTTL = time.Hour
-	// DefaultMaxTokenTTL caps ttlSec when Options.MaxTokenTTL is zero.
-	DefaultMaxTokenTTL = 24 * time.Hour
 	// DefaultCheckHours is check-sent's look-back when hours is not given (documented: 24).
 	DefaultCheckHours = 24
 	// MaxCheckHours bounds check-sent's look-back (a year).
@@ -47,10 +45,11 @@ const (
 
 // Options are the dialect's switches, from config's flowbot section.
 type Options struct {
-	// JWTSecret signs the tokens /api/auth/api-token issues (HS256) when the gateway answers
-	// that endpoint through Accepted. Without it Accepted answers the token request with 500.
+	// JWTSecret signs the tokens /api/auth/api-token issues (HS256). Without it Serve
+	// answers the token request with 500.
 	JWTSecret []byte
-	// MaxTokenTTL caps the ttlSec a client may ask for; zero means DefaultMaxTokenTTL.
+	// MaxTokenTTL caps the ttlSec a client may ask for (config's flowbot.max_token_ttl);
+	// zero means no cap.
 	MaxTokenTTL time.Duration
 }
 
@@ -62,9 +61,6 @@ type Inbound struct {
 
 // New returns the FlowBot dialect. It does no I/O.
 func New(opts Options) *Inbound {
-	if opts.MaxTokenTTL <= 0 {
-		opts.MaxTokenTTL = DefaultMaxTokenTTL
-	}
 	return &Inbound{opts: opts, routes: []adapters.Route{
 		{Methods: []string{"POST"}, Path: "/api/auth/api-token", Op: adapters.OpToken},
 		{Methods: []string{"POST"}, Path: "/api/webhook/outbound", Op: adapters.OpOutbound},

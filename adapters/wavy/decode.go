@@ -350,7 +350,7 @@ func (in *Inbound) build(c *adapters.Call, w *wireMsg, vars map[string]string, p
 	}
 	t0 := now(c).UTC()
 	m := &canonical.Message{
-		Dialect:   Name,
+		Dialect:   Dialect,
 		ClientRef: w.CorrelationID,
 		To:        to,
 		Channel:   canonical.ChannelSMS,

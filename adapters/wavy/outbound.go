@@ -114,7 +114,7 @@ func (o *Outbound) appendMessage(dst []byte, m *canonical.Message) ([]byte, erro
 		dst = append(dst, `,"correlationId":`...)
 		dst = adapters.AppendJSONString(dst, m.ID)
 	}
-	if m.Dialect == Name {
+	if m.Dialect == Dialect {
 		// Extra keeps the fields of a request that came in as Wavy; other dialects'
 		// Extra keys mean something else.
 		for _, k := range [...]string{"extraInfo", "campaignAlias", "subAccount"} {

@@ -15,7 +15,6 @@ package wavy
 
 import (
 	"bytes"
-	"fmt"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -24,8 +23,8 @@ import (
 	"switchboard/canonical"
 )
 
-// Name is the dialect's name in config and in Message.Dialect.
-const Name = "wavy"
+// Dialect is the dialect's name in config and in Message.Dialect.
+const Dialect = "wavy"
 
 // Vendor limits from the document.
 const (
@@ -55,7 +54,7 @@ func (o Options) Validate() error {
 	case "", "array", "object":
 		return nil
 	}
-	return fmt.Errorf("wavy.single_reply must be array or object, not %q", o.SingleReply)
+	return canonical.Invalid("single_reply", "%q is not one of array, object", o.SingleReply)
 }
 
 // Inbound is the Wavy dialect as clients speak it. It is safe for concurrent use.
@@ -69,7 +68,7 @@ func New(opts Options) *Inbound {
 }
 
 // Dialect returns "wavy".
-func (in *Inbound) Dialect() string { return Name }
+func (in *Inbound) Dialect() string { return Dialect }
 
 var routes = []adapters.Route{
 	{Methods: []string{"GET", "POST"}, Path: "/v1/send-sms", Op: adapters.OpSend},

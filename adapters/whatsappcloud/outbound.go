@@ -57,17 +57,17 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 		return nil, fmt.Errorf("whatsappcloud upstream %q: credentials.token and credentials.phone_number_id are required", cfg.Name)
 	}
 	if !digits(id) {
-		return nil, fmt.Errorf("whatsappcloud upstream %q: credentials.phone_number_id %q must be the number's numeric id", cfg.Name, id)
+		return nil, canonical.Invalid("credentials.phone_number_id", "%q must be the number's numeric id (upstream %q)", id, cfg.Name)
 	}
 	if strings.ContainsAny(token, " \t\r\n") {
-		return nil, fmt.Errorf("whatsappcloud upstream %q: credentials.token must not contain spaces or line breaks", cfg.Name)
+		return nil, canonical.Invalid("credentials.token", "must not contain spaces or line breaks (upstream %q)", cfg.Name)
 	}
 	version := cfg.Credentials["version"]
 	if version == "" {
 		version = defaultVersion
 	}
 	if !validVersion(version) {
-		return nil, fmt.Errorf("whatsappcloud upstream %q: credentials.version %q must look like v21.0", cfg.Name, version)
+		return nil, canonical.Invalid("credentials.version", "%q must look like v21.0 (upstream %q)", version, cfg.Name)
 	}
 	language := cfg.Credentials["language"]
 	if language == "" {
@@ -79,7 +79,7 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("whatsappcloud upstream %q: url %q must be an http(s) base URL without query", cfg.Name, cfg.URL)
+		return nil, canonical.Invalid("url", "%q must be an http(s) base URL without query (upstream %q)", cfg.URL, cfg.Name)
 	}
 	return &Outbound{
 		uri:      strings.TrimRight(base, "/") + "/" + version + "/" + id + "/messages",

@@ -82,7 +82,11 @@ func check(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	if _, err := config.Load(path); err != nil {
+	cfg, err := config.Load(path)
+	if err == nil {
+		err = gateway.Check(cfg) // the vendors' own checks, as serve runs them
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}

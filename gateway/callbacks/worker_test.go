@@ -182,7 +182,7 @@ func TestWorkerOrderOnceSigned(t *testing.T) {
 		{ID: "silent"},
 	}, Options{})
 	ids := send(t, q, "acme", "native", 20)
-	wids := send(t, q, "wavyco", wavy.Name, 5)
+	wids := send(t, q, "wavyco", wavy.Dialect, 5)
 	send(t, q, "silent", "native", 3)
 	gs := r.waitFor(t, 20*3+5*2, 10*time.Second)
 	time.Sleep(200 * time.Millisecond) // anything more would be a duplicate

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"switchboard/adapters"
+	"switchboard/adapters/registry"
 	"switchboard/canonical"
 	"switchboard/config"
 	"switchboard/gateway/queue"
@@ -52,6 +54,11 @@ type Dispatcher struct {
 
 // New builds a dispatcher from cfg's upstreams, routes and templates. It does no I/O.
 func New(cfg *config.Config, q queue.Queue, log *slog.Logger) (*Dispatcher, error) {
+	return NewWithVendors(cfg, q, log, registry.Vendors())
+}
+
+// NewWithVendors is New with the vendor table given: upstreams are built from its rows.
+func NewWithVendors(cfg *config.Config, q queue.Queue, log *slog.Logger, vendors []adapters.Vendor) (*Dispatcher, error) {
 	d := &Dispatcher{
 		log:         log,
 		q:           q,
@@ -66,7 +73,7 @@ func New(cfg *config.Config, q queue.Queue, log *slog.Logger) (*Dispatcher, erro
 		if byName[uc.Name] != nil {
 			return nil, fmt.Errorf("upstream %q is defined twice", uc.Name)
 		}
-		u, err := makeUpstream(uc, cfg.Breaker, log)
+		u, err := makeUpstream(uc, cfg.Breaker, log, vendors)
 		if err != nil {
 			return nil, err
 		}

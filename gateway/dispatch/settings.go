@@ -35,13 +35,9 @@ const (
 	mirrorQueue   = 1024
 )
 
-// Fallbacks for zero values in a Config that did not come through config.Load (which fills
-// every key): config's own defaults, so that a hand-built Config cannot, say, trip a
-// breaker on its first failure. The upstream ones match config's per-entry defaults.
-const (
-	defaultTimeout  = 5 * time.Second
-	defaultMaxConns = 64
-)
+// Zero values in a Config that did not come through config.Load (which fills every key)
+// take config's own defaults, so that a hand-built Config cannot, say, trip a breaker on
+// its first failure.
 
 func retrySettings(r config.Retry) config.Retry {
 	def := config.Defaults().Retry

@@ -1,5 +1,5 @@
-// Package flowbot speaks FlowBot AI's messaging integration API, as described in the vendor's
-// REST API document (specs/flowbot.txt, Hebrew/English) and NOTES.md "FlowBot": the
+// Package flowbot speaks FlowBot AI's messaging integration API, as the vendor's public API
+// documentation describes it (https://flow.txi.co.il/docs, Hebrew/English): the
 // api-token exchange, the outbound flow trigger, the lead trigger, template bulk-send and
 // check-sent. The rest of the vendor's product (ads, calendar, CRM, conversations) is out of
 // scope. DIALECT.md lists the endpoints, fields, limits and the decisions taken where the

@@ -2,9 +2,9 @@
 // by query string or JSON, bulk sends, status queries and callbacks, and the same API as
 // an upstream.
 //
-// The dialect follows the vendor's document "Envio de mensagens (MT)" (shared/specs/wavy.txt,
-// in Portuguese, host api-messaging.wavy.global) and the facts and decisions in
-// shared/specs/NOTES.md, section "Wavy". DIALECT.md in this folder lists the endpoints,
+// The dialect follows the vendor's public documentation "Envio de mensagens (MT)" (in
+// Portuguese, https://docs.wavy.global/documentacao-tecnica-sms/documentacao-tecnica-sms/sms-api,
+// host api-messaging.wavy.global). DIALECT.md in this folder lists the endpoints,
 // fields, limits and every decision a client can see.
 //
 // The package is pure translation: it never starts goroutines, does I/O, keeps globals,

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -23,9 +22,9 @@ func openQueue(cfg *config.Config, log *slog.Logger) (queue.Queue, error) {
 		}
 		return q, nil
 	}
-	q, err := queue.Open(queueOptions(cfg, log))
+	q, err := queue.Open(queueOptions(cfg, log)) // its errors name the directory
 	if err != nil {
-		return nil, fmt.Errorf("cannot open queue in %s: %w", cfg.DataDir, err)
+		return nil, err
 	}
 	return q, nil
 }

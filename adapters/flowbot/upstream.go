@@ -2,7 +2,6 @@ package flowbot
 
 import (
 	"bytes"
-	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -55,7 +54,7 @@ type tokenUpstream struct{ *Upstream }
 func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("flowbot upstream %q: url %q is not an http(s) base URL", cfg.Name, cfg.URL)
+		return nil, canonical.Invalid("url", "%q is not an http(s) base URL", cfg.URL)
 	}
 	up := &Upstream{
 		name: cfg.Name, base: strings.TrimRight(cfg.URL, "/"),
@@ -66,11 +65,11 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	case up.clientID != "" && up.apiKey != "":
 		return tokenUpstream{up}, nil
 	case up.clientID != "" || up.apiKey != "":
-		return nil, fmt.Errorf("flowbot upstream %q: credentials need both client_id and api_key", cfg.Name)
+		return nil, canonical.Invalid("credentials", "need both client_id and api_key")
 	case up.token != "":
 		return up, nil
 	}
-	return nil, fmt.Errorf("flowbot upstream %q: credentials need client_id and api_key (or a legacy token)", cfg.Name)
+	return nil, canonical.Invalid("credentials", "need client_id and api_key (or a legacy token)")
 }
 
 // Caps: FlowBot's integration API triggers flows and sends approved templates. Text from

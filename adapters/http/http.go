@@ -35,10 +35,10 @@ type Outbound struct {
 func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("cannot parse url of upstream %q: %w", cfg.Name, err)
+		return nil, canonical.Invalid("url", "cannot parse %q: %v", cfg.URL, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("upstream %q: url %q must be an absolute http or https URL", cfg.Name, cfg.URL)
+		return nil, canonical.Invalid("url", "%q must be an absolute http or https URL", cfg.URL)
 	}
 	o := &Outbound{url: cfg.URL}
 	if t := cfg.Credentials["bearer"]; t != "" {

@@ -2,7 +2,6 @@ package messageflow
 
 import (
 	"bytes"
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -31,7 +30,7 @@ type Outbound struct {
 func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("messageflow upstream %q: url %q is not an http(s) URL", cfg.Name, cfg.URL)
+		return nil, canonical.Invalid("url", "%q is not an http(s) URL", cfg.URL)
 	}
 	if !strings.HasSuffix(u.Path, "/add_message") {
 		u.Path = strings.TrimSuffix(u.Path, "/") + "/add_message"
@@ -44,7 +43,7 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 		}
 	}
 	if uuid == "" {
-		return nil, fmt.Errorf("messageflow upstream %q: credentials.uuid is required", cfg.Name)
+		return nil, canonical.Invalid("credentials.uuid", "is required")
 	}
 	return &Outbound{uri: u.String(), uuid: uuid}, nil
 }

@@ -1,7 +1,6 @@
 package multiwhats
 
 import (
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -34,7 +33,7 @@ type Outbound struct {
 func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	key := cfg.Credentials["apikey"]
 	if key == "" {
-		return nil, fmt.Errorf("multiwhats upstream %q: credentials.apikey is required", cfg.Name)
+		return nil, canonical.Invalid("credentials.apikey", "is required")
 	}
 	base := cfg.URL
 	if base == "" {
@@ -42,7 +41,7 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("multiwhats upstream %q: url %q must be an http(s) base URL without query", cfg.Name, cfg.URL)
+		return nil, canonical.Invalid("url", "%q must be an http(s) base URL without query", cfg.URL)
 	}
 	base = strings.TrimRight(base, "/")
 	path := sendPath

@@ -35,12 +35,12 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	base := strings.TrimRight(cfg.URL, "/")
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("wavy upstream %q: url %q is not an http(s) base URL", cfg.Name, cfg.URL)
+		return nil, canonical.Invalid("url", "%q is not an http(s) base URL", cfg.URL)
 	}
 	o := &Outbound{sendURL: base + "/v1/send-sms", bulkURL: base + "/v1/send-bulk-sms",
 		user: cfg.Credentials["username"], token: cfg.Credentials["token"]}
 	if o.user == "" || o.token == "" {
-		return nil, fmt.Errorf("wavy upstream %q: credentials username and token are required", cfg.Name)
+		return nil, canonical.Invalid("credentials", "username and token are required")
 	}
 	return o, nil
 }

@@ -300,3 +300,38 @@ func Fuzz(f *testing.F, in adapters.Inbound, op adapters.Op, method, path string
 		answer(in, call, &b)
 	})
 }
+
+// maxReason bounds the reason a Classify may record: every adapter cuts the vendor's text
+// to far less.
+const maxReason = 4096
+
+// FuzzClassify feeds arbitrary answers (status, body, Retry-After) to out's Classify, and to
+// ClassifyBulk when out has it. It must never panic and must always decide: a known outcome,
+// no negative wait, a bounded reason, and a 5xx never counted as sent.
+func FuzzClassify(f *testing.F, out adapters.Outbound, seeds ...string) {
+	for _, s := range seeds {
+		f.Add(200, s, "")
+		f.Add(400, s, "")
+	}
+	f.Add(429, `{}`, "60")
+	f.Add(503, `<html>`, "Wed, 21 Oct 2015 07:28:00 GMT")
+	m := &canonical.Message{ID: "00000000-0000-7000-8000-000000000001", To: "972501234567", Text: "x"}
+	f.Fuzz(func(t *testing.T, status int, body, retry string) {
+		resp := &fasthttp.Response{}
+		resp.SetStatusCode(status)
+		resp.Header.Set("Retry-After", retry)
+		resp.SetBody([]byte(body))
+		results := []adapters.Result{out.Classify(m, resp)}
+		if b, ok := out.(adapters.BulkOutbound); ok {
+			results = append(results, b.ClassifyBulk([]*canonical.Message{m, m}, resp)...)
+		}
+		for _, r := range results {
+			if r.Outcome > adapters.Permanent || r.RetryAfter < 0 || len(r.Reason) > maxReason {
+				t.Fatalf("status %d: %+v", resp.StatusCode(), r)
+			}
+			if resp.StatusCode() >= 500 && r.Outcome == adapters.Sent {
+				t.Fatalf("status %d counted as sent: %+v", resp.StatusCode(), r)
+			}
+		}
+	})
+}

@@ -9,7 +9,7 @@ package registry
 import (
 	"switchboard/adapters"
 	"switchboard/adapters/flowbot"
-	httpup "switchboard/adapters/http"
+	"switchboard/adapters/http"
 	"switchboard/adapters/messageflow"
 	"switchboard/adapters/multiwhats"
 	"switchboard/adapters/native"
@@ -27,7 +27,7 @@ func Vendors() []adapters.Vendor {
 		wavy.Vendor(),
 		flowbot.Vendor(),
 		whatsappcloud.Vendor(),
-		httpup.Vendor(),
+		http.Vendor(),
 		sandbox.Vendor(),
 		native.Vendor(),
 	}

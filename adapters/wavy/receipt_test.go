@@ -82,19 +82,3 @@ func equalReceipts(a, b []adapters.Receipt) bool {
 	}
 	return true
 }
-
-func FuzzParseReceipts(f *testing.F) {
-	f.Add([]byte(`{"id":"v-1","correlationId":"our-1","sentStatusCode":2,"deliveredStatusCode":4,"deliveredAt":1}`))
-	f.Add([]byte(`[{"id":"v-1","sentStatusCode":"101"}]`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		rs, err := ParseReceipts(body, receiptNow)
-		if err == nil && (len(rs) == 0 || len(rs) > adapters.MaxReceipts) {
-			t.Fatalf("%d receipts without an error", len(rs))
-		}
-		for _, r := range rs {
-			if r.ID == "" && r.UpstreamID == "" || r.Change.Status == "" {
-				t.Fatalf("receipt without an id or status: %+v", r)
-			}
-		}
-	})
-}

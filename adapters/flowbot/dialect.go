@@ -115,36 +115,6 @@ func signature(c *adapters.Call) (adapters.Credential, bool) {
 	return adapters.Credential{Scheme: adapters.SchemeHMAC, Secret: string(h)}, true
 }
 
-// Decode implements adapters.Inbound. Outbound, lead and bulk-send decode into messages;
-// api-token and check-sent only validate the request and set b.Cred, so that the gateway
-// can authenticate them the same way (their answers need the gateway's data).
-func (in *Inbound) Decode(c *adapters.Call, b *adapters.Batch) error {
-	if c.Op == adapters.OpToken {
-		clientID, apiKey, _, err := ParseTokenRequest(c)
-		if clientID != "" || apiKey != "" {
-			b.Cred = adapters.Credential{Scheme: adapters.SchemeClient, User: clientID, Secret: apiKey}
-		}
-		return err
-	}
-	cred, ok := in.Credential(c)
-	if !ok {
-		return noCredential(c.Op)
-	}
-	b.Cred = cred
-	switch c.Op {
-	case adapters.OpOutbound:
-		return decodeOutbound(c, b)
-	case adapters.OpLead:
-		return decodeLead(c, b)
-	case adapters.OpBulk:
-		return decodeBulk(c, b)
-	case adapters.OpCheckSent:
-		_, _, _, err := ParseCheckSent(c)
-		return err
-	}
-	return &canonical.Error{Code: canonical.ErrNotFound, Reason: "Not found"}
-}
-
 // Error implements adapters.Inbound: FlowBot's {"error":"Human-readable error message"}.
 func (in *Inbound) Error(c *adapters.Call, err *canonical.Error, dst []byte) (int, []byte) {
 	dst = append(dst, `{"error":`...)

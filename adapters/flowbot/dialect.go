@@ -115,59 +115,6 @@ func signature(c *adapters.Call) (adapters.Credential, bool) {
 	return adapters.Credential{Scheme: adapters.SchemeHMAC, Secret: string(h)}, true
 }
 
-// Error implements adapters.Inbound: FlowBot's {"error":"Human-readable error message"}.
-func (in *Inbound) Error(c *adapters.Call, err *canonical.Error, dst []byte) (int, []byte) {
-	dst = append(dst, `{"error":`...)
-	dst = adapters.AppendJSONString(dst, errorText(err))
-	return err.Code.HTTPStatus(), append(dst, '}')
-}
-
-// noCredential answers a request that presents no credential at all.
-func noCredential(op adapters.Op) *canonical.Error {
-	switch op {
-	case adapters.OpOutbound, adapters.OpBulk, adapters.OpCheckSent:
-		return &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "Unauthorized: missing Authorization Bearer token"}
-	case adapters.OpLead:
-		return &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "Unauthorized: missing Authorization Bearer token or X-Signature-256"}
-	}
-	return &canonical.Error{Code: canonical.ErrNotFound, Reason: "Not found"}
-}
-
-func errorText(err *canonical.Error) string {
-	reason := err.Reason
-	if reason == "" {
-		reason = defaultReason(err.Code)
-	}
-	if err.Field != "" {
-		return err.Field + " " + reason
-	}
-	return reason
-}
-
-func defaultReason(code canonical.Code) string {
-	switch code {
-	case canonical.ErrInvalid:
-		return "Bad request"
-	case canonical.ErrUnauthorized:
-		return "Unauthorized"
-	case canonical.ErrForbidden:
-		return "Forbidden"
-	case canonical.ErrNotFound:
-		return "Not found"
-	case canonical.ErrConflict:
-		return "Conflict"
-	case canonical.ErrTooLarge:
-		return "Payload too large"
-	case canonical.ErrTooMany:
-		return "Too many requests"
-	case canonical.ErrUnavailable:
-		return "Service unavailable"
-	case canonical.ErrMethod:
-		return "Method not allowed"
-	}
-	return "Internal server error"
-}
-
 func trimSpace(b []byte) []byte {
 	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
 		b = b[1:]

@@ -1,4 +1,4 @@
-// Package httpup is the generic webhook upstream: it POSTs each canonical message as JSON
+// Package http is the generic webhook upstream (dialect "http"): it POSTs each canonical message as JSON
 // (the native API's snake_case shape) to one URL, and any 2xx answer means sent.
 //
 // It is pure translation, like every outbound adapter: no goroutines, no I/O, no globals.

@@ -15,7 +15,6 @@ package wavy
 
 import (
 	"bytes"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -121,95 +120,6 @@ func header(req *fasthttp.Request, name string) []byte {
 		}
 	}
 	return nil
-}
-
-// Decode reads a single (GET query or POST JSON) or bulk send into b.
-func (in *Inbound) Decode(c *adapters.Call, b *adapters.Batch) error {
-	b.Cred = credential(c.Req)
-	b.RefScope = adapters.RefContent
-	method := c.Req.Header.Method()
-	switch c.Op {
-	case adapters.OpSend:
-		switch string(method) {
-		case "GET":
-			return in.decodeQuery(c, b)
-		case "POST":
-			return in.decodeSingle(c, b)
-		}
-	case adapters.OpBulk:
-		if string(method) == "POST" {
-			return in.decodeBulk(c, b)
-		}
-	default:
-		return canonical.Errorf(canonical.ErrNotFound, "Not Found")
-	}
-	return canonical.Errorf(canonical.ErrMethod, "Request method '%s' not supported", method)
-}
-
-// now is the request's clock; the gateway always sets it, tests pin it.
-func now(c *adapters.Call) time.Time {
-	if c.Now.IsZero() {
-		return time.Now()
-	}
-	return c.Now
-}
-
-// Accepted renders the vendor's success answer: for a single send the documented array
-// (or the object, with SingleReply "object"), for a bulk send the batch id and one entry
-// per message, in request order.
-func (in *Inbound) Accepted(c *adapters.Call, b *adapters.Batch, dst []byte) (int, []byte) {
-	if c.Op == adapters.OpBulk {
-		dst = append(dst, `{"id":`...)
-		dst = adapters.AppendJSONString(dst, b.ID)
-		dst = append(dst, `,"messages":[`...)
-		for i, m := range b.Messages {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendSingle(dst, m)
-		}
-		return 200, append(dst, "]}"...)
-	}
-	if in.object && len(b.Messages) > 0 {
-		return 200, appendSingle(dst, b.Messages[0])
-	}
-	dst = append(dst, '[')
-	for i, m := range b.Messages {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendSingle(dst, m)
-	}
-	return 200, append(dst, ']')
-}
-
-// appendSingle renders one SingleSMSResponse. correlationId is left out when the client
-// gave none, as the document's bulk answer shows.
-func appendSingle(dst []byte, m *canonical.Message) []byte {
-	dst = append(dst, `{"id":`...)
-	dst = adapters.AppendJSONString(dst, m.ID)
-	if m.ClientRef != "" {
-		dst = append(dst, `,"correlationId":`...)
-		dst = adapters.AppendJSONString(dst, m.ClientRef)
-	}
-	return append(dst, '}')
-}
-
-// Error renders err as {"errorCode":<http status>,"errorMessage":"..."}.
-func (in *Inbound) Error(c *adapters.Call, err *canonical.Error, dst []byte) (int, []byte) {
-	status := err.Code.HTTPStatus()
-	msg := err.Error()
-	switch {
-	case err.Code == canonical.ErrUnauthorized:
-		msg = authError
-	case msg == "":
-		msg = fasthttp.StatusMessage(status)
-	}
-	dst = append(dst, `{"errorCode":`...)
-	dst = appendInt(dst, int64(status))
-	dst = append(dst, `,"errorMessage":`...)
-	dst = adapters.AppendJSONString(dst, msg)
-	return status, append(dst, '}')
 }
 
 var _ adapters.Inbound = (*Inbound)(nil)

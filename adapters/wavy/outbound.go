@@ -39,7 +39,7 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	o := &Outbound{sendURL: base + "/v1/send-sms", bulkURL: base + "/v1/send-bulk-sms",
 		user: cfg.Credentials["username"], token: cfg.Credentials["token"]}
 	if o.user == "" || o.token == "" {
-		return nil, canonical.Invalid("credentials", "username and token are required")
+		return nil, canonical.Invalid("", "credentials username and token are required")
 	}
 	return o, nil
 }

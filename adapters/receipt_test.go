@@ -1,6 +1,7 @@
 package adapters
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,24 +36,10 @@ func TestParseGenericReceiptsReceipts(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || !equalReceipts(got, tc.want) {
+		if err != nil || !slices.EqualFunc(got, tc.want, Receipt.Equal) {
 			t.Errorf("%s: %+v %v\nwant %+v", tc.name, got, err, tc.want)
 		}
 	}
-}
-
-func equalReceipts(a, b []Receipt) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		x, y := a[i], b[i]
-		if x.ID != y.ID || x.UpstreamID != y.UpstreamID || x.Change.Status != y.Change.Status || !x.Change.At.Equal(y.Change.At) ||
-			x.Change.Code != y.Change.Code || x.Change.Reason != y.Change.Reason {
-			return false
-		}
-	}
-	return true
 }
 
 func FuzzParseGenericReceipts(f *testing.F) {

@@ -52,3 +52,9 @@ type Receipt struct {
 	ID, UpstreamID string
 	Change         canonical.Change
 }
+
+// Equal reports whether two receipts say the same, times compared as instants.
+func (r Receipt) Equal(o Receipt) bool {
+	return r.ID == o.ID && r.UpstreamID == o.UpstreamID && r.Change.Status == o.Change.Status &&
+		r.Change.At.Equal(o.Change.At) && r.Change.Code == o.Change.Code && r.Change.Reason == o.Change.Reason
+}

@@ -1,6 +1,7 @@
 package wavy
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func TestParseReceipts(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || !equalReceipts(got, tc.want) {
+		if err != nil || !slices.EqualFunc(got, tc.want, adapters.Receipt.Equal) {
 			t.Errorf("%s: %+v %v\nwant %+v", tc.name, got, err, tc.want)
 		}
 	}
@@ -67,18 +68,4 @@ func TestParseReceiptsRoundTrip(t *testing.T) {
 			t.Errorf("%s: %+v %v", tc.body, got, err)
 		}
 	}
-}
-
-func equalReceipts(a, b []adapters.Receipt) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		x, y := a[i], b[i]
-		if x.ID != y.ID || x.UpstreamID != y.UpstreamID || x.Change.Status != y.Change.Status || !x.Change.At.Equal(y.Change.At) ||
-			x.Change.Code != y.Change.Code || x.Change.Reason != y.Change.Reason {
-			return false
-		}
-	}
-	return true
 }

@@ -39,6 +39,20 @@ type Vendor struct {
 	// ParseReceipts reads what the vendor posts to /receipts/{upstream}; nil means
 	// Switchboard's own format (ParseGenericReceipts).
 	ParseReceipts func(body []byte, now time.Time) ([]Receipt, error)
+	// Webhook, when set, is how the vendor's receipts are authenticated instead of the
+	// upstream's receipt_token: it signs what it posts (Meta).
+	Webhook *Webhook
+}
+
+// Webhook is a vendor's own authentication of the receipts it posts. Such a vendor retries
+// anything but a 200 for days, so a signed body is answered 200 even when it cannot be read.
+type Webhook struct {
+	// Handshake answers the subscription check (GET /receipts/{upstream}): the challenge to
+	// echo in plain text, or false. query reads the request's query string.
+	Handshake func(query func(key string) string, creds map[string]string) (challenge string, ok bool)
+	// Signed reports whether a posted body carries a good signature; header reads the
+	// request's headers. It is false when creds lack the secret to check it with.
+	Signed func(body []byte, header func(name string) string, creds map[string]string) bool
 }
 
 // Options are a dialect's typed, dialect-wide settings.

@@ -17,7 +17,19 @@ func Vendor() adapters.Vendor {
 			Optional: []string{"version", "language", "app_secret", "verify_token"}},
 		NewOutbound:   NewOutbound,
 		ParseReceipts: ParseReceipts,
+		Webhook:       &adapters.Webhook{Handshake: handshake, Signed: signed},
 	}
+}
+
+// handshake answers Meta's subscription check: hub.mode=subscribe, hub.verify_token (the
+// upstream's verify_token) and hub.challenge, echoed.
+func handshake(query func(string) string, creds map[string]string) (string, bool) {
+	return VerifyChallenge(query("hub.mode"), query("hub.verify_token"), query("hub.challenge"), creds["verify_token"])
+}
+
+// signed checks X-Hub-Signature-256 with the upstream's app_secret.
+func signed(body []byte, header func(string) string, creds map[string]string) bool {
+	return CheckSignature(body, header("X-Hub-Signature-256"), []byte(creds["app_secret"]))
 }
 
 // ParseReceipts reads a status webhook as receipts. Its signature is checked before, with

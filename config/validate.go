@@ -122,10 +122,15 @@ func (k *checker) atLeast(path string, v int64, least int64) {
 }
 
 func (k *checker) url(path, v string) {
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !IsHTTPURL(v) {
 		k.add(path, "%q is not an http(s) URL", v)
 	}
+}
+
+// IsHTTPURL reports whether v is an absolute http or https URL with a host.
+func IsHTTPURL(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func (k *checker) timeZone(path, name string) {

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -84,8 +83,7 @@ func checkURL(cfg *config.Config, probs *config.Problems, path, v string) bool {
 		*probs = append(*probs, cfg.Problem(path, "is required"))
 		return false
 	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !config.IsHTTPURL(v) {
 		*probs = append(*probs, cfg.Problem(path, "%q is not an http(s) URL", v))
 		return false
 	}

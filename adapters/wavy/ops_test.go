@@ -25,7 +25,9 @@ func (s *recordsStore) Get(id string) (*adapters.Record, error) {
 	return nil, canonical.Errorf(canonical.ErrNotFound, "message not found")
 }
 
-func (s *recordsStore) ByRef(tenant, ref string) ([]string, error) { return s.refs[tenant+"/"+ref], nil }
+func (s *recordsStore) ByRef(tenant, ref string) ([]string, error) {
+	return s.refs[tenant+"/"+ref], nil
+}
 
 func (s *recordsStore) TemplateSentSince(string, []string, string, time.Time) (map[string]time.Time, error) {
 	return nil, nil

@@ -210,7 +210,7 @@ type FlowBot struct {
 // CallbackDelivery tunes the posting of status callbacks. Callbacks are durable: they are
 // driven by the queue's change feed, each tenant with a cursor of its own, so a receiver
 // that is down gets everything once it is back (within queue.retention), and never slows
-// sending. See docs/receipts.md.
+// sending. README.md, "Callbacks out", describes what is posted.
 type CallbackDelivery struct {
 	// Timeout bounds one callback request.
 	Timeout Duration `yaml:"timeout"`

@@ -63,6 +63,14 @@ func Defaults() Config {
 	}
 }
 
+// DefaultUpstream returns an upstream entry with nothing but its defaults, for components
+// given a Config built in code.
+func DefaultUpstream() Upstream {
+	var u Upstream
+	u.setDefaults()
+	return u
+}
+
 // setDefaults gives a new upstream entry its defaults before the file's values.
 func (u *Upstream) setDefaults() {
 	u.Timeout = Duration(5 * time.Second)

@@ -66,3 +66,12 @@ func (ps Problems) sort() {
 		return cmp.Compare(a.Line, b.Line)
 	})
 }
+
+// Err returns ps in file order as an error, or nil when there are none.
+func (ps Problems) Err() error {
+	if len(ps) == 0 {
+		return nil
+	}
+	ps.sort()
+	return ps
+}

@@ -12,30 +12,10 @@ import (
 	"switchboard/canonical"
 )
 
-// ingressDialects are the dialects clients speak to Switchboard; a route may match them.
-var ingressDialects = []string{"messageflow", "multiwhats", "wavy", "flowbot", "native"}
-
-// upstreamDialects lists every upstream dialect with the credential keys it needs and
-// those it also accepts; any other key is a mistake.
-var upstreamDialects = []struct {
-	name               string
-	required, optional []string
-}{
-	{name: "messageflow", required: []string{"uuid"}, optional: []string{"receipt_token"}},
-	{name: "multiwhats", required: []string{"apikey"}, optional: []string{"from", "receipt_token"}},
-	{name: "wavy", required: []string{"username", "token"}, optional: []string{"receipt_token"}},
-	{name: "flowbot", required: []string{"client_id", "api_key"}, optional: []string{"flow_id", "receipt_token"}},
-	{name: "whatsappcloud", required: []string{"token", "phone_number_id"}, optional: []string{"version", "language", "app_secret", "verify_token"}},
-	{name: "http", optional: []string{"bearer", "receipt_token"}},
-	{name: "sandbox"},
-}
-
-// minJWTSecret is the shortest FlowBot signing secret accepted: HS256 with fewer bytes is
-// guessable offline from one issued token.
-const minJWTSecret = 16
-
 // Validate reports every problem of c at once, as Problems, or nil. Parse already calls it;
-// a Config built in code should be validated before use.
+// a Config built in code should be validated before use. What only a vendor knows (its
+// options, its upstream credentials, which dialects exist) the vendor checks: the gateway
+// runs those checks through the vendor table and reports them with Problem.
 func (c *Config) Validate() error {
 	if probs := c.check(); len(probs) > 0 {
 		probs.sort()
@@ -62,11 +42,17 @@ func (c *Config) check() Problems {
 }
 
 func (k *checker) add(path, format string, args ...any) {
+	k.probs = append(k.probs, k.c.Problem(path, format, args...))
+}
+
+// Problem returns a problem of c at path, with the line of path (or of its nearest
+// ancestor in the file), for checks made outside this package.
+func (c *Config) Problem(path, format string, args ...any) Problem {
 	msg := fmt.Sprintf(format, args...)
-	if name, ok := k.c.unset[path]; ok {
+	if name, ok := c.unset[path]; ok {
 		msg += " (${" + name + "} is not set)"
 	}
-	k.probs = append(k.probs, Problem{File: k.c.file, Line: k.c.lineOf(path), Path: path, Message: msg})
+	return Problem{File: c.file, Line: c.lineOf(path), Path: path, Message: msg}
 }
 
 // lineOf finds the line of path, or of its nearest ancestor the file has.
@@ -136,10 +122,15 @@ func (k *checker) atLeast(path string, v int64, least int64) {
 }
 
 func (k *checker) url(path, v string) {
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !IsHTTPURL(v) {
 		k.add(path, "%q is not an http(s) URL", v)
 	}
+}
+
+// IsHTTPURL reports whether v is an absolute http or https URL with a host.
+func IsHTTPURL(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func (k *checker) timeZone(path, name string) {
@@ -190,13 +181,6 @@ func (k *checker) server() {
 		k.add("retry.max_backoff", "%s is less than initial_backoff %s", c.Retry.MaxBackoff, c.Retry.InitialBackoff)
 	}
 
-	if cc := c.MessageFlow.DefaultCountryCode; cc != "" && (len(cc) > 3 || strings.Trim(cc, "0123456789") != "") {
-		k.add("messageflow.default_country_code", "%q is not a country calling code, e.g. 972", cc)
-	}
-	k.oneOf("multiwhats.reply", c.MultiWhats.Reply, "documented", "actual")
-	k.oneOf("wavy.single_reply", c.Wavy.SingleReply, "array", "object")
-
-	k.positive("flowbot.max_token_ttl", c.FlowBot.MaxTokenTTL)
 	k.atLeast("flowbot.token_requests_per_window", int64(c.FlowBot.TokenRequestsPerWindow), 1)
 	k.positive("flowbot.token_window", c.FlowBot.TokenWindow)
 	secret := c.FlowBot.JWTSecret
@@ -205,9 +189,6 @@ func (k *checker) server() {
 			k.add("flowbot.jwt_secret", "is required because tenants[%d] (%q) has flowbot credentials", i, t.ID)
 			break
 		}
-	}
-	if secret != "" && len(secret) < minJWTSecret {
-		k.add("flowbot.jwt_secret", "must be at least %d bytes, got %d", minJWTSecret, len(secret))
 	}
 }
 
@@ -378,38 +359,6 @@ func (k *checker) upstreams() {
 	for i, u := range k.c.Upstreams {
 		p := "upstreams[" + strconv.Itoa(i) + "]"
 		k.uniqueName(names, p+".name", "upstream", u.Name, "upstreams", i)
-		dialect := -1
-		for j, d := range upstreamDialects {
-			if u.Dialect == d.name {
-				dialect = j
-			}
-		}
-		if dialect < 0 {
-			all := make([]string, len(upstreamDialects))
-			for j, d := range upstreamDialects {
-				all[j] = d.name
-			}
-			k.oneOf(p+".dialect", u.Dialect, all...)
-		}
-		if u.Dialect != "sandbox" {
-			if k.required(p+".url", u.URL) {
-				k.url(p+".url", u.URL)
-			}
-		}
-		if dialect >= 0 {
-			d := upstreamDialects[dialect]
-			for _, key := range d.required {
-				if u.Credentials[key] == "" {
-					k.add(p+".credentials."+key, "is required for dialect %s", d.name)
-				}
-			}
-			for key := range u.Credentials {
-				if !slices.Contains(d.required, key) && !slices.Contains(d.optional, key) {
-					k.add(p+".credentials."+key, "unknown credential for dialect %s (want %s)",
-						d.name, strings.Join(slices.Concat(d.required, d.optional), ", "))
-				}
-			}
-		}
 		k.positive(p+".timeout", u.Timeout)
 		k.atLeast(p+".max_conns", int64(u.MaxConns), 1)
 		if u.RatePerSecond < 0 {
@@ -492,9 +441,6 @@ func (k *checker) match(p string, m *Match) {
 		if !found {
 			k.add(p+".tenants["+strconv.Itoa(j)+"]", "tenant %q is not defined", id)
 		}
-	}
-	for j, d := range m.Dialects {
-		k.oneOf(p+".dialects["+strconv.Itoa(j)+"]", d, ingressDialects...)
 	}
 	for j, pre := range m.ToPrefixes {
 		if pre == "" || strings.Trim(pre, "0123456789") != "" {

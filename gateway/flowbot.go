@@ -6,11 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"switchboard/adapters"
 	"switchboard/adapters/flowbot"
-	"switchboard/canonical"
 	"switchboard/config"
 )
 
@@ -22,11 +19,11 @@ const maxCachedTokens = 10_000
 // dropped, and if none has expired the oldest are.
 const maxTrackedIPs = 100_000
 
-// flowbotState is what the FlowBot dialect needs beyond translation: the JWT secret and the
-// per-IP limit on /api/auth/api-token.
+// flowbotState is what the FlowBot dialect needs beyond translation: the verification of
+// its JWTs (cached) and the per-IP limit on /api/auth/api-token. Issuing tokens is the
+// dialect's (flowbot.Inbound.Serve).
 type flowbotState struct {
 	secret []byte
-	maxTTL time.Duration
 	limit  int
 	window time.Duration
 
@@ -50,8 +47,8 @@ type ipWindow struct {
 
 func newFlowbotState(cfg *config.Config) *flowbotState {
 	return &flowbotState{
-		secret: []byte(cfg.FlowBot.JWTSecret), maxTTL: time.Duration(cfg.FlowBot.MaxTokenTTL),
-		limit: cfg.FlowBot.TokenRequestsPerWindow, window: time.Duration(cfg.FlowBot.TokenWindow),
+		secret: []byte(cfg.FlowBot.JWTSecret),
+		limit:  cfg.FlowBot.TokenRequestsPerWindow, window: time.Duration(cfg.FlowBot.TokenWindow),
 		ips: map[string]ipWindow{},
 	}
 }
@@ -135,71 +132,4 @@ func (s *Server) authenticateFlowBot(c *adapters.Call, cred adapters.Credential)
 		return found
 	}
 	return nil
-}
-
-// flowbotToken serves POST /api/auth/api-token: client credentials for an HS256 JWT.
-func (s *Server) flowbotToken(ctx *fasthttp.RequestCtx) {
-	c := &adapters.Call{Op: adapters.OpToken, Req: &ctx.Request, Now: time.Now()}
-	if !s.fb.allowIP(ctx.RemoteIP().String(), c.Now) {
-		s.writeError(ctx, s.flowbot, c, &canonical.Error{Code: canonical.ErrTooMany,
-			Reason: "Too many token requests from this IP, please try again later", RetryAfter: s.fb.window})
-		return
-	}
-	clientID, apiKey, ttl, err := flowbot.ParseTokenRequest(c)
-	if err != nil {
-		s.writeError(ctx, s.flowbot, c, canonical.AsError(err))
-		return
-	}
-	t := s.dir.authenticate(adapters.Credential{Scheme: adapters.SchemeClient, User: clientID, Secret: apiKey})
-	if t == nil {
-		s.writeError(ctx, s.flowbot, c, &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "Invalid client credentials"})
-		return
-	}
-	if s.fb.maxTTL > 0 && ttl > s.fb.maxTTL {
-		ttl = s.fb.maxTTL
-	}
-	tok, err := flowbot.IssueToken(s.fb.secret, clientID, t.id, ttl, c.Now)
-	if err != nil {
-		s.log.Error("cannot issue token", "tenant", t.id, "err", err)
-		s.writeError(ctx, s.flowbot, c, canonical.AsError(err))
-		return
-	}
-	writeJSON(ctx, 200, flowbot.AppendTokenAnswer(nil, tok, ttl, &t.account))
-}
-
-// flowbotCheckSent serves GET|POST /api/templates/check-sent from the gateway's own records.
-func (s *Server) flowbotCheckSent(ctx *fasthttp.RequestCtx) {
-	c := &adapters.Call{Op: adapters.OpCheckSent, Req: &ctx.Request, Now: time.Now()}
-	cred, ok := s.flowbot.Credential(c)
-	var t *tenant
-	if ok {
-		t = s.authenticate(c, cred)
-	}
-	if t == nil {
-		s.writeError(ctx, s.flowbot, c, &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "Unauthorized"})
-		return
-	}
-	phones, templateName, hours, err := flowbot.ParseCheckSent(c)
-	if err != nil {
-		s.writeError(ctx, s.flowbot, c, canonical.AsError(err))
-		return
-	}
-	byE164 := make(map[string]string, len(phones))
-	tos := make([]string, 0, len(phones))
-	for _, p := range phones {
-		if to, err := canonical.NormalizePhone(p, t.account.CountryCode); err == nil {
-			byE164[to] = p
-			tos = append(tos, to)
-		}
-	}
-	found, err := s.lookups().TemplateSentSince(t.id, tos, templateName, c.Now.Add(-time.Duration(hours)*time.Hour))
-	if err != nil {
-		s.writeError(ctx, s.flowbot, c, canonical.AsError(err))
-		return
-	}
-	sent := make(map[string]time.Time, len(found))
-	for to, at := range found {
-		sent[byE164[to]] = at
-	}
-	writeJSON(ctx, 200, flowbot.AppendCheckSentAnswer(nil, phones, sent))
 }

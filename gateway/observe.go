@@ -99,8 +99,8 @@ func (s *Server) declareMetrics() {
 		metrics.NewGauge(fmt.Sprintf(`switchboard_build_info{version=%q,go=%q}`, Version(), GoVersion()), func() float64 { return 1 })
 	})
 	for _, t := range s.cfg.Tenants {
-		for _, in := range s.dialects() {
-			tenantMessages(t.ID, in.Dialect())
+		for _, d := range s.ingress {
+			tenantMessages(t.ID, d.name)
 		}
 	}
 }

@@ -4,10 +4,6 @@ import (
 	"log/slog"
 	"time"
 
-	"switchboard/adapters/flowbot"
-	"switchboard/adapters/messageflow"
-	"switchboard/adapters/multiwhats"
-	"switchboard/adapters/wavy"
 	"switchboard/config"
 	"switchboard/gateway/callbacks"
 	"switchboard/gateway/queue"
@@ -27,7 +23,7 @@ func openQueue(cfg *config.Config, log *slog.Logger) (queue.Queue, error) {
 		}
 		return q, nil
 	}
-	q, err := queue.Open(queueOptions(cfg, log))
+	q, err := queue.Open(queueOptions(cfg, log)) // its errors name the directory
 	if err != nil {
 		return nil, err
 	}
@@ -51,22 +47,6 @@ func queueOptions(cfg *config.Config, log *slog.Logger) queue.Options {
 		MaxDepth: q.MaxDepth, Retention: time.Duration(q.Retention), GCInterval: time.Duration(q.GCInterval),
 		MemoryMB: q.MemoryMB, Logger: log,
 	}
-}
-
-func messageflowOptions(cfg *config.Config) messageflow.Options {
-	return messageflow.Options{DefaultCountryCode: cfg.MessageFlow.DefaultCountryCode}
-}
-
-func multiwhatsOptions(cfg *config.Config) multiwhats.Options {
-	return multiwhats.Options{Reply: cfg.MultiWhats.Reply}
-}
-
-func wavyOptions(cfg *config.Config) wavy.Options {
-	return wavy.Options{SingleReply: cfg.Wavy.SingleReply}
-}
-
-func flowbotOptions(cfg *config.Config) flowbot.Options {
-	return flowbot.Options{JWTSecret: []byte(cfg.FlowBot.JWTSecret), MaxTokenTTL: time.Duration(cfg.FlowBot.MaxTokenTTL)}
 }
 
 func callbackTenants(cfg *config.Config) []callbacks.Tenant {

@@ -11,9 +11,8 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
+	"switchboard/adapters"
 	"switchboard/adapters/native"
-	"switchboard/adapters/wavy"
-	"switchboard/adapters/whatsappcloud"
 	"switchboard/canonical"
 	"switchboard/config"
 	"switchboard/gateway/callbacks"
@@ -21,11 +20,12 @@ import (
 )
 
 // Receipts in: each upstream posts the statuses of what it was sent to /receipts/{name}, in
-// its own format: Wavy's callbacks for a wavy upstream, Meta's signed status webhooks for
-// whatsappcloud, Switchboard's own format (callbacks.ParseGeneric) for the others. Each
-// receipt is recorded on its message (queue.Record), found by our id when the vendor echoes
-// it, else by the vendor's id. Vendors get the answers they expect: Meta a quick 200 even
-// for what is ignored, the others 200 with counts. See docs/receipts.md.
+// its own format, read by its vendor's row (adapters.Vendor): ParseReceipts (Wavy's callbacks,
+// Meta's status webhooks), else Switchboard's own format (adapters.ParseGenericReceipts); a
+// vendor with a Webhook (Meta) signs what it posts instead of presenting the receipt_token.
+// Each receipt is recorded on its message (queue.Record), found by our id when the vendor
+// echoes it, else by the vendor's id. Vendors get the answers they expect: a webhook vendor a
+// quick 200 even for what is ignored, the others 200 with counts.
 //
 // Callbacks out, and their admin API, are in gateway/callbacks; this file wires them.
 
@@ -47,25 +47,31 @@ func (s *Server) receiptRoutes(r *router.Router) {
 func (s *Server) receiptUpstream(ctx *fasthttp.RequestCtx) *config.Upstream {
 	name, _ := ctx.UserValue("upstream").(string)
 	for i := range s.cfg.Upstreams {
-		if u := &s.cfg.Upstreams[i]; u.Name == name && u.Dialect != "sandbox" {
-			return u
+		if u := &s.cfg.Upstreams[i]; u.Name == name {
+			// An upstream that delivers in-process posts no receipts.
+			if v, ok := adapters.Lookup(s.vendors, u.Dialect); ok && v.NewLocal == nil {
+				return u
+			}
 		}
 	}
 	s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrNotFound, Reason: "no upstream " + strconv.Quote(name) + " takes receipts"})
 	return nil
 }
 
-// receiptVerify answers Meta's subscription handshake: GET with hub.mode=subscribe,
-// hub.verify_token (the upstream's verify_token) and hub.challenge, echoed in plain text.
+// receiptVerify answers a webhook vendor's subscription handshake (Meta's hub.challenge),
+// echoed in plain text.
 func (s *Server) receiptVerify(ctx *fasthttp.RequestCtx) {
 	u := s.receiptUpstream(ctx)
 	if u == nil {
 		return
 	}
-	args := ctx.QueryArgs()
-	challenge, ok := whatsappcloud.VerifyChallenge(string(args.Peek("hub.mode")), string(args.Peek("hub.verify_token")),
-		string(args.Peek("hub.challenge")), u.Credentials["verify_token"])
-	if u.Dialect != whatsappcloud.Dialect || !ok {
+	var challenge string
+	ok := false
+	if wh := s.webhook(u); wh != nil {
+		args := ctx.QueryArgs()
+		challenge, ok = wh.Handshake(func(k string) string { return string(args.Peek(k)) }, u.Credentials)
+	}
+	if !ok {
 		s.log.Warn("receipt subscription refused", "upstream", u.Name)
 		s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrForbidden, Reason: "verification failed"})
 		return
@@ -79,8 +85,8 @@ func (s *Server) receipt(ctx *fasthttp.RequestCtx) {
 	if u == nil {
 		return
 	}
-	if u.Dialect == whatsappcloud.Dialect {
-		s.cloudReceipt(ctx, u)
+	if wh := s.webhook(u); wh != nil {
+		s.webhookReceipt(ctx, u, wh)
 		return
 	}
 	if tok := u.Credentials["receipt_token"]; tok != "" {
@@ -95,9 +101,9 @@ func (s *Server) receipt(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	parse := callbacks.ParseGeneric
-	if u.Dialect == wavy.Name {
-		parse = callbacks.ParseWavy
+	parse := adapters.ParseGenericReceipts
+	if v, ok := adapters.Lookup(s.vendors, u.Dialect); ok && v.ParseReceipts != nil {
+		parse = v.ParseReceipts
 	}
 	rs, err := parse(ctx.PostBody(), time.Now())
 	if err != nil {
@@ -114,32 +120,35 @@ func (s *Server) receipt(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, 200, fmt.Appendf(nil, `{"recorded":%d,"unknown":%d}`, recorded, unknown))
 }
 
-// cloudReceipt takes a Cloud API status webhook: signed with the upstream's app secret
-// (401 otherwise), answered 200 even when nothing in it is ours or it cannot be read (Meta
-// retries anything else for days), 500 only when storage fails (worth Meta's retry).
-func (s *Server) cloudReceipt(ctx *fasthttp.RequestCtx, u *config.Upstream) {
-	secret := u.Credentials["app_secret"]
-	if !whatsappcloud.CheckSignature(ctx.PostBody(), string(ctx.Request.Header.Peek("X-Hub-Signature-256")), []byte(secret)) {
+// webhook is the upstream's vendor's own receipt authentication, or nil.
+func (s *Server) webhook(u *config.Upstream) *adapters.Webhook {
+	if v, ok := adapters.Lookup(s.vendors, u.Dialect); ok {
+		return v.Webhook
+	}
+	return nil
+}
+
+// webhookReceipt takes a signed status webhook (Meta's): 401 unless the signature checks
+// with the upstream's secret, answered 200 even when nothing in it is ours or it cannot be
+// read (the vendor retries anything else for days), 500 only when storage fails (worth the
+// vendor's retry).
+func (s *Server) webhookReceipt(ctx *fasthttp.RequestCtx, u *config.Upstream, wh *adapters.Webhook) {
+	if !wh.Signed(ctx.PostBody(), func(h string) string { return string(ctx.Request.Header.Peek(h)) }, u.Credentials) {
 		receiptsCounter(u.Name, "unauthorized").Inc()
-		if secret == "" {
-			s.log.Warn("status webhook refused: the upstream has no app_secret to check it with", "upstream", u.Name)
-		} else {
-			s.log.Warn("status webhook refused: bad signature", "upstream", u.Name)
-		}
+		s.log.Warn("status webhook refused: bad signature, or no secret to check it with", "upstream", u.Name)
 		s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "invalid signature"})
 		return
 	}
-	sts, err := whatsappcloud.ParseStatusWebhook(ctx.PostBody())
+	parse := adapters.ParseGenericReceipts
+	if v, ok := adapters.Lookup(s.vendors, u.Dialect); ok && v.ParseReceipts != nil {
+		parse = v.ParseReceipts
+	}
+	rs, err := parse(ctx.PostBody(), time.Now())
 	if err != nil {
 		receiptsCounter(u.Name, "invalid").Inc()
 		s.log.Warn("status webhook ignored: malformed", "upstream", u.Name, "err", err)
 		writeJSON(ctx, 200, []byte(`{"recorded":0,"unknown":0}`))
 		return
-	}
-	rs := make([]callbacks.Receipt, len(sts))
-	for i, st := range sts {
-		rs[i] = callbacks.Receipt{ID: st.CallbackData, UpstreamID: st.MessageID,
-			Change: canonical.Change{Status: st.Status, At: st.At, Code: st.Code, Reason: st.Reason}}
 	}
 	recorded, unknown, err := s.recordReceipts(u, rs)
 	if err != nil {
@@ -151,7 +160,7 @@ func (s *Server) cloudReceipt(ctx *fasthttp.RequestCtx, u *config.Upstream) {
 
 // recordReceipts records each receipt on its message. A receipt whose message is not found
 // (not ours, or past retention) is counted and logged, not an error.
-func (s *Server) recordReceipts(u *config.Upstream, rs []callbacks.Receipt) (recorded, unknown int, err error) {
+func (s *Server) recordReceipts(u *config.Upstream, rs []adapters.Receipt) (recorded, unknown int, err error) {
 	for _, r := range rs {
 		ch := r.Change
 		ch.Upstream = u.Name

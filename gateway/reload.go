@@ -13,11 +13,6 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
-	"switchboard/adapters/flowbot"
-	"switchboard/adapters/messageflow"
-	"switchboard/adapters/multiwhats"
-	"switchboard/adapters/native"
-	"switchboard/adapters/wavy"
 	"switchboard/canonical"
 	"switchboard/config"
 	"switchboard/gateway/dispatch"
@@ -90,6 +85,12 @@ func (s *Server) Reload() (ReloadResult, error) {
 		s.log.Error("reload refused; the running config is unchanged", "err", err)
 		return res, err
 	}
+	ingress, err := newIngress(cfg, s.vendors)
+	if err != nil {
+		res.Problems = []string{err.Error()}
+		s.log.Error("reload refused; the running config is unchanged", "err", err)
+		return res, err
+	}
 	ch, err := s.disp.Apply(cfg)
 	if err != nil {
 		s.log.Error("reload refused; the running config is unchanged", "err", err)
@@ -99,7 +100,7 @@ func (s *Server) Reload() (ReloadResult, error) {
 	if cert != nil {
 		s.cert.Store(cert)
 	}
-	s.live.Store(newGeneration(s.core, cfg, old))
+	s.live.Store(newGeneration(s.core, cfg, old, ingress))
 	if rl.level != nil {
 		var lv slog.Level
 		if lv.UnmarshalText([]byte(cfg.LogLevel)) == nil {
@@ -140,6 +141,9 @@ func (s *Server) readConfig(data []byte) (*config.Config, ReloadResult, error) {
 		err = fmt.Errorf("the server was not started from a config file")
 	default:
 		cfg, err = config.Load(s.reload.path)
+	}
+	if err == nil {
+		err = checkVendors(cfg, s.vendors) // the vendors' own checks, as check and serve run them
 	}
 	if err != nil {
 		if ps, ok := err.(config.Problems); ok {
@@ -205,16 +209,9 @@ func keepNotLive(cfg, running *config.Config) []string {
 // newGeneration builds the request path for cfg. Against the generation before it, it
 // keeps what holds state and did not change: each tenant's ingress limiter, FlowBot's
 // per-IP token limits and verified tokens.
-func newGeneration(c *core, cfg *config.Config, old *Server) *Server {
-	s := &Server{
-		core: c, cfg: cfg, dir: newDirectory(cfg),
-		native:      native.New(),
-		messageflow: messageflow.New(messageflowOptions(cfg)),
-		multiwhats:  multiwhats.New(multiwhatsOptions(cfg)),
-		wavy:        wavy.New(wavyOptions(cfg)),
-		flowbot:     flowbot.New(flowbotOptions(cfg)),
-		fb:          newFlowbotState(cfg),
-	}
+// ingress are cfg's dialects, built from the vendor table (newIngress).
+func newGeneration(c *core, cfg *config.Config, old *Server, ingress []ingressDialect) *Server {
+	s := &Server{core: c, cfg: cfg, dir: newDirectory(cfg), ingress: ingress, fb: newFlowbotState(cfg)}
 	if old != nil {
 		if reflect.DeepEqual(old.cfg.FlowBot, cfg.FlowBot) {
 			s.fb = old.fb
@@ -227,6 +224,7 @@ func newGeneration(c *core, cfg *config.Config, old *Server) *Server {
 		}
 	}
 	s.handler = s.router().Handler
+	s.declareMetrics() // a reload's new tenants are exposed at zero too
 	return s
 }
 

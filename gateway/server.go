@@ -20,11 +20,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"switchboard/adapters"
-	"switchboard/adapters/flowbot"
-	"switchboard/adapters/messageflow"
-	"switchboard/adapters/multiwhats"
 	"switchboard/adapters/native"
-	"switchboard/adapters/wavy"
+	"switchboard/adapters/registry"
 	"switchboard/canonical"
 	"switchboard/config"
 	"switchboard/gateway/callbacks"
@@ -44,12 +41,10 @@ type Server struct {
 	// handler is this generation's router.
 	handler fasthttp.RequestHandler
 
-	native      *native.Inbound
-	messageflow *messageflow.Inbound
-	multiwhats  *multiwhats.Inbound
-	wavy        *wavy.Inbound
-	flowbot     *flowbot.Inbound
-	fb          *flowbotState
+	// ingress are the dialects clients speak, built from the vendor table with this
+	// generation's options.
+	ingress []ingressDialect
+	fb      *flowbotState
 }
 
 // core is what every generation of a Server shares.
@@ -59,6 +54,8 @@ type core struct {
 	disp  *dispatch.Dispatcher
 	srv   *fasthttp.Server
 	ready atomic.Bool
+	// vendors is the vendor table.
+	vendors []adapters.Vendor
 	// cb posts status callbacks; nil when no tenant has a callback URL.
 	cb     *callbacks.Worker
 	live   atomic.Pointer[Server]
@@ -73,11 +70,23 @@ type core struct {
 
 // New opens storage and builds the gateway; it does not listen yet.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
+	return newServer(cfg, log, registry.Vendors())
+}
+
+// newServer is New with the vendor table given.
+func newServer(cfg *config.Config, log *slog.Logger, vendors []adapters.Vendor) (*Server, error) {
+	if err := checkVendors(cfg, vendors); err != nil {
+		return nil, err
+	}
+	ingress, err := newIngress(cfg, vendors)
+	if err != nil {
+		return nil, err
+	}
 	q, err := openQueue(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	disp, err := dispatch.New(cfg, q, log, dispatch.WithUserAgent(userAgent()))
+	disp, err := dispatch.NewWithVendors(cfg, q, log, vendors, dispatch.WithUserAgent(userAgent()))
 	if err != nil {
 		q.Close()
 		return nil, err
@@ -87,8 +96,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		q.Close()
 		return nil, fmt.Errorf("cannot start callbacks: %w", err)
 	}
-	c := &core{log: log, q: q, disp: disp, cb: cb, started: time.Now()}
-	s := newGeneration(c, cfg, nil)
+	c := &core{log: log, q: q, disp: disp, cb: cb, vendors: vendors, started: time.Now()}
+	s := newGeneration(c, cfg, nil, ingress)
 	c.live.Store(s)
 	s.srv = &fasthttp.Server{
 		Handler: s.accessLog(func(ctx *fasthttp.RequestCtx) {
@@ -110,7 +119,6 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		NoDefaultDate:         false,
 		Logger:                slogPrinter{log},
 	}
-	s.declareMetrics()
 	s.ready.Store(true)
 	return s, nil
 }
@@ -139,17 +147,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// dialects lists every inbound dialect the listener serves.
-func (s *Server) dialects() []adapters.Inbound {
-	return []adapters.Inbound{s.messageflow, s.multiwhats, s.wavy, s.flowbot, s.native}
-}
-
 func (s *Server) router() *router.Router {
 	r := router.New()
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
-	for _, in := range s.dialects() {
+	for _, d := range s.ingress {
+		in := d.in
 		for _, rt := range in.Routes() {
 			h := s.instrument(in.Dialect(), s.handlerFor(in, rt))
 			for _, m := range rt.Methods {
@@ -178,20 +182,13 @@ func (s *Server) router() *router.Router {
 	return r
 }
 
-// handlerFor is the explicit table of which handler serves which kind of endpoint.
+// handlerFor picks the handler of a route: the one send path, or the dialect's own
+// operation (status queries, tokens).
 func (s *Server) handlerFor(in adapters.Inbound, rt adapters.Route) fasthttp.RequestHandler {
-	param := pathParam(rt.Path)
-	switch rt.Op {
-	case adapters.OpToken:
-		return s.flowbotToken
-	case adapters.OpCheckSent:
-		return s.flowbotCheckSent
-	case adapters.OpStatusQuery:
-		return s.wavyStatusQuery
-	case adapters.OpStatusList:
-		return s.wavyStatusList
+	if op, ok := in.(adapters.Operator); ok && !rt.Op.IsSend() {
+		return s.opHandler(op, rt)
 	}
-	return s.sendHandler(in, rt, param)
+	return s.sendHandler(in, rt, pathParam(rt.Path))
 }
 
 // pathParam returns the name of a route pattern's one {parameter}, if any.
@@ -204,20 +201,22 @@ func pathParam(pattern string) string {
 	return pattern[i+1 : i+j]
 }
 
-// dialectFor picks the dialect whose error shape a path outside any route should get,
-// by the vendors' own path prefixes.
+// dialectFor picks the dialect whose error shape a path outside any route gets: the one
+// whose vendor claims the longest prefix of it (adapters.Vendor.ErrorPaths), else native.
 func (s *Server) dialectFor(path string) adapters.Inbound {
-	switch {
-	case strings.HasPrefix(path, "/api/v1/"):
-		return s.multiwhats
-	case strings.HasPrefix(path, "/api/"):
-		return s.flowbot
-	case strings.HasPrefix(path, "/v1/"):
-		return s.wavy
-	case strings.HasPrefix(path, "/add_message"), strings.HasPrefix(path, "/webhook/"):
-		return s.messageflow
+	if v, ok := adapters.ErrorVendor(s.vendors, path); ok {
+		for _, d := range s.ingress {
+			if d.name == v.Name {
+				return d.in
+			}
+		}
 	}
-	return s.native
+	for _, d := range s.ingress {
+		if d.name == native.Dialect {
+			return d.in
+		}
+	}
+	return native.New()
 }
 
 func (s *Server) pathError(ctx *fasthttp.RequestCtx, e *canonical.Error) {

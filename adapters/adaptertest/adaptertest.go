@@ -164,9 +164,42 @@ func run(in adapters.Inbound, c *Case) *Case {
 	}
 	PlayQueue(&b)
 	call.Account = &TestAccount
-	out.Status, out.Answer = in.Accepted(call, &b, nil)
+	out.Status, out.Answer = answer(in, call, &b)
 	return out
 }
+
+// answer renders a decoded request's answer as the gateway does: Accepted for sends,
+// Serve (against TestEnv) for the other endpoints.
+func answer(in adapters.Inbound, call *adapters.Call, b *adapters.Batch) (int, []byte) {
+	op, ok := in.(adapters.Operator)
+	if !ok || call.Op.IsSend() {
+		return in.Accepted(call, b, nil)
+	}
+	status, body, err := op.Serve(call, TestEnv, nil)
+	if err != nil {
+		return in.Error(call, canonical.AsError(err), nil)
+	}
+	return status, body
+}
+
+// TestEnv is what golden cases of non-send endpoints run against: every credential is
+// TestAccount's, and the store holds nothing.
+var TestEnv = adapters.Env{
+	Store:        emptyStore{},
+	Authenticate: func(adapters.Credential) *adapters.Account { return &TestAccount },
+}
+
+// emptyStore is a store without records.
+type emptyStore struct{}
+
+func (emptyStore) Get(string) (*adapters.Record, error) {
+	return nil, canonical.Errorf(canonical.ErrNotFound, "message not found")
+}
+func (emptyStore) ByRef(string, string) ([]string, error) { return nil, nil }
+func (emptyStore) TemplateSentSince(string, []string, string, time.Time) (map[string]time.Time, error) {
+	return nil, nil
+}
+func (emptyStore) Changes(string, int) ([]*adapters.Record, error) { return nil, nil }
 
 // comparable clears what the queue, not the decoder, sets.
 func comparable(m *canonical.Message) canonical.Message {
@@ -264,6 +297,41 @@ func Fuzz(f *testing.F, in adapters.Inbound, op adapters.Op, method, path string
 			}
 		}
 		PlayQueue(&b)
-		in.Accepted(call, &b, nil)
+		answer(in, call, &b)
+	})
+}
+
+// maxReason bounds the reason a Classify may record: every adapter cuts the vendor's text
+// to far less.
+const maxReason = 4096
+
+// FuzzClassify feeds arbitrary answers (status, body, Retry-After) to out's Classify, and to
+// ClassifyBulk when out has it. It must never panic and must always decide: a known outcome,
+// no negative wait, a bounded reason, and a 5xx never counted as sent.
+func FuzzClassify(f *testing.F, out adapters.Outbound, seeds ...string) {
+	for _, s := range seeds {
+		f.Add(200, s, "")
+		f.Add(400, s, "")
+	}
+	f.Add(429, `{}`, "60")
+	f.Add(503, `<html>`, "Wed, 21 Oct 2015 07:28:00 GMT")
+	m := &canonical.Message{ID: "00000000-0000-7000-8000-000000000001", To: "972501234567", Text: "x"}
+	f.Fuzz(func(t *testing.T, status int, body, retry string) {
+		resp := &fasthttp.Response{}
+		resp.SetStatusCode(status)
+		resp.Header.Set("Retry-After", retry)
+		resp.SetBody([]byte(body))
+		results := []adapters.Result{out.Classify(m, resp)}
+		if b, ok := out.(adapters.BulkOutbound); ok {
+			results = append(results, b.ClassifyBulk([]*canonical.Message{m, m}, resp)...)
+		}
+		for _, r := range results {
+			if r.Outcome > adapters.Permanent || r.RetryAfter < 0 || len(r.Reason) > maxReason {
+				t.Fatalf("status %d: %+v", resp.StatusCode(), r)
+			}
+			if resp.StatusCode() >= 500 && r.Outcome == adapters.Sent {
+				t.Fatalf("status %d counted as sent: %+v", resp.StatusCode(), r)
+			}
+		}
 	})
 }

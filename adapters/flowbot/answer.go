@@ -13,10 +13,8 @@ import (
 // Accepted implements adapters.Inbound with FlowBot's success answers, all HTTP 200.
 //
 // Outbound and lead answer as documented (neither carries a message id). Bulk-send's answer
-// is not documented: {"success":true,"queued":N,"results":[{"phone","messageId"}]}. For
-// api-token, Accepted issues a token signed with Options.JWTSecret for c.Account; for
-// check-sent it answers as if no phone had been sent anything (the gateway, which has the
-// queue's data, answers with ParseCheckSent and AppendCheckSentAnswer instead).
+// is not documented: {"success":true,"queued":N,"results":[{"phone","messageId"}]}.
+// api-token and check-sent send nothing: Serve answers them.
 func (in *Inbound) Accepted(c *adapters.Call, b *adapters.Batch, dst []byte) (int, []byte) {
 	switch c.Op {
 	case adapters.OpOutbound:
@@ -25,14 +23,6 @@ func (in *Inbound) Accepted(c *adapters.Call, b *adapters.Batch, dst []byte) (in
 		return 200, appendLeadAnswer(dst, c, b)
 	case adapters.OpBulk:
 		return 200, appendBulkAnswer(dst, b)
-	case adapters.OpToken:
-		return in.tokenAnswer(c, dst)
-	case adapters.OpCheckSent:
-		phones, _, _, err := ParseCheckSent(c)
-		if err != nil {
-			return in.Error(c, canonical.AsError(err), dst)
-		}
-		return 200, AppendCheckSentAnswer(dst, phones, nil)
 	}
 	return 200, append(dst, `{"success":true}`...)
 }
@@ -152,23 +142,55 @@ func appendBulkAnswer(dst []byte, b *adapters.Batch) []byte {
 	return append(dst, "]}"...)
 }
 
-// tokenAnswer issues the token api-token asks for, for the authenticated account.
-func (in *Inbound) tokenAnswer(c *adapters.Call, dst []byte) (int, []byte) {
-	clientID, _, ttl, err := ParseTokenRequest(c)
-	if err != nil {
-		return in.Error(c, canonical.AsError(err), dst)
+// Error implements adapters.Inbound: FlowBot's {"error":"Human-readable error message"}.
+func (in *Inbound) Error(c *adapters.Call, err *canonical.Error, dst []byte) (int, []byte) {
+	dst = append(dst, `{"error":`...)
+	dst = adapters.AppendJSONString(dst, errorText(err))
+	return err.Code.HTTPStatus(), append(dst, '}')
+}
+
+// noCredential answers a request that presents no credential at all.
+func noCredential(op adapters.Op) *canonical.Error {
+	switch op {
+	case adapters.OpOutbound, adapters.OpBulk, adapters.OpCheckSent:
+		return &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "Unauthorized: missing Authorization Bearer token"}
+	case adapters.OpLead:
+		return &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "Unauthorized: missing Authorization Bearer token or X-Signature-256"}
 	}
-	ttl = min(ttl, in.opts.MaxTokenTTL)
-	tenant := ""
-	if a := c.Account; a != nil {
-		tenant = a.Tenant
-		if a.ClientID != "" {
-			clientID = a.ClientID
-		}
+	return &canonical.Error{Code: canonical.ErrNotFound, Reason: "Not found"}
+}
+
+func errorText(err *canonical.Error) string {
+	reason := err.Reason
+	if reason == "" {
+		reason = defaultReason(err.Code)
 	}
-	tok, err := IssueToken(in.opts.JWTSecret, clientID, tenant, ttl, c.Now)
-	if err != nil {
-		return in.Error(c, canonical.AsError(err), dst)
+	if err.Field != "" {
+		return err.Field + " " + reason
 	}
-	return 200, AppendTokenAnswer(dst, tok, ttl, c.Account)
+	return reason
+}
+
+func defaultReason(code canonical.Code) string {
+	switch code {
+	case canonical.ErrInvalid:
+		return "Bad request"
+	case canonical.ErrUnauthorized:
+		return "Unauthorized"
+	case canonical.ErrForbidden:
+		return "Forbidden"
+	case canonical.ErrNotFound:
+		return "Not found"
+	case canonical.ErrConflict:
+		return "Conflict"
+	case canonical.ErrTooLarge:
+		return "Payload too large"
+	case canonical.ErrTooMany:
+		return "Too many requests"
+	case canonical.ErrUnavailable:
+		return "Service unavailable"
+	case canonical.ErrMethod:
+		return "Method not allowed"
+	}
+	return "Internal server error"
 }

@@ -11,6 +11,35 @@ import (
 	"switchboard/canonical"
 )
 
+// Decode implements adapters.Inbound. Outbound, lead and bulk-send decode into messages;
+// api-token and check-sent only validate the request and set b.Cred (Serve answers them).
+func (in *Inbound) Decode(c *adapters.Call, b *adapters.Batch) error {
+	if c.Op == adapters.OpToken {
+		clientID, apiKey, _, err := ParseTokenRequest(c)
+		if clientID != "" || apiKey != "" {
+			b.Cred = adapters.Credential{Scheme: adapters.SchemeClient, User: clientID, Secret: apiKey}
+		}
+		return err
+	}
+	cred, ok := in.Credential(c)
+	if !ok {
+		return noCredential(c.Op)
+	}
+	b.Cred = cred
+	switch c.Op {
+	case adapters.OpOutbound:
+		return decodeOutbound(c, b)
+	case adapters.OpLead:
+		return decodeLead(c, b)
+	case adapters.OpBulk:
+		return decodeBulk(c, b)
+	case adapters.OpCheckSent:
+		_, _, _, err := ParseCheckSent(c)
+		return err
+	}
+	return &canonical.Error{Code: canonical.ErrNotFound, Reason: "Not found"}
+}
+
 // decodeOutbound reads POST /api/webhook/outbound: one flow trigger (or template, when one
 // is named) to one phone. data's fields become flow variables.
 func decodeOutbound(c *adapters.Call, b *adapters.Batch) error {

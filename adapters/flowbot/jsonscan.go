@@ -11,6 +11,12 @@ import (
 // maps: FlowBot answers the lead's variables in the order the client wrote them, every
 // wrong type must name the vendor's field, and the hot path should not allocate a map per
 // JSON object. The scanner trusts its input: callers check it with json.Valid first.
+//
+// Measured (jsonscan_timing_test.go: the same outbound body read into the same fields and
+// variables; 8 interleaved runs of 200,000 iterations, medians, go1.26.8, 2 shared cores):
+// the scanner 3.7 µs, 288 B and 17 allocations per body; goccy/go-json into a struct and a
+// map of raw values 6.6 µs, 992 B and 34 allocations. It stays for that, and for the key
+// order a map cannot keep.
 
 // jsonKind is the kind of a JSON value, from its first byte.
 type jsonKind uint8

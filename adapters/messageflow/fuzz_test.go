@@ -40,3 +40,13 @@ func FuzzDecodeForm(f *testing.F) {
 		"UUID=u&ToMobileNumber=972501234567&downloadLink=https%3A%2F%2Fa.example%2Fb.jpg&wapMessage=hi+there",
 		"UUID=u&ToMobileNumber=972501234567&downloadLink=C%3A%5Ca.jpg&wapMessage=%00%FF")
 }
+
+// FuzzClassify: Classify decides every answer.
+func FuzzClassify(f *testing.F) {
+	out, err := NewOutbound(adapters.UpstreamConfig{URL: "https://api-messageflow.flow-il.com",
+		Credentials: map[string]string{"uuid": "6a708fea-a4d0-4976-a180-9f3bdd3de52e"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	adaptertest.FuzzClassify(f, out, `{"success":true,"id":12345}`, `{"success":false,"error":"x"}`, `true`)
+}

@@ -2,11 +2,8 @@ package messageflow
 
 import (
 	"bytes"
-	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
@@ -31,7 +28,7 @@ type Outbound struct {
 func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("messageflow upstream %q: url %q is not an http(s) URL", cfg.Name, cfg.URL)
+		return nil, canonical.Invalid("url", "%q is not an http(s) URL", cfg.URL)
 	}
 	if !strings.HasSuffix(u.Path, "/add_message") {
 		u.Path = strings.TrimSuffix(u.Path, "/") + "/add_message"
@@ -44,7 +41,7 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 		}
 	}
 	if uuid == "" {
-		return nil, fmt.Errorf("messageflow upstream %q: credentials.uuid is required", cfg.Name)
+		return nil, canonical.Invalid("credentials.uuid", "is required")
 	}
 	return &Outbound{uri: u.String(), uuid: uuid}, nil
 }
@@ -129,28 +126,6 @@ type answer struct {
 	ID      json.RawMessage `json:"id"`
 	Error   json.RawMessage `json:"error"`
 	Message json.RawMessage `json:"message"`
-}
-
-// Classify implements adapters.Outbound. Any 2xx means queued on MessageFlow's servers
-// (sent, from Switchboard's side) unless the body says "success":false.
-func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapters.Result {
-	status := resp.StatusCode()
-	var a answer
-	parsed := json.Unmarshal(resp.Body(), &a) == nil
-	code := strconv.Itoa(status)
-	switch {
-	case status >= 200 && status < 300:
-		if parsed && isFalse(a.Success) {
-			return adapters.Result{Outcome: adapters.Permanent, Code: code, Reason: reason(&a, parsed, resp)}
-		}
-		return adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent, UpstreamID: scalar(a.ID)}
-	case status >= 400 && status < 500 && status != 408 && status != 429:
-		return adapters.Result{Outcome: adapters.Permanent, Code: code, Reason: reason(&a, parsed, resp)}
-	}
-	// 408, 429, 5xx, and answers no MessageFlow server gives (1xx, 3xx): a misconfigured
-	// or failing upstream, not a bad message.
-	return adapters.Result{Outcome: adapters.Retry, Code: code, Reason: reason(&a, parsed, resp),
-		RetryAfter: adapters.RetryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now())}
 }
 
 // reason is the answer's error text, else a bounded start of its body, else the status text.

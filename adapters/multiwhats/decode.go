@@ -105,8 +105,9 @@ func invalid(field, rule string) *canonical.Error {
 		Reason: "The " + strings.ReplaceAll(field, "_", " ") + " field " + rule + "."}
 }
 
-// kindOf says which kind a type makes. "button" is documented; text, list and media follow
-// NOTES.md, media also under the names of WhatsApp's media types.
+// kindOf says which kind a type makes. "button" is documented; text, list and media are our
+// decision (DIALECT.md), inferred from the answer's fields, media also under the names of
+// WhatsApp's media types.
 func kindOf(typ string) (canonical.Kind, bool) {
 	switch typ {
 	case "text":

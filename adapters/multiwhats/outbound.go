@@ -1,11 +1,8 @@
 package multiwhats
 
 import (
-	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
@@ -34,7 +31,7 @@ type Outbound struct {
 func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	key := cfg.Credentials["apikey"]
 	if key == "" {
-		return nil, fmt.Errorf("multiwhats upstream %q: credentials.apikey is required", cfg.Name)
+		return nil, canonical.Invalid("credentials.apikey", "is required")
 	}
 	base := cfg.URL
 	if base == "" {
@@ -42,7 +39,7 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("multiwhats upstream %q: url %q must be an http(s) base URL without query", cfg.Name, cfg.URL)
+		return nil, canonical.Invalid("url", "%q must be an http(s) base URL without query", cfg.URL)
 	}
 	base = strings.TrimRight(base, "/")
 	path := sendPath
@@ -138,36 +135,6 @@ type record struct {
 // failure is what Classify reads of Laravel's error answers.
 type failure struct {
 	Message string `json:"message"`
-}
-
-// Classify reads MultiWhats' answer: 2xx is the queue record, whose id becomes the upstream id.
-// Bodies that are not JSON (a proxy's HTML page) are read as empty.
-func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapters.Result {
-	status := resp.StatusCode()
-	if status >= 200 && status < 300 {
-		var r record
-		_ = json.Unmarshal(resp.Body(), &r)
-		return adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent, UpstreamID: r.ID.String()}
-	}
-	var f failure
-	_ = json.Unmarshal(resp.Body(), &f)
-	code, reason := strconv.Itoa(status), f.Message
-	if reason == "" {
-		reason = fasthttp.StatusMessage(status)
-	}
-	if len(reason) > maxReasonBytes {
-		reason = strings.ToValidUTF8(reason[:maxReasonBytes], "")
-	}
-	if status == 408 || status == 429 || status >= 500 || status < 300 {
-		return adapters.Result{Outcome: adapters.Retry, Code: code, Reason: reason,
-			RetryAfter: adapters.RetryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now())}
-	}
-	if status < 400 {
-		// A redirect means the upstream is misconfigured (a wrong url, http for https): retrying
-		// lets the breaker open and the route fail over instead of failing every message.
-		return adapters.Result{Outcome: adapters.Retry, Code: code, Reason: reason}
-	}
-	return adapters.Result{Outcome: adapters.Permanent, Code: code, Reason: reason}
 }
 
 var _ adapters.Outbound = (*Outbound)(nil)

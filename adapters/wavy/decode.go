@@ -350,7 +350,7 @@ func (in *Inbound) build(c *adapters.Call, w *wireMsg, vars map[string]string, p
 	}
 	t0 := now(c).UTC()
 	m := &canonical.Message{
-		Dialect:   Name,
+		Dialect:   Dialect,
 		ClientRef: w.CorrelationID,
 		To:        to,
 		Channel:   canonical.ChannelSMS,
@@ -484,4 +484,35 @@ func addMinutes(t time.Time, minutes int64) time.Time {
 
 func inRange(t time.Time) bool {
 	return !t.Before(minTime) && t.Before(maxTime)
+}
+
+// Decode reads a single (GET query or POST JSON) or bulk send into b.
+func (in *Inbound) Decode(c *adapters.Call, b *adapters.Batch) error {
+	b.Cred = credential(c.Req)
+	b.RefScope = adapters.RefContent
+	method := c.Req.Header.Method()
+	switch c.Op {
+	case adapters.OpSend:
+		switch string(method) {
+		case "GET":
+			return in.decodeQuery(c, b)
+		case "POST":
+			return in.decodeSingle(c, b)
+		}
+	case adapters.OpBulk:
+		if string(method) == "POST" {
+			return in.decodeBulk(c, b)
+		}
+	default:
+		return canonical.Errorf(canonical.ErrNotFound, "Not Found")
+	}
+	return canonical.Errorf(canonical.ErrMethod, "Request method '%s' not supported", method)
+}
+
+// now is the request's clock; the gateway always sets it, tests pin it.
+func now(c *adapters.Call) time.Time {
+	if c.Now.IsZero() {
+		return time.Now()
+	}
+	return c.Now
 }

@@ -42,24 +42,24 @@ func goldenInputs(t testing.TB, op adapters.Op, method string) []string {
 	return out
 }
 
-func FuzzSendJSON(f *testing.F) {
+func FuzzDecodeSendJSON(f *testing.F) {
 	adaptertest.Fuzz(f, New(Options{}), adapters.OpSend, "POST", "/v1/send-sms", fuzzHeaders,
 		goldenInputs(f, adapters.OpSend, "POST")...)
 }
 
-func FuzzSendQuery(f *testing.F) {
+func FuzzDecodeSendQuery(f *testing.F) {
 	for _, q := range goldenInputs(f, adapters.OpSend, "GET") {
 		f.Add("", q)
 	}
 	adaptertest.Fuzz(f, New(Options{}), adapters.OpSend, "GET", "/v1/send-sms", fuzzHeaders)
 }
 
-func FuzzBulk(f *testing.F) {
+func FuzzDecodeBulk(f *testing.F) {
 	adaptertest.Fuzz(f, New(Options{}), adapters.OpBulk, "POST", "/v1/send-bulk-sms", fuzzHeaders,
 		goldenInputs(f, adapters.OpBulk, "POST")...)
 }
 
-func FuzzStatusSearch(f *testing.F) {
+func FuzzDecodeStatusSearch(f *testing.F) {
 	f.Add(`{"ids":["9cb87d36-79af-11e5-89f3-1b0591cdf807"],"correlationIds":["myId"]}`, "")
 	f.Add("", "id=a,b&correlationId=c")
 	f.Fuzz(func(t *testing.T, body, query string) {
@@ -82,6 +82,33 @@ func FuzzStatusSearch(f *testing.F) {
 				if s == "" {
 					t.Fatal("empty id accepted")
 				}
+			}
+		}
+	})
+}
+
+// FuzzClassify: Classify and ClassifyBulk decide every answer.
+func FuzzClassify(f *testing.F) {
+	out, err := NewOutbound(adapters.UpstreamConfig{URL: "https://api-messaging.wavy.global",
+		Credentials: map[string]string{"username": "u", "token": "t"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	adaptertest.FuzzClassify(f, out, `[{"id":"9cb87d36-79af-11e5-89f3-1b0591cdf807","correlationId":"x"}]`,
+		`{"id":"b","messages":[{"id":"1"},{"id":"2"}]}`, `{"errorCode":400,"errorMessage":"bad"}`)
+}
+
+func FuzzParseReceipts(f *testing.F) {
+	f.Add([]byte(`{"id":"v-1","correlationId":"our-1","sentStatusCode":2,"deliveredStatusCode":4,"deliveredAt":1}`))
+	f.Add([]byte(`[{"id":"v-1","sentStatusCode":"101"}]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		rs, err := ParseReceipts(body, receiptNow)
+		if err == nil && (len(rs) == 0 || len(rs) > adapters.MaxReceipts) {
+			t.Fatalf("%d receipts without an error", len(rs))
+		}
+		for _, r := range rs {
+			if r.ID == "" && r.UpstreamID == "" || r.Change.Status == "" {
+				t.Fatalf("receipt without an id or status: %+v", r)
 			}
 		}
 	})

@@ -1,7 +1,6 @@
 package wavy
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/url"
@@ -35,12 +34,12 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	base := strings.TrimRight(cfg.URL, "/")
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("wavy upstream %q: url %q is not an http(s) base URL", cfg.Name, cfg.URL)
+		return nil, canonical.Invalid("url", "%q is not an http(s) base URL", cfg.URL)
 	}
 	o := &Outbound{sendURL: base + "/v1/send-sms", bulkURL: base + "/v1/send-bulk-sms",
 		user: cfg.Credentials["username"], token: cfg.Credentials["token"]}
 	if o.user == "" || o.token == "" {
-		return nil, fmt.Errorf("wavy upstream %q: credentials username and token are required", cfg.Name)
+		return nil, canonical.Invalid("", "credentials username and token are required")
 	}
 	return o, nil
 }
@@ -114,7 +113,7 @@ func (o *Outbound) appendMessage(dst []byte, m *canonical.Message) ([]byte, erro
 		dst = append(dst, `,"correlationId":`...)
 		dst = adapters.AppendJSONString(dst, m.ID)
 	}
-	if m.Dialect == Name {
+	if m.Dialect == Dialect {
 		// Extra keeps the fields of a request that came in as Wavy; other dialects'
 		// Extra keys mean something else.
 		for _, k := range [...]string{"extraInfo", "campaignAlias", "subAccount"} {
@@ -190,48 +189,6 @@ func (o *Outbound) zone(name string) (*time.Location, error) {
 		return nil, errors.New("unknown time zone")
 	}
 	return loc, nil
-}
-
-// Classify reads the answer to a single send: 2xx (the documented array or the live
-// object) is Sent with the vendor's id; 408, 429 and 5xx are Retry (with Retry-After);
-// other 4xx are Permanent with the vendor's errorCode and errorMessage.
-func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapters.Result {
-	if r, ok := classifyFailure(resp); ok {
-		return r
-	}
-	var one sendAnswer
-	body := bytes.TrimSpace(resp.Body())
-	if len(body) > 0 && body[0] == '[' {
-		var arr []sendAnswer
-		if json.Unmarshal(body, &arr) == nil && len(arr) > 0 {
-			one = arr[0]
-		}
-	} else {
-		_ = json.Unmarshal(body, &one)
-	}
-	return adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent, UpstreamID: one.ID}
-}
-
-// ClassifyBulk reads the answer to EncodeBulk: one Result per message, in order.
-func (o *Outbound) ClassifyBulk(ms []*canonical.Message, resp *fasthttp.Response) []adapters.Result {
-	out := make([]adapters.Result, len(ms))
-	if r, ok := classifyFailure(resp); ok {
-		for i := range out {
-			out[i] = r
-		}
-		return out
-	}
-	var ans struct {
-		Messages []sendAnswer `json:"messages"`
-	}
-	_ = json.Unmarshal(resp.Body(), &ans)
-	for i := range out {
-		out[i] = adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent}
-		if i < len(ans.Messages) {
-			out[i].UpstreamID = ans.Messages[i].ID
-		}
-	}
-	return out
 }
 
 type sendAnswer struct {

@@ -104,7 +104,7 @@ func TestEncodeText(t *testing.T) {
 
 func TestEncodeAllFields(t *testing.T) {
 	o := newOutbound(t)
-	m := &canonical.Message{ID: "00000000-0000-7000-8000-000000000001", Dialect: Name, ClientRef: "order-1",
+	m := &canonical.Message{ID: "00000000-0000-7000-8000-000000000001", Dialect: Dialect, ClientRef: "order-1",
 		To: "5511900000000", Channel: canonical.ChannelSMS, Kind: canonical.KindText, Text: "oi", Flash: true,
 		FlowID: "flow-1", Vars: map[string]string{"name": "Ana"},
 		NotBefore: time.Date(2023, 4, 27, 12, 0, 0, 0, time.UTC),
@@ -194,12 +194,12 @@ func TestRoundTrip(t *testing.T) {
 	for _, m := range []*canonical.Message{
 		{ID: "00000000-0000-7000-8000-000000000001", Dialect: "messageflow", To: "972501234567",
 			Channel: canonical.ChannelWhatsApp, Kind: canonical.KindText, Text: "שלום\nעולם 👋"},
-		{ID: "00000000-0000-7000-8000-000000000002", Dialect: Name, To: "5511900000000", Channel: canonical.ChannelSMS,
+		{ID: "00000000-0000-7000-8000-000000000002", Dialect: Dialect, To: "5511900000000", Channel: canonical.ChannelSMS,
 			Kind: canonical.KindText, Text: "Olá, ação às 15h", Flash: true,
 			ExpiresAt: time.Date(2023, 4, 28, 2, 59, 59, 0, time.UTC),
 			Window:    &canonical.Window{Hours: []int{9, 10, 18}, TimeZone: "America/Sao_Paulo"},
 			Extra:     map[string]string{"extraInfo": "vip", "campaignAlias": "bf", "subAccount": "sp"}},
-		{ID: "00000000-0000-7000-8000-000000000003", Dialect: Name, To: "905321234567", Channel: canonical.ChannelSMS,
+		{ID: "00000000-0000-7000-8000-000000000003", Dialect: Dialect, To: "905321234567", Channel: canonical.ChannelSMS,
 			Kind: canonical.KindFlow, FlowID: "flow-9", Vars: map[string]string{"isim": "Şükrü", "kod": "42"},
 			ExpiresAt: time.Date(2023, 5, 1, 0, 0, 0, 0, time.UTC)},
 		{ID: "00000000-0000-7000-8000-000000000004", Dialect: "native", To: "5511900000000", Kind: canonical.KindText,
@@ -221,9 +221,9 @@ func TestRoundTrip(t *testing.T) {
 		want := *m
 		want.ID = ""
 		want.ClientRef = m.ID // correlationId carries the gateway's id
-		want.Dialect = Name
+		want.Dialect = Dialect
 		want.Channel = canonical.ChannelSMS
-		if m.Dialect != Name {
+		if m.Dialect != Dialect {
 			want.Extra = nil
 		}
 		if w := want.Window; w != nil && w.TimeZone == "" {

@@ -35,7 +35,7 @@ func goldenBodies(t testing.TB) []string {
 	return out
 }
 
-func FuzzDecode(f *testing.F) {
+func FuzzDecodeSend(f *testing.F) {
 	adaptertest.Fuzz(f, New(), adapters.OpSend, "POST", fuzzPath, fuzzHeaders, goldenBodies(f)...)
 }
 
@@ -108,4 +108,15 @@ func FuzzParseStatusWebhook(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzClassify: Classify decides every answer.
+func FuzzClassify(f *testing.F) {
+	out, err := NewOutbound(adapters.UpstreamConfig{Credentials: map[string]string{"token": "t", "phone_number_id": "1"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	adaptertest.FuzzClassify(f, out,
+		`{"messaging_product":"whatsapp","contacts":[{"input":"1","wa_id":"1"}],"messages":[{"id":"wamid.x"}]}`,
+		`{"error":{"message":"x","type":"OAuthException","code":130429,"error_data":{"details":"d"},"fbtrace_id":"f"}}`)
 }

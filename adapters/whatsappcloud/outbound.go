@@ -1,7 +1,6 @@
 package whatsappcloud
 
 import (
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -54,20 +53,20 @@ type Outbound struct {
 func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	token, id := cfg.Credentials["token"], cfg.Credentials["phone_number_id"]
 	if token == "" || id == "" {
-		return nil, fmt.Errorf("whatsappcloud upstream %q: credentials.token and credentials.phone_number_id are required", cfg.Name)
+		return nil, canonical.Invalid("credentials", "token and phone_number_id are required")
 	}
 	if !digits(id) {
-		return nil, fmt.Errorf("whatsappcloud upstream %q: credentials.phone_number_id %q must be the number's numeric id", cfg.Name, id)
+		return nil, canonical.Invalid("credentials.phone_number_id", "%q must be the number's numeric id", id)
 	}
 	if strings.ContainsAny(token, " \t\r\n") {
-		return nil, fmt.Errorf("whatsappcloud upstream %q: credentials.token must not contain spaces or line breaks", cfg.Name)
+		return nil, canonical.Invalid("credentials.token", "must not contain spaces or line breaks")
 	}
 	version := cfg.Credentials["version"]
 	if version == "" {
 		version = defaultVersion
 	}
 	if !validVersion(version) {
-		return nil, fmt.Errorf("whatsappcloud upstream %q: credentials.version %q must look like v21.0", cfg.Name, version)
+		return nil, canonical.Invalid("credentials.version", "%q must look like v21.0", version)
 	}
 	language := cfg.Credentials["language"]
 	if language == "" {
@@ -79,7 +78,7 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("whatsappcloud upstream %q: url %q must be an http(s) base URL without query", cfg.Name, cfg.URL)
+		return nil, canonical.Invalid("url", "%q must be an http(s) base URL without query", cfg.URL)
 	}
 	return &Outbound{
 		uri:      strings.TrimRight(base, "/") + "/" + version + "/" + id + "/messages",

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters/registry"
 )
 
 // shape is one vendor request with two holes, the recipient and the text:
@@ -43,11 +45,32 @@ func jsonStr(s string) string {
 	return string(b)
 }
 
-// newShapes returns the request shapes for dialect; mix gives all five.
+// newShapes returns the request shapes for dialect; mix gives one of every dialect.
 // fbToken is the FlowBot bearer token (only used for flowbot and mix).
 func newShapes(dialect, base string, c Credentials, fbToken string) []*shape {
+	all := shapes(base, c, fbToken)
+	var names []string
+	if dialect == "mix" {
+		names = Dialects[:len(Dialects)-1]
+	} else {
+		names = []string{dialect}
+	}
+	out := make([]*shape, 0, len(names))
+	for _, n := range names {
+		s := all[n]
+		s.name = n
+		if s.post == nil {
+			s.post = []byte(`"}`)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// shapes is the load generator's request of each ingress dialect it can load.
+func shapes(base string, c Credentials, fbToken string) map[string]*shape {
 	base = strings.TrimRight(base, "/")
-	all := map[string]*shape{
+	return map[string]*shape{
 		"messageflow": {
 			uri: base + "/add_message",
 			pre: []byte(`{"UUID":` + jsonStr(c.MFUUID) + `,"ToMobileNumber":"`),
@@ -79,20 +102,17 @@ func newShapes(dialect, base string, c Credentials, fbToken string) []*shape {
 			mid:     []byte(`","text":"`),
 		},
 	}
-	var names []string
-	if dialect == "mix" {
-		names = []string{"messageflow", "multiwhats", "wavy", "flowbot", "native"}
-	} else {
-		names = []string{dialect}
-	}
-	out := make([]*shape, 0, len(names))
-	for _, n := range names {
-		s := all[n]
-		s.name = n
-		if s.post == nil {
-			s.post = []byte(`"}`)
+}
+
+// loadable lists the ingress dialects of the vendor table that shapes has a request for,
+// in the table's order.
+func loadable() []string {
+	known := shapes("", Credentials{}, "")
+	var out []string
+	for _, v := range registry.Vendors() {
+		if _, ok := known[v.Name]; ok && v.Ingress {
+			out = append(out, v.Name)
 		}
-		out = append(out, s)
 	}
 	return out
 }

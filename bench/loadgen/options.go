@@ -13,8 +13,9 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Dialects accepted by Options.Dialect.
-var Dialects = []string{"messageflow", "multiwhats", "wavy", "flowbot", "native", "mix"}
+// Dialects accepted by Options.Dialect: the vendor table's ingress dialects (see loadable),
+// then mix.
+var Dialects = append(loadable(), "mix")
 
 // Options describe one load run. Zero values take the defaults in withDefaults.
 type Options struct {

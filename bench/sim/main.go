@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -15,7 +16,7 @@ import (
 func Main(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mock", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dialect := fs.String("dialect", "", "messageflow | multiwhats | wavy | flowbot | whatsappcloud | http")
+	dialect := fs.String("dialect", "", strings.Join(Dialects(), " | "))
 	listen := fs.String("listen", "127.0.0.1:9001", "address to serve on")
 	var f Faults
 	fs.DurationVar(&f.Latency, "latency", 0, "added to every answer")

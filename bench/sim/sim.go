@@ -22,10 +22,6 @@ import (
 
 	"switchboard/adapters"
 	"switchboard/adapters/flowbot"
-	"switchboard/adapters/messageflow"
-	"switchboard/adapters/multiwhats"
-	"switchboard/adapters/wavy"
-	"switchboard/adapters/whatsappcloud"
 	"switchboard/canonical"
 )
 
@@ -101,22 +97,9 @@ type Sim struct {
 
 // New returns a simulator of the dialect.
 func New(dialect string, creds Credentials, f Faults) (*Sim, error) {
-	var in adapters.Inbound
-	switch dialect {
-	case "messageflow":
-		in = messageflow.New(messageflow.Options{})
-	case "multiwhats":
-		in = multiwhats.New(multiwhats.Options{})
-	case "wavy":
-		in = wavy.New(wavy.Options{})
-	case "flowbot":
-		in = flowbot.New(flowbot.Options{JWTSecret: []byte(creds.JWTSecret)})
-	case "whatsappcloud":
-		in = whatsappcloud.New()
-	case httpDialect:
-		in = httpInbound{}
-	default:
-		return nil, fmt.Errorf("unknown dialect %q: messageflow, multiwhats, wavy, flowbot, whatsappcloud or http", dialect)
+	in, err := newInbound(dialect, creds)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkFaults(f); err != nil {
 		return nil, err
@@ -293,23 +276,30 @@ func (s *Sim) authorised(c *adapters.Call, cred adapters.Credential) bool {
 	return false
 }
 
-// token serves FlowBot's /api/auth/api-token.
+// token serves FlowBot's /api/auth/api-token through the dialect's own operation.
 func (s *Sim) token(ctx *fasthttp.RequestCtx, c *adapters.Call) {
-	clientID, apiKey, ttl, err := flowbot.ParseTokenRequest(c)
-	if err == nil && (clientID != s.creds.ClientID || apiKey != s.creds.ClientAPIKey) {
-		err = &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "Invalid client credentials"}
+	op, ok := s.in.(adapters.Operator)
+	if !ok {
+		s.answerError(ctx, c, &canonical.Error{Code: canonical.ErrNotFound, Reason: "not simulated"})
+		return
 	}
-	var tok string
-	if err == nil {
-		tok, err = flowbot.IssueToken([]byte(s.creds.JWTSecret), clientID, "sim", ttl, c.Now)
-	}
+	status, body, err := op.Serve(c, adapters.Env{Authenticate: s.client}, nil)
 	if err != nil {
 		s.answerError(ctx, c, canonical.AsError(err))
 		return
 	}
-	s.keep(ctx, 200, nil)
+	s.keep(ctx, status, nil)
+	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
-	ctx.SetBody(flowbot.AppendTokenAnswer(nil, tok, ttl, &adapters.Account{ClientID: clientID, ClientNumber: "sim-client"}))
+	ctx.SetBody(body)
+}
+
+// client authenticates FlowBot client credentials against the simulator's.
+func (s *Sim) client(cred adapters.Credential) *adapters.Account {
+	if cred.Scheme != adapters.SchemeClient || cred.User != s.creds.ClientID || cred.Secret != s.creds.ClientAPIKey || cred.User == "" {
+		return nil
+	}
+	return &adapters.Account{Tenant: "sim", ClientID: cred.User, ClientNumber: "sim-client"}
 }
 
 func (s *Sim) keep(ctx *fasthttp.RequestCtx, status int, msgs []*canonical.Message) {

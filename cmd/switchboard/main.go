@@ -90,6 +90,9 @@ func check(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg, err := config.Load(*path)
+	if err == nil {
+		err = gateway.Check(cfg) // the vendors' own checks, as serve runs them
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

@@ -65,7 +65,7 @@ func render(e queue.FeedEntry, rec *queue.Record) []Delivery {
 	m, hist := rec.Msg, rec.History[:i+1]
 	base := Delivery{Tenant: m.Tenant, MessageID: m.ID, Status: string(e.Change.Status)}
 	key := fmt.Sprintf("%016x", e.Seq) // sorts in feed order
-	if m.Dialect == wavy.Name {
+	if m.Dialect == wavy.Dialect {
 		sent, delivery := wavy.CallbacksDue(m, hist)
 		var out []Delivery
 		if sent {

@@ -21,6 +21,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
+	"switchboard/config"
 	"switchboard/gateway/queue"
 )
 
@@ -72,24 +73,26 @@ type Options struct {
 	Logger        *slog.Logger
 }
 
+// defaults fills what is unset with config's defaults (a config file always sets them all).
 func (o *Options) defaults() {
-	set := func(v *time.Duration, d time.Duration) {
+	def := config.Defaults().Callbacks
+	set := func(v *time.Duration, d config.Duration) {
 		if *v <= 0 {
-			*v = d
+			*v = time.Duration(d)
 		}
 	}
-	set(&o.Timeout, 5*time.Second)
-	set(&o.InitialBackoff, time.Second)
-	set(&o.MaxBackoff, 2*time.Minute)
+	set(&o.Timeout, def.Timeout)
+	set(&o.InitialBackoff, def.InitialBackoff)
+	set(&o.MaxBackoff, def.MaxBackoff)
 	o.MaxBackoff = max(o.MaxBackoff, o.InitialBackoff)
 	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 20
+		o.MaxAttempts = def.MaxAttempts
 	}
 	if o.MaxConcurrent <= 0 {
-		o.MaxConcurrent = 64
+		o.MaxConcurrent = def.MaxConcurrent
 	}
 	if o.PerTenant <= 0 {
-		o.PerTenant = 8
+		o.PerTenant = def.PerTenant
 	}
 	o.PerTenant = min(o.PerTenant, o.MaxConcurrent)
 	if o.Logger == nil {

@@ -204,7 +204,7 @@ func TestWorkerOrderOnceSigned(t *testing.T) {
 		{ID: "silent"},
 	}, Options{})
 	ids := send(t, q, "acme", "native", 20)
-	wids := send(t, q, "wavyco", wavy.Name, 5)
+	wids := send(t, q, "wavyco", wavy.Dialect, 5)
 	send(t, q, "silent", "native", 3)
 	r.waitFor(t, 20*3+5*2, 10*time.Second)
 	drainAndStop(t, w, q, "acme", "wavyco") // anything more would be a duplicate

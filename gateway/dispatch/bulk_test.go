@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"switchboard/adapters"
+	"switchboard/adapters/registry"
 	"switchboard/canonical"
 	"switchboard/config"
 	"switchboard/internal/testutil"
@@ -68,7 +69,7 @@ func wavyBatcher(t *testing.T, w *wavySink) *batcher {
 	t.Helper()
 	u, err := makeUpstream(config.Upstream{Name: "wavy", Dialect: "wavy", URL: "http://" + w.addr,
 		Timeout: ms(5000), MaxConns: 200, Credentials: map[string]string{"username": "u", "token": "t"}},
-		config.Breaker{}, defaultAgent, discard())
+		config.Breaker{}, defaultAgent, discard(), registry.Vendors())
 	if err != nil {
 		t.Fatal(err)
 	}

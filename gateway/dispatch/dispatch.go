@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"switchboard/adapters"
+	"switchboard/adapters/registry"
 	"switchboard/canonical"
 	"switchboard/config"
 	"switchboard/gateway/compare"
@@ -46,6 +48,8 @@ type Dispatcher struct {
 	mirrorJobs    chan mirrorJob
 	mirrorWorkers int
 
+	// vendors is the vendor table upstreams are built from.
+	vendors []adapters.Vendor
 	// rec counts what each upstream did, for the page, the metrics and receipts. It lives
 	// as long as the dispatcher, so a reload keeps the page's figures.
 	rec *compare.Recorder
@@ -68,6 +72,11 @@ func WithUserAgent(ua string) Option { return func(d *Dispatcher) { d.agent = ua
 
 // New builds a dispatcher from cfg's upstreams, routes and templates. It does no I/O.
 func New(cfg *config.Config, q queue.Queue, log *slog.Logger, opts ...Option) (*Dispatcher, error) {
+	return NewWithVendors(cfg, q, log, registry.Vendors(), opts...)
+}
+
+// NewWithVendors is New with the vendor table given: upstreams are built from its rows.
+func NewWithVendors(cfg *config.Config, q queue.Queue, log *slog.Logger, vendors []adapters.Vendor, opts ...Option) (*Dispatcher, error) {
 	d := &Dispatcher{
 		log:        log,
 		q:          q,
@@ -76,6 +85,7 @@ func New(cfg *config.Config, q queue.Queue, log *slog.Logger, opts ...Option) (*
 		mirrorJobs: make(chan mirrorJob, mirrorQueue),
 		stop:       make(chan struct{}),
 		rec:        compare.New(),
+		vendors:    vendors,
 	}
 	for _, o := range opts {
 		o(d)

@@ -67,7 +67,7 @@ func (d *Dispatcher) buildPlan(cfg *config.Config, old *plan) (*plan, Changes, e
 				ch.Added = append(ch.Added, uc.Name)
 			}
 			var err error
-			if u, err = makeUpstream(uc, cfg.Breaker, d.agent, d.log); err != nil {
+			if u, err = makeUpstream(uc, cfg.Breaker, d.agent, d.log, d.vendors); err != nil {
 				return nil, ch, err
 			}
 		}

@@ -38,15 +38,12 @@ const (
 	pausedWait = 500 * time.Millisecond
 )
 
-// Fallbacks for zero values in a Config that did not come through config.Load (which fills
-// every key): config's own defaults, so that a hand-built Config cannot, say, trip a
-// breaker on its first failure. The upstream ones match config's per-entry defaults.
-const (
-	// defaultAgent is the User-Agent without WithUserAgent.
-	defaultAgent    = "switchboard"
-	defaultTimeout  = 5 * time.Second
-	defaultMaxConns = 64
-)
+// defaultAgent is the User-Agent without WithUserAgent.
+const defaultAgent = "switchboard"
+
+// Zero values in a Config that did not come through config.Load (which fills every key)
+// take config's own defaults, so that a hand-built Config cannot, say, trip a breaker on
+// its first failure.
 
 func retrySettings(r config.Retry) config.Retry {
 	def := config.Defaults().Retry

@@ -68,8 +68,8 @@ type upstream struct {
 	state    *metrics.Gauge
 }
 
-func makeUpstream(cfg config.Upstream, global config.Breaker, agent string, log *slog.Logger) (*upstream, error) {
-	out, local, err := newUpstream(cfg)
+func makeUpstream(cfg config.Upstream, global config.Breaker, agent string, log *slog.Logger, vendors []adapters.Vendor) (*upstream, error) {
+	out, local, err := newUpstream(cfg, vendors)
 	if err != nil {
 		return nil, fmt.Errorf("upstream %q: %w", cfg.Name, err)
 	}
@@ -86,9 +86,10 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, agent string, log 
 	}
 	u.primary.init("switchboard_upstream_requests_total", cfg.Name, false)
 	u.shadow.init("switchboard_upstream_mirror_requests_total", cfg.Name, true)
-	or(&u.timeout, defaultTimeout)
+	def := config.DefaultUpstream()
+	or(&u.timeout, time.Duration(def.Timeout))
 	maxConns := cfg.MaxConns
-	or(&maxConns, defaultMaxConns)
+	or(&maxConns, def.MaxConns)
 	u.conns = make(chan struct{}, maxConns)
 	if cfg.RatePerSecond > 0 {
 		u.limiter = newLimiter(cfg.RatePerSecond)

@@ -1,5 +1,5 @@
-// Package flowbot speaks FlowBot AI's messaging integration API, as described in the vendor's
-// REST API document (specs/flowbot.txt, Hebrew/English) and NOTES.md "FlowBot": the
+// Package flowbot speaks FlowBot AI's messaging integration API, as the vendor's public API
+// documentation describes it (https://flow.txi.co.il/docs, Hebrew/English): the
 // api-token exchange, the outbound flow trigger, the lead trigger, template bulk-send and
 // check-sent. The rest of the vendor's product (ads, calendar, CRM, conversations) is out of
 // scope. DIALECT.md lists the endpoints, fields, limits and the decisions taken where the
@@ -31,8 +31,6 @@ const (
 	MaxCheckPhones = 1000
 	// DefaultTokenTTL is the token lifetime when api-token gives no ttlSec (the document's example).
 	DefaultTokenTTL = time.Hour
-	// DefaultMaxTokenTTL caps ttlSec when Options.MaxTokenTTL is zero.
-	DefaultMaxTokenTTL = 24 * time.Hour
 	// DefaultCheckHours is check-sent's look-back when hours is not given (documented: 24).
 	DefaultCheckHours = 24
 	// MaxCheckHours bounds check-sent's look-back (a year).
@@ -47,10 +45,11 @@ const (
 
 // Options are the dialect's switches, from config's flowbot section.
 type Options struct {
-	// JWTSecret signs the tokens /api/auth/api-token issues (HS256) when the gateway answers
-	// that endpoint through Accepted. Without it Accepted answers the token request with 500.
+	// JWTSecret signs the tokens /api/auth/api-token issues (HS256). Without it Serve
+	// answers the token request with 500.
 	JWTSecret []byte
-	// MaxTokenTTL caps the ttlSec a client may ask for; zero means DefaultMaxTokenTTL.
+	// MaxTokenTTL caps the ttlSec a client may ask for (config's flowbot.max_token_ttl);
+	// zero means no cap.
 	MaxTokenTTL time.Duration
 }
 
@@ -62,9 +61,6 @@ type Inbound struct {
 
 // New returns the FlowBot dialect. It does no I/O.
 func New(opts Options) *Inbound {
-	if opts.MaxTokenTTL <= 0 {
-		opts.MaxTokenTTL = DefaultMaxTokenTTL
-	}
 	return &Inbound{opts: opts, routes: []adapters.Route{
 		{Methods: []string{"POST"}, Path: "/api/auth/api-token", Op: adapters.OpToken},
 		{Methods: []string{"POST"}, Path: "/api/webhook/outbound", Op: adapters.OpOutbound},
@@ -117,89 +113,6 @@ func signature(c *adapters.Call) (adapters.Credential, bool) {
 		return adapters.Credential{}, false
 	}
 	return adapters.Credential{Scheme: adapters.SchemeHMAC, Secret: string(h)}, true
-}
-
-// Decode implements adapters.Inbound. Outbound, lead and bulk-send decode into messages;
-// api-token and check-sent only validate the request and set b.Cred, so that the gateway
-// can authenticate them the same way (their answers need the gateway's data).
-func (in *Inbound) Decode(c *adapters.Call, b *adapters.Batch) error {
-	if c.Op == adapters.OpToken {
-		clientID, apiKey, _, err := ParseTokenRequest(c)
-		if clientID != "" || apiKey != "" {
-			b.Cred = adapters.Credential{Scheme: adapters.SchemeClient, User: clientID, Secret: apiKey}
-		}
-		return err
-	}
-	cred, ok := in.Credential(c)
-	if !ok {
-		return noCredential(c.Op)
-	}
-	b.Cred = cred
-	switch c.Op {
-	case adapters.OpOutbound:
-		return decodeOutbound(c, b)
-	case adapters.OpLead:
-		return decodeLead(c, b)
-	case adapters.OpBulk:
-		return decodeBulk(c, b)
-	case adapters.OpCheckSent:
-		_, _, _, err := ParseCheckSent(c)
-		return err
-	}
-	return &canonical.Error{Code: canonical.ErrNotFound, Reason: "Not found"}
-}
-
-// Error implements adapters.Inbound: FlowBot's {"error":"Human-readable error message"}.
-func (in *Inbound) Error(c *adapters.Call, err *canonical.Error, dst []byte) (int, []byte) {
-	dst = append(dst, `{"error":`...)
-	dst = adapters.AppendJSONString(dst, errorText(err))
-	return err.Code.HTTPStatus(), append(dst, '}')
-}
-
-// noCredential answers a request that presents no credential at all.
-func noCredential(op adapters.Op) *canonical.Error {
-	switch op {
-	case adapters.OpOutbound, adapters.OpBulk, adapters.OpCheckSent:
-		return &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "Unauthorized: missing Authorization Bearer token"}
-	case adapters.OpLead:
-		return &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "Unauthorized: missing Authorization Bearer token or X-Signature-256"}
-	}
-	return &canonical.Error{Code: canonical.ErrNotFound, Reason: "Not found"}
-}
-
-func errorText(err *canonical.Error) string {
-	reason := err.Reason
-	if reason == "" {
-		reason = defaultReason(err.Code)
-	}
-	if err.Field != "" {
-		return err.Field + " " + reason
-	}
-	return reason
-}
-
-func defaultReason(code canonical.Code) string {
-	switch code {
-	case canonical.ErrInvalid:
-		return "Bad request"
-	case canonical.ErrUnauthorized:
-		return "Unauthorized"
-	case canonical.ErrForbidden:
-		return "Forbidden"
-	case canonical.ErrNotFound:
-		return "Not found"
-	case canonical.ErrConflict:
-		return "Conflict"
-	case canonical.ErrTooLarge:
-		return "Payload too large"
-	case canonical.ErrTooMany:
-		return "Too many requests"
-	case canonical.ErrUnavailable:
-		return "Service unavailable"
-	case canonical.ErrMethod:
-		return "Method not allowed"
-	}
-	return "Internal server error"
 }
 
 func trimSpace(b []byte) []byte {

@@ -2,7 +2,6 @@ package flowbot
 
 import (
 	"bytes"
-	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -36,18 +35,18 @@ const upstreamTokenTTL = 3600
 // maxReason bounds the upstream text kept as a failure reason.
 const maxReason = 300
 
-// Upstream sends canonical messages to a FlowBot server through its outbound flow trigger
+// Outbound sends canonical messages to a FlowBot server through its outbound flow trigger
 // (and lead messages that came in through FlowBot's lead endpoint back to that endpoint).
 // With client_id/api_key it is an adapters.Authenticator; with a fixed token it is a plain
 // adapters.Outbound.
-type Upstream struct {
+type Outbound struct {
 	name, base       string
 	clientID, apiKey string
 	token, flowID    string
 }
 
-// tokenUpstream is an Upstream that gets its JWT from /api/auth/api-token.
-type tokenUpstream struct{ *Upstream }
+// tokenOutbound is an Outbound that gets its JWT from /api/auth/api-token.
+type tokenOutbound struct{ *Outbound }
 
 // NewOutbound returns the FlowBot upstream described by cfg: URL is the server's base URL
 // (https://your-domain.com), Credentials hold client_id and api_key (or a legacy token),
@@ -55,34 +54,34 @@ type tokenUpstream struct{ *Upstream }
 func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("flowbot upstream %q: url %q is not an http(s) base URL", cfg.Name, cfg.URL)
+		return nil, canonical.Invalid("url", "%q is not an http(s) base URL", cfg.URL)
 	}
-	up := &Upstream{
+	up := &Outbound{
 		name: cfg.Name, base: strings.TrimRight(cfg.URL, "/"),
 		clientID: cfg.Credentials[CredClientID], apiKey: cfg.Credentials[CredAPIKey],
 		token: cfg.Credentials[CredToken], flowID: cfg.Credentials[CredFlowID],
 	}
 	switch {
 	case up.clientID != "" && up.apiKey != "":
-		return tokenUpstream{up}, nil
+		return tokenOutbound{up}, nil
 	case up.clientID != "" || up.apiKey != "":
-		return nil, fmt.Errorf("flowbot upstream %q: credentials need both client_id and api_key", cfg.Name)
+		return nil, canonical.Invalid("credentials", "need both client_id and api_key")
 	case up.token != "":
 		return up, nil
 	}
-	return nil, fmt.Errorf("flowbot upstream %q: credentials need client_id and api_key (or a legacy token)", cfg.Name)
+	return nil, canonical.Invalid("credentials", "need client_id and api_key (or a legacy token)")
 }
 
 // Caps: FlowBot's integration API triggers flows and sends approved templates. Text from
 // another dialect travels as the flow variable data.text of the configured flow; media,
 // buttons and lists cannot be carried.
-func (o *Upstream) Caps() adapters.Caps {
+func (o *Outbound) Caps() adapters.Caps {
 	return adapters.Caps{Text: true, Template: true, Flow: true, MaxText: 4096}
 }
 
 // Encode writes the request for m with the fixed token. An upstream configured with client
 // credentials needs a JWT: the dispatcher must use EncodeAuthed.
-func (o *Upstream) Encode(m *canonical.Message, req *fasthttp.Request) error {
+func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 	if o.token == "" {
 		return canonical.Errorf(canonical.ErrInternal, "flowbot upstream %s needs a token: send through EncodeAuthed", o.name)
 	}
@@ -90,7 +89,7 @@ func (o *Upstream) Encode(m *canonical.Message, req *fasthttp.Request) error {
 }
 
 // EncodeToken writes POST /api/auth/api-token with the client credentials.
-func (o tokenUpstream) EncodeToken(req *fasthttp.Request) {
+func (o tokenOutbound) EncodeToken(req *fasthttp.Request) {
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.SetRequestURI(o.base + "/api/auth/api-token")
 	req.Header.SetContentType("application/json")
@@ -104,7 +103,7 @@ func (o tokenUpstream) EncodeToken(req *fasthttp.Request) {
 }
 
 // ParseToken reads api-token's answer: accessToken, valid for expiresInSec from now.
-func (o tokenUpstream) ParseToken(resp *fasthttp.Response, now time.Time) (string, time.Time, error) {
+func (o tokenOutbound) ParseToken(resp *fasthttp.Response, now time.Time) (string, time.Time, error) {
 	code := resp.StatusCode()
 	if code < 200 || code >= 300 {
 		e := canonical.Errorf(canonical.ErrUnavailable, "flowbot token request: %s", reason(code, resp.Body()))
@@ -134,7 +133,7 @@ func (o tokenUpstream) ParseToken(resp *fasthttp.Response, now time.Time) (strin
 }
 
 // EncodeAuthed writes the request for m with a token from ParseToken.
-func (o tokenUpstream) EncodeAuthed(m *canonical.Message, token string, req *fasthttp.Request) error {
+func (o tokenOutbound) EncodeAuthed(m *canonical.Message, token string, req *fasthttp.Request) error {
 	return o.encode(m, token, req)
 }
 
@@ -145,7 +144,7 @@ func (o tokenUpstream) EncodeAuthed(m *canonical.Message, token string, req *fas
 //
 // or, for a message that came in through FlowBot's lead endpoint, POST
 // /api/webhook/flow/{flowId}/lead with the variables as the body.
-func (o *Upstream) encode(m *canonical.Message, token string, req *fasthttp.Request) error {
+func (o *Outbound) encode(m *canonical.Message, token string, req *fasthttp.Request) error {
 	switch m.Kind {
 	case canonical.KindMedia, canonical.KindButtons, canonical.KindList:
 		return canonical.Invalid("kind", "flowbot cannot carry %s messages", m.Kind)
@@ -278,31 +277,6 @@ func isStringArray(s string) bool {
 	return err == nil
 }
 
-// Classify reads FlowBot's answer. 2xx with "success" not false is Sent (FlowBot returns no
-// message id: the upstream id is the message's own); 401 is Retry with Code "401" so the
-// dispatcher drops the token and fetches another; 408, 429 and 5xx are Retry (honouring
-// Retry-After); other 4xx are Permanent with FlowBot's error text.
-func (o *Upstream) Classify(m *canonical.Message, resp *fasthttp.Response) adapters.Result {
-	code := resp.StatusCode()
-	if code >= 200 && code < 300 {
-		var a struct {
-			Success *bool  `json:"success"`
-			Error   string `json:"error"`
-		}
-		if json.Unmarshal(resp.Body(), &a) == nil && a.Success != nil && !*a.Success {
-			return adapters.Result{Outcome: adapters.Permanent, Code: strconv.Itoa(code), Reason: reason(code, resp.Body())}
-		}
-		return adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent, UpstreamID: m.ID}
-	}
-	res := adapters.Result{Outcome: adapters.Retry, Code: strconv.Itoa(code), Reason: reason(code, resp.Body())}
-	if code >= 400 && code < 500 && code != 401 && code != 408 && code != 429 {
-		res.Outcome = adapters.Permanent
-		return res
-	}
-	res.RetryAfter = adapters.RetryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now())
-	return res
-}
-
 // reason is FlowBot's {"error":"..."} text, or else the body itself, cut to maxReason bytes.
 func reason(code int, body []byte) string {
 	var e struct {
@@ -333,6 +307,6 @@ func reason(code int, body []byte) string {
 }
 
 var (
-	_ adapters.Outbound      = (*Upstream)(nil)
-	_ adapters.Authenticator = tokenUpstream{}
+	_ adapters.Outbound      = (*Outbound)(nil)
+	_ adapters.Authenticator = tokenOutbound{}
 )

@@ -1,6 +1,6 @@
-// Package messageflow speaks MessageFlow's HTTP API, as its (Hebrew) document
-// specs/messageflow.txt describes it (https://api-messageflow.flow-il.com), in both
-// directions.
+// Package messageflow speaks MessageFlow's HTTP API (https://api-messageflow.flow-il.com), as
+// its public (Hebrew) API page describes it (https://flow-il.com/messageflow-api), in both
+// directions. DIALECT.md says what the vendor documents and what Switchboard decided.
 //
 // Inbound: clients call POST /add_message with a JSON body (text in "Message") or
 // GET /webhook/add_message with a query string (text in "wapMessage"); a form-encoded POST

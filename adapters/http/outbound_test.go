@@ -1,4 +1,4 @@
-package httpup
+package http
 
 import (
 	"bytes"

@@ -7,11 +7,7 @@ import (
 	"switchboard/adapters/adaptertest"
 )
 
-func TestGolden(t *testing.T) { adaptertest.RunGolden(t, New(), "testdata/golden") }
-
-func TestErrors(t *testing.T) { adaptertest.CheckErrors(t, New()) }
-
-func FuzzDecode(f *testing.F) {
+func FuzzDecodeSend(f *testing.F) {
 	adaptertest.Fuzz(f, New(), adapters.OpSend, "POST", "/gateway/v1/messages",
 		map[string]string{"Authorization": "Bearer t"},
 		`{"to":"+972501234567","text":"hi"}`,

@@ -2,9 +2,9 @@
 // by query string or JSON, bulk sends, status queries and callbacks, and the same API as
 // an upstream.
 //
-// The dialect follows the vendor's document "Envio de mensagens (MT)" (shared/specs/wavy.txt,
-// in Portuguese, host api-messaging.wavy.global) and the facts and decisions in
-// shared/specs/NOTES.md, section "Wavy". DIALECT.md in this folder lists the endpoints,
+// The dialect follows the vendor's public documentation "Envio de mensagens (MT)" (in
+// Portuguese, https://docs.wavy.global/documentacao-tecnica-sms/documentacao-tecnica-sms/sms-api,
+// host api-messaging.wavy.global). DIALECT.md in this folder lists the endpoints,
 // fields, limits and every decision a client can see.
 //
 // The package is pure translation: it never starts goroutines, does I/O, keeps globals,
@@ -15,8 +15,6 @@ package wavy
 
 import (
 	"bytes"
-	"fmt"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -24,8 +22,8 @@ import (
 	"switchboard/canonical"
 )
 
-// Name is the dialect's name in config and in Message.Dialect.
-const Name = "wavy"
+// Dialect is the dialect's name in config and in Message.Dialect.
+const Dialect = "wavy"
 
 // Vendor limits from the document.
 const (
@@ -55,7 +53,7 @@ func (o Options) Validate() error {
 	case "", "array", "object":
 		return nil
 	}
-	return fmt.Errorf("wavy.single_reply must be array or object, not %q", o.SingleReply)
+	return canonical.Invalid("single_reply", "%q is not one of array, object", o.SingleReply)
 }
 
 // Inbound is the Wavy dialect as clients speak it. It is safe for concurrent use.
@@ -69,7 +67,7 @@ func New(opts Options) *Inbound {
 }
 
 // Dialect returns "wavy".
-func (in *Inbound) Dialect() string { return Name }
+func (in *Inbound) Dialect() string { return Dialect }
 
 var routes = []adapters.Route{
 	{Methods: []string{"GET", "POST"}, Path: "/v1/send-sms", Op: adapters.OpSend},
@@ -122,95 +120,6 @@ func header(req *fasthttp.Request, name string) []byte {
 		}
 	}
 	return nil
-}
-
-// Decode reads a single (GET query or POST JSON) or bulk send into b.
-func (in *Inbound) Decode(c *adapters.Call, b *adapters.Batch) error {
-	b.Cred = credential(c.Req)
-	b.RefScope = adapters.RefContent
-	method := c.Req.Header.Method()
-	switch c.Op {
-	case adapters.OpSend:
-		switch string(method) {
-		case "GET":
-			return in.decodeQuery(c, b)
-		case "POST":
-			return in.decodeSingle(c, b)
-		}
-	case adapters.OpBulk:
-		if string(method) == "POST" {
-			return in.decodeBulk(c, b)
-		}
-	default:
-		return canonical.Errorf(canonical.ErrNotFound, "Not Found")
-	}
-	return canonical.Errorf(canonical.ErrMethod, "Request method '%s' not supported", method)
-}
-
-// now is the request's clock; the gateway always sets it, tests pin it.
-func now(c *adapters.Call) time.Time {
-	if c.Now.IsZero() {
-		return time.Now()
-	}
-	return c.Now
-}
-
-// Accepted renders the vendor's success answer: for a single send the documented array
-// (or the object, with SingleReply "object"), for a bulk send the batch id and one entry
-// per message, in request order.
-func (in *Inbound) Accepted(c *adapters.Call, b *adapters.Batch, dst []byte) (int, []byte) {
-	if c.Op == adapters.OpBulk {
-		dst = append(dst, `{"id":`...)
-		dst = adapters.AppendJSONString(dst, b.ID)
-		dst = append(dst, `,"messages":[`...)
-		for i, m := range b.Messages {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendSingle(dst, m)
-		}
-		return 200, append(dst, "]}"...)
-	}
-	if in.object && len(b.Messages) > 0 {
-		return 200, appendSingle(dst, b.Messages[0])
-	}
-	dst = append(dst, '[')
-	for i, m := range b.Messages {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendSingle(dst, m)
-	}
-	return 200, append(dst, ']')
-}
-
-// appendSingle renders one SingleSMSResponse. correlationId is left out when the client
-// gave none, as the document's bulk answer shows.
-func appendSingle(dst []byte, m *canonical.Message) []byte {
-	dst = append(dst, `{"id":`...)
-	dst = adapters.AppendJSONString(dst, m.ID)
-	if m.ClientRef != "" {
-		dst = append(dst, `,"correlationId":`...)
-		dst = adapters.AppendJSONString(dst, m.ClientRef)
-	}
-	return append(dst, '}')
-}
-
-// Error renders err as {"errorCode":<http status>,"errorMessage":"..."}.
-func (in *Inbound) Error(c *adapters.Call, err *canonical.Error, dst []byte) (int, []byte) {
-	status := err.Code.HTTPStatus()
-	msg := err.Error()
-	switch {
-	case err.Code == canonical.ErrUnauthorized:
-		msg = authError
-	case msg == "":
-		msg = fasthttp.StatusMessage(status)
-	}
-	dst = append(dst, `{"errorCode":`...)
-	dst = appendInt(dst, int64(status))
-	dst = append(dst, `,"errorMessage":`...)
-	dst = adapters.AppendJSONString(dst, msg)
-	return status, append(dst, '}')
 }
 
 var _ adapters.Inbound = (*Inbound)(nil)

@@ -1,16 +1,15 @@
-// Package httpup is the generic webhook upstream: it POSTs each canonical message as JSON
+// Package http is the generic webhook upstream (dialect "http"): it POSTs each canonical message as JSON
 // (the native API's snake_case shape) to one URL, and any 2xx answer means sent.
 //
 // It is pure translation, like every outbound adapter: no goroutines, no I/O, no globals.
 // The dispatcher owns the connection, timeouts, retries, breakers and limits.
-package httpup
+package http
 
 import (
 	"bytes"
 	"fmt"
 	"net/url"
 	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/goccy/go-json"
@@ -35,10 +34,10 @@ type Outbound struct {
 func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("cannot parse url of upstream %q: %w", cfg.Name, err)
+		return nil, canonical.Invalid("url", "cannot parse %q: %v", cfg.URL, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("upstream %q: url %q must be an absolute http or https URL", cfg.Name, cfg.URL)
+		return nil, canonical.Invalid("url", "%q must be an absolute http or https URL", cfg.URL)
 	}
 	o := &Outbound{url: cfg.URL}
 	if t := cfg.Credentials["bearer"]; t != "" {
@@ -69,23 +68,6 @@ func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 		return fmt.Errorf("cannot encode message %s as JSON: %w", m.ID, err)
 	}
 	return nil
-}
-
-// Classify maps the answer: 2xx sent (upstream id from a JSON "id" field), 408, 429 and 5xx
-// retry (honouring Retry-After), other 4xx permanent with the body as reason. Anything else
-// (a redirect, say) is a misconfigured URL, not the message's fault: retry.
-func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapters.Result {
-	code := resp.StatusCode()
-	if code >= 200 && code < 300 {
-		return adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent, UpstreamID: bodyID(resp.Body())}
-	}
-	res := adapters.Result{Outcome: adapters.Retry, Code: strconv.Itoa(code), Reason: reason(code, resp.Body())}
-	if code >= 400 && code < 500 && code != 408 && code != 429 {
-		res.Outcome = adapters.Permanent
-		return res
-	}
-	res.RetryAfter = adapters.RetryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now())
-	return res
 }
 
 // bodyID returns the "id" field of a JSON object body, string or number; "" otherwise.

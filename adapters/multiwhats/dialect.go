@@ -1,6 +1,6 @@
 // Package multiwhats speaks the MultiWhats WhatsApp API (https://api.multiwhats.app/api/v1/), as
-// its own document "Api Dökümanları" (specs/multiwhats.txt beside DESIGN.md) and the MultiWhats
-// section of specs/NOTES.md describe it.
+// its public documentation "Api Dökümanları" (https://multiwhats.app/docs/api) describes it;
+// DIALECT.md says what the vendor documents and what Switchboard decided.
 //
 // Inbound serves POST /api/v1/basic/whatsapp/send-dynamic: it reads the request into one canonical
 // WhatsApp message and renders MultiWhats' answers — the queue record on success, Laravel's error

@@ -160,17 +160,6 @@ func mustZone(t *testing.T, name string) *time.Location {
 	return loc
 }
 
-func FuzzDecodeSend(f *testing.F) {
-	adaptertest.Fuzz(f, New(Options{}), adapters.OpSend, "POST", sendPath,
-		map[string]string{"Content-Type": "application/json"},
-		`{"from":"908503080335","to":"905374937766","message":"Hi \n","type":"button","buttons":["Yes","No"],"apikey":"k"}`,
-		`{"from":"908503080335","to":"905374937766","message":"Hi","type":"list","options":["a","b"]}`,
-		`{"from":"908503080335","to":"905374937766","type":"image","file_url":"https://a.example/x.png"}`,
-		`{"from":"908503080335","to":"905374937766","message":"Hi","file_url":0,"apikey":5}`,
-		`{"to":905374937766,"buttons":[1,{}],"message":null}`,
-		`[]`, ``, `null`)
-}
-
 // TestDocumentAnswerBytes holds the answer to the document's own request to the document's
 // answer byte for byte (spacing aside): same fields, same order, same values. The document's
 // target id (53687) differs from its queue id (3664); Switchboard gives both the message's Seq.

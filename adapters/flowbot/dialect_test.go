@@ -18,7 +18,19 @@ import (
 
 var testSecret = []byte("test-jwt-secret")
 
-func newTest() *Inbound { return New(Options{JWTSecret: testSecret}) }
+// testMaxTTL is the cap of the golden cases (config's default).
+const testMaxTTL = 24 * time.Hour
+
+func newTest() *Inbound { return New(Options{JWTSecret: testSecret, MaxTokenTTL: testMaxTTL}) }
+
+// serve answers a non-send call as the gateway does, errors in the dialect's shape.
+func serve(in *Inbound, c *adapters.Call) (int, []byte) {
+	status, body, err := in.Serve(c, adaptertest.TestEnv, nil)
+	if err != nil {
+		return in.Error(c, canonical.AsError(err), nil)
+	}
+	return status, body
+}
 
 func TestGolden(t *testing.T) {
 	adaptertest.RunGolden(t, newTest(), "testdata/golden")
@@ -43,7 +55,7 @@ func TestGoldenTokenVerifies(t *testing.T) {
 	// The token the golden api-token case answers must verify, and name the account.
 	in := newTest()
 	c := call(adapters.OpToken, "POST", "/api/auth/api-token", `{"clientId":"aiflow_acme","apiKey":"sk_demo","ttlSec":60}`)
-	status, body := in.Accepted(c, &adapters.Batch{}, nil)
+	status, body := serve(in, c)
 	if status != 200 {
 		t.Fatalf("status %d: %s", status, body)
 	}
@@ -56,7 +68,7 @@ func TestGoldenTokenVerifies(t *testing.T) {
 		t.Fatal("token still valid after its ttl")
 	}
 	// Without a secret the token endpoint cannot answer.
-	status, body = New(Options{}).Accepted(c, &adapters.Batch{}, nil)
+	status, body = serve(New(Options{}), c)
 	if status != 500 || !strings.Contains(string(body), `"error"`) {
 		t.Fatalf("no secret: %d %s", status, body)
 	}

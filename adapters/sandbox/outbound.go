@@ -9,23 +9,23 @@ import (
 	"switchboard/canonical"
 )
 
-// Upstream delivers every message it is given.
-type Upstream struct{}
+// Local delivers every message it is given.
+type Local struct{}
 
 // New returns the sandbox upstream. It takes no URL or credentials.
 func New(adapters.UpstreamConfig) (adapters.Local, error) {
-	return Upstream{}, nil
+	return Local{}, nil
 }
 
 // Caps says the sandbox carries everything.
-func (Upstream) Caps() adapters.Caps {
+func (Local) Caps() adapters.Caps {
 	return adapters.Caps{Text: true, Media: true, LocalMedia: true, Buttons: true, List: true,
 		Template: true, Flash: true, Flow: true}
 }
 
 // Deliver reports m delivered, with an upstream id derived from its id.
-func (Upstream) Deliver(m *canonical.Message) adapters.Result {
+func (Local) Deliver(m *canonical.Message) adapters.Result {
 	return adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusDelivered, UpstreamID: "sandbox-" + m.ID}
 }
 
-var _ adapters.Local = Upstream{}
+var _ adapters.Local = Local{}

@@ -1,8 +1,8 @@
 // Package whatsappcloud speaks Meta's WhatsApp Cloud API (Graph API,
-// POST https://graph.facebook.com/{version}/{phone-number-id}/messages), as the section
-// "Meta WhatsApp Cloud API" of shared/specs/NOTES.md and Meta's public Cloud API reference
-// describe it. There is no vendor document in specs/: where NOTES.md is silent the package
-// follows the public API conservatively, and DIALECT.md lists every choice a client can see.
+// POST https://graph.facebook.com/{version}/{phone-number-id}/messages), as Meta's public
+// reference describes it (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages).
+// Where the reference leaves a choice open the package follows it conservatively, and
+// DIALECT.md lists every choice a client can see.
 //
 // The Cloud API is chiefly an upstream: NewOutbound encodes a canonical message as a Cloud
 // API request and classifies Meta's answer. Inbound is the other side of the same wire, for

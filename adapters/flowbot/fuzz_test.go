@@ -14,7 +14,7 @@ import (
 
 var bearerHeaders = map[string]string{"Content-Type": "application/json", "Authorization": "Bearer FLOW_OUTBOUND_TOKEN_OR_JWT"}
 
-func FuzzOutbound(f *testing.F) {
+func FuzzDecodeOutbound(f *testing.F) {
 	adaptertest.Fuzz(f, newTest(), adapters.OpOutbound, "POST", "/api/webhook/outbound", bearerHeaders,
 		`{"phone":"+972501234567","flowId":"flow-uuid","templateGroupId":"g","queue":true,"data":{"customerName":"John","templateLanguage":"he","templateParams":["123456"],"code":"123456"}}`,
 		`{"phone":"0501234567","flowId":"f","data":{"templateId":"t","templateParams":[1,true,"x"],"n":{"a":[1,2]},"z":null}}`,
@@ -22,32 +22,32 @@ func FuzzOutbound(f *testing.F) {
 		`{"phone":972501234567}`, `[]`, ``, `{"data":"x"}`)
 }
 
-func FuzzLead(f *testing.F) {
+func FuzzDecodeLead(f *testing.F) {
 	adaptertest.Fuzz(f, newTest(), adapters.OpLead, "POST", "/api/webhook/flow/FLOW_ID/lead", bearerHeaders,
 		`{"phone":"+972501234567","name":"John Doe","email":"[email protected]","source":"website","product":"Premium Plan"}`,
 		`{"1":"a","phone":"0501234567","utm":{"s":"fb"},"n":null,"b":true,"x":1.5e3,"phone":"+972521234567"}`,
 		`{"phone":null}`, `{}`, `"x"`)
 }
 
-func FuzzBulk(f *testing.F) {
+func FuzzDecodeBulk(f *testing.F) {
 	adaptertest.Fuzz(f, newTest(), adapters.OpBulk, "POST", "/api/templates/bulk-send", bearerHeaders,
 		`{"templateId":"template-uuid","phones":["+972501234567","0521234567"],"flowId":"f","phoneNumberId":"p","allowMarketing":false,"forceSend":true}`,
 		`{"templateName":"n","templateLanguage":"en","templateParams":["a",2],"phones":["+5511987654321"]}`,
 		`{"templateGroupId":"g","phones":[]}`, `{"templateGroupId":"g","phones":[1]}`)
 }
 
-func FuzzToken(f *testing.F) {
+func FuzzDecodeToken(f *testing.F) {
 	adaptertest.Fuzz(f, newTest(), adapters.OpToken, "POST", "/api/auth/api-token", map[string]string{"Content-Type": "application/json"},
 		`{"clientId":"YOUR_CLIENT_ID","apiKey":"YOUR_API_KEY","ttlSec":3600}`, `{"clientId":"c","apiKey":"k","ttlSec":-1}`,
 		`{"clientId":"c","apiKey":"k","ttlSec":1e99}`)
 }
 
-func FuzzCheckSent(f *testing.F) {
+func FuzzDecodeCheckSent(f *testing.F) {
 	// GET: the fuzzer's query string carries the request; the body is ignored.
 	adaptertest.Fuzz(f, newTest(), adapters.OpCheckSent, "GET", "/api/templates/check-sent", bearerHeaders, ``)
 }
 
-func FuzzCheckSentPost(f *testing.F) {
+func FuzzDecodeCheckSentPost(f *testing.F) {
 	adaptertest.Fuzz(f, newTest(), adapters.OpCheckSent, "POST", "/api/templates/check-sent", bearerHeaders,
 		`{"phones":["+972501234567","0521234567"],"templateName":"t","hours":48}`, `{"phones":["x"],"hours":"1"}`)
 }
@@ -132,4 +132,15 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatalf("round trip changed the message\n got %s\nwant %s\nsent %s", mustJSON(got), mustJSON(want), out.Body())
 		}
 	})
+}
+
+// FuzzClassify: Classify decides every answer.
+func FuzzClassify(f *testing.F) {
+	out, err := NewOutbound(adapters.UpstreamConfig{URL: "https://flowbot.example.com",
+		Credentials: map[string]string{"client_id": "c", "api_key": "k", "flow_id": "f"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	adaptertest.FuzzClassify(f, out, `{"success":true,"message":"Outbound flow triggered for +972501234567","flowId":"f"}`,
+		`{"error":"Human-readable error message"}`)
 }

@@ -1,0 +1,16 @@
+package wavy
+
+import "switchboard/adapters"
+
+// Vendor is Wavy's row in the vendor table.
+func Vendor() adapters.Vendor {
+	return adapters.Vendor{
+		Name:          Dialect,
+		Ingress:       true,
+		ErrorPaths:    []string{"/v1/"},
+		NewInbound:    adapters.InboundOf(New),
+		Credentials:   adapters.CredentialSchema{Required: []string{"username", "token"}, Optional: []string{"receipt_token"}},
+		NewOutbound:   NewOutbound,
+		ParseReceipts: ParseReceipts,
+	}
+}

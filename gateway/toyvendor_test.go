@@ -1,0 +1,224 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters"
+	"switchboard/adapters/native"
+	"switchboard/adapters/registry"
+	"switchboard/canonical"
+	"switchboard/config"
+)
+
+// The toy vendor is everything a new vendor needs: an Inbound that clients speak, an
+// Outbound to forward to, a credential schema and the paths whose errors take its shape.
+// TestToyVendor appends its row to a copy of the table and nothing else: if any part of the
+// gateway still listed vendors of its own, the toy would not be served end to end.
+
+const toyDialect = "toy"
+
+func toyVendor() adapters.Vendor {
+	return adapters.Vendor{
+		Name:        toyDialect,
+		Ingress:     true,
+		ErrorPaths:  []string{"/toy/"},
+		NewInbound:  adapters.InboundOf(func(adapters.NoOptions) *toyInbound { return &toyInbound{} }),
+		Credentials: adapters.CredentialSchema{Required: []string{"key"}},
+		NewOutbound: func(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
+			return &toyOutbound{url: cfg.URL, key: cfg.Credentials["key"]}, nil
+		},
+	}
+}
+
+type toyInbound struct{}
+
+func (*toyInbound) Dialect() string { return toyDialect }
+
+func (*toyInbound) Routes() []adapters.Route {
+	return []adapters.Route{{Methods: []string{"POST"}, Path: "/toy/v1/send", Op: adapters.OpSend}}
+}
+
+func (*toyInbound) Credential(c *adapters.Call) (adapters.Credential, bool) {
+	tok, ok := native.BearerToken(c.Req.Header.Peek("Authorization"))
+	return adapters.Credential{Scheme: adapters.SchemeBearer, Secret: tok}, ok
+}
+
+func (*toyInbound) Decode(c *adapters.Call, b *adapters.Batch) error {
+	var req struct{ To, Say string }
+	if err := json.Unmarshal(c.Req.Body(), &req); err != nil {
+		return canonical.Invalid("body", "cannot parse JSON: %v", err)
+	}
+	m := &canonical.Message{Dialect: toyDialect, Channel: canonical.ChannelSMS, Kind: canonical.KindText, To: strings.TrimPrefix(req.To, "+"), Text: req.Say}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	b.Messages = append(b.Messages, m)
+	return nil
+}
+
+func (*toyInbound) Accepted(c *adapters.Call, b *adapters.Batch, dst []byte) (int, []byte) {
+	return 202, append(append(append(dst, `{"toy_id":"`...), b.Messages[0].ID...), `"}`...)
+}
+
+func (*toyInbound) Error(c *adapters.Call, e *canonical.Error, dst []byte) (int, []byte) {
+	return e.Code.HTTPStatus(), append(adapters.AppendJSONString(append(dst, `{"toy_error":`...), e.Error()), '}')
+}
+
+type toyOutbound struct{ url, key string }
+
+func (*toyOutbound) Caps() adapters.Caps { return adapters.Caps{Text: true} }
+
+func (o *toyOutbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
+	req.Header.SetMethod("POST")
+	req.SetRequestURI(o.url)
+	req.Header.Set("X-Toy-Key", o.key)
+	req.SetBodyString(m.To + ":" + m.Text)
+	return nil
+}
+
+func (*toyOutbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapters.Result {
+	if resp.StatusCode() == 200 {
+		return adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent}
+	}
+	return adapters.Result{Outcome: adapters.Retry}
+}
+
+// toySink is the toy vendor's API: it keeps what it is sent.
+type toySink struct {
+	mu   sync.Mutex
+	got  []string
+	keys []string
+}
+
+func (s *toySink) serve(ctx *fasthttp.RequestCtx) {
+	s.mu.Lock()
+	s.got = append(s.got, string(ctx.PostBody()))
+	s.keys = append(s.keys, string(ctx.Request.Header.Peek("X-Toy-Key")))
+	s.mu.Unlock()
+}
+
+func (s *toySink) received() ([]string, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.got...), append([]string(nil), s.keys...)
+}
+
+func listenLoopback(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+func TestToyVendor(t *testing.T) {
+	sink := &toySink{}
+	sinkLn := listenLoopback(t)
+	sinkSrv := &fasthttp.Server{Handler: sink.serve}
+	go sinkSrv.Serve(sinkLn)
+	defer sinkSrv.Shutdown()
+
+	src := `data_dir: "` + t.TempDir() + `"
+tenants:
+  - { id: t1, native: { token: tok1 } }
+upstreams:
+  - name: toyup
+    dialect: toy
+    url: "http://` + sinkLn.Addr().String() + `/in"
+    credentials: { key: k-1 }
+routes:
+  - name: r
+    match: { dialects: [toy] }
+    upstreams: [toyup]
+`
+	cfg, err := config.Parse([]byte(src), "toy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without its row the toy is unknown everywhere a vendor is named.
+	err = Check(cfg)
+	if err == nil || !strings.Contains(err.Error(), "upstreams[0].dialect") || !strings.Contains(err.Error(), "routes[0].match.dialects[0]") {
+		t.Fatalf("Check without the toy's row = %v", err)
+	}
+	vendors := append(registry.Vendors(), toyVendor())
+	if err := checkVendors(cfg, vendors); err != nil {
+		t.Fatalf("Check with the toy's row: %v", err)
+	}
+	bad := *cfg
+	bad.Upstreams = []config.Upstream{{Name: "toyup", Dialect: toyDialect, URL: cfg.Upstreams[0].URL}}
+	if err := checkVendors(&bad, vendors); err == nil || !strings.Contains(err.Error(), "upstreams[0].credentials.key") {
+		t.Fatalf("the toy's credential schema is not checked: %v", err)
+	}
+
+	srv, err := newServer(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), vendors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := listenLoopback(t)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("shutdown: %v", err)
+		}
+		<-served
+	}()
+	base := "http://" + ln.Addr().String()
+
+	status, body := toyPost(t, base+"/toy/v1/send", "tok1", `{"to":"+972501234567","say":"hello toy"}`)
+	if status != 202 || !strings.HasPrefix(body, `{"toy_id":"`) {
+		t.Fatalf("send: %d %s", status, body)
+	}
+	status, body = toyPost(t, base+"/toy/v1/send", "wrong", `{"to":"+972501234567","say":"x"}`)
+	if status != 401 || !strings.HasPrefix(body, `{"toy_error":`) {
+		t.Errorf("bad token: %d %s, want 401 in the toy's shape", status, body)
+	}
+	status, body = toyPost(t, base+"/toy/v1/nowhere", "tok1", `{}`)
+	if status != 404 || !strings.HasPrefix(body, `{"toy_error":`) {
+		t.Errorf("unknown toy path: %d %s, want 404 in the toy's shape", status, body)
+	}
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, keys := sink.received()
+		if len(got) > 0 {
+			if len(got) != 1 || got[0] != "972501234567:hello toy" || keys[0] != "k-1" {
+				t.Fatalf("the toy upstream got %q with keys %q", got, keys)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the message never reached the toy upstream")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func toyPost(t *testing.T, uri, token, body string) (int, string) {
+	t.Helper()
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod("POST")
+	req.SetRequestURI(uri)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.SetBodyString(body)
+	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode(), string(resp.Body())
+}

@@ -1,0 +1,104 @@
+package gateway
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters"
+	"switchboard/canonical"
+	"switchboard/config"
+	"switchboard/gateway/queue"
+)
+
+// ingressDialect is one dialect the listener serves, built from its vendor's row.
+type ingressDialect struct {
+	name string
+	in   adapters.Inbound
+}
+
+// newIngress builds every ingress dialect of the table with its options from config.
+func newIngress(cfg *config.Config, vendors []adapters.Vendor) ([]ingressDialect, error) {
+	opts := dialectOptions(cfg)
+	var out []ingressDialect
+	for _, v := range vendors {
+		if !v.Ingress || v.NewInbound == nil {
+			continue
+		}
+		in, err := v.NewInbound(opts[v.Name])
+		if err != nil {
+			return nil, fmt.Errorf("cannot build dialect %s: %w", v.Name, err)
+		}
+		out = append(out, ingressDialect{name: v.Name, in: in})
+	}
+	return out, nil
+}
+
+// opHandler serves one non-send route of a dialect: the gateway authenticates what the
+// dialect's Credential reads, then the dialect answers from the records it may read.
+func (s *Server) opHandler(op adapters.Operator, rt adapters.Route) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		c := &adapters.Call{Op: rt.Op, Req: &ctx.Request, Now: time.Now()}
+		if rt.Op == adapters.OpToken && !s.fb.allowIP(ctx.RemoteIP().String(), c.Now) {
+			s.writeError(ctx, op, c, &canonical.Error{Code: canonical.ErrTooMany,
+				Reason: "Too many token requests from this IP, please try again later", RetryAfter: s.fb.window})
+			return
+		}
+		if cred, ok := op.Credential(c); ok {
+			if t := s.authenticate(c, cred); t != nil {
+				c.Account = &t.account
+			}
+		}
+		status, body, err := op.Serve(c, adapters.Env{Store: recordStore{s.q, s.lookups()}, Authenticate: s.authenticateAccount}, nil)
+		if err != nil {
+			e := canonical.AsError(err)
+			if e.Code == canonical.ErrInternal {
+				s.log.Error("cannot serve "+string(rt.Op), "dialect", op.Dialect(), "err", err)
+			}
+			s.writeError(ctx, op, c, e)
+			return
+		}
+		writeJSON(ctx, status, body)
+	}
+}
+
+// authenticateAccount is the directory's authenticate for a dialect's operations.
+func (s *Server) authenticateAccount(cred adapters.Credential) *adapters.Account {
+	if t := s.dir.authenticate(cred); t != nil {
+		return &t.account
+	}
+	return nil
+}
+
+// recordStore lends a dialect's operations the queue's records and its lookups.
+type recordStore struct {
+	q queue.Queue
+	l queue.Lookups
+}
+
+func (r recordStore) Get(id string) (*adapters.Record, error) {
+	rec, err := r.q.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	return &adapters.Record{Msg: rec.Msg, History: rec.History}, nil
+}
+
+func (r recordStore) ByRef(tenant, ref string) ([]string, error) { return r.l.ByRef(tenant, ref) }
+
+func (r recordStore) TemplateSentSince(tenant string, to []string, template string, since time.Time) (map[string]time.Time, error) {
+	return r.l.TemplateSentSince(tenant, to, template, since)
+}
+
+func (r recordStore) Changes(tenant string, max int) ([]*adapters.Record, error) {
+	recs, err := r.l.Changes(tenant, max)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*adapters.Record, len(recs))
+	for i, rec := range recs {
+		out[i] = &adapters.Record{Msg: rec.Msg, History: rec.History}
+	}
+	return out, nil
+}

@@ -7,11 +7,14 @@ import (
 	"os/exec"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/goccy/go-json"
+
+	"switchboard/internal/testutil"
 )
 
 // The migration rehearsed with two simulated vendors: wavy, slower and failing 5% of its
@@ -117,31 +120,46 @@ func verdictOf(page string) string {
 	return ""
 }
 
-// waitVerdict polls the page until its verdict starts with want.
+// waitVerdict polls the page until its verdict starts with want and the times it compares
+// are judged on enough receipts (not "nodata" or "toofew": the slower vendor's receipts are
+// still coming in for a while after the verdict first reads well).
 func (m *migration) waitVerdict(t *testing.T, want string, limit time.Duration) string {
 	t.Helper()
-	deadline := time.Now().Add(limit)
 	var page string
-	for time.Now().Before(deadline) {
+	decided := func() bool {
 		page = m.page(t, "?a=wavy&b=multiwhats")
-		if strings.HasPrefix(verdictOf(page), want) {
-			return page
+		if !strings.HasPrefix(verdictOf(page), want) {
+			return false
 		}
-		time.Sleep(500 * time.Millisecond)
+		for _, f := range []string{"time to acceptance", "time to delivery"} {
+			if j := judgementOf(page, f); j == "" || j == "nodata" || j == "toofew" {
+				return false
+			}
+		}
+		return true
 	}
-	t.Fatalf("verdict %q within %v, not %q; page:\n%s", want, limit, verdictOf(page), page)
+	testutil.WaitForEvery(t, 250*time.Millisecond, limit, "the verdict "+strconv.Quote(want)+" with the times judged", decided)
+	return page
+}
+
+// judgementOf returns the page's judgement (better, worse, same, toofew, nodata) of a
+// figure, or "" when the page has no such figure.
+func judgementOf(page, figure string) string {
+	re := regexp.MustCompile(`data-figure="` + regexp.QuoteMeta(html.EscapeString(figure)) + `[^"]*" data-judgement="([a-z]+)"`)
+	if m := re.FindStringSubmatch(page); m != nil {
+		return m[1]
+	}
 	return ""
 }
 
-// judgement returns the page's judgement (better, worse, same, toofew, nodata) of a figure.
+// judgement is judgementOf for a figure the page must have.
 func judgement(t *testing.T, page, figure string) string {
 	t.Helper()
-	re := regexp.MustCompile(`data-figure="` + regexp.QuoteMeta(html.EscapeString(figure)) + `[^"]*" data-judgement="([a-z]+)"`)
-	m := re.FindStringSubmatch(page)
-	if m == nil {
+	j := judgementOf(page, figure)
+	if j == "" {
 		t.Fatalf("no figure %q on the page", figure)
 	}
-	return m[1]
+	return j
 }
 
 // checkBetter asserts what the simulators make true: multiwhats answers faster and its
@@ -189,7 +207,10 @@ func TestMigrationMirrorStep(t *testing.T) {
 // the page says multiwhats is at least as good.
 func TestMigrationSplitStep(t *testing.T) {
 	m := startMigration(t, splitRoutes, "delivered")
-	m.send(t, "5511987", 400)
+	// The shares are of every message sent: wait until each has its receipt.
+	for _, id := range m.send(t, "5511987", 400) {
+		waitStatus(t, m.addr, id, time.Minute, "delivered")
+	}
 	page := m.waitVerdict(t, "Yes: multiwhats is at least as good as wavy", time.Minute)
 	checkBetter(t, page)
 	share := regexp.MustCompile(`<tr><td>(wavy|multiwhats)</td><td>split</td><td>\d+</td><td>([\d.]+)%</td></tr>`)

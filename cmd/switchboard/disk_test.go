@@ -266,9 +266,15 @@ func checkLowDisk(t *testing.T, gw *proc, acked []string) {
 	}
 }
 
-// tail is the end of a process's log, where its death is.
+// tail is what of a process's log tells its death: from the Go runtime's fatal error or
+// panic when there is one (a SIGBUS reads "unexpected fault address"), else the log's end.
 func tail(s string) string {
 	const keep = 4000
+	for _, mark := range []string{"unexpected fault address", "fatal error:", "panic:"} {
+		if i := strings.Index(s, mark); i >= 0 {
+			return s[i:min(len(s), i+keep)]
+		}
+	}
 	if len(s) > keep {
 		return "..." + s[len(s)-keep:]
 	}

@@ -15,7 +15,7 @@ import (
 // The full-disk test: data_dir on a small tmpfs, an upstream that fails (so nothing drains),
 // 1.5 KB messages until the gateway refuses them.
 const (
-	diskSize    = "64m"
+	diskSize = "64m"
 	// diskReserve is queue.disk_reserve_bytes: half the tmpfs, as much as the messages that
 	// fill the rest. Delivering them writes about 40% of what enqueueing them did (a finished
 	// record, the feed, the indexes), and no space comes back meanwhile: all of it is in

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -105,25 +106,26 @@ func (g *diskGuard) sample() {
 	g.low.Store(low)
 	floor := free < reserve/floorShare
 	g.floor.Store(floor)
-	if floor != g.loggedFloor {
-		g.loggedFloor = floor
-		if floor {
-			g.log.Warn("queue disk below half its reserve: sending pauses too until space is freed; status queries, receipts and admin go on",
-				"dir", g.dir, "free_bytes", free, "reserve_bytes", reserve)
-		} else {
-			g.log.Info("queue disk above half its reserve again: sending resumes", "dir", g.dir, "free_bytes", free)
-		}
+	g.logChange(&g.loggedLow, low, free, reserve,
+		"queue disk below its reserve: new messages are refused (try later) until space is freed; delivery, status queries, receipts and admin go on",
+		"queue disk above its reserve again: new messages are accepted")
+	g.logChange(&g.loggedFloor, floor, free, reserve,
+		"queue disk below half its reserve: sending pauses too until space is freed; status queries, receipts and admin go on",
+		"queue disk above half its reserve again: sending resumes")
+}
+
+// logChange logs a move into (below, at WARN) or out of (above) a state, once per move;
+// logged is the state last logged. g.mu is held.
+func (g *diskGuard) logChange(logged *bool, now bool, free, reserve int64, below, above string) {
+	if now == *logged {
+		return
 	}
-	if low != g.loggedLow {
-		g.loggedLow = low
-		if low {
-			g.log.Warn("queue disk below its reserve: new messages are refused (try later) until space is freed; delivery, status queries, receipts and admin go on",
-				"dir", g.dir, "free_bytes", free, "reserve_bytes", reserve)
-		} else {
-			g.log.Info("queue disk above its reserve again: new messages are accepted",
-				"dir", g.dir, "free_bytes", free, "reserve_bytes", reserve)
-		}
+	*logged = now
+	level, msg := slog.LevelInfo, above
+	if now {
+		level, msg = slog.LevelWarn, below
 	}
+	g.log.Log(context.Background(), level, msg, "dir", g.dir, "free_bytes", free, "reserve_bytes", reserve)
 }
 
 // wrote takes n bytes just committed off the estimate, entering low mode if it crosses the

@@ -200,11 +200,11 @@ func Open(opts Options) (*Badger, error) {
 
 	bo := badgerOptions(opts)
 	if err := os.MkdirAll(opts.Dir, dirMode); err != nil {
-		return nil, fmt.Errorf("cannot open queue: %w", err)
+		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
 	disk := newDiskGuard(opts.Dir, opts.DiskReserveBytes, opts.DiskReservePercent, opts.Logger)
 	if err := disk.checkOpenSpace(bo.MemTableSize); err != nil {
-		return nil, fmt.Errorf("cannot open queue: %w", err)
+		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
 	if left := leftMemtableSize(opts.Dir); left > bo.MemTableSize {
 		// Badger replays a memtable's WAL into a memtable of today's size, and exits the

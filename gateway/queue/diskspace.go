@@ -170,7 +170,7 @@ func (g *diskGuard) checkOpenSpace(need int64) error {
 		return nil
 	}
 	if free := g.free.Load(); free < need {
-		return fmt.Errorf("only %d bytes free in %s, and opening the queue needs %d: free some space", free, g.dir, need)
+		return fmt.Errorf("only %d bytes free, and opening the queue needs %d: free some space", free, need)
 	}
 	return nil
 }

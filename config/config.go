@@ -96,6 +96,12 @@ type Queue struct {
 	GCInterval Duration `yaml:"gc_interval"`
 	// MemoryMB bounds Badger's caches and memtables, roughly.
 	MemoryMB int `yaml:"memory_mb"`
+	// DiskReserveBytes and DiskReservePercent (of data_dir's filesystem) are the free space
+	// below which new messages are refused with "try later" while everything already
+	// accepted is still delivered; the larger of the two applies, 0 turns one off. Badger
+	// writes through mmaps, and a write that finds the disk full kills the process.
+	DiskReserveBytes   int64   `yaml:"disk_reserve_bytes"`
+	DiskReservePercent float64 `yaml:"disk_reserve_percent"`
 	// Nats configures the "nats" backend.
 	Nats Nats `yaml:"nats"`
 }

@@ -12,6 +12,10 @@ import (
 	"switchboard/canonical"
 )
 
+// maxDiskReservePercent bounds queue.disk_reserve_percent: a larger reserve would refuse
+// messages on a disk mostly empty, which is a typo rather than a choice.
+const maxDiskReservePercent = 50
+
 // Validate reports every problem of c at once, as Problems, or nil. Parse already calls it;
 // a Config built in code should be validated before use. What only a vendor knows (its
 // options, its upstream credentials, which dialects exist) the vendor checks: the gateway
@@ -173,6 +177,10 @@ func (k *checker) server() {
 	k.positive("queue.retention", c.Queue.Retention)
 	k.positive("queue.gc_interval", c.Queue.GCInterval)
 	k.atLeast("queue.memory_mb", int64(c.Queue.MemoryMB), 1)
+	k.atLeast("queue.disk_reserve_bytes", c.Queue.DiskReserveBytes, 0)
+	if p := c.Queue.DiskReservePercent; p < 0 || p > maxDiskReservePercent {
+		k.add("queue.disk_reserve_percent", "%v is not between 0 and %d", p, maxDiskReservePercent)
+	}
 
 	k.atLeast("retry.max_attempts", int64(c.Retry.MaxAttempts), 1)
 	k.positive("retry.initial_backoff", c.Retry.InitialBackoff)

@@ -121,6 +121,9 @@ var help = map[string]string{
 	"switchboard_queue_depth":                       "Live messages: scheduled, ready and in flight.",
 	"switchboard_queue_ready":                       "Messages due and waiting to be sent.",
 	"switchboard_queue_oldest_ready_age_seconds":    "Age of the oldest message due and not yet sent (to 100 ms with Badger; estimated from the last message leased with JetStream); 0 when none is ready.",
+	"switchboard_queue_disk_free_bytes":             "Bytes free on data_dir's filesystem: the last reading, less what the queue wrote since.",
+	"switchboard_queue_disk_reserve_bytes":          "Free space below which new messages are refused (queue.disk_reserve_bytes or _percent).",
+	"switchboard_queue_disk_low":                    "1 while data_dir's free space is below the reserve and new messages are refused; delivery goes on.",
 	"switchboard_receipts_total":                    "Receipts posted to /receipts/{upstream}, by result: recorded, mirror, unknown, invalid, unauthorized, error.",
 }
 

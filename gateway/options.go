@@ -46,7 +46,17 @@ func queueOptions(cfg *config.Config, log *slog.Logger) queue.Options {
 		Dir: cfg.DataDir, Durability: queue.Durability(q.Durability), SyncInterval: time.Duration(q.SyncInterval),
 		MaxDepth: q.MaxDepth, Retention: time.Duration(q.Retention), GCInterval: time.Duration(q.GCInterval),
 		MemoryMB: q.MemoryMB, Logger: log,
+		// The queue reads zero as "the default"; in the config file it is "none".
+		DiskReserveBytes: noneIfZero(q.DiskReserveBytes), DiskReservePercent: noneIfZero(q.DiskReservePercent),
 	}
+}
+
+// noneIfZero turns a config value of 0 ("none") into the queue's -1 ("none").
+func noneIfZero[T int64 | float64](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
 
 func callbackTenants(cfg *config.Config) []callbacks.Tenant {

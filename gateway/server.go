@@ -239,6 +239,10 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 		writeJSON(ctx, 503, []byte(`{"status":"not ready"}`))
 		return
 	}
+	if body := s.degraded(); body != nil {
+		writeJSON(ctx, 200, body)
+		return
+	}
 	writeJSON(ctx, 200, []byte(`{"status":"ready"}`))
 }
 

@@ -107,6 +107,11 @@ type Options struct {
 	GCInterval time.Duration
 	// MemoryMB roughly bounds Badger's memtables and caches.
 	MemoryMB int
+	// DiskReserveBytes and DiskReservePercent (of the filesystem's size) are the free space
+	// below which Enqueue refuses new messages with ErrDiskLow; the larger applies. Zero takes
+	// the default, a negative value is none. See diskspace.go.
+	DiskReserveBytes   int64
+	DiskReservePercent float64
 	// Logger receives Badger's warnings and errors and the queue's own (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock for due times and status changes (default time.Now); tests set it.
@@ -119,6 +124,7 @@ type Options struct {
 type Badger struct {
 	db   *badger.DB
 	logs *badgerfs.Syncer
+	disk *diskGuard // free space of Dir; Enqueue refuses below its reserve
 	opts Options
 	log  *slog.Logger
 	now  func() time.Time
@@ -189,7 +195,17 @@ func Open(opts Options) (*Badger, error) {
 		opts.Now = time.Now
 	}
 
+	opts.DiskReserveBytes = reserveSetting(opts.DiskReserveBytes, Defaults.DiskReserveBytes)
+	opts.DiskReservePercent = reserveSetting(opts.DiskReservePercent, Defaults.DiskReservePercent)
+
 	bo := badgerOptions(opts)
+	if err := os.MkdirAll(opts.Dir, dirMode); err != nil {
+		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
+	}
+	disk := newDiskGuard(opts.Dir, opts.DiskReserveBytes, opts.DiskReservePercent, opts.Logger)
+	if err := disk.checkOpenSpace(bo.MemTableSize); err != nil {
+		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
+	}
 	if left := leftMemtableSize(opts.Dir); left > bo.MemTableSize {
 		// Badger replays a memtable's WAL into a memtable of today's size, and exits the
 		// process when it does not fit (a crash with a larger memory_mb before).
@@ -203,6 +219,7 @@ func Open(opts Options) (*Badger, error) {
 	}
 	q := &Badger{
 		db:         db,
+		disk:       disk,
 		opts:       opts,
 		log:        opts.Logger,
 		now:        opts.Now,
@@ -404,6 +421,8 @@ func (q *Badger) housekeeping() {
 	defer q.wg.Done()
 	gc := time.NewTicker(q.opts.GCInterval)
 	defer gc.Stop()
+	disk := time.NewTicker(diskSampleInterval)
+	defer disk.Stop()
 	var syncC <-chan time.Time
 	if q.opts.Durability == DurabilityInterval {
 		t := time.NewTicker(q.opts.SyncInterval)
@@ -414,6 +433,8 @@ func (q *Badger) housekeeping() {
 		select {
 		case <-q.closing:
 			return
+		case <-disk.C:
+			q.disk.sample()
 		case <-syncC:
 			if err := q.syncAll(); err != nil {
 				q.log.Error("cannot sync queue", "err", err)

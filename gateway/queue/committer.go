@@ -219,6 +219,7 @@ func (q *Badger) commitGroup(group []*request, n int) {
 	}
 	err := w.commit()
 	q.writeMu.Unlock()
+	q.disk.wrote(w.written)
 	if err != nil {
 		err = q.storageError("commit", err)
 		q.feedSeq = feedSeq
@@ -469,7 +470,9 @@ type writer struct {
 	txn    *badger.Txn
 	ttl    time.Duration
 	values int // bytes of values in txn
-	err    error
+	// written estimates the bytes the group adds to Badger's logs, for the disk guard.
+	written int64
+	err     error
 }
 
 func (w *writer) fail(err error) {
@@ -497,6 +500,7 @@ func (w *writer) do(n int, op func(txn *badger.Txn) error) {
 		}
 	}
 	w.values += n
+	w.written += int64(n) + entryOverhead
 	w.fail(err)
 }
 

@@ -24,6 +24,10 @@ func (q *Badger) Enqueue(ctx context.Context, items []Item) ([]bool, error) {
 	if q.closed.Load() {
 		return nil, ErrClosing
 	}
+	if q.disk.low.Load() {
+		rejectedDiskTotal.Inc()
+		return nil, ErrDiskLow
+	}
 	n := int64(len(items))
 	if q.depth.Load()+q.pending.Add(n) > q.opts.MaxDepth {
 		q.pending.Add(-n)

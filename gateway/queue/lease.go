@@ -22,6 +22,17 @@ func (q *Badger) Lease(ctx context.Context, limit int) ([]*canonical.Message, er
 		}
 	}()
 	for {
+		if q.disk.paused() {
+			// Below the disk's floor: finishing a send writes too (diskspace.go).
+			select {
+			case <-time.After(diskSampleInterval):
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-q.closing:
+				return nil, ErrClosing
+			}
+		}
 		if err := q.enter(); err != nil {
 			return nil, err
 		}

@@ -225,6 +225,9 @@ func Open(opts Options) (*Queue, error) {
 	if q.nc, err = nats.Connect(strings.Join(opts.Servers, ","), no...); err != nil {
 		return nil, fmt.Errorf("cannot connect to NATS at %s: %w", strings.Join(opts.Servers, ","), err)
 	}
+	if err := checkServerVersion(q.nc.ConnectedServerVersion()); err != nil {
+		return nil, fmt.Errorf("cannot open queue on JetStream at %s: %w", q.nc.ConnectedUrlRedacted(), err)
+	}
 	// The async timeout also frees the publishes whose caller stopped waiting.
 	if q.js, err = jetstream.New(q.nc, jetstream.WithPublishAsyncMaxPending(publishAsyncMaxPending),
 		jetstream.WithPublishAsyncTimeout(opTimeout), jetstream.WithDefaultTimeout(opTimeout)); err != nil {
@@ -322,7 +325,7 @@ func (q *Queue) setup(ctx context.Context) error {
 			AllowRollup:       true,
 		})
 	}); err != nil {
-		return fmt.Errorf("stream %s (needs nats-server 2.12 or later): %w", s, err)
+		return fmt.Errorf("stream %s (needs nats-server %s or later): %w", s, minServerVersion, err)
 	}
 	if q.dead, err = retry(ctx, q, func(ctx context.Context) (jetstream.Stream, error) {
 		return q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
@@ -383,7 +386,7 @@ func (q *Queue) setup(ctx context.Context) error {
 			LimitMarkerTTL: stateMarkerTTL, // allows a TTL per key
 		})
 	}); err != nil {
-		return fmt.Errorf("bucket %s_state: %w", o.Bucket, err)
+		return fmt.Errorf("bucket %s_state (needs nats-server %s or later): %w", o.Bucket, minServerVersion, err)
 	}
 	if q.lead, err = retry(ctx, q, func(ctx context.Context) (jetstream.KeyValue, error) {
 		return q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{

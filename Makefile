@@ -5,9 +5,8 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # A static binary (no libc), its version set at link time: this machine builds with
 # -buildvcs=false, so the build info alone would not carry the commit.
 LDFLAGS := -s -w -X switchboard/gateway.version=$(VERSION)
-# Targets of make release. darwin/arm64 is not among them yet: gateway/queue and
-# bench/ceiling call syscall.Fdatasync, which only Linux has.
-RELEASE_PLATFORMS ?= linux/amd64 linux/arm64
+# Targets of make release.
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 darwin/arm64
 # The container engine of make image.
 ENGINE ?= $(shell command -v podman || command -v docker)
 CONFIG  ?= switchboard.example.yaml

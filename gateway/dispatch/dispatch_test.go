@@ -8,8 +8,10 @@ import (
 	"github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
+	"github.com/VictoriaMetrics/metrics"
 	"switchboard/canonical"
 	"switchboard/config"
+	"switchboard/gateway/compare"
 )
 
 func TestSendsToSink(t *testing.T) {
@@ -48,12 +50,18 @@ func TestSendsToSink(t *testing.T) {
 }
 
 func TestSandbox(t *testing.T) {
+	// The sandbox's answer is its receipt: the comparison counts its messages delivered.
+	delivered := metrics.GetOrCreateCounter(compare.MetricReceipts + `{route="default",upstream="box",arm="primary",status="delivered"}`)
+	before := delivered.Get()
 	h := start(t, testConfig(config.Upstream{Name: "box", Dialect: "sandbox"}))
 	ids := h.send(20, nil)
 	for id, r := range h.wait(ids, 10*time.Second) {
 		if r.Msg.Status != canonical.StatusDelivered || r.Msg.UpstreamID != "sandbox-"+id {
 			t.Fatalf("message %s: %+v", id, r.Msg)
 		}
+	}
+	if n := delivered.Get() - before; n != 20 {
+		t.Fatalf("%d of 20 sandbox deliveries counted for the comparison", n)
 	}
 }
 

@@ -56,6 +56,11 @@ func (d *Dispatcher) observe(s *compare.Series, u *upstream, m *canonical.Messag
 	switch res.Outcome {
 	case adapters.Sent:
 		s.Accepted(enqueued, m.ID, res.UpstreamID)
+		if res.Status != "" && res.Status != canonical.StatusSent {
+			// An upstream that delivers in-process (sandbox) answers with the final status:
+			// that answer is its receipt, so its delivery is compared as a vendor's is.
+			d.rec.Receipt(u.name, m.ID, res.UpstreamID, res.Status, "", "")
+		}
 	case adapters.Permanent:
 		s.Refused(res.Code, res.Reason)
 		if !mirror {

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
-	"github.com/VictoriaMetrics/metrics"
 	"switchboard/canonical"
 	"switchboard/config"
 	"switchboard/gateway/compare"

@@ -19,8 +19,10 @@ const (
 	acceptP99Target   = 10.0 // ms
 	e2eRatioTarget    = 0.25
 	e2eRateTarget     = 20000.0
-	rssTarget         = 256 << 20
-	restartTarget     = 5.0 // s
+	// anonTarget bounds the gateway's own memory (RssAnon) under the end-to-end load; the
+	// mapped pages of Badger's files are page cache, the kernel's to reclaim.
+	anonTarget    = 128 << 20
+	restartTarget = 5.0 // s
 )
 
 // row is one line of the summary table.
@@ -141,6 +143,7 @@ func runRows(o options, runs []run) []row {
 	e2e := medianPhase(runs, func(r run) phase { return r.E2E })
 	del, e2eRatio := e2e(delivered), e2e(ratio)
 	rss := e2e(func(p phase) float64 { return float64(p.PeakRSS) })
+	anon := e2e(func(p phase) float64 { return float64(p.PeakAnon) })
 	ref := medianPhase(runs, func(r run) phase { return r.E2ERef })
 	rows = append(rows,
 		row{
@@ -164,9 +167,9 @@ func runRows(o options, runs []run) []row {
 			Value:  fmt.Sprintf("%.2f / %.2f", e2e(serverCPU), e2e(loadCPU)),
 		},
 		row{
-			Figure: fmt.Sprintf("gateway peak RSS (VmHWM) under the end-to-end load; sampled peaks: anonymous %s, file-backed %s",
-				mb(e2e(func(p phase) float64 { return float64(p.PeakAnon) })), mb(e2e(func(p phase) float64 { return float64(p.PeakFile) }))),
-			Value: mb(rss), Target: "≤ 256 MB", Verdict: verdict(rss <= rssTarget),
+			Figure: fmt.Sprintf("gateway peak anonymous memory (RssAnon, sampled) under the end-to-end load; VmHWM %s, file-backed peak %s",
+				mb(rss), mb(e2e(func(p phase) float64 { return float64(p.PeakFile) }))),
+			Value: mb(anon), Target: "≤ 128 MB", Verdict: verdict(anon <= anonTarget),
 		},
 	)
 	if runs[0].JetStream == nil {

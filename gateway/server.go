@@ -226,9 +226,14 @@ func (s *Server) pathError(ctx *fasthttp.RequestCtx, e *canonical.Error) {
 
 // transportError answers what fasthttp rejects before routing: chiefly bodies over the limit.
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
-	e := &canonical.Error{Code: canonical.ErrInvalid, Reason: "cannot read request: " + err.Error()}
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+	// fasthttp's error text may quote the request: the answer names the problem, not the bytes.
+	e := &canonical.Error{Code: canonical.ErrInvalid, Reason: "cannot read request: malformed HTTP"}
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		e = &canonical.Error{Code: canonical.ErrTooLarge, Reason: fmt.Sprintf("request body is larger than %d bytes", s.cfg.MaxBodyBytes)}
+	case errors.As(err, &small):
+		e = &canonical.Error{Code: canonical.ErrTooLarge, Reason: fmt.Sprintf("request line and headers are larger than %d bytes", readBufferSize)}
 	}
 	s.pathError(ctx, e)
 	ctx.SetConnectionClose()
@@ -246,9 +251,19 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, 200, []byte(`{"status":"ready"}`))
 }
 
-// slogPrinter routes fasthttp's own log lines into slog.
+// slogPrinter routes fasthttp's own log lines into slog. Its arguments other than addresses
+// are replaced by their type: fasthttp's error texts quote the raw request (credentials and
+// message text included) when a request cannot be parsed, and none of that may reach a log.
 type slogPrinter struct{ log *slog.Logger }
 
 func (p slogPrinter) Printf(format string, args ...any) {
-	p.log.Warn(fmt.Sprintf(format, args...), "source", "fasthttp")
+	safe := make([]any, len(args))
+	for i, a := range args {
+		if addr, ok := a.(net.Addr); ok {
+			safe[i] = addr.String()
+		} else {
+			safe[i] = fmt.Sprintf("(%T)", a)
+		}
+	}
+	p.log.Warn(fmt.Sprintf(format, safe...), "source", "fasthttp")
 }

@@ -20,9 +20,14 @@ func (s *Server) degraded() []byte {
 	if why == "" {
 		return nil
 	}
+	return statusBody("degraded", why)
+}
+
+// statusBody is a /readyz body with the detail an operator should read.
+func statusBody(status, detail string) []byte {
 	b, _ := json.Marshal(struct {
 		Status string `json:"status"`
 		Detail string `json:"detail"`
-	}{"degraded", why})
+	}{status, detail})
 	return b
 }

@@ -37,13 +37,16 @@ type reloader struct {
 	generation int
 	// unwatch stops the config watcher (watch.go); nil when none runs.
 	unwatch chan struct{}
+	// insecureDemo allows published demo secrets beyond loopback (CheckDemoSecrets).
+	insecureDemo bool
 }
 
-// EnableReload names the config file reloads read and the logger's level they set.
-func (s *Server) EnableReload(path string, level *slog.LevelVar) {
+// EnableReload names the config file reloads read and the logger's level they set;
+// insecureDemo lets them bring published demo secrets beyond loopback (serve -insecure-demo).
+func (s *Server) EnableReload(path string, level *slog.LevelVar, insecureDemo bool) {
 	s.reload.mu.Lock()
 	defer s.reload.mu.Unlock()
-	s.reload.path, s.reload.level = path, level
+	s.reload.path, s.reload.level, s.reload.insecureDemo = path, level, insecureDemo
 	if every := time.Duration(s.live.Load().cfg.WatchConfig); every > 0 && s.reload.unwatch == nil {
 		s.reload.unwatch = make(chan struct{})
 		go s.watchConfig(path, every, s.reload.unwatch)
@@ -144,6 +147,9 @@ func (s *Server) readConfig(data []byte) (*config.Config, ReloadResult, error) {
 	}
 	if err == nil {
 		err = checkVendors(cfg, s.vendors) // the vendors' own checks, as check and serve run them
+	}
+	if err == nil && !s.reload.insecureDemo {
+		err = CheckDemoSecrets(cfg)
 	}
 	if err != nil {
 		if ps, ok := err.(config.Problems); ok {

@@ -119,6 +119,9 @@ func newServer(cfg *config.Config, log *slog.Logger, vendors []adapters.Vendor) 
 		NoDefaultDate:         false,
 		Logger:                slogPrinter{log},
 	}
+	if w := demoWarning(cfg); w != "" {
+		log.Warn(w)
+	}
 	s.ready.Store(true)
 	return s, nil
 }
@@ -246,6 +249,10 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	}
 	if body := s.degraded(); body != nil {
 		writeJSON(ctx, 200, body)
+		return
+	}
+	if w := demoWarning(s.cfg); w != "" {
+		writeJSON(ctx, 200, statusBody("ready", w))
 		return
 	}
 	writeJSON(ctx, 200, []byte(`{"status":"ready"}`))

@@ -20,7 +20,9 @@ import (
 const usage = `switchboard — messaging protocol gateway
 
 Usage:
-  switchboard serve -config FILE     run the gateway
+  switchboard serve -config FILE [-insecure-demo]
+                                     run the gateway (-insecure-demo: allow the example
+                                     file's published secrets beyond loopback)
   switchboard check -config FILE [-strict] [-against URL]
                                      validate a config: prints ok (and any warnings), or
                                      every problem; -strict makes warnings problems;
@@ -69,16 +71,6 @@ func buildVersion() string {
 	return gateway.Version() + " " + gateway.GoVersion()
 }
 
-func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "switchboard.yaml", "the configuration file")
-	if fs.Parse(args) != nil {
-		return "", false
-	}
-	return *path, true
-}
-
 func check(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -113,23 +105,32 @@ func check(args []string, stdout, stderr io.Writer) int {
 }
 
 func serve(args []string, stderr io.Writer) int {
-	path, ok := configFlag("serve", args, stderr)
-	if !ok {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "switchboard.yaml", "the configuration file")
+	insecureDemo := fs.Bool("insecure-demo", false, "serve with the example file's published secrets on a non-loopback address")
+	if fs.Parse(args) != nil {
 		return 2
 	}
-	cfg, err := config.Load(path)
+	cfg, err := config.Load(*path)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	log, level := newLogger(cfg.LogLevel, stderr)
-	log.Info("starting", "version", gateway.Version(), "go", gateway.GoVersion(), "config", path)
+	log.Info("starting", "version", gateway.Version(), "go", gateway.GoVersion(), "config", *path)
+	if !*insecureDemo {
+		if err := gateway.CheckDemoSecrets(cfg); err != nil {
+			log.Error("cannot start", "err", err)
+			return 1
+		}
+	}
 	srv, err := gateway.New(cfg, log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	srv.EnableReload(path, level)
+	srv.EnableReload(*path, level, *insecureDemo)
 	// Signals are taken before listening, so that a SIGHUP sent as soon as the port answers
 	// reloads rather than kills.
 	sigs := make(chan os.Signal, 4)

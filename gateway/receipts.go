@@ -212,24 +212,27 @@ func (s *Server) recordReceipt(upstream, id, upstreamID string, ch canonical.Cha
 
 // The admin API of dead-lettered callbacks.
 
-func (s *Server) callbacksOff(ctx *fasthttp.RequestCtx) bool {
-	if s.cb == nil {
+// callbacksOn is the running callbacks worker; when there is none it answers 404 and
+// returns nil.
+func (s *Server) callbacksOn(ctx *fasthttp.RequestCtx) *callbacks.Worker {
+	cb := s.cb.Load()
+	if cb == nil {
 		s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrNotFound, Reason: "no tenant has callbacks"})
-		return true
 	}
-	return false
+	return cb
 }
 
 // callbacksDead serves GET /admin/v1/callbacks/dead?limit=100&after=<key>.
 func (s *Server) callbacksDead(ctx *fasthttp.RequestCtx) {
-	if s.callbacksOff(ctx) {
+	cb := s.callbacksOn(ctx)
+	if cb == nil {
 		return
 	}
 	limit, ok := s.adminLimit(ctx)
 	if !ok {
 		return
 	}
-	ds, err := s.cb.Dead(string(ctx.QueryArgs().Peek("after")), limit)
+	ds, err := cb.Dead(string(ctx.QueryArgs().Peek("after")), limit)
 	if err != nil {
 		s.writeNativeError(ctx, canonical.AsError(err))
 		return
@@ -239,11 +242,12 @@ func (s *Server) callbacksDead(ctx *fasthttp.RequestCtx) {
 
 // callbacksReplay serves POST /admin/v1/callbacks/dead/{key}/replay: posted again now.
 func (s *Server) callbacksReplay(ctx *fasthttp.RequestCtx) {
-	if s.callbacksOff(ctx) {
+	cb := s.callbacksOn(ctx)
+	if cb == nil {
 		return
 	}
 	key, _ := ctx.UserValue("key").(string)
-	d, err := s.cb.Replay(key)
+	d, err := cb.Replay(key)
 	if err != nil {
 		s.writeNativeError(ctx, canonical.AsError(err))
 		return
@@ -254,14 +258,15 @@ func (s *Server) callbacksReplay(ctx *fasthttp.RequestCtx) {
 
 // callbacksReplayAll serves POST /admin/v1/callbacks/dead/replay?limit=100.
 func (s *Server) callbacksReplayAll(ctx *fasthttp.RequestCtx) {
-	if s.callbacksOff(ctx) {
+	cb := s.callbacksOn(ctx)
+	if cb == nil {
 		return
 	}
 	limit, ok := s.adminLimit(ctx)
 	if !ok {
 		return
 	}
-	delivered, failed, err := s.cb.ReplayAll(limit)
+	delivered, failed, err := cb.ReplayAll(limit)
 	if err != nil {
 		s.writeNativeError(ctx, canonical.AsError(err))
 		return

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,7 +21,8 @@ import (
 // `check` does, and swaps everything that can change live at once: dispatch's plan
 // (upstreams, routes, splits, mirrors, limits, templates, retry; dispatch.Apply), then a new
 // generation of the request path (tenants, credentials, tenant limits, dialect options,
-// admin token), which requests take from core.live as they start. A request in progress
+// admin token), which requests take from core.live as they start; and the callbacks worker,
+// when the callback settings changed (reloadcallbacks.go). A request in progress
 // finishes on the generation it started with; a send in flight on the upstream it started
 // on. A file that fails validation changes nothing.
 
@@ -39,6 +39,8 @@ type reloader struct {
 	unwatch chan struct{}
 	// insecureDemo allows published demo secrets beyond loopback (CheckDemoSecrets).
 	insecureDemo bool
+	// cbRunning is whether the callbacks worker runs: from Serve to Shutdown.
+	cbRunning bool
 }
 
 // EnableReload names the config file reloads read and the logger's level they set;
@@ -58,7 +60,8 @@ type ReloadResult struct {
 	Reloaded bool `json:"reloaded"`
 	// Problems are the file's mistakes, each with its line, when it was refused.
 	Problems []string `json:"problems,omitempty"`
-	// Warnings are what `check` warns about in the file applied.
+	// Warnings are what `check` warns about in the file applied, and a callbacks worker
+	// that could not be rebuilt.
 	Warnings []string `json:"warnings,omitempty"`
 	// Changed are the top-level sections that differ from the running config.
 	Changed []string `json:"changed"`
@@ -99,6 +102,10 @@ func (s *Server) Reload() (ReloadResult, error) {
 		s.log.Error("reload refused; the running config is unchanged", "err", err)
 		res.Problems = []string{err.Error()}
 		return res, err
+	}
+	if err := s.swapCallbacks(cfg, old.cfg); err != nil {
+		s.log.Error("the callback settings are kept as they were", "err", err)
+		res.Warnings = append(res.Warnings, "callbacks: the running settings are kept: "+err.Error())
 	}
 	if cert != nil {
 		s.cert.Store(cert)
@@ -204,11 +211,7 @@ func keepNotLive(cfg, running *config.Config) []string {
 	keep("data_dir", &cfg.DataDir, &running.DataDir)
 	keep("queue", &cfg.Queue, &running.Queue)
 	keep("max_body_bytes", &cfg.MaxBodyBytes, &running.MaxBodyBytes)
-	keep("callbacks", &cfg.Callbacks, &running.Callbacks)
 	keep("watch_config", &cfg.WatchConfig, &running.WatchConfig)
-	if !slices.Equal(callbackTenants(cfg), callbackTenants(running)) {
-		changed = append(changed, "tenants[].callbacks")
-	}
 	return changed
 }
 

@@ -56,8 +56,9 @@ type core struct {
 	ready atomic.Bool
 	// vendors is the vendor table.
 	vendors []adapters.Vendor
-	// cb posts status callbacks; nil when no tenant has a callback URL.
-	cb     *callbacks.Worker
+	// cb posts status callbacks; nil when no tenant has a callback URL. A reload that
+	// changes the callback settings replaces it (reloadcallbacks.go).
+	cb     atomic.Pointer[callbacks.Worker]
 	live   atomic.Pointer[Server]
 	reload reloader
 	// started is when the process started: the admin API's counters count from it.
@@ -96,7 +97,8 @@ func newServer(cfg *config.Config, log *slog.Logger, vendors []adapters.Vendor) 
 		q.Close()
 		return nil, fmt.Errorf("cannot start callbacks: %w", err)
 	}
-	c := &core{log: log, q: q, disp: disp, cb: cb, vendors: vendors, started: time.Now()}
+	c := &core{log: log, q: q, disp: disp, vendors: vendors, started: time.Now()}
+	c.cb.Store(cb)
 	s := newGeneration(c, cfg, nil, ingress)
 	c.live.Store(s)
 	s.srv = &fasthttp.Server{
@@ -128,9 +130,7 @@ func newServer(cfg *config.Config, log *slog.Logger, vendors []adapters.Vendor) 
 
 // Serve starts dispatch and serves ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	if s.cb != nil {
-		s.cb.Start()
-	}
+	s.runCallbacks(true)
 	s.disp.Start()
 	s.log.Info("serving", "listen", ln.Addr().String(), "data_dir", s.cfg.DataDir, "version", Version(), "go", GoVersion())
 	return s.srv.Serve(ln)
@@ -143,9 +143,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopWatching()
 	errs := []error{s.srv.ShutdownWithContext(ctx)}
 	errs = append(errs, s.disp.Stop(ctx))
-	if s.cb != nil {
-		s.cb.Stop() // after dispatch, whose last changes it then posts on the next start
-	}
+	s.runCallbacks(false) // after dispatch, whose last changes it then posts on the next start
 	errs = append(errs, s.q.Close())
 	return errors.Join(errs...)
 }

@@ -342,13 +342,13 @@ func (q *Badger) DeadLetters(max int) ([]*Record, error) {
 	return out, nil
 }
 
-// Stats counts the live messages from memory.
 // OldestReadyAge is how long the oldest message due and not yet leased has waited, to within
 // 100 ms (a message that was ready before a restart counts from the restart); 0 when none is.
 func (q *Badger) OldestReadyAge() time.Duration {
 	return q.sched.oldestReady(q.now().UnixNano())
 }
 
+// Stats counts the live messages from memory.
 func (q *Badger) Stats() Stats {
 	r, s, f := q.sched.stats(q.now().UnixNano())
 	return Stats{Depth: r + s + f, Ready: r, Scheduled: s, InFlight: f, Dead: q.dead.Load()}

@@ -170,12 +170,17 @@ func (s *Server) deadRoutes(r *router.Router) {
 		}
 		s.writeValue(ctx, 200, rec)
 	}))
-	// GET /admin/v1/messages?tenant=T&client_ref=R: the messages a client sent with that reference.
+	// GET /admin/v1/messages?tenant=T&client_ref=R: the messages a client sent with that reference;
+	// with to= instead, the messages to that recipient (admin_recipient.go).
 	r.GET("/admin/v1/messages", s.admin(func(ctx *fasthttp.RequestCtx) {
 		args := ctx.QueryArgs()
+		if args.Has("to") {
+			s.messagesByRecipient(ctx) // admin_recipient.go
+			return
+		}
 		tenant, ref := string(args.Peek("tenant")), string(args.Peek("client_ref"))
 		if tenant == "" || ref == "" {
-			s.writeNativeError(ctx, canonical.Invalid("client_ref", "give tenant and client_ref (a recipient's dead letters: GET /admin/v1/dead?to=)"))
+			s.writeNativeError(ctx, canonical.Invalid("client_ref", "give tenant and client_ref, or to (a recipient)"))
 			return
 		}
 		ids, err := s.lookups().ByRef(tenant, ref)

@@ -73,14 +73,8 @@ func parseRecipientQuery(args *fasthttp.Args, now time.Time) (queue.RecipientQue
 		return rq, canonical.Invalid("to", "is not a phone number")
 	}
 	rq.To = to
-	for name, dst := range map[string]*time.Time{"since": &rq.Since, "until": &rq.Until} {
-		if v := args.Peek(name); len(v) > 0 {
-			t, err := time.Parse(time.RFC3339, string(v))
-			if err != nil {
-				return rq, canonical.Invalid(name, "must be an RFC 3339 time, e.g. 2026-01-02T15:04:05Z")
-			}
-			*dst = t.UTC()
-		}
+	if e := windowArgs(args, &rq.Since, &rq.Until); e != nil {
+		return rq, e
 	}
 	if rq.Since.IsZero() {
 		rq.Since = rq.Until.Add(-recipientWindow)

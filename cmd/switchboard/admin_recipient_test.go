@@ -88,3 +88,24 @@ func TestAdminMessagesByRecipient(t *testing.T) {
 		t.Errorf("without the admin token: %d, want 401", code)
 	}
 }
+
+// TestAdminMessagesByRecipientJetStream: the JetStream queue cannot scan its messages by
+// time, so the lookup by recipient answers 503 in the native shape saying so, and the lookup
+// by id still answers.
+func TestAdminMessagesByRecipientJetStream(t *testing.T) {
+	c := startNATSCluster(t)
+	sk := startSink(t)
+	gw := startClusterGateways(t, c, sk, 1)[0]
+	code, body := sendNative(gw.addr, `{"to":"+972505551000","text":"hello"}`)
+	if code != 202 {
+		t.Fatalf("send: %d %s", code, body)
+	}
+	id := messageID(t, body)
+	code, body = get("http://"+gw.addr+"/admin/v1/messages?to=972505551000", adminAuth)
+	if code != 503 || !strings.Contains(body, `"error":{"code":`) || !strings.Contains(body, "no lookup by recipient") {
+		t.Fatalf("by recipient on jetstream: %d %s, want 503 saying there is no lookup by recipient", code, body)
+	}
+	if code, body := get("http://"+gw.addr+"/admin/v1/messages/"+id, adminAuth); code != 200 || !strings.Contains(body, id) {
+		t.Fatalf("by id on jetstream: %d %s", code, body)
+	}
+}

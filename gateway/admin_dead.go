@@ -38,16 +38,22 @@ func parseDeadFilter(args *fasthttp.Args) (deadFilter, *canonical.Error) {
 		reason: strings.ToLower(string(args.Peek("reason"))), after: string(args.Peek("after")),
 		to: strings.TrimPrefix(string(args.Peek("to")), "+"),
 	}
-	for name, dst := range map[string]*time.Time{"since": &f.since, "until": &f.until} {
+	return f, windowArgs(args, &f.since, &f.until)
+}
+
+// windowArgs reads the since and until arguments, RFC 3339 times, into since and until;
+// an absent one leaves its destination as it was.
+func windowArgs(args *fasthttp.Args, since, until *time.Time) *canonical.Error {
+	for name, dst := range map[string]*time.Time{"since": since, "until": until} {
 		if v := args.Peek(name); len(v) > 0 {
 			t, err := time.Parse(time.RFC3339, string(v))
 			if err != nil {
-				return f, canonical.Invalid(name, "must be an RFC 3339 time, e.g. 2026-01-02T15:04:05Z")
+				return canonical.Invalid(name, "must be an RFC 3339 time, e.g. 2026-01-02T15:04:05Z")
 			}
-			*dst = t
+			*dst = t.UTC()
 		}
 	}
-	return f, nil
+	return nil
 }
 
 // diedAt is when the message was dead-lettered: its last dead change, else its creation.
@@ -170,12 +176,17 @@ func (s *Server) deadRoutes(r *router.Router) {
 		}
 		s.writeValue(ctx, 200, rec)
 	}))
-	// GET /admin/v1/messages?tenant=T&client_ref=R: the messages a client sent with that reference.
+	// GET /admin/v1/messages?tenant=T&client_ref=R: the messages a client sent with that reference;
+	// with to= instead, the messages to that recipient (admin_recipient.go).
 	r.GET("/admin/v1/messages", s.admin(func(ctx *fasthttp.RequestCtx) {
 		args := ctx.QueryArgs()
+		if args.Has("to") {
+			s.messagesByRecipient(ctx) // admin_recipient.go
+			return
+		}
 		tenant, ref := string(args.Peek("tenant")), string(args.Peek("client_ref"))
 		if tenant == "" || ref == "" {
-			s.writeNativeError(ctx, canonical.Invalid("client_ref", "give tenant and client_ref (a recipient's dead letters: GET /admin/v1/dead?to=)"))
+			s.writeNativeError(ctx, canonical.Invalid("client_ref", "give tenant and client_ref, or to (a recipient)"))
 			return
 		}
 		ids, err := s.lookups().ByRef(tenant, ref)

@@ -167,8 +167,9 @@ type Badger struct {
 }
 
 var (
-	_ Queue   = (*Badger)(nil)
-	_ Lookups = (*Badger)(nil) // records.go
+	_ Queue           = (*Badger)(nil)
+	_ Lookups         = (*Badger)(nil) // records.go
+	_ RecipientLookup = (*Badger)(nil) // recipient.go
 )
 
 // Open opens (or creates) the queue in opts.Dir and rebuilds the schedule with one scan of the

@@ -94,6 +94,12 @@ func readRecord(txn *badger.Txn, id string) (rec []byte, kind byte, seq uint64, 
 	if err != nil {
 		return nil, 0, 0, err
 	}
+	return resolveStatus(txn, id, sv)
+}
+
+// resolveStatus returns the record that the status value sv of message id stands for: in sv
+// itself when finished, else in the live or dead message it points to.
+func resolveStatus(txn *badger.Txn, id string, sv []byte) (rec []byte, kind byte, seq uint64, err error) {
 	if len(sv) == 0 {
 		return nil, 0, 0, errCorruptRecord
 	}
@@ -168,12 +174,7 @@ func (q *Badger) Get(id string) (*Record, error) {
 	if err != nil {
 		return nil, q.storageError("get", err)
 	}
-	if kind == stLive {
-		if at, ok := q.sched.leasedAt(seq); ok {
-			rec.Msg.Status = canonical.StatusSending
-			rec.History = append(rec.History, canonical.Change{Status: canonical.StatusSending, At: time.Unix(0, at).UTC()})
-		}
-	}
+	q.showLease(rec, kind, seq)
 	return rec, nil
 }
 

@@ -17,9 +17,9 @@ import (
 // with a dry run, and lookups of any tenant's message by id or client reference.
 
 const (
-	// deadScan is the most dead letters one filtered list or bulk replay reads: the queue
-	// lists them from the oldest, so a filter or a page cursor is applied after reading.
-	// Bounded so that a huge dead list cannot take the gateway's memory.
+	// deadScan is the most dead letters one filtered list or bulk replay reads, so that a
+	// huge dead list cannot take the gateway's memory; the answer's next goes on from there
+	// (with a backend that pages, queue.DeadPager; without, the oldest deadScan only).
 	deadScan = 20_000
 	// deadPage is the page size of the dead list without limit; maxDeadPage its largest.
 	deadPage    = 100
@@ -75,44 +75,74 @@ func (f *deadFilter) match(r *queue.Record) bool {
 }
 
 // requestedDead answers the request's filters: up to limit matching dead letters (after
-// its after= cursor) and whether more matched. It has answered the request when ok is false.
-func (s *Server) requestedDead(ctx *fasthttp.RequestCtx, limit int) (recs []*queue.Record, more, ok bool) {
+// its after= cursor) and the cursor to go on from ("" at the end of the list). It has
+// answered the request when ok is false.
+func (s *Server) requestedDead(ctx *fasthttp.RequestCtx, limit int) (recs []*queue.Record, next string, ok bool) {
 	f, e := parseDeadFilter(ctx.QueryArgs())
 	if e != nil {
 		s.writeNativeError(ctx, e)
-		return nil, false, false
+		return nil, "", false
 	}
-	recs, more, err := s.selectDead(f, limit)
+	recs, next, err := s.selectDead(f, limit, deadScan)
 	if err != nil {
 		s.writeNativeError(ctx, canonical.AsError(err))
-		return nil, false, false
+		return nil, "", false
 	}
-	return recs, more, true
+	return recs, next, true
 }
 
-// selectDead returns up to limit dead letters that match f, after f.after, and whether
-// more matched beyond them.
-func (s *Server) selectDead(f deadFilter, limit int) ([]*queue.Record, bool, error) {
-	recs, err := s.q.DeadLetters(deadScan)
-	if err != nil {
-		return nil, false, err
-	}
+// deadChunk is how many dead letters a paging backend is asked for at a time.
+const deadChunk = 1000
+
+// selectDead returns up to limit dead letters that match f, after f.after, reading at most
+// scan of them, and the cursor to go on from: the last one returned when more match beyond
+// it, the last one read when the scan bound stopped it (so a sparse filter still moves on),
+// "" at the end. Without a paging backend it reads the oldest scan letters only.
+func (s *Server) selectDead(f deadFilter, limit, scan int) ([]*queue.Record, string, error) {
 	out := []*queue.Record{}
-	skipping := f.after != ""
-	for _, r := range recs {
-		if skipping {
-			skipping = r.Msg.ID != f.after
-			continue
+	pager, ok := s.q.(queue.DeadPager)
+	if !ok {
+		recs, err := s.q.DeadLetters(scan)
+		if err != nil {
+			return nil, "", err
 		}
-		if !f.match(r) {
-			continue
+		skipping := f.after != ""
+		for _, r := range recs {
+			if skipping {
+				skipping = r.Msg.ID != f.after
+				continue
+			}
+			if !f.match(r) {
+				continue
+			}
+			if len(out) == limit {
+				return out, out[len(out)-1].Msg.ID, nil
+			}
+			out = append(out, r)
 		}
-		if len(out) == limit {
-			return out, true, nil
-		}
-		out = append(out, r)
+		return out, "", nil
 	}
-	return out, false, nil
+	cursor, read := f.after, 0
+	for read < scan {
+		recs, err := pager.DeadLettersAfter(cursor, min(deadChunk, scan-read))
+		if err != nil {
+			return nil, "", err
+		}
+		if len(recs) == 0 {
+			return out, "", nil
+		}
+		for _, r := range recs {
+			if f.match(r) {
+				if len(out) == limit {
+					return out, out[len(out)-1].Msg.ID, nil
+				}
+				out = append(out, r)
+			}
+			read++
+			cursor = r.Msg.ID
+		}
+	}
+	return out, cursor, nil
 }
 
 func limitArg(args *fasthttp.Args, def int) (int, *canonical.Error) {
@@ -135,13 +165,13 @@ func (s *Server) deadRoutes(r *router.Router) {
 			s.writeNativeError(ctx, e)
 			return
 		}
-		recs, more, ok := s.requestedDead(ctx, limit)
+		recs, next, ok := s.requestedDead(ctx, limit)
 		if !ok {
 			return
 		}
 		ans := map[string]any{"dead": recs}
-		if more {
-			ans["next"] = recs[len(recs)-1].Msg.ID // pass as after= for the next page
+		if next != "" {
+			ans["next"] = next // pass as after= for the next page
 		}
 		s.writeValue(ctx, 200, ans)
 	}))

@@ -172,6 +172,15 @@ type Watchdog interface {
 	Unwatch(id string, ch canonical.Change) error
 }
 
+// DeadPager is implemented by backends that list dead letters from a point on, so that the
+// admin API can page through a dead list of any length, not only its oldest letters.
+type DeadPager interface {
+	// DeadLettersAfter lists up to max dead messages that died after the dead message after
+	// ("" from the oldest), oldest first. ErrNotFound when after is not a dead letter (it
+	// was replayed, or never died).
+	DeadLettersAfter(after string, max int) ([]*Record, error)
+}
+
 // ReadyAge is implemented by backends that know how long their oldest ready message (due and
 // not leased) has waited, for the operator's gauge of a stalled or falling-behind queue.
 type ReadyAge interface {

@@ -316,16 +316,32 @@ func (q *Badger) Changes(tenant string, max int) ([]*Record, error) {
 }
 
 // DeadLetters lists up to max dead messages, oldest (lowest Seq) first.
-func (q *Badger) DeadLetters(max int) ([]*Record, error) {
+func (q *Badger) DeadLetters(max int) ([]*Record, error) { return q.DeadLettersAfter("", max) }
+
+// DeadLettersAfter lists up to max dead messages after the dead message after (by Seq, the
+// order they died in), oldest first.
+func (q *Badger) DeadLettersAfter(after string, max int) ([]*Record, error) {
 	if err := q.enter(); err != nil {
 		return nil, err
 	}
 	defer q.exit()
 	var out []*Record
 	err := q.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pDead, '/'}})
+		prefix := []byte{pDead, '/'}
+		start := prefix
+		if after != "" {
+			_, kind, seq, err := readRecord(txn, after)
+			if errors.Is(err, badger.ErrKeyNotFound) || (err == nil && kind != stDead) {
+				return ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
+			start = appendSeqKey(nil, pDead, seq+1)
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
-		for it.Rewind(); it.Valid() && len(out) < max; it.Next() {
+		for it.Seek(start); it.Valid() && len(out) < max; it.Next() {
 			var r *Record
 			if err := it.Item().Value(func(v []byte) (err error) {
 				r, err = decodeRecord(v)
@@ -337,6 +353,9 @@ func (q *Badger) DeadLetters(max int) ([]*Record, error) {
 		}
 		return nil
 	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, q.storageError("dead letters", err)
 	}

@@ -41,10 +41,13 @@ type compareFigure struct {
 	higherIsWorse bool
 	whole         func(r *Report) (float64, bool)
 	second        func(s Second) (float64, bool) // nil: no per-second figure
+	// lag reads the same quantile of a run's schedule lag: the generator's own timing noise
+	// at that quantile, below which a latency change is not judged (nil: p90).
+	lag func(Summary) float64
 }
 
 func latencyFigure(name string, whole func(Summary) float64, second func(Second) float64) compareFigure {
-	f := compareFigure{name: name, unit: "ms", higherIsWorse: true,
+	f := compareFigure{name: name, unit: "ms", higherIsWorse: true, lag: whole,
 		whole: func(r *Report) (float64, bool) { return whole(r.Latency), r.Latency.Count > 0 }}
 	if second != nil {
 		f.second = func(s Second) (float64, bool) { v := second(s); return v, s.OK > 0 && v > 0 }
@@ -115,9 +118,10 @@ func summaryFigure(s *Summary, f func(*Summary) float64) (float64, bool) {
 // it exceeds the noise: the 99% bar of a t-test on the runs' per-second
 // figures (each run's own per-second spread; the fewer seconds, the higher the
 // bar), and never less than compareFloor of A nor, for a latency, the larger
-// p90 schedule lag of the two runs (the generator's own timing noise, which a
-// busier machine raises for a whole run). Figures with no per-second series
-// (p99.9, delivery) are shown, never judged.
+// schedule lag of the two runs at the same quantile (the generator's own timing
+// noise there, which a busier machine raises for a whole run, and most in the
+// tail). Figures with no per-second series (p99.9, delivery) are shown, never
+// judged.
 func Compare(a, b *Report) []Comparison {
 	var out []Comparison
 	for _, f := range compareFigures {
@@ -134,7 +138,7 @@ func Compare(a, b *Report) []Comparison {
 				c.Judged = true
 				c.Noise = max(tCritical(min(na, nb)-1)*math.Sqrt(va/float64(na)+vb/float64(nb)), compareFloor*math.Abs(av))
 				if f.unit == "ms" {
-					c.Noise = max(c.Noise, lagP90(a), lagP90(b))
+					c.Noise = max(c.Noise, lagAt(a, f.lag), lagAt(b, f.lag))
 				}
 				d := bv - av
 				c.Significant = math.Abs(d) > c.Noise
@@ -146,12 +150,16 @@ func Compare(a, b *Report) []Comparison {
 	return out
 }
 
-// lagP90 is a run's p90 schedule lag in ms, 0 for a closed loop.
-func lagP90(r *Report) float64 {
+// lagAt is a run's schedule lag in ms at the quantile q reads (p90 when q is nil), 0 for
+// a closed loop.
+func lagAt(r *Report, q func(Summary) float64) float64 {
 	if r.ScheduleLag == nil {
 		return 0
 	}
-	return r.ScheduleLag.P90Ms
+	if q == nil {
+		return r.ScheduleLag.P90Ms
+	}
+	return q(*r.ScheduleLag)
 }
 
 // spread is the mean, sample variance and count of a per-second figure over

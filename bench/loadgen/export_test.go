@@ -184,12 +184,16 @@ func TestCompareAgainstTheSpread(t *testing.T) {
 		}
 	}
 	// +2ms on steady seconds is significant, unless the runs' own schedule
-	// lag (p90 3ms) says the generator cannot tell 2ms apart.
+	// lag at the same quantile (p50 3ms) says the generator cannot tell 2ms apart.
 	steadyA, steadyB := run(10, 10.1, 9.9, 10, 10.1, 9.9), run(12, 12.1, 11.9, 12, 12.1, 11.9)
 	if c := get(Compare(steadyA, steadyB), "p50"); !c.Worse {
 		t.Errorf("+2ms on steady runs: %+v", c)
 	}
-	steadyA.ScheduleLag, steadyB.ScheduleLag = &Summary{Count: 100, P90Ms: 3}, &Summary{Count: 100, P90Ms: 1}
+	steadyA.ScheduleLag, steadyB.ScheduleLag = &Summary{Count: 100, P50Ms: 0.2, P90Ms: 0.5}, &Summary{Count: 100, P50Ms: 0.2, P90Ms: 3}
+	if c := get(Compare(steadyA, steadyB), "p50"); !c.Worse {
+		t.Errorf("+2ms beside a 3ms p90 lag but a 0.2ms p50 lag: %+v", c)
+	}
+	steadyA.ScheduleLag, steadyB.ScheduleLag = &Summary{Count: 100, P50Ms: 3, P90Ms: 3}, &Summary{Count: 100, P50Ms: 1, P90Ms: 1}
 	if c := get(Compare(steadyA, steadyB), "p50"); c.Significant || c.Noise != 3 {
 		t.Errorf("+2ms within a 3ms schedule lag: %+v", c)
 	}

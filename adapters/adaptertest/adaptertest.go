@@ -335,3 +335,14 @@ func FuzzClassify(f *testing.F, out adapters.Outbound, seeds ...string) {
 		}
 	})
 }
+
+// Response is an upstream's answer for Classify tests: a status, a body and header pairs.
+func Response(status int, body string, headers ...string) *fasthttp.Response {
+	resp := &fasthttp.Response{}
+	resp.SetStatusCode(status)
+	resp.SetBodyString(body)
+	for i := 0; i+1 < len(headers); i += 2 {
+		resp.Header.Set(headers[i], headers[i+1])
+	}
+	return resp
+}

@@ -88,20 +88,10 @@ func TestEncodeToken(t *testing.T) {
 	}
 }
 
-func response(status int, body string, headers ...string) *fasthttp.Response {
-	resp := &fasthttp.Response{}
-	resp.SetStatusCode(status)
-	resp.SetBodyString(body)
-	for i := 0; i+1 < len(headers); i += 2 {
-		resp.Header.Set(headers[i], headers[i+1])
-	}
-	return resp
-}
-
 func TestParseToken(t *testing.T) {
 	a := authUpstream(t)
 	now := adaptertest.Now
-	tok, exp, err := a.ParseToken(response(200, `{"success":true,"tokenType":"Bearer","accessToken":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...","expiresInSec":3600,"clientNumber":"user-uuid","clientId":"aiflow_...."}`), now)
+	tok, exp, err := a.ParseToken(adaptertest.Response(200, `{"success":true,"tokenType":"Bearer","accessToken":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...","expiresInSec":3600,"clientNumber":"user-uuid","clientId":"aiflow_...."}`), now)
 	if err != nil || tok != "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9..." || !exp.Equal(now.Add(time.Hour)) {
 		t.Fatalf("documented answer: %q %v %v", tok, exp, err)
 	}
@@ -110,13 +100,13 @@ func TestParseToken(t *testing.T) {
 		code canonical.Code
 		text string
 	}{
-		{response(401, `{"error":"Invalid client credentials"}`), canonical.ErrUnauthorized, "Invalid client credentials"},
-		{response(403, `{"error":"API usage is not approved"}`), canonical.ErrUnauthorized, "not approved"},
-		{response(429, `{"error":"Too many requests"}`, "Retry-After", "900"), canonical.ErrTooMany, "Too many"},
-		{response(400, `{"error":"clientId is required"}`), canonical.ErrInvalid, "clientId is required"},
-		{response(500, `oops`), canonical.ErrUnavailable, "oops"},
-		{response(200, `{"success":true}`), canonical.ErrUnavailable, "no accessToken"},
-		{response(200, `<html>`), canonical.ErrUnavailable, "no accessToken"},
+		{adaptertest.Response(401, `{"error":"Invalid client credentials"}`), canonical.ErrUnauthorized, "Invalid client credentials"},
+		{adaptertest.Response(403, `{"error":"API usage is not approved"}`), canonical.ErrUnauthorized, "not approved"},
+		{adaptertest.Response(429, `{"error":"Too many requests"}`, "Retry-After", "900"), canonical.ErrTooMany, "Too many"},
+		{adaptertest.Response(400, `{"error":"clientId is required"}`), canonical.ErrInvalid, "clientId is required"},
+		{adaptertest.Response(500, `oops`), canonical.ErrUnavailable, "oops"},
+		{adaptertest.Response(200, `{"success":true}`), canonical.ErrUnavailable, "no accessToken"},
+		{adaptertest.Response(200, `<html>`), canonical.ErrUnavailable, "no accessToken"},
 	} {
 		_, _, err := a.ParseToken(tc.resp, now)
 		e, ok := err.(*canonical.Error)
@@ -260,7 +250,7 @@ func decodeSent(t *testing.T, req *fasthttp.Request) *canonical.Message {
 	if status != 200 {
 		t.Fatalf("answer %d %s", status, body)
 	}
-	if r := authUpstream(t).Classify(b.Messages[0], response(status, string(body))); r.Outcome != adapters.Sent {
+	if r := authUpstream(t).Classify(b.Messages[0], adaptertest.Response(status, string(body))); r.Outcome != adapters.Sent {
 		t.Fatalf("our Outbound does not take our Inbound's answer as sent: %+v", r)
 	}
 	return b.Messages[0]
@@ -353,20 +343,20 @@ func TestClassify(t *testing.T) {
 		reason  string
 		after   time.Duration
 	}{
-		{response(200, `{"success":true,"message":"Outbound flow triggered for +972501234567","flowId":"your-flow-uuid"}`), adapters.Sent, "", "", 0},
-		{response(200, `{"success":true,"message":"Lead received and flow started","variables":["phone","name","email","source","product"]}`), adapters.Sent, "", "", 0},
-		{response(201, ``), adapters.Sent, "", "", 0},
-		{response(200, `{"success":false,"error":"Flow is not active"}`), adapters.Permanent, "200", "Flow is not active", 0},
-		{response(400, `{"error":"phone is required"}`), adapters.Permanent, "400", "phone is required", 0},
-		{response(401, `{"error":"Invalid or expired token"}`), adapters.Retry, "401", "Invalid or expired token", 0},
-		{response(403, `{"error":"API usage is not approved for this account"}`), adapters.Permanent, "403", "API usage is not approved for this account", 0},
-		{response(404, `{"error":"Flow not found"}`), adapters.Permanent, "404", "Flow not found", 0},
-		{response(409, `{"error":"Conflict"}`), adapters.Permanent, "409", "Conflict", 0},
-		{response(408, ``), adapters.Retry, "408", "HTTP 408", 0},
-		{response(429, `{"error":"Too many requests"}`, "Retry-After", "60"), adapters.Retry, "429", "Too many requests", time.Minute},
-		{response(500, `{"error":"Internal server error"}`), adapters.Retry, "500", "Internal server error", 0},
-		{response(502, "<html>Bad Gateway</html>"), adapters.Retry, "502", "<html>Bad Gateway</html>", 0},
-		{response(503, `{"error":"Service unavailable"}`, "Retry-After", "5"), adapters.Retry, "503", "Service unavailable", 5 * time.Second},
+		{adaptertest.Response(200, `{"success":true,"message":"Outbound flow triggered for +972501234567","flowId":"your-flow-uuid"}`), adapters.Sent, "", "", 0},
+		{adaptertest.Response(200, `{"success":true,"message":"Lead received and flow started","variables":["phone","name","email","source","product"]}`), adapters.Sent, "", "", 0},
+		{adaptertest.Response(201, ``), adapters.Sent, "", "", 0},
+		{adaptertest.Response(200, `{"success":false,"error":"Flow is not active"}`), adapters.Permanent, "200", "Flow is not active", 0},
+		{adaptertest.Response(400, `{"error":"phone is required"}`), adapters.Permanent, "400", "phone is required", 0},
+		{adaptertest.Response(401, `{"error":"Invalid or expired token"}`), adapters.Retry, "401", "Invalid or expired token", 0},
+		{adaptertest.Response(403, `{"error":"API usage is not approved for this account"}`), adapters.Permanent, "403", "API usage is not approved for this account", 0},
+		{adaptertest.Response(404, `{"error":"Flow not found"}`), adapters.Permanent, "404", "Flow not found", 0},
+		{adaptertest.Response(409, `{"error":"Conflict"}`), adapters.Permanent, "409", "Conflict", 0},
+		{adaptertest.Response(408, ``), adapters.Retry, "408", "HTTP 408", 0},
+		{adaptertest.Response(429, `{"error":"Too many requests"}`, "Retry-After", "60"), adapters.Retry, "429", "Too many requests", time.Minute},
+		{adaptertest.Response(500, `{"error":"Internal server error"}`), adapters.Retry, "500", "Internal server error", 0},
+		{adaptertest.Response(502, "<html>Bad Gateway</html>"), adapters.Retry, "502", "<html>Bad Gateway</html>", 0},
+		{adaptertest.Response(503, `{"error":"Service unavailable"}`, "Retry-After", "5"), adapters.Retry, "503", "Service unavailable", 5 * time.Second},
 	} {
 		r := o.Classify(m, tc.resp)
 		if r.Outcome != tc.outcome || r.Code != tc.code || r.Reason != tc.reason || r.RetryAfter != tc.after {
@@ -376,7 +366,7 @@ func TestClassify(t *testing.T) {
 			t.Errorf("%d: sent without the message id: %+v", tc.resp.StatusCode(), r)
 		}
 	}
-	long := response(400, `{"error":"`+strings.Repeat("ש", 400)+`"}`)
+	long := adaptertest.Response(400, `{"error":"`+strings.Repeat("ש", 400)+`"}`)
 	if r := o.Classify(m, long); len(r.Reason) > maxReason || !strings.HasPrefix(r.Reason, "שש") {
 		t.Errorf("long reason kept %d bytes", len(r.Reason))
 	}

@@ -236,16 +236,6 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func response(status int, body string, headers ...string) *fasthttp.Response {
-	resp := &fasthttp.Response{}
-	resp.SetStatusCode(status)
-	resp.SetBodyString(body)
-	for i := 0; i+1 < len(headers); i += 2 {
-		resp.Header.Set(headers[i], headers[i+1])
-	}
-	return resp
-}
-
 func TestClassify(t *testing.T) {
 	o := newOutbound(t)
 	m := &canonical.Message{To: "972501234567", Text: "x"}
@@ -260,31 +250,31 @@ func TestClassify(t *testing.T) {
 		resp *fasthttp.Response
 		want adapters.Result
 	}{
-		{"accepted", response(200, string(okBody)),
+		{"accepted", adaptertest.Response(200, string(okBody)),
 			adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent, UpstreamID: "0190a5b2-7c1e-7000-8000-00000000002a"}},
-		{"numeric id", response(200, `{"success":true,"id":12345}`),
+		{"numeric id", adaptertest.Response(200, `{"success":true,"id":12345}`),
 			adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent, UpstreamID: "12345"}},
-		{"2xx without a body", response(200, ""),
+		{"2xx without a body", adaptertest.Response(200, ""),
 			adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent}},
-		{"2xx plain text", response(201, "OK"),
+		{"2xx plain text", adaptertest.Response(201, "OK"),
 			adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent}},
-		{"200 but success false", response(200, `{"success":false,"error":"UUID not active"}`),
+		{"200 but success false", adaptertest.Response(200, `{"success":false,"error":"UUID not active"}`),
 			adapters.Result{Outcome: adapters.Permanent, Code: "200", Reason: "UUID not active"}},
-		{"invalid field", response(st400, string(badBody)),
+		{"invalid field", adaptertest.Response(st400, string(badBody)),
 			adapters.Result{Outcome: adapters.Permanent, Code: "400", Reason: `ToMobileNumber: "9725xxxxxxxx" is not a phone number`}},
-		{"unknown uuid", response(st401, string(authBody)),
+		{"unknown uuid", adaptertest.Response(st401, string(authBody)),
 			adapters.Result{Outcome: adapters.Permanent, Code: "401", Reason: "unknown UUID"}},
-		{"not found, html", response(404, "<html>Not Found</html>"),
+		{"not found, html", adaptertest.Response(404, "<html>Not Found</html>"),
 			adapters.Result{Outcome: adapters.Permanent, Code: "404", Reason: "<html>Not Found</html>"}},
-		{"rate limited", response(st429, string(busyBody), "Retry-After", "30"),
+		{"rate limited", adaptertest.Response(st429, string(busyBody), "Retry-After", "30"),
 			adapters.Result{Outcome: adapters.Retry, Code: "429", Reason: "too many requests: try again later", RetryAfter: 30 * time.Second}},
-		{"timeout", response(408, ""),
+		{"timeout", adaptertest.Response(408, ""),
 			adapters.Result{Outcome: adapters.Retry, Code: "408", Reason: "Request Timeout"}},
-		{"server error", response(500, `{"message":"Internal Server Error"}`),
+		{"server error", adaptertest.Response(500, `{"message":"Internal Server Error"}`),
 			adapters.Result{Outcome: adapters.Retry, Code: "500", Reason: "Internal Server Error"}},
-		{"unavailable", response(503, `{"success":false,"error":"queue full"}`, "Retry-After", "junk"),
+		{"unavailable", adaptertest.Response(503, `{"success":false,"error":"queue full"}`, "Retry-After", "junk"),
 			adapters.Result{Outcome: adapters.Retry, Code: "503", Reason: "queue full"}},
-		{"redirect", response(302, "", "Location", "https://elsewhere.example/"),
+		{"redirect", adaptertest.Response(302, "", "Location", "https://elsewhere.example/"),
 			adapters.Result{Outcome: adapters.Retry, Code: "302", Reason: "Found"}},
 	} {
 		if got := o.Classify(m, tc.resp); got != tc.want {
@@ -294,12 +284,12 @@ func TestClassify(t *testing.T) {
 	// An HTTP-date Retry-After.
 	date := time.Now().Add(2 * time.Minute).UTC().Format(time.RFC1123)
 	date = strings.Replace(date, "UTC", "GMT", 1)
-	got := o.Classify(m, response(503, "", "Retry-After", date))
+	got := o.Classify(m, adaptertest.Response(503, "", "Retry-After", date))
 	if got.Outcome != adapters.Retry || got.RetryAfter < time.Minute || got.RetryAfter > 2*time.Minute {
 		t.Errorf("Retry-After date: %+v", got)
 	}
 	// A long unexpected body is cut.
-	got = o.Classify(m, response(400, strings.Repeat("x", 1000)))
+	got = o.Classify(m, adaptertest.Response(400, strings.Repeat("x", 1000)))
 	if len(got.Reason) != maxReason {
 		t.Errorf("reason not bounded: %d bytes", len(got.Reason))
 	}

@@ -235,16 +235,6 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func response(status int, body string, headers ...string) *fasthttp.Response {
-	resp := &fasthttp.Response{}
-	resp.SetStatusCode(status)
-	resp.SetBodyString(body)
-	for i := 0; i+1 < len(headers); i += 2 {
-		resp.Header.Set(headers[i], headers[i+1])
-	}
-	return resp
-}
-
 func TestClassify(t *testing.T) {
 	o := newOutbound(t)
 	m := &canonical.Message{ID: "id-1"}
@@ -252,29 +242,29 @@ func TestClassify(t *testing.T) {
 		resp *fasthttp.Response
 		want adapters.Result
 	}{
-		"documented array": {response(200, `[{"id":"9cb87d36-79af-11e5-89f3-1b0591cdf807","correlationId":"myId"}]`),
+		"documented array": {adaptertest.Response(200, `[{"id":"9cb87d36-79af-11e5-89f3-1b0591cdf807","correlationId":"myId"}]`),
 			adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent, UpstreamID: "9cb87d36-79af-11e5-89f3-1b0591cdf807"}},
-		"live object": {response(200, `{"id":"9cb87d36-79af-11e5-89f3-1b0591cdf807","correlationId":"myId"}`),
+		"live object": {adaptertest.Response(200, `{"id":"9cb87d36-79af-11e5-89f3-1b0591cdf807","correlationId":"myId"}`),
 			adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent, UpstreamID: "9cb87d36-79af-11e5-89f3-1b0591cdf807"}},
-		"2xx without id": {response(202, `accepted`),
+		"2xx without id": {adaptertest.Response(202, `accepted`),
 			adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent}},
-		"bad credentials": {response(401, `{"errorCode":401,"errorMessage":"`+authError+`"}`),
+		"bad credentials": {adaptertest.Response(401, `{"errorCode":401,"errorMessage":"`+authError+`"}`),
 			adapters.Result{Outcome: adapters.Permanent, Code: "401", Reason: authError}},
-		"bad request": {response(400, `{"errorCode":400,"errorMessage":"destination: is required"}`),
+		"bad request": {adaptertest.Response(400, `{"errorCode":400,"errorMessage":"destination: is required"}`),
 			adapters.Result{Outcome: adapters.Permanent, Code: "400", Reason: "destination: is required"}},
-		"forbidden": {response(403, `{"errorCode":403,"errorMessage":"Forbidden"}`),
+		"forbidden": {adaptertest.Response(403, `{"errorCode":403,"errorMessage":"Forbidden"}`),
 			adapters.Result{Outcome: adapters.Permanent, Code: "403", Reason: "Forbidden"}},
-		"not found, no body": {response(404, ``),
+		"not found, no body": {adaptertest.Response(404, ``),
 			adapters.Result{Outcome: adapters.Permanent, Code: "404", Reason: "HTTP 404 Not Found"}},
-		"rate limited": {response(429, `{"errorCode":429,"errorMessage":"Too Many Requests"}`, "Retry-After", "30"),
+		"rate limited": {adaptertest.Response(429, `{"errorCode":429,"errorMessage":"Too Many Requests"}`, "Retry-After", "30"),
 			adapters.Result{Outcome: adapters.Retry, Code: "429", Reason: "Too Many Requests", RetryAfter: 30 * time.Second}},
-		"server error": {response(500, `{"errorCode":500,"errorMessage":"Internal Server Error"}`),
+		"server error": {adaptertest.Response(500, `{"errorCode":500,"errorMessage":"Internal Server Error"}`),
 			adapters.Result{Outcome: adapters.Retry, Code: "500", Reason: "Internal Server Error"}},
-		"unavailable": {response(503, `{"errorCode":503,"errorMessage":"Service Unavailable"}`, "Retry-After", "5"),
+		"unavailable": {adaptertest.Response(503, `{"errorCode":503,"errorMessage":"Service Unavailable"}`, "Retry-After", "5"),
 			adapters.Result{Outcome: adapters.Retry, Code: "503", Reason: "Service Unavailable", RetryAfter: 5 * time.Second}},
-		"gateway timeout, html": {response(504, `<html>504</html>`),
+		"gateway timeout, html": {adaptertest.Response(504, `<html>504</html>`),
 			adapters.Result{Outcome: adapters.Retry, Code: "504", Reason: "HTTP 504 Gateway Timeout"}},
-		"request timeout": {response(408, ``),
+		"request timeout": {adaptertest.Response(408, ``),
 			adapters.Result{Outcome: adapters.Retry, Code: "408", Reason: "HTTP 408 Request Timeout"}},
 	} {
 		if got := o.Classify(m, tc.resp); got != tc.want {
@@ -286,12 +276,12 @@ func TestClassify(t *testing.T) {
 func TestClassifyBulk(t *testing.T) {
 	o := newOutbound(t)
 	ms := []*canonical.Message{{ID: "a"}, {ID: "b"}}
-	got := o.ClassifyBulk(ms, response(200, `{"id":"ce528d70-013b-11e7-98f2-e27c463c8809","messages":[{"id":"ce528d71-013b-11e7-98f2-e27c463c8809"},{"id":"ce528d72-013b-11e7-98f2-e27c463c8809"}]}`))
+	got := o.ClassifyBulk(ms, adaptertest.Response(200, `{"id":"ce528d70-013b-11e7-98f2-e27c463c8809","messages":[{"id":"ce528d71-013b-11e7-98f2-e27c463c8809"},{"id":"ce528d72-013b-11e7-98f2-e27c463c8809"}]}`))
 	if got[0].UpstreamID != "ce528d71-013b-11e7-98f2-e27c463c8809" || got[1].UpstreamID != "ce528d72-013b-11e7-98f2-e27c463c8809" ||
 		got[0].Outcome != adapters.Sent || got[1].Outcome != adapters.Sent {
 		t.Errorf("bulk success: %+v", got)
 	}
-	got = o.ClassifyBulk(ms, response(400, `{"errorCode":400,"errorMessage":"messages: at least one message is required"}`))
+	got = o.ClassifyBulk(ms, adaptertest.Response(400, `{"errorCode":400,"errorMessage":"messages: at least one message is required"}`))
 	if got[0].Outcome != adapters.Permanent || got[1].Reason != "messages: at least one message is required" {
 		t.Errorf("bulk failure: %+v", got)
 	}

@@ -34,6 +34,18 @@ type Env struct {
 	// Authenticate returns the account a credential belongs to, or nil; secrets are
 	// compared in constant time.
 	Authenticate func(Credential) *Account
+	// Replies reads the tenants' stored replies; nil when the queue backend keeps none.
+	Replies ReplyStore
+}
+
+// ReplyStore is what a vendor's operations may read of the replies recipients sent (Wavy's
+// receive/list and receive/search); every answer is the tenant's own, oldest first.
+type ReplyStore interface {
+	// Unlisted returns up to max of the tenant's replies that no earlier call returned, and
+	// advances the tenant's cursor past them.
+	Unlisted(tenant string, max int) ([]canonical.Reply, error)
+	// Between returns up to max of the tenant's replies received in [start, end).
+	Between(tenant string, start, end time.Time, max int) ([]canonical.Reply, error)
 }
 
 // Operator is an Inbound with endpoints that are not sends (Wavy's status queries, FlowBot's

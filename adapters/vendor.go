@@ -39,6 +39,14 @@ type Vendor struct {
 	// ParseReceipts reads what the vendor posts to /receipts/{upstream}; nil means
 	// Switchboard's own format (ParseGenericReceipts).
 	ParseReceipts func(body []byte, now time.Time) ([]Receipt, error)
+	// ParseReplies reads the recipients' replies from what the vendor posts to the same
+	// /receipts/{upstream} URL (Meta's message webhooks, Wavy's MO push); nil means
+	// Switchboard's own reply JSON. Both parsers read every body: each returns nothing, and
+	// no error, for a body that holds only what the other reads.
+	ParseReplies func(body []byte, now time.Time) ([]canonical.Reply, error)
+	// RenderReply appends a reply to dst as the dialect's clients receive it pushed (Wavy's
+	// MO push); nil means Switchboard's own reply JSON.
+	RenderReply func(dst []byte, r *canonical.Reply) []byte
 	// Webhook, when set, is how the vendor's receipts are authenticated instead of the
 	// upstream's receipt_token: it signs what it posts (Meta).
 	Webhook *Webhook

@@ -64,3 +64,8 @@ type Change struct {
 	// Code is the upstream's own error or status code, when it gave one.
 	Code string `json:"code,omitempty"`
 }
+
+// CodeOptedOut is the Change.Code of a message the gateway failed because its recipient is on
+// the tenant's opt-out list: it never reached an upstream. Dialects map it to their own code
+// (Wavy's 204 DESTINATION_BLOCKED_BY_OPTOUT).
+const CodeOptedOut = "opted_out"

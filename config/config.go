@@ -247,6 +247,8 @@ type Tenant struct {
 	SendingHours *SendingHours `yaml:"sending_hours"`
 	// Callbacks are where status changes are posted (in the dialect the message came in with).
 	Callbacks Callbacks `yaml:"callbacks"`
+	// OptOut is the words that put a recipient on the tenant's opt-out list (optout.go).
+	OptOut OptOut `yaml:"opt_out"`
 
 	MessageFlow *TenantMessageFlow `yaml:"messageflow"`
 	MultiWhats  *TenantMultiWhats  `yaml:"multiwhats"`

@@ -221,6 +221,7 @@ func TestExampleFile(t *testing.T) {
 	}
 	wantTenant := Tenant{
 		ID:          "acme",
+		OptOut:      OptOut{Stop: DefaultStopWords, Start: DefaultStartWords},
 		MessageFlow: &TenantMessageFlow{UUID: "6a708fea-a4d0-4976-a180-9f3bdd3de52e"},
 		MultiWhats:  &TenantMultiWhats{APIKey: "mw-demo-key"},
 		Wavy:        &TenantWavy{Username: "acme", Token: "wavy-demo-token"},
@@ -586,6 +587,25 @@ routes:
 		slices.Sort(got)
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("%s: problems at %v, want %v\n%v", tc.name, got, tc.want, probs)
+		}
+	}
+}
+
+// Opt-out words default per tenant, and check refuses an empty word or one in both lists.
+func TestOptOutWords(t *testing.T) {
+	const tenant = "upstreams: [{ name: s, dialect: sandbox }]\nroutes: [{ name: r, upstreams: [s] }]\n" +
+		"tenants:\n  - id: a\n    native: { token: t }\n"
+	c, err := Parse([]byte(tenant), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := c.Tenants[0].OptOut; !reflect.DeepEqual(o.Stop, DefaultStopWords) || !reflect.DeepEqual(o.Start, DefaultStartWords) {
+		t.Fatalf("opt_out defaults = %+v", o)
+	}
+	_, err = Parse([]byte(tenant+"    opt_out: { stop: [STOP, \" \"], start: [\"stop!\"] }\n"), "t.yaml")
+	for _, want := range []string{"tenants[0].opt_out.stop[1]", "tenants[0].opt_out.start[0]"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("check: %v, want a problem at %s", err, want)
 		}
 	}
 }

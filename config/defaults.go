@@ -2,6 +2,7 @@ package config
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,6 +132,12 @@ func (c *Config) complete(set func(path string) bool) {
 			t.Callbacks.DeliveryURL = t.Callbacks.URL
 		}
 		t.DefaultCountryCode = strings.TrimPrefix(t.DefaultCountryCode, "+")
+		if t.OptOut.Stop == nil {
+			t.OptOut.Stop = slices.Clone(DefaultStopWords)
+		}
+		if t.OptOut.Start == nil {
+			t.OptOut.Start = slices.Clone(DefaultStartWords)
+		}
 	}
 	for i := range c.Routes {
 		for j, p := range c.Routes[i].Match.ToPrefixes {

@@ -322,6 +322,7 @@ func (k *checker) tenants() {
 		if u := t.Callbacks.URL; u != "" {
 			k.url(p+".callbacks.url", u)
 		}
+		k.optOut(p+".opt_out", t.OptOut)
 		if u := t.Callbacks.DeliveryURL; u != "" && u != t.Callbacks.URL {
 			k.url(p+".callbacks.delivery_url", u)
 		}

@@ -67,6 +67,8 @@ type core struct {
 	cert atomic.Pointer[tls.Certificate]
 	// tickets are the admin pages' login tickets not used yet.
 	tickets tickets
+	// optOuts are the tenants' opt-out lists (optout.go).
+	optOuts *optOuts
 }
 
 // New opens storage and builds the gateway; it does not listen yet.
@@ -87,7 +89,12 @@ func newServer(cfg *config.Config, log *slog.Logger, vendors []adapters.Vendor) 
 	if err != nil {
 		return nil, err
 	}
-	disp, err := dispatch.NewWithVendors(cfg, q, log, vendors, dispatch.WithUserAgent(userAgent()))
+	opts, err := loadOptOuts(q)
+	if err != nil {
+		q.Close()
+		return nil, fmt.Errorf("cannot read the opt-out lists: %w", err)
+	}
+	disp, err := dispatch.NewWithVendors(cfg, q, log, vendors, dispatch.WithUserAgent(userAgent()), dispatch.WithOptOut(opts.Blocked))
 	if err != nil {
 		q.Close()
 		return nil, err
@@ -97,7 +104,7 @@ func newServer(cfg *config.Config, log *slog.Logger, vendors []adapters.Vendor) 
 		q.Close()
 		return nil, fmt.Errorf("cannot start callbacks: %w", err)
 	}
-	c := &core{log: log, q: q, disp: disp, vendors: vendors, started: time.Now()}
+	c := &core{log: log, q: q, disp: disp, vendors: vendors, started: time.Now(), optOuts: opts}
 	c.cb.Store(cb)
 	s := newGeneration(c, cfg, nil, ingress)
 	c.live.Store(s)
@@ -164,6 +171,7 @@ func (s *Server) router() *router.Router {
 	}
 	r.GET("/gateway/v1/messages/{id}", s.instrument(native.Dialect, s.messageStatus))
 	s.adminRoutes(r)
+	s.optOutRoutes(r) // admin_optout.go
 	s.operationsRoutes(r)
 	s.receiptRoutes(r)
 	s.migrationRoutes(r)

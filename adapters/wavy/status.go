@@ -195,6 +195,9 @@ func (s *wavyStatus) apply(ch canonical.Change) {
 }
 
 func failCode(ch canonical.Change) int {
+	if ch.Code == canonical.CodeOptedOut {
+		return CodeDestinationBlockedByOptout
+	}
 	if code, err := strconv.Atoi(ch.Code); err == nil && code != CodeSentSuccess && code >= 100 && StatusName(code) != "" && code != CodeNotDelivered {
 		return code
 	}

@@ -111,6 +111,7 @@ func TestStatusMapping(t *testing.T) {
 		"failed at an upstream":    {h: history(canonical.Change{Status: canonical.StatusFailed, At: t1, Upstream: "u"}), sent: 103},
 		"failed in the gateway":    {h: history(canonical.Change{Status: canonical.StatusFailed, At: t1}), sent: 301},
 		"failed with a Wavy code":  {h: history(canonical.Change{Status: canonical.StatusFailed, At: t1, Upstream: "u", Code: "202"}), sent: 202},
+		"opted out":                {h: history(canonical.Change{Status: canonical.StatusFailed, At: t1, Code: canonical.CodeOptedOut}), sent: 204},
 		"failed with another code": {h: history(canonical.Change{Status: canonical.StatusFailed, At: t1, Upstream: "u", Code: "131026"}), sent: 103},
 		"not delivered":            {h: history(sent, canonical.Change{Status: canonical.StatusFailed, At: t2}), sent: 2, deliv: 104},
 		"expired after sent":       {h: history(sent, canonical.Change{Status: canonical.StatusExpired, At: t2}), sent: 2, deliv: 104},

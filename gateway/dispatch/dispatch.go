@@ -48,6 +48,8 @@ type Dispatcher struct {
 	mirrorJobs    chan mirrorJob
 	mirrorWorkers int
 
+	// optedOut reports a recipient on its tenant's opt-out list (WithOptOut); nil: none.
+	optedOut func(tenant, to string) bool
 	// vendors is the vendor table upstreams are built from.
 	vendors []adapters.Vendor
 	// rec counts what each upstream did, for the page, the metrics and receipts. It lives

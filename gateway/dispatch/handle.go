@@ -22,7 +22,7 @@ import (
 // stopping), the message goes back to the queue without an attempt.
 func (d *Dispatcher) handle(m *canonical.Message) {
 	now := time.Now()
-	if d.expired(m, now) {
+	if d.expired(m, now) || d.refuseOptedOut(m, now) {
 		return
 	}
 	if at := d.openAt(m, now); at.After(now) {

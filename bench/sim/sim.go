@@ -276,14 +276,15 @@ func (s *Sim) authorised(c *adapters.Call, cred adapters.Credential) bool {
 	return false
 }
 
-// token serves FlowBot's /api/auth/api-token through the dialect's own operation.
+// token serves FlowBot's /api/auth/api-token through the dialect's own operation, which
+// checks the client credentials against the simulator's (simOptions).
 func (s *Sim) token(ctx *fasthttp.RequestCtx, c *adapters.Call) {
 	op, ok := s.in.(adapters.Operator)
 	if !ok {
 		s.answerError(ctx, c, &canonical.Error{Code: canonical.ErrNotFound, Reason: "not simulated"})
 		return
 	}
-	status, body, err := op.Serve(c, adapters.Env{Authenticate: s.client}, nil)
+	status, body, err := op.Serve(c, adapters.Env{}, nil)
 	if err != nil {
 		s.answerError(ctx, c, canonical.AsError(err))
 		return
@@ -292,14 +293,6 @@ func (s *Sim) token(ctx *fasthttp.RequestCtx, c *adapters.Call) {
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(body)
-}
-
-// client authenticates FlowBot client credentials against the simulator's.
-func (s *Sim) client(cred adapters.Credential) *adapters.Account {
-	if cred.Scheme != adapters.SchemeClient || cred.User != s.creds.ClientID || cred.Secret != s.creds.ClientAPIKey || cred.User == "" {
-		return nil
-	}
-	return &adapters.Account{Tenant: "sim", ClientID: cred.User, ClientNumber: "sim-client"}
 }
 
 func (s *Sim) keep(ctx *fasthttp.RequestCtx, status int, msgs []*canonical.Message) {

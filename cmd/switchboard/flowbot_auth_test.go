@@ -129,3 +129,59 @@ func doHeader(method, url string, headers map[string]string, body, header string
 	}
 	return resp.StatusCode(), strings.TrimSpace(string(resp.Body())), string(resp.Header.Peek(header))
 }
+
+const flowbotReloadConfig = `
+listen: "{{ADDR}}"
+data_dir: "{{DATA}}"
+admin_token: "admin-secret-token"
+log_level: warn
+flowbot: { jwt_secret: "{{SECRET}}", token_requests_per_window: 2, token_window: 1h }
+tenants:
+  - id: acme
+    flowbot: { client_id: "aiflow_acme", api_key: "sk_demo" }
+{{EXTRA}}
+upstreams:
+  - { name: sandbox, dialect: sandbox }
+routes:
+  - { name: default, match: {}, upstreams: [sandbox] }
+`
+
+// TestFlowBotStateAcrossReload: the FlowBot dialect is rebuilt on reload and keeps what is
+// still valid: the per-IP window of api-token survives a change of tenants, and tokens
+// signed with a secret the reload replaced stop opening the API.
+func TestFlowBotStateAcrossReload(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	write := func(secret, extra string) string {
+		return writeConfig(t, dir, fillConfig(flowbotReloadConfig, "ADDR", addr, "DATA", dir+"/data", "SECRET", secret, "EXTRA", extra))
+	}
+	startProc(t, addr, "serve", "-config", write("a-test-jwt-secret-of-some-length", ""))
+	base := "http://" + addr
+	reload := func() {
+		t.Helper()
+		code, body := do("POST", base+"/admin/v1/reload", adminAuth, "")
+		expect(t, "reload", code, body, 200, `"reloaded":true`)
+	}
+	token := `{"clientId":"aiflow_acme","apiKey":"sk_demo"}`
+	code, body := do("POST", base+"/api/auth/api-token", nil, token)
+	expect(t, "token 1", code, body, 200, `"accessToken"`)
+	var tok struct{ AccessToken string }
+	json.Unmarshal([]byte(body), &tok)
+	bearer := map[string]string{"Authorization": "Bearer " + tok.AccessToken}
+	code, body = do("POST", base+"/api/webhook/outbound", bearer, `{"phone":"+972501234567","flowId":"f"}`)
+	expect(t, "outbound with the token", code, body, 200, `"success":true`)
+
+	write("a-test-jwt-secret-of-some-length", "  - { id: beta, flowbot: { client_id: aiflow_beta, api_key: sk_beta } }")
+	reload()
+	code, body = do("POST", base+"/api/auth/api-token", nil, token)
+	expect(t, "token 2, after a reload that added a tenant", code, body, 200, `"accessToken"`)
+	code, body = do("POST", base+"/api/auth/api-token", nil, token)
+	expect(t, "token 3: the window of two survived the reload", code, body, 429, `"error":"Too many token requests from this IP`)
+	code, body = do("POST", base+"/api/webhook/outbound", bearer, `{"phone":"+972501234567","flowId":"f"}`)
+	expect(t, "the token after a reload that kept the secret", code, body, 200, `"success":true`)
+
+	write("another-jwt-secret-of-some-length", "")
+	reload()
+	code, body = do("POST", base+"/api/webhook/outbound", bearer, `{"phone":"+972501234567","flowId":"f"}`)
+	expect(t, "a token signed with the replaced secret", code, body, 401, `"error"`)
+}

@@ -53,7 +53,7 @@ func (s *Server) opHandler(op adapters.Operator, rt adapters.Route) fasthttp.Req
 				c.Account = &t.account
 			}
 		}
-		status, body, err := op.Serve(c, adapters.Env{Store: recordStore{s.q, s.lookups()}, Authenticate: s.authenticateAccount}, nil)
+		status, body, err := op.Serve(c, adapters.Env{Store: recordStore{s.q, s.lookups()}}, nil)
 		if err != nil {
 			e := canonical.AsError(err)
 			if e.Code == canonical.ErrInternal {
@@ -64,14 +64,6 @@ func (s *Server) opHandler(op adapters.Operator, rt adapters.Route) fasthttp.Req
 		}
 		writeJSON(ctx, status, body)
 	}
-}
-
-// authenticateAccount is the directory's authenticate for a dialect's operations.
-func (s *Server) authenticateAccount(cred adapters.Credential) *adapters.Account {
-	if t := s.dir.authenticate(cred); t != nil {
-		return &t.account
-	}
-	return nil
 }
 
 // recordStore lends a dialect's operations the queue's records and its lookups.

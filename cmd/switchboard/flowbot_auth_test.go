@@ -3,12 +3,9 @@ package main
 import (
 	"encoding/base64"
 	"strconv"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/goccy/go-json"
-	"github.com/valyala/fasthttp"
 )
 
 const flowbotAuthConfig = `
@@ -110,24 +107,6 @@ func TestFlowBotLegacyAuthAndVendorLimits(t *testing.T) {
 			expect(t, c.name, code, body, c.code, c.want)
 		}
 	})
-}
-
-// doHeader is do that also returns one header of the answer.
-func doHeader(method, url string, headers map[string]string, body, header string) (int, string, string) {
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.Header.SetMethod(method)
-	req.SetRequestURI(url)
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	req.Header.SetContentType("application/json")
-	req.SetBodyString(body)
-	if err := client.DoTimeout(req, resp, 10*time.Second); err != nil {
-		return 0, err.Error(), ""
-	}
-	return resp.StatusCode(), strings.TrimSpace(string(resp.Body())), string(resp.Header.Peek(header))
 }
 
 const flowbotReloadConfig = `

@@ -56,7 +56,8 @@ type Call struct {
 	// Param is the route's path parameter, if it has one ({flowId}).
 	Param string
 	Now   time.Time
-	// RemoteIP is the client's address, for a dialect's per-IP limits.
+	// RemoteIP is the client's address, for a dialect's per-IP limits; the gateway sets it
+	// for operations (Serve), not for sends.
 	RemoteIP net.IP
 	// Account is the authenticated tenant's vendor-side details. The gateway sets it before
 	// Decode when Credential could read the credential without the body, and always before

@@ -43,7 +43,7 @@ const simMaxTokenTTL = 10 * 365 * 24 * time.Hour
 func simOptions(dialect string, creds Credentials) adapters.Options {
 	if dialect == flowbot.Dialect {
 		return flowbot.Options{JWTSecret: []byte(creds.JWTSecret), MaxTokenTTL: simMaxTokenTTL, Clients: []flowbot.Client{{ID: creds.ClientID,
-			Account: adapters.Account{Tenant: "sim", ClientID: creds.ClientID, ClientNumber: "sim-client"}, APIKey: creds.ClientAPIKey}}}
+			Account: adapters.Account{Tenant: "sim", ClientID: creds.ClientID, ClientNumber: "sim-client"}, APIKey: creds.ClientAPIKey, HMACSecret: creds.HMACSecret}}}
 	}
 	return nil
 }

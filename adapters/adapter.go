@@ -8,6 +8,7 @@
 package adapters
 
 import (
+	"net"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -55,6 +56,9 @@ type Call struct {
 	// Param is the route's path parameter, if it has one ({flowId}).
 	Param string
 	Now   time.Time
+	// RemoteIP is the client's address, for a dialect's per-IP limits; the gateway sets it
+	// for operations (Serve), not for sends.
+	RemoteIP net.IP
 	// Account is the authenticated tenant's vendor-side details. The gateway sets it before
 	// Decode when Credential could read the credential without the body, and always before
 	// Accepted; it is nil otherwise.
@@ -80,11 +84,12 @@ type Scheme uint8
 const (
 	SchemeNone   Scheme = iota
 	SchemeUUID          // MessageFlow: the installation UUID
-	SchemeAPIKey        // MultiWhats: apikey
+	SchemeAPIKey        // MultiWhats: apikey; FlowBot's legacy per-flow X-API-Key
 	SchemeUser          // Wavy: username + authentication token
 	SchemeBearer        // FlowBot JWT, native token
 	SchemeHMAC          // FlowBot lead: hex HMAC-SHA256 of the raw body in Secret
 	SchemeClient        // FlowBot api-token: clientId + apiKey
+	SchemeBasic         // HTTP Basic: User and the password in Secret (FlowBot's legacy per-flow mode)
 )
 
 // Credential is what a request presents to identify its tenant. The gateway checks it,
@@ -146,6 +151,10 @@ type Inbound interface {
 // Caps is what an upstream can carry.
 type Caps struct {
 	Text, Media, LocalMedia, Buttons, List, Template, Flash, Flow bool
+	// ForeignFlow: it carries a flow named in another vendor's dialect, because it forwards
+	// the canonical message whole (http, sandbox). Flow ids are a vendor's own: FlowBot
+	// cannot run a Wavy flow.
+	ForeignFlow bool
 	// MaxText is the longest text in characters (Unicode code points) the upstream takes;
 	// 0 means no limit. Encode still applies the vendor's own way of counting.
 	MaxText int

@@ -31,9 +31,6 @@ type Store interface {
 // Env is what the gateway lends an operation for one request.
 type Env struct {
 	Store Store
-	// Authenticate returns the account a credential belongs to, or nil; secrets are
-	// compared in constant time.
-	Authenticate func(Credential) *Account
 	// Replies reads the tenants' stored replies; nil when the queue backend keeps none.
 	Replies ReplyStore
 }

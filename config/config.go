@@ -311,6 +311,11 @@ type TenantFlowBot struct {
 	HMACSecret string `yaml:"hmac_secret"`
 	// ClientNumber is answered as clientNumber by /api/auth/api-token.
 	ClientNumber string `yaml:"client_number"`
+	// VendorLimits emulates FlowBot's documented request limits for this tenant (outbound:
+	// 30 requests a minute). Off by default: the gateway need not throttle below what it carries.
+	VendorLimits bool `yaml:"vendor_limits"`
+	// Flows accept the vendor's legacy per-flow credentials (config/flowbot.go).
+	Flows []FlowBotFlow `yaml:"flows"`
 }
 
 // TenantNative is a tenant's native API credential.
@@ -361,6 +366,10 @@ type Route struct {
 	// Degrade is what to do with content an upstream cannot carry: "degrade" (render it as
 	// text; the default), "next" (try the next upstream that can) or "fail".
 	Degrade string `yaml:"degrade"`
+	// ForeignFlow is what degrading does with a flow named in another vendor's dialect (a
+	// Wavy flow routed to FlowBot), which no text can render: "fail" (the default) or
+	// "text" (send the message's text alone, without the flow and its variables).
+	ForeignFlow string `yaml:"foreign_flow"`
 	// ReceiptTimeout, when set (at least 1s), resends a sent message through the next
 	// upstream of the route if no delivery receipt (delivered, read or failed) arrives in
 	// time. Off by default; the route needs a second upstream.

@@ -88,7 +88,7 @@ func (u *Upstream) setDefaults() {
 	u.MaxConns = 64
 }
 
-func (r *Route) setDefaults() { r.Degrade = "degrade" }
+func (r *Route) setDefaults() { r.Degrade, r.ForeignFlow = "degrade", "fail" }
 
 func (g *TemplateGroup) setDefaults() { g.Strategy = "preferred_then_others" }
 

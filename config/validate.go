@@ -355,6 +355,7 @@ func (k *checker) tenants() {
 			k.unique(seen, p+".flowbot.client_id", "flowbot", f.ClientID)
 			// A lead request is matched to its tenant by the secret its signature verifies with.
 			k.unique(seen, p+".flowbot.hmac_secret", "flowbot.hmac", f.HMACSecret)
+			k.flowBotTenant(p, f, seen)
 		}
 		if n := t.Native; n != nil {
 			k.required(p+".native.token", n.Token)
@@ -430,6 +431,7 @@ func (k *checker) routes() {
 			k.upstreamRef(p+".mirror", r.Mirror)
 		}
 		k.oneOf(p+".degrade", r.Degrade, "degrade", "next", "fail")
+		k.oneOf(p+".foreign_flow", r.ForeignFlow, "fail", "text")
 		switch rt := r.ReceiptTimeout; {
 		case rt < 0:
 			k.add(p+".receipt_timeout", "must not be negative")

@@ -3,7 +3,6 @@ package gateway
 import (
 	"strconv"
 	"strings"
-	"time"
 
 	"switchboard/adapters"
 	"switchboard/adapters/flowbot"
@@ -97,7 +96,6 @@ func dialectOptions(cfg *config.Config) map[string]adapters.Options {
 		messageflow.Dialect: messageflow.Options{DefaultCountryCode: cfg.MessageFlow.DefaultCountryCode},
 		multiwhats.Dialect:  multiwhats.Options{Reply: cfg.MultiWhats.Reply},
 		wavy.Dialect:        wavy.Options{SingleReply: cfg.Wavy.SingleReply},
-		flowbot.Dialect: flowbot.Options{JWTSecret: []byte(cfg.FlowBot.JWTSecret),
-			MaxTokenTTL: time.Duration(cfg.FlowBot.MaxTokenTTL)},
+		flowbot.Dialect:     flowbotOptions(cfg),
 	}
 }

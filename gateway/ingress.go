@@ -92,10 +92,13 @@ func (s *Server) serveSend(ctx *fasthttp.RequestCtx, in adapters.Inbound, st *se
 	c, b := &st.call, &st.batch
 	var t *tenant
 	if cred, ok := in.Credential(c); ok {
-		if t = s.authenticate(c, cred); t == nil {
+		if t = s.authenticate(in, c, cred); t == nil {
 			return nil, errBadCredentials
 		}
 		c.Account = &t.account
+		if e := admit(in, c); e != nil {
+			return t, e
+		}
 	}
 	err := in.Decode(c, b)
 	if t == nil {
@@ -105,8 +108,12 @@ func (s *Server) serveSend(ctx *fasthttp.RequestCtx, in adapters.Inbound, st *se
 			}
 			return nil, errBadCredentials
 		}
-		if t = s.authenticate(c, b.Cred); t == nil {
+		if t = s.authenticate(in, c, b.Cred); t == nil {
 			return nil, errBadCredentials
+		}
+		c.Account = &t.account
+		if e := admit(in, c); e != nil {
+			return t, e
 		}
 	}
 	if err != nil {
@@ -145,12 +152,26 @@ func (s *Server) serveSend(ctx *fasthttp.RequestCtx, in adapters.Inbound, st *se
 	return t, nil
 }
 
-// authenticate checks a credential; FlowBot's JWT and HMAC credentials go to its handlers.
-func (s *Server) authenticate(c *adapters.Call, cred adapters.Credential) *tenant {
-	if cred.Scheme == adapters.SchemeHMAC || (cred.Scheme == adapters.SchemeBearer && s.flowbotRoute(c)) {
-		return s.authenticateFlowBot(c, cred)
+// authenticate checks a credential of dialect in: a dialect that checks its own (an
+// adapters.Guard) names the account, else the tenant directory finds it.
+func (s *Server) authenticate(in adapters.Inbound, c *adapters.Call, cred adapters.Credential) *tenant {
+	if g, ok := in.(adapters.Guard); ok {
+		if acct := g.Authenticate(c, cred); acct != nil {
+			return s.dir.byID[acct.Tenant]
+		}
+		return nil
 	}
 	return s.dir.authenticate(cred)
+}
+
+// admit applies a dialect's emulation of its vendor's own limits to a send of c.Account.
+func admit(in adapters.Inbound, c *adapters.Call) *canonical.Error {
+	if g, ok := in.(adapters.Guard); ok {
+		if err := g.Admit(c); err != nil {
+			return canonical.AsError(err)
+		}
+	}
+	return nil
 }
 
 // contentHash identifies what a message says and to whom, leaving out when it was asked

@@ -119,6 +119,8 @@ var help = map[string]string{
 	"switchboard_upstream_breaker_state":            "Circuit breaker per upstream: 0 closed, 1 half-open, 2 open.",
 	"switchboard_dispatch_messages_total":           "Messages by what dispatch did with them: sent, failed, expired, dead, retry, released, opted_out (also failed).",
 	"switchboard_opt_outs_total":                    "Numbers put on (added) or taken off (removed) the tenants' opt-out lists.",
+	"switchboard_dispatch_not_carried_total":        "Messages failed because no upstream of their route could carry what they hold.",
+	"switchboard_dispatch_flows_left_out_total":     "Requests sent without the message's flow, another vendor's, as its text alone (route foreign_flow: text).",
 	"switchboard_queue_depth":                       "Live messages: scheduled, ready and in flight.",
 	"switchboard_queue_ready":                       "Messages due and waiting to be sent.",
 	"switchboard_queue_oldest_ready_age_seconds":    "Age of the oldest message due and not yet sent (to 100 ms with Badger; estimated from the last message leased with JetStream); 0 when none is ready.",

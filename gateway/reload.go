@@ -91,7 +91,7 @@ func (s *Server) Reload() (ReloadResult, error) {
 		s.log.Error("reload refused; the running config is unchanged", "err", err)
 		return res, err
 	}
-	ingress, err := newIngress(cfg, s.vendors)
+	ingress, err := newIngress(cfg, s.vendors, old.ingress)
 	if err != nil {
 		res.Problems = []string{err.Error()}
 		s.log.Error("reload refused; the running config is unchanged", "err", err)
@@ -216,15 +216,12 @@ func keepNotLive(cfg, running *config.Config) []string {
 }
 
 // newGeneration builds the request path for cfg. Against the generation before it, it
-// keeps what holds state and did not change: each tenant's ingress limiter, FlowBot's
-// per-IP token limits and verified tokens.
-// ingress are cfg's dialects, built from the vendor table (newIngress).
+// keeps what holds state and did not change: each tenant's ingress limiter. ingress are
+// cfg's dialects, built from the vendor table (newIngress), which hands on the dialects'
+// own state.
 func newGeneration(c *core, cfg *config.Config, old *Server, ingress []ingressDialect) *Server {
-	s := &Server{core: c, cfg: cfg, dir: newDirectory(cfg), ingress: ingress, fb: newFlowbotState(cfg)}
+	s := &Server{core: c, cfg: cfg, dir: newDirectory(cfg), ingress: ingress}
 	if old != nil {
-		if reflect.DeepEqual(old.cfg.FlowBot, cfg.FlowBot) {
-			s.fb = old.fb
-		}
 		for _, t := range s.dir.tenants {
 			if o := old.dir.byID[t.id]; o != nil && o.limiter != nil && t.limiter != nil &&
 				o.cfg.RatePerSecond == t.cfg.RatePerSecond && o.cfg.Burst == t.cfg.Burst {

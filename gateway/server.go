@@ -44,7 +44,6 @@ type Server struct {
 	// ingress are the dialects clients speak, built from the vendor table with this
 	// generation's options.
 	ingress []ingressDialect
-	fb      *flowbotState
 }
 
 // core is what every generation of a Server shares.
@@ -81,7 +80,7 @@ func newServer(cfg *config.Config, log *slog.Logger, vendors []adapters.Vendor) 
 	if err := checkVendors(cfg, vendors); err != nil {
 		return nil, err
 	}
-	ingress, err := newIngress(cfg, vendors)
+	ingress, err := newIngress(cfg, vendors, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,6 @@ type directory struct {
 	byUUID   map[secretKey]*tenant // MessageFlow installation UUID
 	byAPIKey map[secretKey]*tenant // MultiWhats apikey
 	byWavy   map[string]*tenant    // Wavy username, then the token
-	byClient map[string]*tenant    // FlowBot clientId, then the API key
 	byNative map[secretKey]*tenant // native Bearer token
 	byID     map[string]*tenant
 }
@@ -42,7 +41,7 @@ type directory struct {
 func newDirectory(cfg *config.Config) *directory {
 	d := &directory{
 		byUUID: map[secretKey]*tenant{}, byAPIKey: map[secretKey]*tenant{}, byWavy: map[string]*tenant{},
-		byClient: map[string]*tenant{}, byNative: map[secretKey]*tenant{}, byID: map[string]*tenant{},
+		byNative: map[secretKey]*tenant{}, byID: map[string]*tenant{},
 	}
 	for i := range cfg.Tenants {
 		tc := &cfg.Tenants[i]
@@ -72,7 +71,6 @@ func newDirectory(cfg *config.Config) *directory {
 			t.account.TimeZone = c.TimeZone
 		}
 		if c := tc.FlowBot; c != nil && c.ClientID != "" {
-			d.byClient[c.ClientID] = t
 			t.account.ClientID, t.account.ClientNumber = c.ClientID, c.ClientNumber
 		}
 		if c := tc.Native; c != nil && c.Token != "" {
@@ -102,8 +100,8 @@ func byHashed(m map[secretKey]*tenant, secret string, get func(*tenant) string) 
 	return t
 }
 
-// authenticate returns the tenant a credential belongs to. Bearer tokens of the FlowBot
-// dialect and HMAC signatures are checked by the flowbot handlers, not here.
+// authenticate returns the tenant a credential belongs to. Dialects that check their own
+// credentials (adapters.Guard: FlowBot) are not asked here.
 func (d *directory) authenticate(cred adapters.Credential) *tenant {
 	switch cred.Scheme {
 	case adapters.SchemeUUID:
@@ -118,16 +116,6 @@ func (d *directory) authenticate(cred adapters.Credential) *tenant {
 		want := "\x00unknown-user"
 		if t != nil {
 			want = t.cfg.Wavy.Token
-		}
-		if !equalSecret(want, cred.Secret) || t == nil {
-			return nil
-		}
-		return t
-	case adapters.SchemeClient:
-		t := d.byClient[cred.User]
-		want := "\x00unknown-client"
-		if t != nil {
-			want = t.cfg.FlowBot.APIKey
 		}
 		if !equalSecret(want, cred.Secret) || t == nil {
 			return nil

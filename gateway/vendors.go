@@ -18,8 +18,9 @@ type ingressDialect struct {
 	in   adapters.Inbound
 }
 
-// newIngress builds every ingress dialect of the table with its options from config.
-func newIngress(cfg *config.Config, vendors []adapters.Vendor) ([]ingressDialect, error) {
+// newIngress builds every ingress dialect of the table with its options from config. A
+// dialect that holds state (an adapters.Heir) inherits it from the one in old it replaces.
+func newIngress(cfg *config.Config, vendors []adapters.Vendor, old []ingressDialect) ([]ingressDialect, error) {
 	opts := dialectOptions(cfg)
 	var out []ingressDialect
 	for _, v := range vendors {
@@ -30,6 +31,13 @@ func newIngress(cfg *config.Config, vendors []adapters.Vendor) ([]ingressDialect
 		if err != nil {
 			return nil, fmt.Errorf("cannot build dialect %s: %w", v.Name, err)
 		}
+		if h, ok := in.(adapters.Heir); ok {
+			for _, o := range old {
+				if o.name == v.Name {
+					h.Inherit(o.in)
+				}
+			}
+		}
 		out = append(out, ingressDialect{name: v.Name, in: in})
 	}
 	return out, nil
@@ -39,18 +47,13 @@ func newIngress(cfg *config.Config, vendors []adapters.Vendor) ([]ingressDialect
 // dialect's Credential reads, then the dialect answers from the records it may read.
 func (s *Server) opHandler(op adapters.Operator, rt adapters.Route) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		c := &adapters.Call{Op: rt.Op, Req: &ctx.Request, Now: time.Now()}
-		if rt.Op == adapters.OpToken && !s.fb.allowIP(ctx.RemoteIP().String(), c.Now) {
-			s.writeError(ctx, op, c, &canonical.Error{Code: canonical.ErrTooMany,
-				Reason: "Too many token requests from this IP, please try again later", RetryAfter: s.fb.window})
-			return
-		}
+		c := &adapters.Call{Op: rt.Op, Req: &ctx.Request, Now: time.Now(), RemoteIP: ctx.RemoteIP()}
 		if cred, ok := op.Credential(c); ok {
-			if t := s.authenticate(c, cred); t != nil {
+			if t := s.authenticate(op, c, cred); t != nil {
 				c.Account = &t.account
 			}
 		}
-		status, body, err := op.Serve(c, adapters.Env{Store: recordStore{s.q, s.lookups()}, Authenticate: s.authenticateAccount}, nil)
+		status, body, err := op.Serve(c, adapters.Env{Store: recordStore{s.q, s.lookups()}}, nil)
 		if err != nil {
 			e := canonical.AsError(err)
 			if e.Code == canonical.ErrInternal {
@@ -61,14 +64,6 @@ func (s *Server) opHandler(op adapters.Operator, rt adapters.Route) fasthttp.Req
 		}
 		writeJSON(ctx, status, body)
 	}
-}
-
-// authenticateAccount is the directory's authenticate for a dialect's operations.
-func (s *Server) authenticateAccount(cred adapters.Credential) *adapters.Account {
-	if t := s.dir.authenticate(cred); t != nil {
-		return &t.account
-	}
-	return nil
 }
 
 // recordStore lends a dialect's operations the queue's records and its lookups.

@@ -182,12 +182,8 @@ func answer(in adapters.Inbound, call *adapters.Call, b *adapters.Batch) (int, [
 	return status, body
 }
 
-// TestEnv is what golden cases of non-send endpoints run against: every credential is
-// TestAccount's, and the store holds nothing.
-var TestEnv = adapters.Env{
-	Store:        emptyStore{},
-	Authenticate: func(adapters.Credential) *adapters.Account { return &TestAccount },
-}
+// TestEnv is what golden cases of non-send endpoints run against: the store holds nothing.
+var TestEnv = adapters.Env{Store: emptyStore{}}
 
 // emptyStore is a store without records.
 type emptyStore struct{}

@@ -74,6 +74,9 @@ func decodeBulk(c *adapters.Call, b *adapters.Batch) error {
 	if t.ID == "" && t.GroupID == "" && t.Name == "" {
 		return canonical.Invalid("templateId", "or templateGroupId is required")
 	}
+	if err := exclusiveGroup(&t); err != nil {
+		return err
+	}
 	if err := checkIDs(flowID, t.Name, t.ID, t.GroupID, t.Language); err != nil {
 		return err
 	}

@@ -6,11 +6,13 @@
 // document is silent.
 //
 // Inbound decodes clients' requests into canonical messages and renders FlowBot's answers;
-// NewOutbound sends canonical messages to a FlowBot server. The package is pure translation:
-// it must never start goroutines, do I/O (read a file, fetch a URL named in a request), keep
-// global state, or keep a request's bytes after returning. Checking credentials against
-// tenants, rate limits and queueing are the gateway's job; the token and signature helpers
-// here are pure functions the gateway calls.
+// NewOutbound sends canonical messages to a FlowBot server. The package must never start
+// goroutines, do I/O (read a file, fetch a URL named in a request), keep global state, or
+// keep a request's bytes after returning. FlowBot's credentials are its own knowledge: the
+// Inbound issues and verifies its JWTs, checks HMAC signatures and the legacy per-flow
+// modes against its clients (an adapters.Guard), and holds the vendor's documented limits
+// it applies (per IP on api-token; per tenant on outbound, when emulated) in its own state.
+// Queueing and the tenant's own ingress rate are the gateway's job.
 package flowbot
 
 import (
@@ -51,23 +53,36 @@ type Options struct {
 	// MaxTokenTTL caps the ttlSec a client may ask for (config's flowbot.max_token_ttl);
 	// zero means no cap.
 	MaxTokenTTL time.Duration
+	// TokenRequests and TokenWindow limit /api/auth/api-token per client IP in fixed
+	// windows (the vendor documents 10 per 15 minutes); TokenRequests 0 means no limit.
+	TokenRequests int
+	TokenWindow   time.Duration
+	// Clients are the tenants' FlowBot credentials.
+	Clients []Client
 }
 
 // Inbound is FlowBot's API as clients speak it. It is safe for concurrent use.
 type Inbound struct {
 	opts   Options
 	routes []adapters.Route
+	auth   *authority
+	// verified, tokenIPs and outbound are the state a reload hands on (Inherit).
+	verified *tokenCache
+	tokenIPs *windows
+	outbound *windows
 }
 
 // New returns the FlowBot dialect. It does no I/O.
 func New(opts Options) *Inbound {
-	return &Inbound{opts: opts, routes: []adapters.Route{
-		{Methods: []string{"POST"}, Path: "/api/auth/api-token", Op: adapters.OpToken},
-		{Methods: []string{"POST"}, Path: "/api/webhook/outbound", Op: adapters.OpOutbound},
-		{Methods: []string{"POST"}, Path: "/api/webhook/flow/{flowId}/lead", Op: adapters.OpLead},
-		{Methods: []string{"POST"}, Path: "/api/templates/bulk-send", Op: adapters.OpBulk},
-		{Methods: []string{"GET", "POST"}, Path: "/api/templates/check-sent", Op: adapters.OpCheckSent},
-	}}
+	return &Inbound{opts: opts, auth: newAuthority(opts.Clients), verified: &tokenCache{},
+		tokenIPs: newWindows(opts.TokenRequests, opts.TokenWindow), outbound: newWindows(OutboundPerMinute, time.Minute),
+		routes: []adapters.Route{
+			{Methods: []string{"POST"}, Path: "/api/auth/api-token", Op: adapters.OpToken},
+			{Methods: []string{"POST"}, Path: "/api/webhook/outbound", Op: adapters.OpOutbound},
+			{Methods: []string{"POST"}, Path: "/api/webhook/flow/{flowId}/lead", Op: adapters.OpLead},
+			{Methods: []string{"POST"}, Path: "/api/templates/bulk-send", Op: adapters.OpBulk},
+			{Methods: []string{"GET", "POST"}, Path: "/api/templates/check-sent", Op: adapters.OpCheckSent},
+		}}
 }
 
 // Dialect implements adapters.Inbound.
@@ -76,8 +91,10 @@ func (in *Inbound) Dialect() string { return Dialect }
 // Routes implements adapters.Inbound.
 func (in *Inbound) Routes() []adapters.Route { return in.routes }
 
-// Credential returns the Bearer token of every endpoint but api-token (whose credential is
-// in the body), or on the lead endpoint, failing that, the X-Signature-256 HMAC.
+// Credential returns the Bearer token (a JWT, or on outbound and lead a flow's legacy verify
+// token) of every endpoint but api-token, whose credential is in the body. On the lead
+// endpoint, failing that, the X-Signature-256 HMAC, then a flow's legacy HTTP Basic or
+// X-API-Key credential (the document offers those modes on lead only).
 func (in *Inbound) Credential(c *adapters.Call) (adapters.Credential, bool) {
 	switch c.Op {
 	case adapters.OpOutbound, adapters.OpBulk, adapters.OpCheckSent:
@@ -86,7 +103,10 @@ func (in *Inbound) Credential(c *adapters.Call) (adapters.Credential, bool) {
 		if cred, ok := bearer(c); ok {
 			return cred, true
 		}
-		return signature(c)
+		if cred, ok := signature(c); ok {
+			return cred, true
+		}
+		return legacyCredential(c)
 	}
 	return adapters.Credential{}, false
 }

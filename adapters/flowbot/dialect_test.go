@@ -21,7 +21,17 @@ var testSecret = []byte("test-jwt-secret")
 // testMaxTTL is the cap of the golden cases (config's default).
 const testMaxTTL = 24 * time.Hour
 
-func newTest() *Inbound { return New(Options{JWTSecret: testSecret, MaxTokenTTL: testMaxTTL}) }
+// testClients are the client credentials of the golden cases (the document's placeholders
+// and the demo tenant's), all the test account.
+var testClients = []Client{
+	{ID: "aiflow_acme", Account: adaptertest.TestAccount, APIKey: "sk_demo"},
+	{ID: "aiflow_....", Account: adaptertest.TestAccount, APIKey: "sk_xxxxxxxxxxxxxxxxx"},
+	{ID: "YOUR_CLIENT_ID", Account: adaptertest.TestAccount, APIKey: "YOUR_API_KEY"},
+}
+
+func newTest() *Inbound {
+	return New(Options{JWTSecret: testSecret, MaxTokenTTL: testMaxTTL, Clients: testClients})
+}
 
 // serve answers a non-send call as the gateway does, errors in the dialect's shape.
 func serve(in *Inbound, c *adapters.Call) (int, []byte) {
@@ -68,7 +78,7 @@ func TestGoldenTokenVerifies(t *testing.T) {
 		t.Fatal("token still valid after its ttl")
 	}
 	// Without a secret the token endpoint cannot answer.
-	status, body = serve(New(Options{}), c)
+	status, body = serve(New(Options{Clients: testClients}), c)
 	if status != 500 || !strings.Contains(string(body), `"error"`) {
 		t.Fatalf("no secret: %d %s", status, body)
 	}

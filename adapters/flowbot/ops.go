@@ -8,25 +8,31 @@ import (
 )
 
 // Serve answers FlowBot's two endpoints that send nothing: api-token issues a token for the
-// client credentials in the body, signed with Options.JWTSecret, its lifetime capped by
-// Options.MaxTokenTTL; check-sent answers from the gateway's records which phones were
+// client credentials in the body (checked against Options.Clients), signed with
+// Options.JWTSecret, its lifetime capped by Options.MaxTokenTTL; check-sent answers from the gateway's records which phones were
 // sent a template lately.
 func (in *Inbound) Serve(c *adapters.Call, env adapters.Env, dst []byte) (int, []byte, error) {
 	switch c.Op {
 	case adapters.OpToken:
-		return in.serveToken(c, env, dst)
+		return in.serveToken(c, dst)
 	case adapters.OpCheckSent:
 		return serveCheckSent(c, env, dst)
 	}
 	return 0, dst, canonical.Errorf(canonical.ErrNotFound, "no such endpoint")
 }
 
-func (in *Inbound) serveToken(c *adapters.Call, env adapters.Env, dst []byte) (int, []byte, error) {
+// serveToken is the one place tokens are issued: within the per-IP limit, for client
+// credentials this dialect's clients hold.
+func (in *Inbound) serveToken(c *adapters.Call, dst []byte) (int, []byte, error) {
+	if ok, _ := in.tokenIPs.allow(c.RemoteIP.String(), c.Now); !ok {
+		return 0, dst, &canonical.Error{Code: canonical.ErrTooMany,
+			Reason: "Too many token requests from this IP, please try again later", RetryAfter: in.opts.TokenWindow}
+	}
 	clientID, apiKey, ttl, err := ParseTokenRequest(c)
 	if err != nil {
 		return 0, dst, err
 	}
-	acct := env.Authenticate(adapters.Credential{Scheme: adapters.SchemeClient, User: clientID, Secret: apiKey})
+	acct := in.Authenticate(c, adapters.Credential{Scheme: adapters.SchemeClient, User: clientID, Secret: apiKey})
 	if acct == nil {
 		return 0, dst, &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "Invalid client credentials"}
 	}

@@ -49,7 +49,7 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 // Caps says the http upstream carries everything: the receiver gets the canonical message.
 func (o *Outbound) Caps() adapters.Caps {
 	return adapters.Caps{Text: true, Media: true, LocalMedia: true, Buttons: true, List: true,
-		Template: true, Flash: true, Flow: true}
+		Template: true, Flash: true, Flow: true, ForeignFlow: true}
 }
 
 // Encode writes a JSON POST of m. Idempotency-Key carries the message id, so a receiver can

@@ -20,7 +20,7 @@ func New(adapters.UpstreamConfig) (adapters.Local, error) {
 // Caps says the sandbox carries everything.
 func (Local) Caps() adapters.Caps {
 	return adapters.Caps{Text: true, Media: true, LocalMedia: true, Buttons: true, List: true,
-		Template: true, Flash: true, Flow: true}
+		Template: true, Flash: true, Flow: true, ForeignFlow: true}
 }
 
 // Deliver reports m delivered, with an upstream id derived from its id.

@@ -21,7 +21,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"switchboard/adapters"
-	"switchboard/adapters/flowbot"
 	"switchboard/canonical"
 )
 
@@ -254,8 +253,12 @@ func (s *Sim) answerError(ctx *fasthttp.RequestCtx, c *adapters.Call, e *canonic
 	ctx.SetBody(body)
 }
 
-// authorised checks a credential as the vendor would.
+// authorised checks a credential as the vendor would: a dialect that checks its own
+// (FlowBot's JWTs and signatures) against the simulator's credentials (simOptions).
 func (s *Sim) authorised(c *adapters.Call, cred adapters.Credential) bool {
+	if g, ok := s.in.(adapters.Guard); ok {
+		return g.Authenticate(c, cred) != nil
+	}
 	eq := func(a, b string) bool { return a != "" && a == b }
 	switch cred.Scheme {
 	case adapters.SchemeUUID:
@@ -264,26 +267,21 @@ func (s *Sim) authorised(c *adapters.Call, cred adapters.Credential) bool {
 		return eq(cred.Secret, s.creds.APIKey)
 	case adapters.SchemeUser:
 		return eq(cred.User, s.creds.Username) && eq(cred.Secret, s.creds.Token)
-	case adapters.SchemeHMAC:
-		return flowbot.CheckSignature(c.Req.Body(), cred.Secret, []byte(s.creds.HMACSecret))
 	case adapters.SchemeBearer:
-		if _, ok := s.in.(*flowbot.Inbound); ok {
-			id, err := flowbot.VerifyToken([]byte(s.creds.JWTSecret), cred.Secret, c.Now)
-			return err == nil && id == s.creds.ClientID
-		}
 		return eq(cred.Secret, s.creds.Bearer)
 	}
 	return false
 }
 
-// token serves FlowBot's /api/auth/api-token through the dialect's own operation.
+// token serves FlowBot's /api/auth/api-token through the dialect's own operation, which
+// checks the client credentials against the simulator's (simOptions).
 func (s *Sim) token(ctx *fasthttp.RequestCtx, c *adapters.Call) {
 	op, ok := s.in.(adapters.Operator)
 	if !ok {
 		s.answerError(ctx, c, &canonical.Error{Code: canonical.ErrNotFound, Reason: "not simulated"})
 		return
 	}
-	status, body, err := op.Serve(c, adapters.Env{Authenticate: s.client}, nil)
+	status, body, err := op.Serve(c, adapters.Env{}, nil)
 	if err != nil {
 		s.answerError(ctx, c, canonical.AsError(err))
 		return
@@ -292,14 +290,6 @@ func (s *Sim) token(ctx *fasthttp.RequestCtx, c *adapters.Call) {
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(body)
-}
-
-// client authenticates FlowBot client credentials against the simulator's.
-func (s *Sim) client(cred adapters.Credential) *adapters.Account {
-	if cred.Scheme != adapters.SchemeClient || cred.User != s.creds.ClientID || cred.Secret != s.creds.ClientAPIKey || cred.User == "" {
-		return nil
-	}
-	return &adapters.Account{Tenant: "sim", ClientID: cred.User, ClientNumber: "sim-client"}
 }
 
 func (s *Sim) keep(ctx *fasthttp.RequestCtx, status int, msgs []*canonical.Message) {

@@ -42,7 +42,8 @@ const simMaxTokenTTL = 10 * 365 * 24 * time.Hour
 // FlowBot's tokens signed by the simulator's own secret.
 func simOptions(dialect string, creds Credentials) adapters.Options {
 	if dialect == flowbot.Dialect {
-		return flowbot.Options{JWTSecret: []byte(creds.JWTSecret), MaxTokenTTL: simMaxTokenTTL}
+		return flowbot.Options{JWTSecret: []byte(creds.JWTSecret), MaxTokenTTL: simMaxTokenTTL, Clients: []flowbot.Client{{ID: creds.ClientID,
+			Account: adapters.Account{Tenant: "sim", ClientID: creds.ClientID, ClientNumber: "sim-client"}, APIKey: creds.ClientAPIKey, HMACSecret: creds.HMACSecret}}}
 	}
 	return nil
 }

@@ -145,6 +145,12 @@ var client = &fasthttp.Client{ReadTimeout: 10 * time.Second, WriteTimeout: 10 * 
 
 // do sends one request and returns the status and body.
 func do(method, url string, headers map[string]string, body string) (int, string) {
+	code, answer, _ := doHeader(method, url, headers, body, "")
+	return code, answer
+}
+
+// doHeader is do that also returns one header of the answer ("" when header is empty).
+func doHeader(method, url string, headers map[string]string, body, header string) (int, string, string) {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
@@ -160,9 +166,13 @@ func do(method, url string, headers map[string]string, body string) (int, string
 		}
 	}
 	if err := client.DoTimeout(req, resp, 10*time.Second); err != nil {
-		return 0, err.Error()
+		return 0, err.Error(), ""
 	}
-	return resp.StatusCode(), string(resp.Body())
+	var h string
+	if header != "" {
+		h = string(resp.Header.Peek(header))
+	}
+	return resp.StatusCode(), string(resp.Body()), h
 }
 
 func get(url string, headers map[string]string) (int, string) { return do("GET", url, headers, "") }

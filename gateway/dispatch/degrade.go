@@ -27,9 +27,13 @@ const (
 	needTemplate
 	needFlash
 	needFlow
+	// needForeignFlow: the flow is named in another vendor's dialect (a Wavy flow bound
+	// for FlowBot); flow ids are a vendor's own, so only an upstream that forwards the
+	// canonical message whole carries it.
+	needForeignFlow
 )
 
-var needNames = [...]string{"text", "media", "local media", "buttons", "list", "template", "flash", "flow"}
+var needNames = [...]string{"text", "media", "local media", "buttons", "list", "template", "flash", "flow", "another vendor's flow"}
 
 func (n need) String() string {
 	var parts []string
@@ -44,7 +48,8 @@ func (n need) String() string {
 func capsOf(c adapters.Caps) need {
 	var n need
 	for bit, ok := range map[need]bool{needText: c.Text, needMedia: c.Media, needLocalMedia: c.LocalMedia,
-		needButtons: c.Buttons, needList: c.List, needTemplate: c.Template, needFlash: c.Flash, needFlow: c.Flow} {
+		needButtons: c.Buttons, needList: c.List, needTemplate: c.Template, needFlash: c.Flash, needFlow: c.Flow,
+		needForeignFlow: c.Flow && c.ForeignFlow} {
 		if ok {
 			n |= bit
 		}
@@ -89,36 +94,51 @@ func needsOf(m *canonical.Message) need {
 type policy uint8
 
 const (
-	policyDegrade policy = iota // render it as text
+	policyDegrade policy = iota // render it as text; another vendor's flow fails
 	policyNext                  // try the next upstream that can carry it
 	policyFail                  // fail the message
+	// policyFlowText is policyDegrade that sends a message naming another vendor's flow as
+	// its text alone, without the flow and its variables (route foreign_flow: text).
+	policyFlowText
 )
 
-func parsePolicy(s string) (policy, error) {
-	switch s {
+// parsePolicy reads a route's degrade and foreign_flow settings.
+func parsePolicy(degrade, foreignFlow string) (policy, error) {
+	switch foreignFlow {
+	case "", "fail", "text":
+	default:
+		return 0, fmt.Errorf("foreign_flow must be fail or text, not %q", foreignFlow)
+	}
+	switch degrade {
 	case "", "degrade":
+		if foreignFlow == "text" {
+			return policyFlowText, nil
+		}
 		return policyDegrade, nil
 	case "next":
 		return policyNext, nil
 	case "fail":
 		return policyFail, nil
 	}
-	return 0, fmt.Errorf("degrade must be degrade, next or fail, not %q", s)
+	return 0, fmt.Errorf("degrade must be degrade, next or fail, not %q", degrade)
 }
 
 // fit returns m, or under policyDegrade a text rendering of what u lacks, or why u cannot
 // carry the message.
 func fit(m *canonical.Message, u *upstream, p policy, cat *catalogue) (*canonical.Message, string) {
 	missing := needsOf(m) &^ u.caps
+	if missing&needFlow == 0 && foreignFlow(m, u) && u.caps&needForeignFlow == 0 {
+		missing |= needForeignFlow
+	}
 	if missing == 0 && (u.maxText == 0 || utf8.RuneCountInString(m.Text) <= u.maxText) {
 		return m, ""
 	}
 	if missing != 0 {
-		if p != policyDegrade {
+		if p != policyDegrade && p != policyFlowText {
 			return nil, "upstream " + u.name + " cannot carry " + missing.String()
 		}
 		var err error
-		if m, err = degrade(m, missing, cat); err != nil {
+		if m, err = degrade(m, missing, p == policyFlowText, cat); err != nil {
 			return nil, "cannot render the message as text for upstream " + u.name + ": " + err.Error()
 		}
 	}
@@ -129,17 +149,25 @@ func fit(m *canonical.Message, u *upstream, p policy, cat *catalogue) (*canonica
 }
 
 // degrade returns a copy of m with what is missing rendered as text: the template from
-// the catalogue, buttons and options as numbered lines, media as links.
-func degrade(m *canonical.Message, missing need, cat *catalogue) (*canonical.Message, error) {
+// the catalogue, buttons and options as numbered lines, media as links; with flowText,
+// another vendor's flow is left out and the text sent alone.
+func degrade(m *canonical.Message, missing need, flowText bool, cat *catalogue) (*canonical.Message, error) {
 	switch {
 	case missing&needLocalMedia != 0:
 		return nil, errors.New("its media is a path on the sender's own machine, which only an upstream of the same dialect can carry")
 	case missing&needFlow != 0:
 		return nil, errors.New("a flow cannot be rendered as text")
+	case missing&needForeignFlow != 0 && !flowText:
+		return nil, fmt.Errorf("flow %q is a %s flow, which a flow of another vendor cannot stand for (route foreign_flow: text sends the text alone)", m.FlowID, m.Dialect)
+	case missing&needForeignFlow != 0 && m.Text == "":
+		return nil, fmt.Errorf("flow %q is a %s flow and the message has no text to send without it", m.FlowID, m.Dialect)
 	case missing&needText != 0:
 		return nil, errors.New("the upstream carries no text")
 	}
 	d := *m
+	if missing&needForeignFlow != 0 {
+		d.FlowID, d.Vars = "", nil
+	}
 	var sections []string
 	body := m.Text
 	if missing&needTemplate != 0 {

@@ -57,7 +57,7 @@ func TestDegrade(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			orig := tc.m
-			d, err := degrade(&tc.m, tc.missing, &testCatalogue)
+			d, err := degrade(&tc.m, tc.missing, false, &testCatalogue)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err %v, want %q", err, tc.err)

@@ -75,6 +75,9 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 			break // an earlier upstream was tried: that attempt counts
 		}
 		u.primary.outcome(rs.Outcome)
+		if msg.FlowID == "" && m.FlowID != "" {
+			flowsLeftOut.Inc()
+		}
 		if lastS != nil { // the upstream before said "retry": the message failed over
 			lastS.FailedOver()
 		}
@@ -97,6 +100,7 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 		d.release(m, time.Now().Add(openWait+jitter))
 	default:
 		m.LastError = why
+		notCarried.Inc()
 		d.log.Warn("no upstream of the route can carry the message", "id", m.ID, "route", r.name, "reason", why)
 		d.finish(m, canonical.Change{Status: canonical.StatusFailed, At: now, Reason: why})
 	}

@@ -82,7 +82,7 @@ func prefixOf(prefixes []string, to string) bool {
 func newRoute(rc config.Route, byName map[string]*upstream) (*route, error) {
 	r := &route{name: rc.Name, match: rc.Match, receiptTimeout: time.Duration(rc.ReceiptTimeout)}
 	var err error
-	if r.degrade, err = parsePolicy(rc.Degrade); err != nil {
+	if r.degrade, err = parsePolicy(rc.Degrade, rc.ForeignFlow); err != nil {
 		return nil, fmt.Errorf("route %q: %w", rc.Name, err)
 	}
 	// Numbers are E.164 digits; a prefix written "+972" means the same.

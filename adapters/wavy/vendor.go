@@ -12,5 +12,6 @@ func Vendor() adapters.Vendor {
 		Credentials:   adapters.CredentialSchema{Required: []string{"username", "token"}, Optional: []string{"receipt_token"}},
 		NewOutbound:   NewOutbound,
 		ParseReceipts: ParseReceipts,
+		RenderStatus:  RenderStatus,
 	}
 }

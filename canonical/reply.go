@@ -1,6 +1,9 @@
 package canonical
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // ReplyKind says what a recipient's reply carries.
 type ReplyKind string
@@ -74,8 +77,9 @@ type Reply struct {
 	Media    *Attachment `json:"media,omitempty"`
 	Pick     *Pick       `json:"pick,omitempty"`
 	Location *Location   `json:"location,omitempty"`
-	// Contacts keeps the vendor's contact cards as it sent them (JSON).
-	Contacts []byte `json:"contacts,omitempty"`
+	// Contacts keeps the vendor's contact cards as it sent them: JSON, written as is (not
+	// base64) when the reply is marshalled.
+	Contacts json.RawMessage `json:"contacts,omitempty"`
 	// Emoji is a reaction's emoji ("" removes an earlier reaction).
 	Emoji string `json:"emoji,omitempty"`
 

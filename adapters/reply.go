@@ -188,6 +188,24 @@ func AppendGenericReply(dst []byte, r *canonical.Reply) []byte {
 	dst = appendOpt(dst, "message_id", r.MessageID)
 	dst = appendOpt(dst, "client_ref", r.ClientRef)
 	dst = appendOpt(dst, "flow_id", r.FlowID)
+	return appendReplyContent(dst, r)
+}
+
+// AppendUpstreamReply appends a reply as an upstream posts it to /receipts/{upstream} in
+// Switchboard's reply JSON (the simulators do): "type":"reply", the upstream's id of the
+// reply (VendorID), its link to the message answered (in_reply_to, in_reply_to_upstream_id),
+// then the same fields as AppendGenericReply. ParseGenericReplies reads it back.
+func AppendUpstreamReply(dst []byte, r *canonical.Reply) []byte {
+	dst = append(dst, `{"type":"reply"`...)
+	dst = appendOpt(dst, "id", r.VendorID)
+	dst = appendOpt(dst, "in_reply_to", r.InReplyTo)
+	dst = appendOpt(dst, "in_reply_to_upstream_id", r.InReplyToUpstreamID)
+	return appendReplyContent(dst, r)
+}
+
+// appendReplyContent appends who sent a reply, where to, what it carries and when, and
+// closes the object.
+func appendReplyContent(dst []byte, r *canonical.Reply) []byte {
 	dst = appendOpt(dst, "from", r.From)
 	dst = appendOpt(dst, "profile_name", r.ProfileName)
 	dst = appendOpt(dst, "line", r.Line)

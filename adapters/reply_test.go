@@ -149,6 +149,22 @@ func TestGenericReplyRoundTrip(t *testing.T) {
 	}
 }
 
+// TestUpstreamReplyRoundTrip: what a simulated upstream posts, the parser reads back field
+// for field.
+func TestUpstreamReplyRoundTrip(t *testing.T) {
+	r := fullReply
+	r.ReceivedAt = r.ReceivedAt.UTC()
+	got, err := ParseGenericReplies(AppendUpstreamReply(nil, &r), time.Unix(0, 0))
+	if err != nil || len(got) != 1 {
+		t.Fatalf("%+v %v", got, err)
+	}
+	want := r
+	want.ID, want.Upstream, want.Tenant, want.MessageID, want.ClientRef, want.Dialect, want.FlowID = "", "", "", "", "", "", ""
+	if !reflect.DeepEqual(got[0], want) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got[0], want)
+	}
+}
+
 func TestReplyText(t *testing.T) {
 	for want, r := range map[string]canonical.Reply{
 		"hi":                   {Text: "hi"},

@@ -346,3 +346,52 @@ func Response(status int, body string, headers ...string) *fasthttp.Response {
 	}
 	return resp
 }
+
+// ReplyCase is one golden file of a reply parser (testdata/replies/*.json): a body as the
+// vendor posts it, and the replies it must give (none for a body the receipt parser reads).
+type ReplyCase struct {
+	Body    json.RawMessage   `json:"body"`
+	Replies []canonical.Reply `json:"replies"`
+}
+
+// RunReplyGolden runs every reply case in dir through parse, with Now as the time of
+// arrival. With -update it rewrites the expected replies from the current output.
+func RunReplyGolden(t *testing.T, parse func([]byte, time.Time) ([]canonical.Reply, error), dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(files) == 0 {
+		t.Fatalf("no golden cases in %s", dir)
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c ReplyCase
+			if err := json.Unmarshal(raw, &c); err != nil {
+				t.Fatalf("cannot parse golden case: %v", err)
+			}
+			got, err := parse(c.Body, Now)
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			if *update {
+				c.Replies = got
+				out, _ := json.MarshalIndent(&c, "", "  ")
+				if err := os.WriteFile(f, append(out, '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if len(got) != len(c.Replies) {
+				t.Fatalf("parsed %d replies, want %d:\n%s", len(got), len(c.Replies), mustJSON(got))
+			}
+			for i := range got {
+				// Compared as JSON: times by instant, contact cards by value.
+				if g, w := mustJSON(got[i]), mustJSON(c.Replies[i]); !JSONEqual([]byte(g), []byte(w)) {
+					t.Errorf("reply %d:\n got %s\nwant %s", i, g, w)
+				}
+			}
+		})
+	}
+}

@@ -186,6 +186,9 @@ func AppendGenericReply(dst []byte, r *canonical.Reply) []byte {
 	dst = append(dst, `{"type":"reply"`...)
 	dst = appendOpt(dst, "id", r.ID)
 	dst = appendOpt(dst, "message_id", r.MessageID)
+	if r.MessageSeq > 0 { // the integer id MultiWhats clients got
+		dst = strconv.AppendUint(append(dst, `,"message_seq":`...), r.MessageSeq, 10)
+	}
 	dst = appendOpt(dst, "client_ref", r.ClientRef)
 	dst = appendOpt(dst, "flow_id", r.FlowID)
 	return appendReplyContent(dst, r)

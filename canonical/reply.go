@@ -93,8 +93,11 @@ type Reply struct {
 	// MessageID is our message the reply answers ("" when unmatched); ClientRef and
 	// Dialect are that message's, so a client can join the reply to what it sent.
 	MessageID string `json:"message_id,omitempty"`
-	ClientRef string `json:"client_ref,omitempty"`
-	Dialect   string `json:"dialect,omitempty"`
+	// MessageSeq is that message's Seq: the id a dialect with integer ids (MultiWhats'
+	// record id) gave the client for it.
+	MessageSeq uint64 `json:"message_seq,omitempty"`
+	ClientRef  string `json:"client_ref,omitempty"`
+	Dialect    string `json:"dialect,omitempty"`
 	// FlowID is the FlowBot flow of the message answered, when it had one.
 	FlowID string `json:"flow_id,omitempty"`
 }

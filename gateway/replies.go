@@ -176,7 +176,7 @@ func (s *Server) matchReply(r *canonical.Reply, now time.Time) error {
 	if err != nil || m == nil {
 		return err
 	}
-	r.MessageID, r.ClientRef, r.Dialect, r.FlowID = m.ID, m.ClientRef, m.Dialect, m.FlowID
+	r.MessageID, r.MessageSeq, r.ClientRef, r.Dialect, r.FlowID = m.ID, m.Seq, m.ClientRef, m.Dialect, m.FlowID
 	adapters.FillPickIndex(r, m)
 	return nil
 }

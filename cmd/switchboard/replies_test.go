@@ -178,3 +178,146 @@ func TestReplyKill9(t *testing.T) {
 	expect(t, "no credentials", code, body, 401, "")
 	t.Logf("replies after kill -9: %d delivered, %d duplicates", len(gs), dups)
 }
+
+const roundTripConfig = `
+listen: "{{ADDR}}"
+data_dir: "{{DATA}}"
+admin_token: "admin-secret-token"
+log_level: warn
+retry: { max_attempts: 10, initial_backoff: 50ms, max_backoff: 200ms }
+callbacks: { timeout: 2s, max_attempts: 1000, initial_backoff: 50ms, max_backoff: 300ms }
+tenants:
+  - id: shop
+    callbacks: { secret: "shop-secret" }
+    replies: { url: "{{CB}}/shop" }
+    multiwhats: { apikey: "mw-shop-key" }
+  - id: acme
+    callbacks: { secret: "acme-secret" }
+    replies: { url: "{{CB}}/acme" }
+    wavy: { username: "acme", token: "wavy-demo-token" }
+upstreams:
+  - name: meta
+    dialect: whatsappcloud
+    url: "{{META}}"
+    credentials: { token: cloud-demo-token, phone_number_id: "106540352242922", app_secret: app-secret, verify_token: vt }
+    replies: { lines: { "106540352242922": shop } }
+  - name: mw
+    dialect: multiwhats
+    url: "{{MW}}"
+    credentials: { apikey: mw-demo-key, from: "908503080335", receipt_token: rt }
+    replies: { tenant: acme }
+routes:
+  - { name: shop, match: { dialects: [multiwhats] }, upstreams: [meta] }
+  - { name: acme, match: { dialects: [wavy] }, upstreams: [mw] }
+`
+
+// simReply has the simulator at base play the recipient of its last message to to.
+func simReply(t *testing.T, base, body string) {
+	t.Helper()
+	code, resp := do("POST", base+"/_sim/reply", nil, body)
+	if code != 200 || !strings.Contains(resp, `"status":200`) {
+		t.Fatalf("/_sim/reply %s: %d %s", body, code, resp)
+	}
+}
+
+// TestReplyRoundTrips: a MultiWhats client's button message goes out through the WhatsApp
+// Cloud API simulator, whose recipient taps the second button: the client gets the pick in
+// Switchboard's reply JSON, with the button's text and index and the integer id its send
+// answered. A Wavy SMS client's message goes out through MultiWhats, whose recipient answers
+// "SIM": the client gets Wavy's MO push with its correlationId, and pulls the same reply
+// with receive/list, once.
+func TestReplyRoundTrips(t *testing.T) {
+	cb := newReceiver(t)
+	cb.up()
+	addr := freeAddr(t)
+	to := func(up string) string { return "http://" + addr + "/receipts/" + up }
+	meta := startSim(t, "whatsappcloud", "-receipts", to("meta"), "-app-secret", "app-secret")
+	mw := startSim(t, "multiwhats", "-receipts", to("mw"), "-receipt-token", "rt")
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, fillConfig(roundTripConfig, "ADDR", addr, "DATA", dir+"/data", "CB", cb.url(),
+		"META", meta.base, "MW", mw.base))
+	startProc(t, addr, "serve", "-config", cfg)
+	base := "http://" + addr
+
+	// MultiWhats buttons through the Cloud API.
+	code, body := do("POST", base+"/api/v1/basic/whatsapp/send-dynamic?apikey=mw-shop-key", nil,
+		`{"from":"908503080335","to":"5511900000001","message":"Pick one","type":"button","buttons":["Yes","No","Maybe"]}`)
+	var mwAnswer struct{ ID uint64 }
+	if code != 200 || json.Unmarshal([]byte(body), &mwAnswer) != nil || mwAnswer.ID == 0 {
+		t.Fatalf("multiwhats send: %d %s", code, body)
+	}
+	meta.waitAccepted(t, 1, 20*time.Second)
+	simReply(t, meta.base, `{"to":"5511900000001","kind":"button","index":2}`)
+
+	// A Wavy SMS through MultiWhats.
+	wavyAuth := map[string]string{"username": "acme", "authenticationtoken": "wavy-demo-token"}
+	code, body = do("POST", base+"/v1/send-sms", wavyAuth, `{"destination":"5511900000002","messageText":"Confirma? SIM ou NAO","correlationId":"wavy-corr-1"}`)
+	wavyID := idOf(t, "wavy", code, body)
+	mw.waitAccepted(t, 1, 20*time.Second)
+	simReply(t, mw.base, `{"to":"5511900000002","kind":"text","text":"SIM"}`)
+
+	gs := cb.waitUnique(2, 20*time.Second)
+	shop, acme := onPath(gs, "/shop"), onPath(gs, "/acme")
+	if len(shop) != 1 || len(acme) != 1 {
+		t.Fatalf("replies: %d to shop, %d to acme: %+v", len(shop), len(acme), gs)
+	}
+	if shop[0].sig != callbacks.Sign(shop[0].body, []byte("shop-secret")) || acme[0].sig != callbacks.Sign(acme[0].body, []byte("acme-secret")) {
+		t.Errorf("replies not signed with their tenants' secrets")
+	}
+	var pick struct {
+		replyGot
+		MessageSeq uint64 `json:"message_seq"`
+	}
+	if err := json.Unmarshal(shop[0].body, &pick); err != nil || pick.Type != "reply" || pick.Kind != "button" || pick.Pick == nil ||
+		pick.Pick.Title != "No" || pick.Pick.Index != 2 || pick.MessageSeq != mwAnswer.ID || pick.MessageID == "" ||
+		pick.From != "5511900000001" || pick.Line != "106540352242922" {
+		t.Errorf("the MultiWhats client's pick: %s", shop[0].body)
+	}
+
+	// Wavy's push: an SMS MO names the message (mt), a WhatsApp batch its correlationId.
+	var mo struct {
+		ID, Source, MessageText string
+		MT                      *struct{ ID, CorrelationID string }
+		Data                    []struct {
+			ID, Source, CorrelationID string
+			Message                   struct{ Type, MessageText string }
+		}
+	}
+	if err := json.Unmarshal(acme[0].body, &mo); err != nil {
+		t.Fatalf("the Wavy client's reply: %s: %v", acme[0].body, err)
+	}
+	t.Logf("the Wavy client's reply: %s", acme[0].body)
+	switch {
+	case mo.MT != nil:
+		if mo.Source != "5511900000002" || mo.MessageText != "SIM" || mo.MT.ID != wavyID || mo.MT.CorrelationID != "wavy-corr-1" {
+			t.Errorf("the Wavy client's MO: %s", acme[0].body)
+		}
+	case len(mo.Data) == 1:
+		if d := mo.Data[0]; d.Source != "5511900000002" || d.Message.MessageText != "SIM" || d.CorrelationID != "wavy-corr-1" {
+			t.Errorf("the Wavy client's MO: %s", acme[0].body)
+		}
+	default:
+		t.Errorf("the Wavy client's reply is no Wavy MO: %s", acme[0].body)
+	}
+
+	// The same reply pulled, once.
+	var list struct {
+		Total    int
+		Messages []struct {
+			Source, MessageText string
+			MT                  *struct{ ID, CorrelationID string }
+		}
+	}
+	code, body = get(base+"/v1/sms/receive/list", wavyAuth)
+	if code != 200 || json.Unmarshal([]byte(body), &list) != nil || list.Total != 1 || len(list.Messages) != 1 {
+		t.Fatalf("receive/list: %d %s", code, body)
+	}
+	if m := list.Messages[0]; m.Source != "5511900000002" || m.MessageText != "SIM" || m.MT == nil || m.MT.ID != wavyID || m.MT.CorrelationID != "wavy-corr-1" {
+		t.Errorf("receive/list: %s", body)
+	}
+	code, body = get(base+"/v1/sms/receive/list", wavyAuth)
+	expect(t, "receive/list again", code, body, 200, `"total":0`)
+	if got := metric(t, addr, `switchboard_replies_total{upstream="meta",result="matched"}`); got != 1 {
+		t.Errorf("matched replies from meta = %v, want 1", got)
+	}
+}

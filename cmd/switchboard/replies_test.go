@@ -7,6 +7,9 @@ import (
 
 	"github.com/goccy/go-json"
 
+	"switchboard/adapters/wavy"
+	"switchboard/adapters/whatsappcloud"
+	"switchboard/canonical"
 	"switchboard/gateway/callbacks"
 	"switchboard/internal/testutil"
 )
@@ -319,5 +322,95 @@ func TestReplyRoundTrips(t *testing.T) {
 	expect(t, "receive/list again", code, body, 200, `"total":0`)
 	if got := metric(t, addr, `switchboard_replies_total{upstream="meta",result="matched"}`); got != 1 {
 		t.Errorf("matched replies from meta = %v, want 1", got)
+	}
+}
+
+const refusalsConfig = `
+listen: "{{ADDR}}"
+data_dir: "{{DATA}}"
+admin_token: "admin-secret-token"
+log_level: warn
+callbacks: { timeout: 2s, max_attempts: 1000, initial_backoff: 50ms, max_backoff: 300ms }
+tenants:
+  - id: acme
+    replies: { url: "{{CB}}/replies" }
+    native: { token: "native-demo-token" }
+upstreams:
+  - name: meta
+    dialect: whatsappcloud
+    url: "http://127.0.0.1:1"
+    credentials: { token: cloud-demo-token, phone_number_id: "106540352242922", app_secret: app-secret, verify_token: vt }
+    replies: { lines: { "106540352242922": acme } }
+  - name: wavy-up
+    dialect: wavy
+    url: "http://127.0.0.1:1"
+    credentials: { username: acme, token: wavy-demo-token, receipt_token: rt }
+    replies: { tenant: acme }
+routes:
+  - { name: all, match: {}, upstreams: [meta, wavy-up] }
+`
+
+// TestReplyRefusals: a Meta message webhook unsigned or wrongly signed, a Wavy MO without
+// or with a wrong token, and a signed reply on a line no tenant owns are refused or counted,
+// and none is delivered to a client or kept for a pull; a signed reply on the tenant's line,
+// posted last, is delivered (so the receiver was listening all along).
+func TestReplyRefusals(t *testing.T) {
+	cb := newReceiver(t)
+	cb.up()
+	addr := freeAddr(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, fillConfig(refusalsConfig, "ADDR", addr, "DATA", dir+"/data", "CB", cb.url()))
+	startProc(t, addr, "serve", "-config", cfg)
+	base := "http://" + addr + "/receipts/"
+
+	reply := func(text string) canonical.Reply {
+		return canonical.Reply{VendorID: "wamid.in-" + text, From: "5511900000001", Kind: canonical.ReplyText, Text: text,
+			Channel: canonical.ChannelWhatsApp, ReceivedAt: time.Now().UTC().Truncate(time.Second)}
+	}
+	webhook := func(line, text string) string {
+		return string(whatsappcloud.AppendMessageWebhook(nil, line, []canonical.Reply{reply(text)}))
+	}
+	signed := func(body string) map[string]string {
+		return map[string]string{"X-Hub-Signature-256": whatsappcloud.Signature([]byte(body), []byte("app-secret"))}
+	}
+	b := webhook("106540352242922", "unsigned")
+	code, body := do("POST", base+"meta", nil, b)
+	expect(t, "unsigned webhook", code, body, 401, "invalid signature")
+	b = webhook("106540352242922", "wrongly signed")
+	code, body = do("POST", base+"meta", map[string]string{"X-Hub-Signature-256": whatsappcloud.Signature([]byte(b), []byte("not-the-secret"))}, b)
+	expect(t, "wrongly signed webhook", code, body, 401, "invalid signature")
+	b = webhook("999999999999999", "no tenant's line")
+	code, body = do("POST", base+"meta", signed(b), b)
+	expect(t, "a line no tenant owns", code, body, 200, "")
+
+	mo := reply("wavy mo")
+	mo.ID, mo.Channel, mo.Line = "mo-1", canonical.ChannelSMS, "28128"
+	b = string(wavy.RenderReply(nil, &mo))
+	code, body = do("POST", base+"wavy-up", nil, b)
+	expect(t, "Wavy MO without a token", code, body, 401, "receipt token")
+	code, body = do("POST", base+"wavy-up?token=wrong", nil, b)
+	expect(t, "Wavy MO with a wrong token", code, body, 401, "receipt token")
+	code, body = do("POST", base+"wavy-up", map[string]string{"Authorization": "Bearer wrong"}, b)
+	expect(t, "Wavy MO with a wrong bearer token", code, body, 401, "receipt token")
+
+	b = webhook("106540352242922", "control")
+	code, body = do("POST", base+"meta", signed(b), b)
+	expect(t, "the control", code, body, 200, "")
+	gs := cb.waitUnique(1, 20*time.Second)
+	code, body = get("http://"+addr+"/gateway/v1/replies", nativeAuth)
+	var page struct{ Replies []json.RawMessage }
+	if code != 200 || json.Unmarshal([]byte(body), &page) != nil || len(page.Replies) != 1 {
+		t.Fatalf("replies kept: %d %s", code, body)
+	}
+	testutil.Until(2*time.Second, func() bool { return len(cb.all()) > 1 }) // a stray one would show by now
+	gs = cb.all()
+	if len(gs) != 1 || parseReply(t, gs[0].body).Text != "control" || parseReply(t, page.Replies[0]).Text != "control" {
+		t.Errorf("delivered: %+v; kept: %s", gs, body)
+	}
+	if got := metric(t, addr, `switchboard_replies_total{upstream="meta",result="refused"}`); got != 1 {
+		t.Errorf("refused replies = %v, want 1", got)
+	}
+	if got := metric(t, addr, `switchboard_receipts_total{upstream="wavy-up",result="unauthorized"}`); got != 3 {
+		t.Errorf("unauthorized Wavy posts = %v, want 3", got)
 	}
 }

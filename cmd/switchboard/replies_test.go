@@ -18,14 +18,17 @@ import (
 // the tenant that owns the line, linked to the message it answers, at least once, across a
 // kill -9 of the gateway.
 
-const repliesConfig = `
+// repliesHead starts the replies tests' configs: quick retries and callbacks.
+const repliesHead = `
 listen: "{{ADDR}}"
 data_dir: "{{DATA}}"
 admin_token: "admin-secret-token"
 log_level: warn
 retry: { max_attempts: 10, initial_backoff: 50ms, max_backoff: 200ms }
 callbacks: { timeout: 2s, max_attempts: 1000, initial_backoff: 50ms, max_backoff: 300ms }
-tenants:
+`
+
+const repliesConfig = repliesHead + `tenants:
   - id: acme
     callbacks: { secret: "cb-secret" }
     replies: { url: "{{CB}}/replies" }
@@ -182,14 +185,7 @@ func TestReplyKill9(t *testing.T) {
 	t.Logf("replies after kill -9: %d delivered, %d duplicates", len(gs), dups)
 }
 
-const roundTripConfig = `
-listen: "{{ADDR}}"
-data_dir: "{{DATA}}"
-admin_token: "admin-secret-token"
-log_level: warn
-retry: { max_attempts: 10, initial_backoff: 50ms, max_backoff: 200ms }
-callbacks: { timeout: 2s, max_attempts: 1000, initial_backoff: 50ms, max_backoff: 300ms }
-tenants:
+const roundTripConfig = repliesHead + `tenants:
   - id: shop
     callbacks: { secret: "shop-secret" }
     replies: { url: "{{CB}}/shop" }
@@ -325,13 +321,7 @@ func TestReplyRoundTrips(t *testing.T) {
 	}
 }
 
-const refusalsConfig = `
-listen: "{{ADDR}}"
-data_dir: "{{DATA}}"
-admin_token: "admin-secret-token"
-log_level: warn
-callbacks: { timeout: 2s, max_attempts: 1000, initial_backoff: 50ms, max_backoff: 300ms }
-tenants:
+const refusalsConfig = repliesHead + `tenants:
   - id: acme
     replies: { url: "{{CB}}/replies" }
     native: { token: "native-demo-token" }

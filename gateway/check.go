@@ -67,6 +67,13 @@ func checkVendors(cfg *config.Config, vendors []adapters.Vendor) error {
 			}
 		}
 	}
+	for i, t := range cfg.Tenants {
+		if d := t.Replies.Dialect; d != "" {
+			if v, ok := adapters.Lookup(vendors, d); !ok || !v.Ingress {
+				probs = append(probs, oneOf(cfg, "tenants["+strconv.Itoa(i)+"].replies.dialect", d, ingress))
+			}
+		}
+	}
 	return probs.Err()
 }
 

@@ -67,6 +67,8 @@ type core struct {
 	cert atomic.Pointer[tls.Certificate]
 	// tickets are the admin pages' login tickets not used yet.
 	tickets tickets
+	// replyHooks see every reply stored (replies.go).
+	replyHooks []ReplyHook
 }
 
 // New opens storage and builds the gateway; it does not listen yet.
@@ -166,6 +168,7 @@ func (s *Server) router() *router.Router {
 	s.adminRoutes(r)
 	s.operationsRoutes(r)
 	s.receiptRoutes(r)
+	s.replyRoutes(r)
 	s.migrationRoutes(r)
 	r.GET("/healthz", func(ctx *fasthttp.RequestCtx) { writeJSON(ctx, 200, []byte(`{"status":"ok"}`)) })
 	r.GET("/readyz", s.readyz)

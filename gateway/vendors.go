@@ -50,7 +50,7 @@ func (s *Server) opHandler(op adapters.Operator, rt adapters.Route) fasthttp.Req
 				c.Account = &t.account
 			}
 		}
-		status, body, err := op.Serve(c, adapters.Env{Store: recordStore{s.q, s.lookups()}, Authenticate: s.authenticateAccount}, nil)
+		status, body, err := op.Serve(c, adapters.Env{Store: recordStore{s.q, s.lookups()}, Authenticate: s.authenticateAccount, Replies: replyStoreOf(s.q)}, nil)
 		if err != nil {
 			e := canonical.AsError(err)
 			if e.Code == canonical.ErrInternal {

@@ -14,5 +14,6 @@ func Vendor() adapters.Vendor {
 		ParseReceipts: ParseReceipts,
 		ParseReplies:  ParseReplies,
 		RenderReply:   RenderReply,
+		RenderStatus:  RenderStatus,
 	}
 }

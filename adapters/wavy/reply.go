@@ -102,11 +102,7 @@ func ParseReplies(body []byte, now time.Time) ([]canonical.Reply, error) {
 		if m.MT != nil {
 			r.InReplyTo, r.InReplyToUpstreamID = m.MT.CorrelationID, m.MT.ID
 		}
-		var err error
-		if r.ReceivedAt, err = receivedAt(m.ReceivedAt, m.ReceivedDate, now, field); err != nil {
-			return nil, err
-		}
-		if err := checkReply(&r, field); err != nil {
+		if err := finish(&r, m.ReceivedAt, m.ReceivedDate, now, field); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
@@ -138,11 +134,7 @@ func parseWhatsAppMOs(body []byte, now time.Time) ([]canonical.Reply, error) {
 		if m.Message == nil || !readWhatsAppContent(m, &r) {
 			continue // a type no client dialect carries (DIALECT.md, "Replies")
 		}
-		var err error
-		if r.ReceivedAt, err = receivedAt(m.ReceivedAt, m.ReceivedDate, now, field); err != nil {
-			return nil, err
-		}
-		if err := checkReply(&r, field); err != nil {
+		if err := finish(&r, m.ReceivedAt, m.ReceivedDate, now, field); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
@@ -215,8 +207,13 @@ func receivedAt(ms json.RawMessage, date string, now time.Time, field string) (t
 	return now, nil
 }
 
-// checkReply runs adapters.CheckReply and names the field in the body's terms.
-func checkReply(r *canonical.Reply, field string) error {
+// finish sets a reply's time from the MO's and holds it to the reply contract, naming the
+// field at fault in the body's terms.
+func finish(r *canonical.Reply, ms json.RawMessage, date string, now time.Time, field string) error {
+	var err error
+	if r.ReceivedAt, err = receivedAt(ms, date, now, field); err != nil {
+		return err
+	}
 	if err := adapters.CheckReply(r); err != nil {
 		e := canonical.AsError(err)
 		name := e.Field

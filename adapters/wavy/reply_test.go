@@ -1,8 +1,6 @@
 package wavy
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -19,28 +17,10 @@ func TestParseRepliesGolden(t *testing.T) {
 	adaptertest.RunReplyGolden(t, ParseReplies, "testdata/replies")
 }
 
-// replyBodies returns the bodies of the reply golden cases.
-func replyBodies(t testing.TB) map[string][]byte {
-	files, _ := filepath.Glob("testdata/replies/*.json")
-	out := map[string][]byte{}
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var c adaptertest.ReplyCase
-		if err := json.Unmarshal(raw, &c); err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(f)] = c.Body
-	}
-	return out
-}
-
 // TestReceiptsAndMOsApart: the receipt parser reads no MO, the reply parser no callback,
 // neither with an error.
 func TestReceiptsAndMOsApart(t *testing.T) {
-	for name, body := range replyBodies(t) {
+	for name, body := range adaptertest.ReplyBodies(t, "testdata/replies") {
 		rs, err := ParseReceipts(body, receiptNow)
 		if name == "callback_only.json" {
 			if err != nil || len(rs) != 1 {
@@ -156,31 +136,13 @@ func TestRenderReplyWhatsApp(t *testing.T) {
 	}
 }
 
+// FuzzParseReplies: besides the contract, what parses renders as Wavy's MO and reads back.
 func FuzzParseReplies(f *testing.F) {
-	for _, b := range replyBodies(f) {
-		f.Add(b)
-	}
-	f.Add(RenderReply(nil, &matched))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		reps, err := ParseReplies(body, receiptNow)
-		if err != nil {
-			if _, ok := err.(*canonical.Error); !ok {
-				t.Fatalf("error is not a *canonical.Error: %T %v", err, err)
-			}
-			return
+	adaptertest.FuzzReplies(f, ParseReplies, "testdata/replies", func(t *testing.T, r *canonical.Reply) {
+		w := *r
+		w.ID, w.MessageID, w.ClientRef = "x", r.InReplyToUpstreamID, r.InReplyTo
+		if back, err := ParseReplies(RenderReply(nil, &w), receiptNow); err != nil || len(back) != 1 || back[0].From != r.From {
+			t.Fatalf("rendered reply does not read back: %+v %v\nfrom %+v", back, err, w)
 		}
-		if len(reps) > adapters.MaxReceipts {
-			t.Fatalf("%d replies", len(reps))
-		}
-		for i := range reps {
-			r := reps[i]
-			if err := adapters.CheckReply(&r); err != nil {
-				t.Fatalf("reply breaks the contract: %v %+v", err, r)
-			}
-			r.ID, r.MessageID, r.ClientRef = "x", r.InReplyToUpstreamID, r.InReplyTo
-			if back, err := ParseReplies(RenderReply(nil, &r), receiptNow); err != nil || len(back) != 1 || back[0].From != r.From {
-				t.Fatalf("rendered reply does not read back: %+v %v\nfrom %+v", back, err, r)
-			}
-		}
-	})
+	}, RenderReply(nil, &matched))
 }

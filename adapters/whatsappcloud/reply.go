@@ -211,12 +211,8 @@ func readContent(m *inMessage, r *canonical.Reply) bool {
 // reaction's message_id). As in AppendStatusWebhook, the business account id and display
 // number are the phone number id.
 func AppendMessageWebhook(dst []byte, phoneNumberID string, replies []canonical.Reply) []byte {
-	dst = append(dst, `{"object":"`+webhookObject+`","entry":[{`...)
-	dst = appendField(dst, true, "id", phoneNumberID)
-	dst = append(dst, `,"changes":[{"value":{"messaging_product":"whatsapp","metadata":{`...)
-	dst = appendField(dst, true, "display_phone_number", phoneNumberID)
-	dst = appendField(dst, false, "phone_number_id", phoneNumberID)
-	dst = append(dst, `},"contacts":[`...)
+	dst = appendWebhookHead(dst, phoneNumberID)
+	dst = append(dst, `,"contacts":[`...)
 	for i := range replies {
 		if i > 0 {
 			dst = append(dst, ',')

@@ -1,8 +1,6 @@
 package whatsappcloud
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -19,28 +17,10 @@ func TestParseRepliesGolden(t *testing.T) {
 	adaptertest.RunReplyGolden(t, ParseReplies, "testdata/replies")
 }
 
-// replyBodies returns the webhook bodies of the reply golden cases.
-func replyBodies(t testing.TB) map[string][]byte {
-	files, _ := filepath.Glob("testdata/replies/*.json")
-	out := map[string][]byte{}
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var c adaptertest.ReplyCase
-		if err := json.Unmarshal(raw, &c); err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(f)] = c.Body
-	}
-	return out
-}
-
 // TestStatusesAndRepliesApart: the status parser reads no message webhook, the reply parser
 // no status webhook, neither with an error.
 func TestStatusesAndRepliesApart(t *testing.T) {
-	for name, body := range replyBodies(t) {
+	for name, body := range adaptertest.ReplyBodies(t, "testdata/replies") {
 		sts, err := ParseStatusWebhook(body)
 		if name == "statuses_only.json" {
 			if err != nil || len(sts) != 1 {
@@ -140,26 +120,9 @@ func mustJSONs(v any) string {
 }
 
 func FuzzParseReplies(f *testing.F) {
-	for _, b := range replyBodies(f) {
-		f.Add(b)
-	}
-	f.Add(AppendMessageWebhook(nil, testPhoneID, simReplies))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		reps, err := ParseReplies(body, adaptertest.Now)
-		if err != nil {
-			if _, ok := err.(*canonical.Error); !ok {
-				t.Fatalf("error is not a *canonical.Error: %T %v", err, err)
-			}
-			return
+	adaptertest.FuzzReplies(f, ParseReplies, "testdata/replies", func(t *testing.T, r *canonical.Reply) {
+		if r.Channel != canonical.ChannelWhatsApp {
+			t.Fatalf("reply not on whatsapp: %+v", r)
 		}
-		if len(reps) > adapters.MaxReceipts {
-			t.Fatalf("%d replies", len(reps))
-		}
-		for i := range reps {
-			r := reps[i]
-			if err := adapters.CheckReply(&r); err != nil || r.Channel != canonical.ChannelWhatsApp {
-				t.Fatalf("reply breaks the contract: %v %+v", err, r)
-			}
-		}
-	})
+	}, AppendMessageWebhook(nil, testPhoneID, simReplies))
 }

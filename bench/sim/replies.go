@@ -47,8 +47,8 @@ const (
 
 // Replies configures the replies a simulator posts at a rate.
 type Replies struct {
-	// Rate is replies per second, each to a message accepted and not yet replied to at this
-	// rate (oldest first); 0 posts only on demand.
+	// Rate is replies per second, each to a message accepted while the rate is set and not
+	// yet replied to at this rate (oldest first); 0 posts only on demand.
 	Rate float64 `json:"rate"`
 	// Kinds are taken in turn: text, button, list, media. A button or list reply to a
 	// message without buttons or options is a text. Default: text.
@@ -101,7 +101,7 @@ func upstreamID(dialect string, m *canonical.Message) string {
 	return m.ID
 }
 
-// accepted remembers messages just accepted.
+// rememberAccepted remembers messages just accepted.
 func (s *Sim) rememberAccepted(msgs []*canonical.Message) {
 	mem := &s.mem
 	mem.mu.Lock()

@@ -53,6 +53,9 @@ func checkVendors(cfg *config.Config, vendors []adapters.Vendor) error {
 			probs = append(probs, oneOf(cfg, p+".dialect", u.Dialect, upstream))
 			continue
 		}
+		if u.Replies != nil && v.NewLocal != nil {
+			probs = append(probs, cfg.Problem(p+".replies", "a %s upstream delivers in-process: no reply ever comes from it", u.Dialect))
+		}
 		if !v.NoURL && !checkURL(cfg, &probs, p+".url", u.URL) {
 			continue
 		}

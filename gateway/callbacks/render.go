@@ -101,7 +101,7 @@ func (w *Worker) render(e queue.FeedEntry, rec *queue.Record) []Delivery {
 // pushes it (RenderReply: Wavy's MO push), else Switchboard's reply JSON.
 func (w *Worker) renderReply(e queue.FeedEntry) Delivery {
 	r := e.Reply
-	body := []byte(nil)
+	var body []byte
 	if v, ok := adapters.Lookup(w.opts.Vendors, r.Dialect); ok && v.RenderReply != nil {
 		body = v.RenderReply(nil, r)
 	} else {

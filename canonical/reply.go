@@ -100,4 +100,7 @@ type Reply struct {
 	Dialect    string `json:"dialect,omitempty"`
 	// FlowID is the FlowBot flow of the message answered, when it had one.
 	FlowID string `json:"flow_id,omitempty"`
+	// MessageChannel is the channel of the message answered: a client that sent an SMS
+	// reads SMS replies, whichever channel the upstream carried it on.
+	MessageChannel Channel `json:"message_channel,omitempty"`
 }

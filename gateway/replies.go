@@ -177,6 +177,7 @@ func (s *Server) matchReply(r *canonical.Reply, now time.Time) error {
 		return err
 	}
 	r.MessageID, r.MessageSeq, r.ClientRef, r.Dialect, r.FlowID = m.ID, m.Seq, m.ClientRef, m.Dialect, m.FlowID
+	r.MessageChannel = m.Channel
 	adapters.FillPickIndex(r, m)
 	return nil
 }

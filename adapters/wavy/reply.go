@@ -233,9 +233,10 @@ func finish(r *canonical.Reply, ms json.RawMessage, date string, now time.Time, 
 const moDateMillis = "2006-01-02T15:04:05.000Z"
 
 // RenderReply appends a reply as Wavy pushes it to its client: a WhatsApp reply as a batch
-// of one WhatsApp MO, any other as an SMS MO (AppendSMSMO).
+// of one WhatsApp MO, any other as an SMS MO (AppendSMSMO); a reply to an SMS the client
+// sent is an SMS MO whatever carried it (an SMS client reads SMS MOs).
 func RenderReply(dst []byte, r *canonical.Reply) []byte {
-	if r.Channel == canonical.ChannelWhatsApp {
+	if r.Channel == canonical.ChannelWhatsApp && r.MessageChannel != canonical.ChannelSMS {
 		return AppendWhatsAppMOs(dst, []canonical.Reply{*r})
 	}
 	return AppendSMSMO(dst, r)

@@ -128,7 +128,7 @@ func (s *Server) takeReplies(ctx *fasthttp.RequestCtx, u *config.Upstream, webho
 			result = "matched"
 		}
 		repliesCounter(u.Name, result).Inc()
-		s.log.Info("reply stored", "upstream", u.Name, "tenant", r.Tenant, "reply", r.ID, "kind", r.Kind, "message", r.MessageID)
+		s.log.Debug("reply stored", "upstream", u.Name, "tenant", r.Tenant, "reply", r.ID, "kind", r.Kind, "message", r.MessageID)
 		for _, h := range s.replyHooks {
 			if err := h(r.Tenant, r.From, adapters.ReplyText(r)); err != nil {
 				s.log.Error("a reply hook failed; the vendor is asked to post again", "tenant", r.Tenant, "reply", r.ID, "err", err)

@@ -40,10 +40,8 @@ func (s *Server) replyRoutes(r *router.Router) {
 // after the cursor (from the oldest retained without one), oldest first, as Switchboard's
 // reply JSON, and the cursor to pass next: {"replies":[...],"next":"<cursor>"}.
 func (s *Server) pullReplies(ctx *fasthttp.RequestCtx) {
-	tok, _ := native.BearerToken(ctx.Request.Header.Peek("Authorization"))
-	t := s.dir.authenticate(adaptersBearer(tok))
+	t := s.nativeTenant(ctx)
 	if t == nil {
-		s.writeNativeError(ctx, errBadCredentials)
 		return
 	}
 	ctx.SetUserValue(tenantValue, t.id)

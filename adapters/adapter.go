@@ -29,6 +29,8 @@ const (
 	OpStatusQuery Op = "status-query" // Wavy status by ids/correlation ids, legacy by id
 	OpStatusList  Op = "status-list"  // Wavy statuses not returned before
 	OpCheckSent   Op = "check-sent"   // FlowBot: did these phones get a template lately
+	OpReplyList   Op = "reply-list"   // Wavy: replies not returned before
+	OpReplySearch Op = "reply-search" // Wavy: replies received in a time range
 )
 
 // IsSend reports whether the op turns a request into queued messages.

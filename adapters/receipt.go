@@ -16,6 +16,8 @@ const MaxReceipts = 1000
 
 // genericReceipt is Switchboard's own receipt format (see ParseGenericReceipts).
 type genericReceipt struct {
+	// Type is "reply" on Switchboard's reply JSON, which this parser skips.
+	Type       string `json:"type"`
 	ID         string `json:"id"`
 	UpstreamID string `json:"upstream_id"`
 	Status     string `json:"status"`
@@ -28,7 +30,8 @@ type genericReceipt struct {
 // upstreams whose vendor posts no receipts of its own) use: one object or an array of them,
 // {"id":"<our message id>","upstream_id":"...","status":"sent|delivered|read|failed|
 // expired|rejected","code":"...","reason":"...","at":"<RFC 3339>"}. id or upstream_id is
-// required; at defaults to now.
+// required; at defaults to now. Objects marked "type":"reply" are replies
+// (ParseGenericReplies) and are skipped, so a body of replies alone gives no receipt.
 func ParseGenericReceipts(body []byte, now time.Time) ([]Receipt, error) {
 	var rs []genericReceipt
 	if err := UnmarshalOneOrMany(body, &rs); err != nil {
@@ -36,6 +39,9 @@ func ParseGenericReceipts(body []byte, now time.Time) ([]Receipt, error) {
 	}
 	out := make([]Receipt, 0, len(rs))
 	for i, g := range rs {
+		if g.Type == ReplyType {
+			continue
+		}
 		field := "[" + strconv.Itoa(i) + "]"
 		if g.ID == "" && g.UpstreamID == "" {
 			return nil, canonical.Invalid(field+".id", "id or upstream_id is required")

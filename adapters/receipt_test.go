@@ -47,8 +47,14 @@ func FuzzParseGenericReceipts(f *testing.F) {
 	f.Add([]byte(`{"upstream_id":"u","status":"failed","code":"E1"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		rs, err := ParseGenericReceipts(body, receiptNow)
-		if err == nil && (len(rs) == 0 || len(rs) > MaxReceipts) {
+		if err == nil && len(rs) > MaxReceipts {
 			t.Fatalf("%d receipts without an error", len(rs))
+		}
+		if err == nil && len(rs) == 0 {
+			// Only a body of replies may give no receipt: the reply parser reads it.
+			if reps, err := ParseGenericReplies(body, receiptNow); err == nil && len(reps) == 0 {
+				t.Fatalf("a body neither parser reads was accepted: %q", body)
+			}
 		}
 		for _, r := range rs {
 			if r.ID == "" && r.UpstreamID == "" || r.Change.Status == "" {

@@ -47,10 +47,25 @@ type Vendor struct {
 	// RenderReply appends a reply to dst as the dialect's clients receive it pushed (Wavy's
 	// MO push); nil means Switchboard's own reply JSON.
 	RenderReply func(dst []byte, r *canonical.Reply) []byte
+	// RenderStatus renders the status callbacks the dialect's clients receive for the last
+	// change of a message's history (Wavy's sent-status callback and delivery receipt), none
+	// when that change is not one they hear of; nil means Switchboard's native status JSON.
+	RenderStatus func(m *canonical.Message, history []canonical.Change) []StatusCallback
 	// Webhook, when set, is how the vendor's receipts are authenticated instead of the
 	// upstream's receipt_token: it signs what it posts (Meta).
 	Webhook *Webhook
 }
+
+// StatusCallback is one status callback as a dialect's clients receive it.
+type StatusCallback struct {
+	// Kind names it to the receiver (X-Switchboard-Event); KindDeliveryCallback goes to
+	// the tenant's callbacks.delivery_url, any other to callbacks.url.
+	Kind string
+	Body []byte
+}
+
+// KindDeliveryCallback is the kind of a status callback posted to the delivery URL.
+const KindDeliveryCallback = "delivery"
 
 // Webhook is a vendor's own authentication of the receipts it posts. Such a vendor retries
 // anything but a 200 for days, so a signed body is answered 200 even when it cannot be read.

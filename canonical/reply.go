@@ -1,6 +1,9 @@
 package canonical
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // ReplyKind says what a recipient's reply carries.
 type ReplyKind string
@@ -74,8 +77,9 @@ type Reply struct {
 	Media    *Attachment `json:"media,omitempty"`
 	Pick     *Pick       `json:"pick,omitempty"`
 	Location *Location   `json:"location,omitempty"`
-	// Contacts keeps the vendor's contact cards as it sent them (JSON).
-	Contacts []byte `json:"contacts,omitempty"`
+	// Contacts keeps the vendor's contact cards as it sent them: JSON, written as is (not
+	// base64) when the reply is marshalled.
+	Contacts json.RawMessage `json:"contacts,omitempty"`
 	// Emoji is a reaction's emoji ("" removes an earlier reaction).
 	Emoji string `json:"emoji,omitempty"`
 
@@ -89,8 +93,14 @@ type Reply struct {
 	// MessageID is our message the reply answers ("" when unmatched); ClientRef and
 	// Dialect are that message's, so a client can join the reply to what it sent.
 	MessageID string `json:"message_id,omitempty"`
-	ClientRef string `json:"client_ref,omitempty"`
-	Dialect   string `json:"dialect,omitempty"`
+	// MessageSeq is that message's Seq: the id a dialect with integer ids (MultiWhats'
+	// record id) gave the client for it.
+	MessageSeq uint64 `json:"message_seq,omitempty"`
+	ClientRef  string `json:"client_ref,omitempty"`
+	Dialect    string `json:"dialect,omitempty"`
 	// FlowID is the FlowBot flow of the message answered, when it had one.
 	FlowID string `json:"flow_id,omitempty"`
+	// MessageChannel is the channel of the message answered: a client that sent an SMS
+	// reads SMS replies, whichever channel the upstream carried it on.
+	MessageChannel Channel `json:"message_channel,omitempty"`
 }

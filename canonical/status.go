@@ -19,6 +19,9 @@ const (
 	StatusExpired   Status = "expired"
 	StatusRejected  Status = "rejected"
 	StatusDead      Status = "dead"
+	// StatusReplied is a history entry only: the recipient replied to the message. It
+	// never moves a message's status (Advances is false for it).
+	StatusReplied Status = "replied"
 )
 
 // Final reports whether no further sending attempt will be made.
@@ -34,6 +37,8 @@ func (s Status) Final() bool {
 // rank orders the forward path so that a late receipt never moves a status backwards.
 func (s Status) rank() int {
 	switch s {
+	case StatusReplied:
+		return -1
 	case StatusAccepted:
 		return 0
 	case StatusQueued, StatusScheduled:
@@ -52,6 +57,9 @@ func (s Status) rank() int {
 
 // Advances reports whether moving from s to next is progress (or a failure), not a step back.
 func (s Status) Advances(next Status) bool {
+	if next == StatusReplied {
+		return false
+	}
 	return next.rank() > s.rank() || (next.rank() == 6 && s.rank() < 4)
 }
 

@@ -249,6 +249,8 @@ type Tenant struct {
 	Callbacks Callbacks `yaml:"callbacks"`
 	// OptOut is the words that put a recipient on the tenant's opt-out list (optout.go).
 	OptOut OptOut `yaml:"opt_out"`
+	// Replies are where the recipients' replies are posted (README.md, "Replies").
+	Replies TenantReplies `yaml:"replies"`
 
 	MessageFlow *TenantMessageFlow `yaml:"messageflow"`
 	MultiWhats  *TenantMultiWhats  `yaml:"multiwhats"`
@@ -278,6 +280,30 @@ type Callbacks struct {
 	// Secret signs every callback: X-Switchboard-Signature: sha256=<hex HMAC-SHA256 of the
 	// body>.
 	Secret string `yaml:"secret"`
+}
+
+// TenantReplies is where a tenant's replies go. Replies are durable and posted like status
+// callbacks (the callbacks section tunes both), each signed with callbacks.secret; they can
+// also be pulled (GET /gateway/v1/replies, Wavy's receive/list and receive/search).
+type TenantReplies struct {
+	// URL receives every reply, in the dialect of the message it answers (Wavy's MO push
+	// for Wavy messages, Switchboard's reply JSON for the others). Empty: replies are only
+	// pulled. The first time replies are posted for a tenant they start with the replies
+	// from then on.
+	URL string `yaml:"url"`
+	// Dialect is the shape of a reply that answers no message Switchboard knows (native,
+	// messageflow, multiwhats, wavy, flowbot). Empty: native.
+	Dialect string `yaml:"dialect"`
+}
+
+// UpstreamReplies says which tenant owns the replies an upstream posts, by the business
+// line (phone number id, short code, sender number) they arrived on. A reply on a line no
+// tenant owns is counted and dropped, never delivered.
+type UpstreamReplies struct {
+	// Tenant owns the replies of every line not listed in Lines ("": none).
+	Tenant string `yaml:"tenant"`
+	// Lines maps a line to the tenant that owns its replies.
+	Lines map[string]string `yaml:"lines"`
 }
 
 // TenantMessageFlow is a tenant's MessageFlow credential.
@@ -351,6 +377,9 @@ type Upstream struct {
 	// Breaker overrides the global breaker settings for this upstream; keys it leaves out
 	// keep the global values.
 	Breaker *Breaker `yaml:"breaker"`
+	// Replies says which tenants own the replies the upstream posts to /receipts/{name};
+	// without it, its replies are refused.
+	Replies *UpstreamReplies `yaml:"replies"`
 }
 
 // Route sends matching messages to upstreams. Routes are tried in order; the first match wins.

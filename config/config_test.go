@@ -165,6 +165,40 @@ func TestEnvExpansion(t *testing.T) {
 	}
 }
 
+// TestRepliesConfig: an upstream's replies name tenants that exist, and a tenant's replies
+// URL is an http(s) URL.
+func TestRepliesConfig(t *testing.T) {
+	c := mustParse(t, okRoutes+`tenants:
+  - { id: t1, native: { token: a }, replies: { url: "https://t1.example/replies", dialect: wavy } }
+  - { id: t2, native: { token: b } }
+upstreams:
+  - name: sink
+    dialect: http
+    url: "http://127.0.0.1:9000/messages"
+    replies: { tenant: t1, lines: { "5511000": t2 } }
+`)
+	if r := c.Upstreams[0].Replies; r == nil || r.Tenant != "t1" || r.Lines["5511000"] != "t2" || c.Tenants[0].Replies.URL != "https://t1.example/replies" {
+		t.Fatalf("replies = %+v, %+v", c.Upstreams[0].Replies, c.Tenants[0].Replies)
+	}
+	_, probs := parse(t, okRoutes+`tenants:
+  - { id: t1, native: { token: a }, replies: { url: "ftp://t1.example/replies" } }
+upstreams:
+  - name: sink
+    dialect: http
+    url: "http://127.0.0.1:9000/messages"
+    replies: { tenant: t9, lines: { "5511000": t8 } }
+  - { name: other, dialect: sandbox, replies: {} }
+`)
+	var paths []string
+	for _, p := range probs {
+		paths = append(paths, p.Path)
+	}
+	want := []string{"tenants[0].replies.url", "upstreams[0].replies.tenant", "upstreams[0].replies.lines.5511000", "upstreams[1].replies"}
+	if !slices.Equal(paths, want) {
+		t.Errorf("problems:\n%v\nwant paths %q", probs, want)
+	}
+}
+
 func TestThreeMistakes(t *testing.T) {
 	const src = `listen: "127.0.0.1:8080"
 tenants:

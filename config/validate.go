@@ -326,6 +326,9 @@ func (k *checker) tenants() {
 		if u := t.Callbacks.DeliveryURL; u != "" && u != t.Callbacks.URL {
 			k.url(p+".callbacks.delivery_url", u)
 		}
+		if u := t.Replies.URL; u != "" {
+			k.url(p+".replies.url", u)
+		}
 
 		if t.MessageFlow == nil && t.MultiWhats == nil && t.Wavy == nil && t.FlowBot == nil && t.Native == nil {
 			k.add(p, "has no credentials: give at least one of messageflow, multiwhats, wavy, flowbot, native")
@@ -377,6 +380,9 @@ func (k *checker) upstreams() {
 		if u.Breaker != nil {
 			k.breaker(p+".breaker", u.Breaker)
 		}
+		if r := u.Replies; r != nil {
+			k.replies(p+".replies", r)
+		}
 		if px := u.Proxy; px != "" && px != "direct" {
 			pu, err := url.Parse(px)
 			if err != nil || pu.Host == "" || !slices.Contains([]string{"http", "socks5", "socks5h"}, pu.Scheme) {
@@ -384,6 +390,37 @@ func (k *checker) upstreams() {
 			}
 		}
 	}
+}
+
+// replies checks an upstream's reply owners: each a tenant defined.
+func (k *checker) replies(path string, r *UpstreamReplies) {
+	if r.Tenant == "" && len(r.Lines) == 0 {
+		k.add(path, "names no tenant: give tenant, lines or both")
+	}
+	if r.Tenant != "" {
+		k.tenantRef(path+".tenant", r.Tenant)
+	}
+	lines := make([]string, 0, len(r.Lines))
+	for line := range r.Lines {
+		lines = append(lines, line)
+	}
+	slices.Sort(lines)
+	for _, line := range lines {
+		if line == "" {
+			k.add(path+".lines", "a line is empty")
+			continue
+		}
+		k.tenantRef(path+".lines."+line, r.Lines[line])
+	}
+}
+
+func (k *checker) tenantRef(path, id string) {
+	for _, t := range k.c.Tenants {
+		if t.ID == id {
+			return
+		}
+	}
+	k.add(path, "tenant %q is not defined", id)
 }
 
 func (k *checker) upstreamRef(path, name string) {

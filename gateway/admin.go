@@ -58,10 +58,8 @@ func (s *Server) admin(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 // messageStatus serves GET /gateway/v1/messages/{id}: the message and its status history,
 // to the tenant that sent it.
 func (s *Server) messageStatus(ctx *fasthttp.RequestCtx) {
-	tok, _ := native.BearerToken(ctx.Request.Header.Peek("Authorization"))
-	t := s.dir.authenticate(adaptersBearer(tok))
+	t := s.nativeTenant(ctx)
 	if t == nil {
-		s.writeNativeError(ctx, errBadCredentials)
 		return
 	}
 	id, _ := ctx.UserValue("id").(string)
@@ -80,6 +78,17 @@ func (s *Server) messageStatus(ctx *fasthttp.RequestCtx) {
 		"kind": m.Kind, "attempts": m.Attempts, "upstream": m.Upstream, "upstream_id": m.UpstreamID,
 		"last_error": m.LastError, "created_at": m.CreatedAt, "history": rec.History,
 	})
+}
+
+// nativeTenant is the tenant whose native Bearer token the request carries; without one it
+// answers 401 and returns nil.
+func (s *Server) nativeTenant(ctx *fasthttp.RequestCtx) *tenant {
+	tok, _ := native.BearerToken(ctx.Request.Header.Peek("Authorization"))
+	t := s.dir.authenticate(adaptersBearer(tok))
+	if t == nil {
+		s.writeNativeError(ctx, errBadCredentials)
+	}
+	return t
 }
 
 func (s *Server) writeValue(ctx *fasthttp.RequestCtx, status int, v any) {

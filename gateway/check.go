@@ -52,6 +52,9 @@ func checkVendors(cfg *config.Config, vendors []adapters.Vendor) error {
 			probs = append(probs, oneOf(cfg, p+".dialect", u.Dialect, upstream))
 			continue
 		}
+		if u.Replies != nil && v.NewLocal != nil {
+			probs = append(probs, cfg.Problem(p+".replies", "a %s upstream delivers in-process: no reply ever comes from it", u.Dialect))
+		}
 		if !v.NoURL && !checkURL(cfg, &probs, p+".url", u.URL) {
 			continue
 		}
@@ -63,6 +66,13 @@ func checkVendors(cfg *config.Config, vendors []adapters.Vendor) error {
 		for j, d := range r.Match.Dialects {
 			if v, ok := adapters.Lookup(vendors, d); !ok || !v.Ingress {
 				probs = append(probs, oneOf(cfg, "routes["+strconv.Itoa(i)+"].match.dialects["+strconv.Itoa(j)+"]", d, ingress))
+			}
+		}
+	}
+	for i, t := range cfg.Tenants {
+		if d := t.Replies.Dialect; d != "" {
+			if v, ok := adapters.Lookup(vendors, d); !ok || !v.Ingress {
+				probs = append(probs, oneOf(cfg, "tenants["+strconv.Itoa(i)+"].replies.dialect", d, ingress))
 			}
 		}
 	}

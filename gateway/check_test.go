@@ -60,6 +60,10 @@ func TestCheckVendors(t *testing.T) {
     url: "http://127.0.0.1:1"
     credentials: { token: t, phone_number_id: "abc" }
 ` + checkRoutes, []string{"upstreams[0].credentials.phone_number_id"}},
+		{"replies in-process", checkTenants + checkRoutes + "upstreams:\n  - { name: sink, dialect: sandbox, replies: { tenant: t1 } }\n",
+			[]string{"upstreams[0].replies"}},
+		{"replies dialect", checkUpstreams + checkRoutes + "tenants:\n  - id: t1\n    native: { token: tok1 }\n    replies: { url: \"http://127.0.0.1:1/r\", dialect: whatsappcloud }\n",
+			[]string{"tenants[0].replies.dialect"}},
 		{"match dialects", checkTenants + checkUpstreams + "routes:\n  - name: r\n    upstreams: [sink]\n    match:\n      dialects: [wavy, native, smtp, whatsappcloud]\n",
 			[]string{"routes[0].match.dialects[2]", "routes[0].match.dialects[3]"}},
 	} {

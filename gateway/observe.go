@@ -128,6 +128,9 @@ var help = map[string]string{
 	"switchboard_queue_disk_reserve_bytes":          "Free space below which new messages are refused (queue.disk_reserve_bytes or _percent).",
 	"switchboard_queue_disk_low":                    "1 while data_dir's free space is below the reserve and new messages are refused; delivery goes on.",
 	"switchboard_receipts_total":                    "Receipts posted to /receipts/{upstream}, by result: recorded, mirror, unknown, invalid, unauthorized, error.",
+	"switchboard_replies_in_total":                  "Recipients' replies posted to /receipts/{upstream}, by upstream and kind.",
+	"switchboard_replies_total":                     "Replies by what intake did with them: matched (to a message), unmatched (to the tenant of the line only), refused (no tenant owns the line), invalid, error (not stored; the vendor posts again).",
+	"switchboard_replies_out_total":                 "Replies posted to the tenants' replies.url, by result: delivered, dead (dead-lettered after callbacks.max_attempts).",
 }
 
 // metrics serves /metrics in the Prometheus text format, with HELP and TYPE for every

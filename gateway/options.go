@@ -62,8 +62,8 @@ func noneIfZero[T int64 | float64](v T) T {
 func callbackTenants(cfg *config.Config) []callbacks.Tenant {
 	var out []callbacks.Tenant
 	for _, t := range cfg.Tenants {
-		if c := t.Callbacks; c.URL != "" || c.DeliveryURL != "" {
-			out = append(out, callbacks.Tenant{ID: t.ID, URL: c.URL, DeliveryURL: c.DeliveryURL, Secret: c.Secret})
+		if c := t.Callbacks; c.URL != "" || c.DeliveryURL != "" || t.Replies.URL != "" {
+			out = append(out, callbacks.Tenant{ID: t.ID, URL: c.URL, DeliveryURL: c.DeliveryURL, ReplyURL: t.Replies.URL, Secret: c.Secret})
 		}
 	}
 	return out

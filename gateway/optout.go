@@ -192,6 +192,9 @@ func optOutWord(words config.OptOut, text string) string {
 // start word takes it off. The replies' intake calls it for every reply matched to a tenant,
 // after the reply is stored. It reports what it did: "stop", "start" or "".
 func (s *Server) OptOutReply(r *canonical.Reply) (string, error) {
+	if r.Kind != canonical.ReplyText && r.Kind != canonical.ReplyButton && r.Kind != canonical.ReplyList {
+		return "", nil // a caption, a place or an emoji is not a keyword
+	}
 	t := s.cfg.Tenant(r.Tenant)
 	if t == nil || r.From == "" {
 		return "", nil

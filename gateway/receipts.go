@@ -101,6 +101,9 @@ func (s *Server) receipt(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
+	if !s.takeReplies(ctx, u, false) {
+		return
+	}
 	parse := adapters.ParseGenericReceipts
 	if v, ok := adapters.Lookup(s.vendors, u.Dialect); ok && v.ParseReceipts != nil {
 		parse = v.ParseReceipts
@@ -137,6 +140,9 @@ func (s *Server) webhookReceipt(ctx *fasthttp.RequestCtx, u *config.Upstream, wh
 		receiptsCounter(u.Name, "unauthorized").Inc()
 		s.log.Warn("status webhook refused: bad signature, or no secret to check it with", "upstream", u.Name)
 		s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "invalid signature"})
+		return
+	}
+	if !s.takeReplies(ctx, u, true) {
 		return
 	}
 	parse := adapters.ParseGenericReceipts

@@ -68,6 +68,8 @@ type core struct {
 	tickets tickets
 	// optOuts are the tenants' opt-out lists (optout.go).
 	optOuts *optOuts
+	// replyHooks see every reply stored (replies.go).
+	replyHooks []ReplyHook
 }
 
 // New opens storage and builds the gateway; it does not listen yet.
@@ -105,6 +107,11 @@ func newServer(cfg *config.Config, log *slog.Logger, vendors []adapters.Vendor) 
 	}
 	c := &core{log: log, q: q, disp: disp, vendors: vendors, started: time.Now(), optOuts: opts}
 	c.cb.Store(cb)
+	// A stop or start word in a reply changes the tenant's opt-out list (optout.go).
+	c.OnReply(func(r *canonical.Reply) error {
+		_, err := c.live.Load().OptOutReply(r)
+		return err
+	})
 	s := newGeneration(c, cfg, nil, ingress)
 	c.live.Store(s)
 	s.srv = &fasthttp.Server{
@@ -173,6 +180,7 @@ func (s *Server) router() *router.Router {
 	s.optOutRoutes(r) // admin_optout.go
 	s.operationsRoutes(r)
 	s.receiptRoutes(r)
+	s.replyRoutes(r)
 	s.migrationRoutes(r)
 	r.GET("/healthz", func(ctx *fasthttp.RequestCtx) { writeJSON(ctx, 200, []byte(`{"status":"ok"}`)) })
 	r.GET("/readyz", s.readyz)

@@ -53,7 +53,7 @@ func (s *Server) opHandler(op adapters.Operator, rt adapters.Route) fasthttp.Req
 				c.Account = &t.account
 			}
 		}
-		status, body, err := op.Serve(c, adapters.Env{Store: recordStore{s.q, s.lookups()}}, nil)
+		status, body, err := op.Serve(c, adapters.Env{Store: recordStore{s.q, s.lookups()}, Replies: replyStoreOf(s.q)}, nil)
 		if err != nil {
 			e := canonical.AsError(err)
 			if e.Code == canonical.ErrInternal {

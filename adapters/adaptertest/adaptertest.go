@@ -96,6 +96,42 @@ func PlayQueue(b *adapters.Batch) {
 
 // RunGolden runs every case in dir against in.
 func RunGolden(t *testing.T, in adapters.Inbound, dir string) {
+	eachCase(t, dir, func(t *testing.T, f string, c *Case) {
+		got := run(in, c)
+		if *update {
+			c.Messages, c.Status, c.Answer = got.Messages, got.Status, got.Answer
+			if c.Cred != nil {
+				c.Cred = got.Cred
+			}
+			out, _ := json.MarshalIndent(c, "", "  ")
+			if err := os.WriteFile(f, append(out, '\n'), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		if c.Cred != nil && *c.Cred != *got.Cred {
+			t.Errorf("credential = %+v, want %+v", *got.Cred, *c.Cred)
+		}
+		if len(c.Messages) != len(got.Messages) {
+			t.Fatalf("decoded %d messages, want %d:\n%s", len(got.Messages), len(c.Messages), mustJSON(got.Messages))
+		}
+		for i := range c.Messages {
+			want, have := comparable(c.Messages[i]), comparable(got.Messages[i])
+			if !reflect.DeepEqual(want, have) {
+				t.Errorf("message %d:\n got %s\nwant %s", i, mustJSON(have), mustJSON(want))
+			}
+		}
+		if got.Status != c.Status {
+			t.Errorf("status = %d, want %d", got.Status, c.Status)
+		}
+		if !JSONEqual(got.Answer, c.Answer) {
+			t.Errorf("answer:\n got %s\nwant %s", got.Answer, c.Answer)
+		}
+	})
+}
+
+// eachCase runs fn, as a subtest named after the file, on every case in dir.
+func eachCase[C any](t *testing.T, dir string, fn func(t *testing.T, file string, c *C)) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	if len(files) == 0 {
 		t.Fatalf("no golden cases in %s", dir)
@@ -106,40 +142,11 @@ func RunGolden(t *testing.T, in adapters.Inbound, dir string) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var c Case
+			var c C
 			if err := json.Unmarshal(raw, &c); err != nil {
 				t.Fatalf("cannot parse golden case: %v", err)
 			}
-			got := run(in, &c)
-			if *update {
-				c.Messages, c.Status, c.Answer = got.Messages, got.Status, got.Answer
-				if c.Cred != nil {
-					c.Cred = got.Cred
-				}
-				out, _ := json.MarshalIndent(&c, "", "  ")
-				if err := os.WriteFile(f, append(out, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if c.Cred != nil && *c.Cred != *got.Cred {
-				t.Errorf("credential = %+v, want %+v", *got.Cred, *c.Cred)
-			}
-			if len(c.Messages) != len(got.Messages) {
-				t.Fatalf("decoded %d messages, want %d:\n%s", len(got.Messages), len(c.Messages), mustJSON(got.Messages))
-			}
-			for i := range c.Messages {
-				want, have := comparable(c.Messages[i]), comparable(got.Messages[i])
-				if !reflect.DeepEqual(want, have) {
-					t.Errorf("message %d:\n got %s\nwant %s", i, mustJSON(have), mustJSON(want))
-				}
-			}
-			if got.Status != c.Status {
-				t.Errorf("status = %d, want %d", got.Status, c.Status)
-			}
-			if !JSONEqual(got.Answer, c.Answer) {
-				t.Errorf("answer:\n got %s\nwant %s", got.Answer, c.Answer)
-			}
+			fn(t, f, &c)
 		})
 	}
 }
@@ -341,4 +348,91 @@ func Response(status int, body string, headers ...string) *fasthttp.Response {
 		resp.Header.Set(headers[i], headers[i+1])
 	}
 	return resp
+}
+
+// ReplyCase is one golden file of a reply parser (testdata/replies/*.json): a body as the
+// vendor posts it, and the replies it must give (none for a body the receipt parser reads).
+type ReplyCase struct {
+	Body    json.RawMessage   `json:"body"`
+	Replies []canonical.Reply `json:"replies"`
+}
+
+// RunReplyGolden runs every reply case in dir through parse, with Now as the time of
+// arrival. With -update it rewrites the expected replies from the current output.
+func RunReplyGolden(t *testing.T, parse func([]byte, time.Time) ([]canonical.Reply, error), dir string) {
+	eachCase(t, dir, func(t *testing.T, f string, c *ReplyCase) {
+		got, err := parse(c.Body, Now)
+		if err != nil {
+			t.Fatalf("parse: %v", err)
+		}
+		if *update {
+			c.Replies = got
+			out, _ := json.MarshalIndent(c, "", "  ")
+			if err := os.WriteFile(f, append(out, '\n'), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		if len(got) != len(c.Replies) {
+			t.Fatalf("parsed %d replies, want %d:\n%s", len(got), len(c.Replies), mustJSON(got))
+		}
+		for i := range got {
+			// Compared as JSON: times by instant, contact cards by value.
+			if g, w := mustJSON(got[i]), mustJSON(c.Replies[i]); !JSONEqual([]byte(g), []byte(w)) {
+				t.Errorf("reply %d:\n got %s\nwant %s", i, g, w)
+			}
+		}
+	})
+}
+
+// ReplyBodies returns the bodies of the reply cases in dir, by file name.
+func ReplyBodies(t testing.TB, dir string) map[string][]byte {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	out := map[string][]byte{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c ReplyCase
+		if err := json.Unmarshal(raw, &c); err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(f)] = c.Body
+	}
+	return out
+}
+
+// FuzzReplies feeds arbitrary bodies to a reply parser, seeded with the reply cases in dir
+// and seeds. It must never panic; an error is a *canonical.Error; what parses is at most
+// MaxReceipts replies, each holding to adapters.CheckReply and to more (when not nil).
+func FuzzReplies(f *testing.F, parse func([]byte, time.Time) ([]canonical.Reply, error), dir string,
+	more func(*testing.T, *canonical.Reply), seeds ...[]byte) {
+	for _, b := range ReplyBodies(f, dir) {
+		f.Add(b)
+	}
+	for _, b := range seeds {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		reps, err := parse(body, Now)
+		if err != nil {
+			if _, ok := err.(*canonical.Error); !ok {
+				t.Fatalf("error is not a *canonical.Error: %T %v", err, err)
+			}
+			return
+		}
+		if len(reps) > adapters.MaxReceipts {
+			t.Fatalf("%d replies", len(reps))
+		}
+		for i := range reps {
+			r := reps[i]
+			if err := adapters.CheckReply(&r); err != nil || !reflect.DeepEqual(r, reps[i]) {
+				t.Fatalf("reply breaks the contract: %v %+v", err, reps[i])
+			}
+			if more != nil {
+				more(t, &r)
+			}
+		}
+	})
 }

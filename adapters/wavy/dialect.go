@@ -75,6 +75,8 @@ var routes = []adapters.Route{
 	{Methods: []string{"POST"}, Path: "/v1/sms/status/search", Op: adapters.OpStatusQuery},
 	{Methods: []string{"GET"}, Path: "/v1/sms-status", Op: adapters.OpStatusQuery},
 	{Methods: []string{"GET"}, Path: "/v1/sms/status/list", Op: adapters.OpStatusList},
+	{Methods: []string{"GET"}, Path: "/v1/sms/receive/list", Op: adapters.OpReplyList},
+	{Methods: []string{"GET"}, Path: "/v1/sms/receive/search", Op: adapters.OpReplySearch},
 }
 
 // Routes lists the vendor's endpoints.

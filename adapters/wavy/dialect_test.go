@@ -218,6 +218,7 @@ func TestRoutes(t *testing.T) {
 		"GET /v1/send-sms": adapters.OpSend, "POST /v1/send-sms": adapters.OpSend,
 		"POST /v1/send-bulk-sms": adapters.OpBulk, "POST /v1/sms/status/search": adapters.OpStatusQuery,
 		"GET /v1/sms-status": adapters.OpStatusQuery, "GET /v1/sms/status/list": adapters.OpStatusList,
+		"GET /v1/sms/receive/list": adapters.OpReplyList, "GET /v1/sms/receive/search": adapters.OpReplySearch,
 	}
 	got := map[string]adapters.Op{}
 	for _, r := range New(Options{}).Routes() {

@@ -103,8 +103,20 @@ func FuzzParseReceipts(f *testing.F) {
 	f.Add([]byte(`[{"id":"v-1","sentStatusCode":"101"}]`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		rs, err := ParseReceipts(body, receiptNow)
-		if err == nil && (len(rs) == 0 || len(rs) > adapters.MaxReceipts) {
+		if err == nil && len(rs) > adapters.MaxReceipts {
 			t.Fatalf("%d receipts without an error", len(rs))
+		}
+		if err == nil && len(rs) == 0 {
+			// Only a body of MOs, which the reply parser reads, may give no receipt.
+			var probes []moProbe
+			if err := adapters.UnmarshalOneOrMany(body, &probes); err != nil {
+				t.Fatalf("a body the receipt parser read does not parse: %v", err)
+			}
+			for _, p := range probes {
+				if !p.isMO() {
+					t.Fatalf("a callback gave no receipt and no error: %q", body)
+				}
+			}
 		}
 		for _, r := range rs {
 			if r.ID == "" && r.UpstreamID == "" || r.Change.Status == "" {

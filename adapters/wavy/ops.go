@@ -18,6 +18,9 @@ func (in *Inbound) Serve(c *adapters.Call, env adapters.Env, dst []byte) (int, [
 		return 0, dst, &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "invalid credentials"}
 	}
 	tenant := c.Account.Tenant
+	if c.Op == adapters.OpReplyList || c.Op == adapters.OpReplySearch {
+		return serveReceive(c, env, dst)
+	}
 	var entries []StatusEntry
 	switch c.Op {
 	case adapters.OpStatusQuery:

@@ -23,13 +23,16 @@ type wavyCallback struct {
 	DeliveredStatusCode json.RawMessage `json:"deliveredStatusCode"`
 	DeliveredStatus     string          `json:"deliveredStatus"`
 	DeliveredAt         json.RawMessage `json:"deliveredAt"`
+	// An MO (ParseReplies) has these, and is skipped.
+	moProbe
 }
 
 // ParseReceipts reads a Wavy callback body: one object per message (as the vendor posts), or
 // leniently an array of them. A delivery receipt (deliveredStatusCode set) gives delivered
 // (4) or failed (104 and any other code); a sent-status callback gives sent (2), expired
 // (101) or failed. Code is the vendor's numeric code, Reason its name. Times are the
-// vendor's epoch milliseconds, else now.
+// vendor's epoch milliseconds, else now. MOs (ParseReplies) are skipped, so a body of MOs
+// alone gives no receipt and no error.
 func ParseReceipts(body []byte, now time.Time) ([]adapters.Receipt, error) {
 	var cbs []wavyCallback
 	if err := adapters.UnmarshalOneOrMany(body, &cbs); err != nil {
@@ -37,6 +40,9 @@ func ParseReceipts(body []byte, now time.Time) ([]adapters.Receipt, error) {
 	}
 	out := make([]adapters.Receipt, 0, len(cbs))
 	for i, c := range cbs {
+		if c.isMO() {
+			continue
+		}
 		field := "[" + strconv.Itoa(i) + "]"
 		if c.ID == "" && c.CorrelationID == "" {
 			return nil, canonical.Invalid(field+".id", "id or correlationId is required")

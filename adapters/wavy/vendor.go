@@ -12,5 +12,8 @@ func Vendor() adapters.Vendor {
 		Credentials:   adapters.CredentialSchema{Required: []string{"username", "token"}, Optional: []string{"receipt_token"}},
 		NewOutbound:   NewOutbound,
 		ParseReceipts: ParseReceipts,
+		ParseReplies:  ParseReplies,
+		RenderReply:   RenderReply,
+		RenderStatus:  RenderStatus,
 	}
 }

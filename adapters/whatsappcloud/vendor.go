@@ -17,6 +17,7 @@ func Vendor() adapters.Vendor {
 			Optional: []string{"version", "language", "app_secret", "verify_token"}},
 		NewOutbound:   NewOutbound,
 		ParseReceipts: ParseReceipts,
+		ParseReplies:  ParseReplies,
 		Webhook:       &adapters.Webhook{Handshake: handshake, Signed: signed},
 	}
 }

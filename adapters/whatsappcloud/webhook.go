@@ -180,12 +180,8 @@ const failedTitle = "Message failed to send"
 // display number, so both are the phone number id. A failed status's Reason
 // "<title>: <details>" becomes its error's title (and message) and details.
 func AppendStatusWebhook(dst []byte, phoneNumberID string, statuses []Status) []byte {
-	dst = append(dst, `{"object":"`+webhookObject+`","entry":[{`...)
-	dst = appendField(dst, true, "id", phoneNumberID)
-	dst = append(dst, `,"changes":[{"value":{"messaging_product":"whatsapp","metadata":{`...)
-	dst = appendField(dst, true, "display_phone_number", phoneNumberID)
-	dst = appendField(dst, false, "phone_number_id", phoneNumberID)
-	dst = append(dst, `},"statuses":[`...)
+	dst = appendWebhookHead(dst, phoneNumberID)
+	dst = append(dst, `,"statuses":[`...)
 	for i := range statuses {
 		s := &statuses[i]
 		if i > 0 {
@@ -207,6 +203,17 @@ func AppendStatusWebhook(dst []byte, phoneNumberID string, statuses []Status) []
 		dst = append(dst, '}')
 	}
 	return append(dst, `]},"field":"messages"}]}]}`...)
+}
+
+// appendWebhookHead opens a webhook body for phoneNumberID up to its value's metadata
+// (closed); the caller appends the value's list and `]},"field":"messages"}]}]}`.
+func appendWebhookHead(dst []byte, phoneNumberID string) []byte {
+	dst = append(dst, `{"object":"`+webhookObject+`","entry":[{`...)
+	dst = appendField(dst, true, "id", phoneNumberID)
+	dst = append(dst, `,"changes":[{"value":{"messaging_product":"whatsapp","metadata":{`...)
+	dst = appendField(dst, true, "display_phone_number", phoneNumberID)
+	dst = appendField(dst, false, "phone_number_id", phoneNumberID)
+	return append(dst, '}')
 }
 
 func appendStatusError(dst []byte, s *Status) []byte {

@@ -42,6 +42,11 @@ type options struct {
 	profile         bool
 	peers           bool
 	peersDir        string
+	// The replies step (replies.go): how long, sending at repliesSendRate/s while the
+	// simulated recipients reply at repliesRate/s; a zero duration skips it.
+	repliesDuration time.Duration
+	repliesSendRate float64
+	repliesRate     float64
 }
 
 // env reads a setting from the environment, falling back to def.
@@ -74,13 +79,17 @@ func main() {
 	fs.StringVar(&o.e2eDialect, "e2e-dialect", env("BENCH_E2E_DIALECT", "native"), "dialect of the end-to-end load (BENCH_E2E_DIALECT)")
 	fs.IntVar(&o.restartMessages, "restart-messages", atoi(env("BENCH_RESTART_MESSAGES", "1000000")), "messages queued for the restart figure; 0 skips it (BENCH_RESTART_MESSAGES)")
 	fs.BoolVar(&o.profile, "profile", env("BENCH_PROFILE", "") != "", "take gateway CPU and allocation profiles in run 1 (BENCH_PROFILE=1)")
+	fs.DurationVar(&o.repliesDuration, "replies-duration", dur(env("BENCH_REPLIES_DURATION", "15s")), "the replies step: sending with replies coming in; 0 skips it (BENCH_REPLIES_DURATION)")
+	fs.Float64Var(&o.repliesSendRate, "replies-send-rate", atof(env("BENCH_REPLIES_SEND_RATE", "1000")), "messages/s sent during the replies step, open loop (BENCH_REPLIES_SEND_RATE)")
+	fs.Float64Var(&o.repliesRate, "replies-rate", atof(env("BENCH_REPLIES_RATE", "200")), "replies/s the simulated recipients send during it (BENCH_REPLIES_RATE)")
 	fs.BoolVar(&o.peers, "peers", false, "compare with Kannel instead (make bench-peers)")
 	fs.StringVar(&o.peersDir, "peers-dir", "bench/peers", "Kannel config template and wrk scripts")
 	fs.Parse(os.Args[1:])
 	if dialects != "" {
 		o.dialects = strings.Split(dialects, ",")
 	}
-	if o.runs < 0 || o.connections < 1 || o.upstreamConns < 1 || o.duration <= 0 || o.e2eDuration <= 0 || o.jsE2EDuration <= 0 {
+	if o.runs < 0 || o.connections < 1 || o.upstreamConns < 1 || o.duration <= 0 || o.e2eDuration <= 0 || o.jsE2EDuration <= 0 ||
+		o.repliesDuration < 0 || (o.repliesDuration > 0 && (o.repliesSendRate <= 0 || o.repliesRate <= 0)) {
 		fmt.Fprintln(os.Stderr, "bench: runs, connections and durations must be positive")
 		os.Exit(2)
 	}
@@ -106,6 +115,15 @@ func atoi(s string) int {
 		os.Exit(2)
 	}
 	return n
+}
+
+func atof(s string) float64 {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %q is not a number\n", s)
+		os.Exit(2)
+	}
+	return v
 }
 
 func dur(s string) time.Duration {
@@ -162,9 +180,19 @@ func runBench(ctx context.Context, o options) error {
 		s.logf("  queued %d in %.1f s (%.0f/s), ready %.2f s, first dispatch %.2f s, %d delivered in the next 5 s",
 			r.Messages, r.EnqueueSec, r.EnqueueRate, r.ReadySec, r.FirstSec, r.After5s)
 	}
+	var rp *replies
+	if o.repliesDuration > 0 {
+		r, err := s.replies(ctx)
+		if err != nil {
+			return fmt.Errorf("replies: %w (logs in %s)", err, s.work)
+		}
+		rp = &r
+		s.logf("  replies: sent %.0f/s (p99 %.2f ms) while %d replies were posted, %d delivered to the client (%d linked), p50 %.2f ms, p99 %.2f ms",
+			r.SentPerSec, r.SendP99Ms, r.Posted, r.Delivered, r.Linked, r.ReplyP50Ms, r.ReplyP99Ms)
+	}
 	cleanup()
 
-	rows := summary(o, runs, rs)
+	rows := append(summary(o, runs, rs), repliesRows(rp)...)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "Measured by `make bench` on %s.\n", info)
 	e2e := o.e2eDuration.String()
@@ -190,9 +218,17 @@ func runBench(ctx context.Context, o options) error {
 			fmtInt(int64(rs.Messages)), bulkSize, rs.EnqueueSec, rate(rs.EnqueueRate), mb(float64(rs.QueueBytes)), mb(float64(rs.StartRSSMax)),
 			rs.ReadySec, rs.FirstSec, fmtInt(rs.After5s), mb(float64(rs.PeakRSS)), fmtInt(rs.Delivered), fmtInt(rs.LiveAfter), fmtInt(int64(rs.Messages)))
 	}
+	if rp != nil {
+		fmt.Fprintf(&b, "\nReplies: a fresh gateway sends native messages at %s for %s (open loop) to the http simulator, which plays "+
+			"the recipients: it replies to what it accepted at up to %s (`switchboard mock -replies-rate`), posting Switchboard's reply JSON "+
+			"to /receipts/{upstream} beside its receipts; the gateway stores each reply (fsync'd) before answering and posts it to the "+
+			"tenant's replies URL, a receiver in the bench. %s messages reached the simulator, %s replies were posted (%s failed), "+
+			"%s delivered to the client.\n", rate(rp.SendRate), o.repliesDuration, rate(rp.ReplyRate), fmtInt(rp.AtUpstream),
+			fmtInt(rp.Posted), fmtInt(rp.Failed), fmtInt(rp.Delivered))
+	}
 	fmt.Println()
 	fmt.Print(b.String())
-	return s.save("bench", "Switchboard bench", info, b.String(), summaryTable(rows), map[string]any{"runs": runs, "restart": rs})
+	return s.save("bench", "Switchboard bench", info, b.String(), summaryTable(rows), map[string]any{"runs": runs, "restart": rs, "replies": rp})
 }
 
 // save writes the results section, the raw figures as JSON and the HTML index.

@@ -354,3 +354,37 @@ func TestSummaryRatios(t *testing.T) {
 		t.Error("JetStream notes without JetStream phases")
 	}
 }
+
+// The replies step, small: the real gateway and simulator over loopback; every reply the
+// simulator posted reaches the client, linked to its message, while sending goes on.
+func TestRepliesStep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a gateway and a simulator and loads them for a few seconds")
+	}
+	o := smallOptions(t)
+	o.repliesDuration, o.repliesSendRate, o.repliesRate = 3*time.Second, 200, 50
+	s, cleanup, err := newScenario(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	r, err := s.replies(context.Background())
+	if err != nil {
+		t.Fatalf("%v (logs in %s)", err, s.work)
+	}
+	t.Logf("%+v", r)
+	if r.SentPerSec < 100 || r.SendErrors != 0 || r.AtUpstream < 300 {
+		t.Errorf("sending: %+v", r)
+	}
+	// 50/s for 3 s: about 150 replies, each to a message the simulator accepted.
+	if r.Posted < 100 || r.Posted > r.AtUpstream || r.Failed != 0 {
+		t.Errorf("replies posted: %+v", r)
+	}
+	if r.Delivered != r.Posted || r.Linked != r.Delivered || r.ReplyP99Ms <= 0 || r.ReplyP50Ms > r.ReplyP99Ms {
+		t.Errorf("replies delivered: %+v", r)
+	}
+	rows := repliesRows(&r)
+	if len(rows) != 2 || !strings.Contains(rows[1].Figure, fmtInt(r.Posted)+" posted") {
+		t.Errorf("rows: %+v", rows)
+	}
+}

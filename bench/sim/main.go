@@ -38,12 +38,23 @@ func Main(args []string, stderr io.Writer) int {
 	fs.DurationVar(&rc.Delay, "receipts-delay", 10*time.Millisecond, "wait before each receipt")
 	fs.StringVar(&rc.AppSecret, "app-secret", "", "whatsappcloud: signs the status webhooks")
 	fs.StringVar(&rc.Token, "receipt-token", "", "sent as a Bearer token with each receipt")
+	var rp Replies
+	rate := fs.String("replies-rate", "", "post replies to accepted messages at N/s, each message at most once (needs -receipts)")
+	kinds := fs.String("replies-kinds", "text", "reply kinds taken in turn: text, button, list, media (comma-separated)")
+	fs.StringVar(&rp.Line, "reply-line", "", "business line replied to when a message names no sender (wavy, flowbot)")
 	if fs.Parse(args) != nil {
 		return 2
 	}
 	s, err := New(*dialect, c, f)
 	if err == nil && rc.URL != "" {
 		err = s.SetReceipts(rc)
+	}
+	if err == nil {
+		rp.Rate, err = ParseRate(*rate)
+		rp.Kinds = strings.Split(*kinds, ",")
+	}
+	if err == nil {
+		err = s.SetReplies(rp)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "mock:", err)

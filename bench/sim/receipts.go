@@ -49,6 +49,14 @@ const (
 type receiptJob struct {
 	m  *canonical.Message
 	rc *Receipts
+	// reply, when set, is a recipient's reply to post as is instead of m's receipts.
+	reply *postedReply
+}
+
+// postedReply is a reply rendered in the vendor's shape, with its headers (a signature).
+type postedReply struct {
+	body    []byte
+	headers map[string]string
 }
 
 // poster posts receipts from a bounded backlog; what does not fit is dropped and counted.
@@ -60,6 +68,8 @@ type poster struct {
 	once    sync.Once
 
 	posted, failed, dropped atomic.Int64
+	// replies counts the replies posted (replies.go) apart from the receipts.
+	replies replyCounters
 	// pending counts the messages whose receipts are queued or being posted: a test waits
 	// for it to be 0 to know that no receipt is still to come.
 	pending atomic.Int64
@@ -81,12 +91,15 @@ func checkReceipts(dialect string, r *Receipts) error {
 	}
 	switch dialect {
 	case "wavy", "messageflow", "multiwhats", httpDialect:
+	case "flowbot":
+		// FlowBot names no message id, so no receipt could be matched: the URL takes only
+		// the recipient's replies (replies.go).
 	case "whatsappcloud":
 		if r.AppSecret == "" {
 			return errors.New("whatsappcloud receipts need an app secret to sign them")
 		}
 	default:
-		return fmt.Errorf("the %s simulator posts no receipts (the vendor names no message id to match)", dialect)
+		return fmt.Errorf("the %s simulator posts no receipts", dialect)
 	}
 	return nil
 }
@@ -110,7 +123,7 @@ func (s *Sim) SetReceipts(r Receipts) error {
 // accepted queues the receipts of messages just accepted.
 func (p *poster) accepted(msgs []*canonical.Message) {
 	rc := p.rc.Load()
-	if rc == nil || rc.URL == "" {
+	if rc == nil || rc.URL == "" || p.dialect == "flowbot" {
 		return
 	}
 	for _, m := range msgs {
@@ -126,6 +139,10 @@ func (p *poster) accepted(msgs []*canonical.Message) {
 
 func (p *poster) work() {
 	for j := range p.jobs {
+		if j.reply != nil {
+			p.postReply(j.rc, j.reply)
+			continue
+		}
 		statuses := []canonical.Status{canonical.StatusSent}
 		switch j.rc.Final {
 		case "delivered":
@@ -143,7 +160,11 @@ func (p *poster) work() {
 			if body == nil {
 				continue
 			}
-			p.send(j.rc, body, headers)
+			if code, _ := p.send(j.rc, body, headers); code/100 == 2 {
+				p.posted.Add(1)
+			} else {
+				p.failed.Add(1)
+			}
 		}
 		p.pending.Add(-1)
 	}
@@ -192,8 +213,9 @@ func (p *poster) render(m *canonical.Message, hist []canonical.Change, rc *Recei
 	return body, nil
 }
 
-// send posts one receipt, trying again with a backoff while the gateway does not take it.
-func (p *poster) send(rc *Receipts, body []byte, headers map[string]string) {
+// send posts one receipt (or reply), trying again with a backoff while the gateway does not
+// take it; it returns the gateway's last status (0 when it never answered) and error.
+func (p *poster) send(rc *Receipts, body []byte, headers map[string]string) (int, error) {
 	wait := 100 * time.Millisecond
 	for try := 1; ; try++ {
 		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
@@ -211,13 +233,11 @@ func (p *poster) send(rc *Receipts, body []byte, headers map[string]string) {
 		code := resp.StatusCode()
 		fasthttp.ReleaseRequest(req)
 		fasthttp.ReleaseResponse(resp)
-		if err == nil && code/100 == 2 {
-			p.posted.Add(1)
-			return
+		if err != nil {
+			code = 0
 		}
-		if try == receiptTries || (err == nil && code/100 == 4 && code != 429) {
-			p.failed.Add(1)
-			return
+		if code/100 == 2 || try == receiptTries || (code/100 == 4 && code != 429) {
+			return code, err
 		}
 		time.Sleep(wait)
 		wait = min(2*wait, receiptMaxBackoff)

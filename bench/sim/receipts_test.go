@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"switchboard/adapters/whatsappcloud"
+	"switchboard/canonical"
 	"switchboard/internal/testutil"
 )
 
@@ -130,11 +131,17 @@ func TestReceipts(t *testing.T) {
 			}
 		})
 	}
+	// FlowBot names no message id: its simulator takes a URL (for replies) but posts no
+	// receipt to it.
 	s, err := New("flowbot", DefaultCredentials, Faults{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetReceipts(Receipts{URL: "http://127.0.0.1:1/"}); err == nil {
-		t.Error("flowbot simulator accepted receipts it cannot name")
+	if err := s.SetReceipts(Receipts{URL: startReceiptSink(t, 0).url}); err != nil {
+		t.Fatal(err)
+	}
+	s.post.accepted([]*canonical.Message{{ID: "f-1", To: "972501234567"}})
+	if n := s.post.pending.Load(); n != 0 {
+		t.Errorf("flowbot simulator queued %d receipts", n)
 	}
 }

@@ -89,6 +89,8 @@ type Sim struct {
 	// runs counts the load generator's marked messages by run (runs.go).
 	runs runTable
 	cap  capacity
+	// mem remembers what was accepted, for the recipient's replies (replies.go).
+	mem memory
 
 	mu   sync.Mutex
 	kept []Received
@@ -105,6 +107,7 @@ func New(dialect string, creds Credentials, f Faults) (*Sim, error) {
 	}
 	s := &Sim{in: in, creds: creds, post: poster{dialect: dialect}}
 	s.faults.Store(&f)
+	s.mem.init()
 	r := router.New()
 	for _, rt := range in.Routes() {
 		h := s.vendor(rt)
@@ -119,6 +122,9 @@ func New(dialect string, creds Credentials, f Faults) (*Sim, error) {
 	r.GET("/_sim/receipts", s.receiptStats)
 	r.GET("/_sim/runs/{run}", s.runReport)
 	r.POST("/_sim/receipts", s.setReceipts)
+	r.POST("/_sim/reply", s.simReply)
+	r.GET("/_sim/replies", s.replyStats)
+	r.POST("/_sim/replies", s.setReplies)
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		s.answerError(ctx, &adapters.Call{Req: &ctx.Request, Now: time.Now()},
 			&canonical.Error{Code: canonical.ErrNotFound, Reason: "Not found: " + string(ctx.Path())})
@@ -163,8 +169,11 @@ func Start(dialect, addr string, creds Credentials, f Faults) (*Sim, string, err
 // Serve answers on ln until Close.
 func (s *Sim) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
 
-// Close stops serving.
-func (s *Sim) Close() error { return s.srv.Shutdown() }
+// Close stops serving (and posting replies at a rate).
+func (s *Sim) Close() error {
+	s.SetReplies(Replies{}) //nolint:errcheck // a zero rate is always valid
+	return s.srv.Shutdown()
+}
 
 // vendor serves one of the vendor's endpoints.
 func (s *Sim) vendor(rt adapters.Route) fasthttp.RequestHandler {
@@ -203,6 +212,7 @@ func (s *Sim) vendor(rt adapters.Route) fasthttp.RequestHandler {
 		s.runs.accepted(b.Messages, c.Now)
 		s.keep(ctx, status, b.Messages)
 		s.post.accepted(b.Messages)
+		s.rememberAccepted(b.Messages)
 		ctx.SetStatusCode(status)
 		ctx.SetContentType("application/json")
 		ctx.SetBody(body)

@@ -29,6 +29,9 @@ func (w *Worker) deadLetter(d *Delivery) error {
 		return err
 	}
 	deadTotal.Inc()
+	if d.Kind == KindReply {
+		repliesDead.Inc()
+	}
 	w.log.Warn("callback dead-lettered", "tenant", d.Tenant, "id", d.MessageID, "kind", d.Kind,
 		"key", d.Key, "attempts", d.Attempts, "last_error", d.LastError)
 	return nil
@@ -82,6 +85,9 @@ func (w *Worker) Replay(key string) (*Delivery, error) {
 		return &d, &canonical.Error{Code: canonical.ErrUnavailable, Reason: "the receiver refused the callback: " + why}
 	}
 	deliveredTotal.Inc()
+	if d.Kind == KindReply {
+		repliesDelivered.Inc()
+	}
 	return &d, w.src.DeleteState(deadPrefix + key)
 }
 

@@ -87,6 +87,18 @@ func (l *lane) process(entries []queue.FeedEntry) error {
 		if l.skip[e.Seq] {
 			continue
 		}
+		if e.Reply != nil {
+			if l.t.ReplyURL == "" || e.Reply.Tenant != l.t.ID {
+				continue
+			}
+			// A reply is a group of its own: replies need no order among themselves.
+			groups = append(groups, &group{q: []*pending{{d: l.w.renderReply(e), entry: i}}})
+			left[i]++
+			continue
+		}
+		if !l.t.statusOn() {
+			continue
+		}
 		rec, ok := recs[e.ID]
 		if !ok {
 			var err error
@@ -99,7 +111,7 @@ func (l *lane) process(entries []queue.FeedEntry) error {
 		if rec == nil || rec.Msg.Tenant != l.t.ID {
 			continue
 		}
-		for _, d := range render(e, rec) {
+		for _, d := range l.w.render(e, rec) {
 			g := byID[e.ID]
 			if g == nil {
 				g = &group{}
@@ -190,6 +202,9 @@ func (l *lane) process(entries []queue.FeedEntry) error {
 			}
 		} else {
 			deliveredTotal.Inc()
+			if p.d.Kind == KindReply {
+				repliesDelivered.Inc()
+			}
 		}
 		left[p.entry]--
 		r.g.q = r.g.q[1:]

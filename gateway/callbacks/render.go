@@ -9,16 +9,19 @@ import (
 
 	"github.com/goccy/go-json"
 
+	"switchboard/adapters"
 	"switchboard/adapters/wavy"
 	"switchboard/canonical"
 	"switchboard/gateway/queue"
 )
 
-// Callback kinds: one native status callback, or Wavy's two.
+// Callback kinds: one native status callback, Wavy's two (the Wavy row's RenderStatus
+// names them), or a reply.
 const (
-	KindStatus   = "status"   // native format, to callbacks.url
-	KindSent     = "sent"     // Wavy sent-status callback, to callbacks.url
-	KindDelivery = "delivery" // Wavy delivery receipt, to callbacks.delivery_url
+	KindStatus   = "status"                      // native format, to callbacks.url
+	KindSent     = wavy.KindSentCallback         // Wavy sent-status callback, to callbacks.url
+	KindDelivery = adapters.KindDeliveryCallback // Wavy delivery receipt, to callbacks.delivery_url
+	KindReply    = "reply"                       // a recipient's reply, to replies.url
 )
 
 // Status is the native callback body: one status change of one message.
@@ -53,11 +56,12 @@ type Delivery struct {
 	At time.Time `json:"at,omitzero"`
 }
 
-// render returns the callbacks one feed entry calls for, given the message's record: none
-// when the change does not move the message's status forward (a repeated "sent", a retry),
-// Wavy's sent-status callback and/or delivery receipt for Wavy messages, else the native
-// status. An entry whose change is not in the history (it cannot happen) gives none.
-func render(e queue.FeedEntry, rec *queue.Record) []Delivery {
+// render returns the callbacks one status entry calls for, given the message's record:
+// none when the change does not move the message's status forward (a repeated "sent", a
+// retry), what the dialect's vendor row renders when it has RenderStatus (Wavy's sent-status
+// callback and/or delivery receipt), else the native status. An entry whose change is not in
+// the history (it cannot happen) gives none.
+func (w *Worker) render(e queue.FeedEntry, rec *queue.Record) []Delivery {
 	i := indexOf(rec.History, e.Change)
 	if i < 0 {
 		return nil
@@ -65,17 +69,11 @@ func render(e queue.FeedEntry, rec *queue.Record) []Delivery {
 	m, hist := rec.Msg, rec.History[:i+1]
 	base := Delivery{Tenant: m.Tenant, MessageID: m.ID, Status: string(e.Change.Status)}
 	key := fmt.Sprintf("%016x", e.Seq) // sorts in feed order
-	if m.Dialect == wavy.Dialect {
-		sent, delivery := wavy.CallbacksDue(m, hist)
+	if v, ok := adapters.Lookup(w.opts.Vendors, m.Dialect); ok && v.RenderStatus != nil {
 		var out []Delivery
-		if sent {
+		for _, c := range v.RenderStatus(m, hist) {
 			d := base
-			d.Key, d.Kind, d.Body = key+"-"+KindSent, KindSent, wavy.AppendSentCallback(nil, m, hist)
-			out = append(out, d)
-		}
-		if delivery {
-			d := base
-			d.Key, d.Kind, d.Body = key+"-"+KindDelivery, KindDelivery, wavy.AppendDeliveryCallback(nil, m, hist)
+			d.Key, d.Kind, d.Body = key+"-"+c.Kind, c.Kind, c.Body
 			out = append(out, d)
 		}
 		return out
@@ -97,6 +95,20 @@ func render(e queue.FeedEntry, rec *queue.Record) []Delivery {
 	d := base
 	d.Key, d.Kind, d.Body = key+"-"+KindStatus, KindStatus, body
 	return []Delivery{d}
+}
+
+// renderReply is the callback of a reply entry: the reply as the vendor row of its dialect
+// pushes it (RenderReply: Wavy's MO push), else Switchboard's reply JSON.
+func (w *Worker) renderReply(e queue.FeedEntry) Delivery {
+	r := e.Reply
+	var body []byte
+	if v, ok := adapters.Lookup(w.opts.Vendors, r.Dialect); ok && v.RenderReply != nil {
+		body = v.RenderReply(nil, r)
+	} else {
+		body = adapters.AppendGenericReply(nil, r)
+	}
+	return Delivery{Key: fmt.Sprintf("%016x", e.Seq) + "-" + KindReply, Tenant: r.Tenant, MessageID: r.MessageID,
+		Kind: KindReply, Status: KindReply, Body: body}
 }
 
 // indexOf finds a change in a history; the last match wins (a change is unique by its

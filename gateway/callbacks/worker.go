@@ -21,6 +21,8 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
+	"switchboard/adapters"
+	"switchboard/adapters/registry"
 	"switchboard/config"
 	"switchboard/gateway/queue"
 )
@@ -45,6 +47,9 @@ var (
 	deliveredTotal = metrics.NewCounter(`switchboard_callbacks_total{result="delivered"}`)
 	failedTotal    = metrics.NewCounter(`switchboard_callbacks_total{result="failed"}`)
 	deadTotal      = metrics.NewCounter(`switchboard_callbacks_total{result="dead"}`)
+	// The replies among them (a reply is also a callback).
+	repliesDelivered = metrics.NewCounter(`switchboard_replies_out_total{result="delivered"}`)
+	repliesDead      = metrics.NewCounter(`switchboard_replies_out_total{result="dead"}`)
 )
 
 // Tenant is where a tenant's callbacks go.
@@ -53,9 +58,14 @@ type Tenant struct {
 	// URL receives native status callbacks and Wavy sent-status callbacks; DeliveryURL Wavy
 	// delivery receipts (URL when empty).
 	URL, DeliveryURL string
+	// ReplyURL receives the tenant's replies ("": none are posted).
+	ReplyURL string
 	// Secret, when set, signs every callback (SignatureHeader).
 	Secret string
 }
+
+// statusOn reports whether the tenant takes status callbacks.
+func (t *Tenant) statusOn() bool { return t.URL != "" }
 
 // Options tunes the worker; zero fields take the defaults in parentheses.
 type Options struct {
@@ -70,7 +80,10 @@ type Options struct {
 	MaxConcurrent, PerTenant int
 	// DeadRetention is how long dead-lettered callbacks are kept (0: until replayed).
 	DeadRetention time.Duration
-	Logger        *slog.Logger
+	// Vendors is the vendor table whose rows render status callbacks and replies in their
+	// dialects (the registry's).
+	Vendors []adapters.Vendor
+	Logger  *slog.Logger
 }
 
 // defaults fills what is unset with config's defaults (a config file always sets them all).
@@ -97,6 +110,9 @@ func (o *Options) defaults() {
 	o.PerTenant = min(o.PerTenant, o.MaxConcurrent)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Vendors == nil {
+		o.Vendors = registry.Vendors()
 	}
 }
 
@@ -136,7 +152,7 @@ func New(src Source, tenants []Tenant, opts Options) (*Worker, error) {
 	}
 	for i := range tenants {
 		t := tenants[i]
-		if t.URL == "" && t.DeliveryURL == "" {
+		if t.URL == "" && t.DeliveryURL == "" && t.ReplyURL == "" {
 			continue
 		}
 		if t.URL == "" {
@@ -316,8 +332,11 @@ func (w *Worker) post(t *Tenant, d *Delivery) string {
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	url := t.URL
-	if d.Kind == KindDelivery {
+	switch d.Kind {
+	case KindDelivery:
 		url = t.DeliveryURL
+	case KindReply:
+		url = t.ReplyURL
 	}
 	req.SetRequestURI(url)
 	req.Header.SetMethod(fasthttp.MethodPost)

@@ -24,6 +24,8 @@ package queue
 //	                          until its delivery receipt or deadline (watch.go).
 //	f/<lp tenant><fseq8>      change feed: 0x01, the id of a message whose status changed (length-
 //	                          prefixed) and the change. TTL retention. (Older entries: the bare id.)
+//	                          Or feedReply and a recipient's reply (replies_badger.go).
+//	y/<lp tenant><fseq8>      a recipient's reply, by its feed Seq. TTL retention.
 //	c/<tenant>                the tenant's feed cursor for Changes: the last fseq returned.
 //	k/<key>                   the feed consumers' own state (Feed.PutState): cursors, dead letters.
 //	z/seq, z/feed             high-water marks of Seq and fseq, written with every group.

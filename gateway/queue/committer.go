@@ -53,6 +53,7 @@ const (
 	opReplay
 	opResend
 	opUnwatch
+	opReply // replies.go
 )
 
 // request is one call handed to the committer. The caller fills it, submits it and waits on
@@ -75,6 +76,9 @@ type request struct {
 	// FinishWatch: the deadline of the watch (0: none) and msg's full record head.
 	watch int64
 	full  []byte
+
+	// AddReplies (vals holds each encoded).
+	replies []*canonical.Reply
 
 	// Finish, Retry, Record, Replay.
 	ch canonical.Change
@@ -208,6 +212,8 @@ func (q *Badger) commitGroup(group []*request, n int) {
 			q.applyResend(&w, r, now)
 		case opUnwatch:
 			q.applyUnwatch(&w, r)
+		case opReply:
+			q.applyReplies(&w, r, now.UnixNano())
 		}
 	}
 	seq := q.seq.Load()
@@ -243,7 +249,7 @@ func (q *Badger) commitGroup(group []*request, n int) {
 	nowNs := q.now().UnixNano()
 	waiting := group[:0] // what must wait for the sync
 	for _, r := range group {
-		if err == nil && r.err == nil && q.opts.Durability == DurabilityAlways && (r.op == opEnqueue || r.op == opReplay) {
+		if err == nil && r.err == nil && q.opts.Durability == DurabilityAlways && (r.op == opEnqueue || r.op == opReplay || r.op == opReply) {
 			waiting = append(waiting, r)
 			continue
 		}

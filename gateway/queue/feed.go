@@ -43,6 +43,10 @@ func (q *Badger) ReadFeed(tenant string, after uint64, max int) ([]FeedEntry, er
 			}
 			e := FeedEntry{Seq: binary.BigEndian.Uint64(k[len(prefix):])}
 			if err := item.Value(func(v []byte) error {
+				if rp, ok, err := parseReplyValue(v); ok {
+					e.Reply = rp
+					return err
+				}
 				id, ch, err := parseFeedValue(v)
 				if err != nil {
 					return err

@@ -8,7 +8,7 @@ import (
 )
 
 // TestSlimRecords: a finished record keeps what status queries, callbacks and check-sent
-// read, and nothing of the content; a dead letter keeps everything for its replay.
+// read and the buttons a reply picks from, and nothing else of the content; a dead letter keeps everything for its replay.
 func TestSlimRecords(t *testing.T) {
 	q := openQueue(t, t.TempDir(), nil)
 	a, b := newMsg("5511900000001"), newMsg("5511900000002")
@@ -39,8 +39,11 @@ func TestSlimRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := rec.Msg
-	if m.Text != "" || m.Media != nil || m.Buttons != nil || m.Vars != nil || m.Template.Params != nil {
+	if m.Text != "" || m.Media != nil || m.Vars != nil || m.Template.Params != nil {
 		t.Fatalf("finished record keeps content: %+v %+v", m, m.Template)
+	}
+	if len(m.Buttons) != 1 || m.Buttons[0] != "yes" { // a reply's pick is matched against them
+		t.Fatalf("finished record lost its buttons: %q", m.Buttons)
 	}
 	if m.ID != a.ID || m.Tenant != "acme" || m.Dialect != "wavy" || m.ClientRef != "ref-"+a.To || m.To != a.To ||
 		m.From != "5511" || m.BatchID != "batch" || m.Kind != canonical.KindTemplate || m.Template.Name != "otp" ||

@@ -134,7 +134,9 @@ func (q *Badger) applyRecord(w *writer, r *request, now int64) {
 		r.err = q.storageError("record", errCorruptRecord)
 		return
 	}
-	q.feed(w, m.Tenant, r.id, r.ch)
+	if r.op == opRecord { // a reply's history entry (opReply) posts no status callback
+		q.feed(w, m.Tenant, r.id, r.ch)
+	}
 }
 
 func failure(s canonical.Status) bool {

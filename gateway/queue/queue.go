@@ -113,6 +113,9 @@ type FeedEntry struct {
 	Seq    uint64
 	ID     string
 	Change canonical.Change
+	// Reply, when set, makes the entry a recipient's reply (see Replies), not a status
+	// change: ID and Change are then empty.
+	Reply *canonical.Reply
 }
 
 // StateEntry is one key of the feed consumers' state.

@@ -279,6 +279,10 @@ func (q *Badger) Changes(tenant string, max int) ([]*Record, error) {
 			}); err != nil {
 				return err
 			}
+			if id == "" { // a reply: no status changed
+				last = binary.BigEndian.Uint64(k[len(k)-8:])
+				continue
+			}
 			if !seen[id] {
 				if len(ids) == max {
 					break
@@ -374,13 +378,14 @@ func (q *Badger) Stats() Stats {
 	return Stats{Depth: r + s + f, Ready: r, Scheduled: s, InFlight: f, Dead: q.dead.Load()}
 }
 
-// slim returns a copy of m without what only sending needs: text, media, buttons, options,
-// variables, template parameters and the sending window. A finished record keeps what
-// status queries, callbacks and check-sent read, so that disk use under retention follows
-// the number of statuses, not the size of messages.
+// slim returns a copy of m without what only sending needs: text, media, variables,
+// template parameters and the sending window. A finished record keeps what status queries,
+// callbacks and check-sent read, and the buttons and list options (a few short labels) that
+// a reply's pick is matched against, so that disk use under retention follows the number of
+// statuses, not the size of messages.
 func slim(m *canonical.Message) *canonical.Message {
 	s := *m
-	s.Text, s.Media, s.Buttons, s.Options, s.Vars, s.Window = "", nil, nil, nil, nil, nil
+	s.Text, s.Media, s.Vars, s.Window = "", nil, nil, nil
 	if m.Template != nil {
 		t := *m.Template
 		t.Params = nil
@@ -396,8 +401,12 @@ func appendFeedValue(dst []byte, id string, ch canonical.Change) []byte {
 	return canonical.AppendChange(appendLP(append(dst, feedV1), id), ch)
 }
 
-// parseFeedValue reads a feed value: the id and, for a value that holds it, the change.
+// parseFeedValue reads a feed value: the id and, for a value that holds it, the change; a
+// reply's value gives no id.
 func parseFeedValue(v []byte) (id string, ch *canonical.Change, err error) {
+	if len(v) > 0 && v[0] == feedReply {
+		return "", nil, nil // a reply (replies_badger.go)
+	}
 	if len(v) == 0 || v[0] != feedV1 {
 		return string(v), nil, nil
 	}

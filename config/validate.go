@@ -375,6 +375,9 @@ func (k *checker) upstreams() {
 		if u.Breaker != nil {
 			k.breaker(p+".breaker", u.Breaker)
 		}
+		if u.Receipts != "" {
+			k.oneOf(p+".receipts", u.Receipts, ReceiptsOpen)
+		}
 		if px := u.Proxy; px != "" && px != "direct" {
 			pu, err := url.Parse(px)
 			if err != nil || pu.Host == "" || !slices.Contains([]string{"http", "socks5", "socks5h"}, pu.Scheme) {

@@ -24,6 +24,7 @@ tenants:
 upstreams:
   - name: sink
     dialect: http
+    receipts: open
     url: "http://127.0.0.1:9000/messages"
     timeout: -5s
     timeoutt: 5s

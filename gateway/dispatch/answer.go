@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
 
 	"switchboard/adapters"
@@ -20,6 +21,9 @@ import (
 // is lost is the vendor's id, logged and counted. A non-2xx whose body cannot be read is a
 // Retry: without the vendor's codes nothing says the message is at fault.
 
+// bodyPool holds the buffers answers' bodies are read into.
+var bodyPool bytebufferpool.Pool
+
 // errBodyTooLarge is the unread reason of an answer over maxResponseBody.
 var errBodyTooLarge = fmt.Errorf("the body is over %d bytes", maxResponseBody)
 
@@ -29,7 +33,7 @@ var errBodyTooLarge = fmt.Errorf("the body is over %d bytes", maxResponseBody)
 // for a complete answer.
 func exchange(c *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) (unread, err error) {
 	resp.StreamBody = true
-	if err := c.DoTimeout(req, resp, timeout); err != nil {
+	if err = c.DoTimeout(req, resp, timeout); err != nil {
 		return nil, err
 	}
 	stream := resp.BodyStream()
@@ -37,8 +41,11 @@ func exchange(c *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Resp
 		return nil, nil
 	}
 	// The connection's read deadline, set from the timeout before the status line was
-	// read, still bounds these reads: a trickle ends there.
-	body, err := io.ReadAll(io.LimitReader(stream, maxResponseBody+1))
+	// read, still bounds these reads: a trickle ends there. The buffer is pooled: this is
+	// every message's path.
+	buf := bodyPool.Get()
+	defer bodyPool.Put(buf)
+	_, err = buf.ReadFrom(io.LimitReader(stream, maxResponseBody+1))
 	// Closing before the whole body was read drops the connection instead of pooling it.
 	_ = resp.CloseBodyStream()
 	switch {
@@ -47,10 +54,10 @@ func exchange(c *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Resp
 			err = fmt.Errorf("the body did not arrive within %v", timeout)
 		}
 		return fmt.Errorf("cannot read the answer's body: %w", err), nil
-	case len(body) > maxResponseBody:
+	case buf.Len() > maxResponseBody:
 		return fmt.Errorf("cannot read the answer's body: %w", errBodyTooLarge), nil
 	}
-	resp.SetBodyRaw(body)
+	resp.SetBody(buf.B) // copied into the response's own pooled buffer
 	return nil, nil
 }
 

@@ -330,8 +330,8 @@ func dumpDOM(t *testing.T, browser, url string) string {
 // primary (Wavy) names our id in its receipts.
 func TestMirrorReceiptsNeverReachTheMessage(t *testing.T) {
 	addr := freeAddr(t)
-	primary := startSim(t, "multiwhats", "-receipts", "http://"+addr+"/receipts/multiwhats", "-receipts-final", "none")
-	mirror := startSim(t, "wavy", "-receipts", "http://"+addr+"/receipts/wavy")
+	primary := startSim(t, "multiwhats", "-receipts", "http://"+addr+"/receipts/multiwhats", "-receipt-token", "mw-receipts", "-receipts-final", "none")
+	mirror := startSim(t, "wavy", "-receipts", "http://"+addr+"/receipts/wavy", "-receipt-token", "wavy-receipts")
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, fillConfig(migrationConfig, "ADDR", addr, "DIR", dir+"/data", "A", mirror.addr, "B", primary.addr,
 		"DOWN", freeAddr(t), "ROUTES", `  - name: everything

@@ -95,7 +95,7 @@ func (k *checker) unusedUpstreams() {
 var secretFeatures = map[string]string{
 	"admin_token":   "the admin API is off",
 	"secret":        "callbacks go unsigned",
-	"receipt_token": "check refuses the upstream unless its receipts are open",
+	"receipt_token": "check refuses the upstream, unless receipts: open takes its receipts unauthenticated",
 	"app_secret":    "this upstream's status webhooks are refused",
 	"verify_token":  "Meta's subscription handshake is refused",
 }

@@ -362,8 +362,13 @@ type Upstream struct {
 	// token and phone_number_id, bearer. For the receipts the upstream posts back to
 	// /receipts/{name}: whatsappcloud's app_secret (checks X-Hub-Signature-256; required to
 	// take its status webhooks) and verify_token (the subscription handshake); every other
-	// dialect's optional receipt_token (then required as a Bearer token or ?token=).
+	// dialect's receipt_token (required as a Bearer token or ?token=; check refuses an
+	// upstream without one unless Receipts is "open").
 	Credentials map[string]string `yaml:"credentials"`
+	// Receipts "open" takes the receipts posted to /receipts/{name} without authentication,
+	// from anyone who can reach the gateway, with a warning at check and at start; only for
+	// an upstream without a receipt_token. Empty (the default): receipts are authenticated.
+	Receipts string `yaml:"receipts"`
 	// Timeout bounds one request (default 5s).
 	Timeout Duration `yaml:"timeout"`
 	// MaxConns is the most concurrent requests to this upstream (default 64).

@@ -383,6 +383,9 @@ func (k *checker) upstreams() {
 		if r := u.Replies; r != nil {
 			k.replies(p+".replies", r)
 		}
+		if u.Receipts != "" {
+			k.oneOf(p+".receipts", u.Receipts, ReceiptsOpen)
+		}
 		if px := u.Proxy; px != "" && px != "direct" {
 			pu, err := url.Parse(px)
 			if err != nil || pu.Host == "" || !slices.Contains([]string{"http", "socks5", "socks5h"}, pu.Scheme) {

@@ -17,6 +17,7 @@ func Warnings(c *Config) Problems {
 	k.splitTotals()
 	k.unusedUpstreams()
 	k.unsetSecrets()
+	k.openReceipts()
 	k.probs.sort()
 	return k.probs
 }
@@ -94,7 +95,7 @@ func (k *checker) unusedUpstreams() {
 var secretFeatures = map[string]string{
 	"admin_token":   "the admin API is off",
 	"secret":        "callbacks go unsigned",
-	"receipt_token": "receipts from this upstream are taken without a token",
+	"receipt_token": "check refuses the upstream, unless receipts: open takes its receipts unauthenticated",
 	"app_secret":    "this upstream's status webhooks are refused",
 	"verify_token":  "Meta's subscription handshake is refused",
 }
@@ -110,5 +111,18 @@ func (k *checker) unsetSecrets() {
 		}
 		// add appends "(${VAR} is not set)" for paths in unset.
 		k.add(path, "%s", feature)
+	}
+}
+
+// ReceiptsOpen is the Upstream.Receipts value that takes receipts unauthenticated.
+const ReceiptsOpen = "open"
+
+// openReceipts: an upstream whose receipts are open takes a forged receipt from anyone who
+// can reach the gateway (the receipt is still only recorded on a message that upstream sent).
+func (k *checker) openReceipts() {
+	for i, u := range k.c.Upstreams {
+		if u.Receipts == ReceiptsOpen {
+			k.add("upstreams["+strconv.Itoa(i)+"].receipts", "receipts posted to /receipts/%s are taken unauthenticated, from anyone who can reach the gateway: set credentials.receipt_token instead", u.Name)
+		}
 	}
 }

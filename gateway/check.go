@@ -16,7 +16,8 @@ import (
 
 // Check runs the vendors' own checks on a configuration that config's Validate passed:
 // each dialect's options, each upstream's dialect, URL and credentials (building its
-// adapter, as serving does), and the dialects routes match. `switchboard check` and New
+// adapter, as serving does) and the authentication of its receipts, and the dialects routes
+// match. `switchboard check` and New
 // both call it, so check rejects exactly what serve would. The error is config.Problems.
 func Check(cfg *config.Config) error {
 	return checkVendors(cfg, registry.Vendors())
@@ -61,6 +62,7 @@ func checkVendors(cfg *config.Config, vendors []adapters.Vendor) error {
 		for _, e := range v.CheckUpstream(adapters.UpstreamConfig{Name: u.Name, URL: u.URL, Credentials: u.Credentials}) {
 			add(p, e)
 		}
+		checkReceipts(cfg, &probs, p, &cfg.Upstreams[i], v)
 	}
 	for i, r := range cfg.Routes {
 		for j, d := range r.Match.Dialects {

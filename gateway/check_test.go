@@ -43,7 +43,18 @@ func TestCheckVendors(t *testing.T) {
 		{"url", checkTenants + checkRoutes + "upstreams:\n  - { name: sink, dialect: http }\n  - { name: b, dialect: http, url: \"ftp://x/y\" }\n",
 			[]string{"upstreams[0].url", "upstreams[1].url"}},
 		{"credentials", checkTenants + checkRoutes + "upstreams:\n  - name: sink\n    dialect: wavy\n    url: \"https://api-messaging.wavy.global\"\n    credentials: { username: u, tokn: x }\n",
-			[]string{"upstreams[0].credentials.token", "upstreams[0].credentials.tokn"}},
+			[]string{"upstreams[0].credentials.receipt_token", "upstreams[0].credentials.token", "upstreams[0].credentials.tokn"}},
+		// An upstream whose receipts endpoint would take anything from anyone is refused,
+		// unless it says receipts: open; open means nothing where receipts are signed or
+		// there are none, and is ambiguous beside a token.
+		{"open receipts", checkTenants + `upstreams:
+  - { name: closed, dialect: http, url: "http://127.0.0.1:1/m", credentials: { receipt_token: x } }
+  - { name: open, dialect: wavy, url: "http://127.0.0.1:1", receipts: open, credentials: { username: u, token: t } }
+  - { name: unsaid, dialect: multiwhats, url: "http://127.0.0.1:1", credentials: { apikey: k } }
+  - { name: both, dialect: http, url: "http://127.0.0.1:1/m", receipts: open, credentials: { receipt_token: x } }
+  - { name: meta, dialect: whatsappcloud, url: "http://127.0.0.1:1", receipts: open, credentials: { token: t, phone_number_id: "1", app_secret: s } }
+  - { name: sink, dialect: sandbox, receipts: open }
+` + checkRoutes, []string{"upstreams[2].credentials.receipt_token", "upstreams[3].receipts", "upstreams[4].receipts", "upstreams[5].receipts"}},
 		{"receipt credentials", checkTenants + `upstreams:
   - name: sink
     dialect: sandbox

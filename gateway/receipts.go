@@ -12,7 +12,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"switchboard/adapters"
-	"switchboard/adapters/native"
 	"switchboard/canonical"
 	"switchboard/config"
 	"switchboard/gateway/callbacks"
@@ -22,7 +21,8 @@ import (
 // Receipts in: each upstream posts the statuses of what it was sent to /receipts/{name}, in
 // its own format, read by its vendor's row (adapters.Vendor): ParseReceipts (Wavy's callbacks,
 // Meta's status webhooks), else Switchboard's own format (adapters.ParseGenericReceipts); a
-// vendor with a Webhook (Meta) signs what it posts instead of presenting the receipt_token.
+// vendor with a Webhook (Meta) signs what it posts instead of presenting the receipt_token
+// (receiptauth.go: one authentication step for everything posted there).
 // Each receipt is recorded on its message (queue.Record), found by our id when the vendor
 // echoes it, else by the vendor's id. Vendors get the answers they expect: a webhook vendor a
 // quick 200 even for what is ignored, the others 200 with counts.
@@ -80,26 +80,16 @@ func (s *Server) receiptVerify(ctx *fasthttp.RequestCtx) {
 	ctx.SetBodyString(challenge)
 }
 
+// receipt serves POST /receipts/{upstream}: the upstream is authenticated first
+// (receiptauth.go), for everything it posts here.
 func (s *Server) receipt(ctx *fasthttp.RequestCtx) {
 	u := s.receiptUpstream(ctx)
-	if u == nil {
+	if u == nil || !s.authenticateReceipt(ctx, u) {
 		return
 	}
-	if wh := s.webhook(u); wh != nil {
-		s.webhookReceipt(ctx, u, wh)
+	if s.webhook(u) != nil {
+		s.webhookReceipt(ctx, u)
 		return
-	}
-	if tok := u.Credentials["receipt_token"]; tok != "" {
-		got, _ := native.BearerToken(ctx.Request.Header.Peek("Authorization"))
-		if got == "" {
-			got = string(ctx.QueryArgs().Peek("token"))
-		}
-		if !equalSecret(got, tok) {
-			receiptsCounter(u.Name, "unauthorized").Inc()
-			s.log.Warn("receipt refused: bad receipt token", "upstream", u.Name)
-			s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "a valid receipt token is required"})
-			return
-		}
 	}
 	if !s.takeReplies(ctx, u, false) {
 		return
@@ -131,17 +121,10 @@ func (s *Server) webhook(u *config.Upstream) *adapters.Webhook {
 	return nil
 }
 
-// webhookReceipt takes a signed status webhook (Meta's): 401 unless the signature checks
-// with the upstream's secret, answered 200 even when nothing in it is ours or it cannot be
-// read (the vendor retries anything else for days), 500 only when storage fails (worth the
-// vendor's retry).
-func (s *Server) webhookReceipt(ctx *fasthttp.RequestCtx, u *config.Upstream, wh *adapters.Webhook) {
-	if !wh.Signed(ctx.PostBody(), func(h string) string { return string(ctx.Request.Header.Peek(h)) }, u.Credentials) {
-		receiptsCounter(u.Name, "unauthorized").Inc()
-		s.log.Warn("status webhook refused: bad signature, or no secret to check it with", "upstream", u.Name)
-		s.writeNativeError(ctx, &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "invalid signature"})
-		return
-	}
+// webhookReceipt takes a status webhook whose signature checked (Meta's), and the replies in
+// it: answered 200 even when nothing in it is ours or it cannot be read (the vendor retries
+// anything else for days), 500 only when storage fails (worth the vendor's retry).
+func (s *Server) webhookReceipt(ctx *fasthttp.RequestCtx, u *config.Upstream) {
 	if !s.takeReplies(ctx, u, true) {
 		return
 	}
@@ -195,13 +178,24 @@ func (s *Server) recordReceipts(u *config.Upstream, rs []adapters.Receipt) (reco
 	return recorded, unknown, nil
 }
 
+// recordReceipt records ch on the message upstream was sent under our id id, else under its
+// own upstreamID. A message that upstream was never sent is not found, exactly as an id
+// that does not exist: an upstream must not move another's messages, nor learn which ids
+// exist.
 func (s *Server) recordReceipt(upstream, id, upstreamID string, ch canonical.Change) (bool, error) {
 	if id != "" {
-		err := s.q.Record(id, ch)
-		if !errors.Is(err, queue.ErrNotFound) {
-			return err == nil, err
+		ok, err := s.sentThrough(upstream, id)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			err = s.q.Record(id, ch)
+			if !errors.Is(err, queue.ErrNotFound) {
+				return err == nil, err
+			}
 		}
 	}
+	// The index is kept per upstream: what it finds, that upstream was sent.
 	ix, ok := s.q.(queue.UpstreamIndex)
 	if upstreamID == "" || !ok {
 		return false, nil
@@ -214,6 +208,33 @@ func (s *Server) recordReceipt(upstream, id, upstreamID string, ch canonical.Cha
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// sentThrough reports whether message id was sent through upstream: remembered as accepted
+// there lately, else on record as sent or attempted there (its Upstream, or a change of its
+// history from that upstream: a timed-out attempt may have reached the vendor, and a message
+// the receipt watchdog resent keeps its first upstream's changes). A mirror copy goes out
+// under an id of its own, matched before this (compare.Recorder.Receipt).
+func (s *Server) sentThrough(upstream, id string) (bool, error) {
+	if s.disp.Recorder().SentThrough(upstream, id) {
+		return true, nil
+	}
+	rec, err := s.q.Get(id)
+	if errors.Is(err, queue.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if rec.Msg.Upstream == upstream {
+		return true, nil
+	}
+	for _, ch := range rec.History {
+		if ch.Upstream == upstream {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // The admin API of dead-lettered callbacks.

@@ -137,6 +137,7 @@ func newServer(cfg *config.Config, log *slog.Logger, vendors []adapters.Vendor) 
 	if w := demoWarning(cfg); w != "" {
 		log.Warn(w)
 	}
+	warnOpenReceipts(cfg, log)
 	s.ready.Store(true)
 	return s, nil
 }

@@ -136,6 +136,7 @@ tenants:
 upstreams:
   - name: toyup
     dialect: toy
+    receipts: open
     url: "http://` + sinkLn.Addr().String() + `/in"
     credentials: { key: k-1 }
 routes:

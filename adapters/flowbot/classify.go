@@ -13,8 +13,9 @@ import (
 
 // Classify reads FlowBot's answer. 2xx with "success" not false is Sent (FlowBot returns no
 // message id: the upstream id is the message's own); 401 is Retry with Code "401" so the
-// dispatcher drops the token and fetches another; 408, 429 and 5xx are Retry (honouring
-// Retry-After); other 4xx are Permanent with FlowBot's error text.
+// dispatcher drops the token and fetches another; 403, 404, 405 and 407 are Retry too, the
+// upstream's fault (adapters.UpstreamFault); 408, 429 and 5xx are Retry (honouring
+// Retry-After); other 4xx (400, 409, 413, 422) are Permanent with FlowBot's error text.
 func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapters.Result {
 	code := resp.StatusCode()
 	if code >= 200 && code < 300 {
@@ -28,7 +29,7 @@ func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapt
 		return adapters.Result{Outcome: adapters.Sent, Status: canonical.StatusSent, UpstreamID: m.ID}
 	}
 	res := adapters.Result{Outcome: adapters.Retry, Code: strconv.Itoa(code), Reason: reason(code, resp.Body())}
-	if code >= 400 && code < 500 && code != 401 && code != 408 && code != 429 {
+	if code >= 400 && code < 500 && code != 408 && code != 429 && !adapters.UpstreamFault(code) {
 		res.Outcome = adapters.Permanent
 		return res
 	}

@@ -13,7 +13,9 @@ import (
 )
 
 // Classify reads MultiWhats' answer: 2xx is the queue record, whose id becomes the upstream id.
-// Bodies that are not JSON (a proxy's HTML page) are read as empty.
+// Bodies that are not JSON (a proxy's HTML page) are read as empty. 401 ("Unauthenticated.":
+// the apikey), 403, 404, 405 and 407 are the upstream's fault (adapters.UpstreamFault): Retry.
+// Other 4xx (422: Laravel's validation errors) fail the message.
 func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapters.Result {
 	status := resp.StatusCode()
 	if status >= 200 && status < 300 {
@@ -30,7 +32,7 @@ func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapt
 	if len(reason) > maxReasonBytes {
 		reason = strings.ToValidUTF8(reason[:maxReasonBytes], "")
 	}
-	if status == 408 || status == 429 || status >= 500 || status < 300 {
+	if status == 408 || status == 429 || status >= 500 || status < 300 || adapters.UpstreamFault(status) {
 		return adapters.Result{Outcome: adapters.Retry, Code: code, Reason: reason,
 			RetryAfter: adapters.RetryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now())}
 	}

@@ -11,8 +11,9 @@ import (
 )
 
 // Classify reads the answer to a single send: 2xx (the documented array or the live
-// object) is Sent with the vendor's id; 408, 429 and 5xx are Retry (with Retry-After);
-// other 4xx are Permanent with the vendor's errorCode and errorMessage.
+// object) is Sent with the vendor's id; 408, 429 and 5xx are Retry (with Retry-After), and so
+// are 401, 403, 404, 405 and 407, the upstream's fault (adapters.UpstreamFault); other 4xx
+// (400: the vendor's validation errors) are Permanent with its errorCode and errorMessage.
 func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapters.Result {
 	if r, ok := classifyFailure(resp); ok {
 		return r

@@ -214,7 +214,7 @@ func classifyFailure(resp *fasthttp.Response) (adapters.Result, bool) {
 		r.Reason = fmt.Sprintf("HTTP %d %s", status, fasthttp.StatusMessage(status))
 	}
 	switch {
-	case status == 408 || status == 429 || status >= 500:
+	case status == 408 || status == 429 || status >= 500 || adapters.UpstreamFault(status):
 		r.Outcome = adapters.Retry
 		r.RetryAfter = adapters.RetryAfter(resp.Header.Peek("Retry-After"), time.Now())
 	case status >= 400:

@@ -49,7 +49,16 @@ func TestClassify(t *testing.T) {
 		{"button_title_131009", 400, "", graphErr(131009, "(#131009) Parameter value is not valid", "Button title length invalid. Min length: 1, Max length: 20"),
 			adapters.Result{Outcome: adapters.Permanent, Code: "131009", Reason: "(#131009) Parameter value is not valid: Button title length invalid. Min length: 1, Max length: 20"}},
 		{"token_190", 401, "", graphErr(190, "Invalid OAuth access token - Cannot parse access token", ""),
-			adapters.Result{Outcome: adapters.Permanent, Code: "190", Reason: "Invalid OAuth access token - Cannot parse access token"}},
+			adapters.Result{Outcome: adapters.Retry, Code: "190", Reason: "Invalid OAuth access token - Cannot parse access token"}},
+		{"token_expired_190_on_400", 400, "", graphErr(190, "Error validating access token: Session has expired", ""),
+			adapters.Result{Outcome: adapters.Retry, Code: "190", Reason: "Error validating access token: Session has expired"}},
+		{"permission_10_on_403", 403, "", graphErr(10, "(#10) Application does not have permission for this action", ""),
+			adapters.Result{Outcome: adapters.Retry, Code: "10", Reason: "(#10) Application does not have permission for this action"}},
+		{"account_locked_131031", 400, "", graphErr(131031, "(#131031) Business Account locked", ""),
+			adapters.Result{Outcome: adapters.Retry, Code: "131031", Reason: "(#131031) Business Account locked"}},
+		{"not_registered_133010", 400, "", graphErr(133010, "(#133010) Phone number Not Registered", ""),
+			adapters.Result{Outcome: adapters.Retry, Code: "133010", Reason: "(#133010) Phone number Not Registered"}},
+		{"proxy_auth_407", 407, "", ``, adapters.Result{Outcome: adapters.Retry, Code: "407", Reason: "Proxy Authentication Required"}},
 		{"throughput_429", 429, "30", graphErr(130429, "(#130429) Rate limit hit", "Cloud API message throughput has been reached."),
 			adapters.Result{Outcome: adapters.Retry, Code: "130429", Reason: "(#130429) Rate limit hit: Cloud API message throughput has been reached.", RetryAfter: 30 * time.Second}},
 		{"throughput_code_on_400", 400, "", graphErr(130429, "(#130429) Rate limit hit", ""),
@@ -68,7 +77,8 @@ func TestClassify(t *testing.T) {
 			adapters.Result{Outcome: adapters.Retry, Code: "502", Reason: "Bad Gateway"}},
 		{"timeout_408", 408, "", ``, adapters.Result{Outcome: adapters.Retry, Code: "408", Reason: "Request Timeout"}},
 		{"redirect", 301, "", ``, adapters.Result{Outcome: adapters.Retry, Code: "301", Reason: "Moved Permanently"}},
-		{"not_found_plain", 404, "", `Not Found`, adapters.Result{Outcome: adapters.Permanent, Code: "404", Reason: "Not Found"}},
+		{"not_found_plain", 404, "", `Not Found`, adapters.Result{Outcome: adapters.Retry, Code: "404", Reason: "Not Found"}},
+		{"method_405", 405, "", ``, adapters.Result{Outcome: adapters.Retry, Code: "405", Reason: "Method Not Allowed"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var resp fasthttp.Response
@@ -101,9 +111,9 @@ func TestClassifyInboundAnswers(t *testing.T) {
 	in, o := New(), newOutbound(t, "", testCreds)
 	call := &adapters.Call{Op: adapters.OpSend, Req: &fasthttp.Request{}}
 	for code, want := range map[canonical.Code]adapters.Outcome{
-		canonical.ErrInvalid: adapters.Permanent, canonical.ErrUnauthorized: adapters.Permanent,
-		canonical.ErrForbidden: adapters.Permanent, canonical.ErrNotFound: adapters.Permanent,
-		canonical.ErrMethod: adapters.Permanent, canonical.ErrConflict: adapters.Permanent,
+		canonical.ErrInvalid: adapters.Permanent, canonical.ErrUnauthorized: adapters.Retry,
+		canonical.ErrForbidden: adapters.Retry, canonical.ErrNotFound: adapters.Retry,
+		canonical.ErrMethod: adapters.Retry, canonical.ErrConflict: adapters.Permanent,
 		canonical.ErrTooLarge: adapters.Permanent, canonical.ErrTooMany: adapters.Retry,
 		canonical.ErrUnavailable: adapters.Retry, canonical.ErrInternal: adapters.Retry,
 	} {

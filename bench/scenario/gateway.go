@@ -32,6 +32,7 @@ tenants:
 upstreams:
   - name: sink
     dialect: http
+    receipts: open
     url: %q
     timeout: 5s
     max_conns: %d

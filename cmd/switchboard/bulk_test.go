@@ -17,7 +17,7 @@ tenants:
   - id: acme
     native: { token: "native-demo-token" }
 upstreams:
-  - { name: wavy, dialect: wavy, url: "http://{{WAVY}}", max_conns: 32, credentials: { username: acme, token: wavy-demo-token } }
+  - { name: wavy, dialect: wavy, receipts: open, url: "http://{{WAVY}}", max_conns: 32, credentials: { username: acme, token: wavy-demo-token } }
 routes:
   - { name: default, match: {}, upstreams: [wavy] }
 `

@@ -24,6 +24,7 @@ tenants:
 upstreams:
   - name: sink
     dialect: http
+    receipts: open
     url: "http://127.0.0.1:9000/messages"
     timeout: -5s
     timeoutt: 5s
@@ -35,7 +36,7 @@ routes:
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Fatalf("bad config: exit %v, want 1\n%s", err, out)
 	}
-	for _, want := range []string{"upstreams[0].timeout", "upstreams[0].timeoutt", "routes[0].upstreams[1]", `"smsx"`, "bad.yaml:9", "bad.yaml:10", "bad.yaml:13"} {
+	for _, want := range []string{"upstreams[0].timeout", "upstreams[0].timeoutt", "routes[0].upstreams[1]", `"smsx"`, "bad.yaml:10", "bad.yaml:11", "bad.yaml:14"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("check output does not mention %s:\n%s", want, out)
 		}

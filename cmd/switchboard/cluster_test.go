@@ -126,6 +126,7 @@ tenants:
 upstreams:
   - name: sink
     dialect: http
+    receipts: open
     url: "http://{{SINK}}/messages"
     timeout: 2s
     max_conns: 16

@@ -66,13 +66,13 @@ func TestDashboardMetricsExist(t *testing.T) {
 	want := dashboardMetrics(t)
 	m := startMigration(t, mirrorRoutes, "failed")
 	m.send(t, "5511987", 60)
-	m.send(t, "4400", 3) // to the refuser: a 401 for good
+	m.send(t, "4400", 3) // to the refuser: a 422 for good
 	deadline := time.Now().Add(30 * time.Second)
 	var body string
 	for {
 		_, body = get("http://"+m.addr+"/metrics", nil)
 		if strings.Contains(body, `switchboard_upstream_undelivered_total{route="everything",upstream="multiwhats",arm="mirror",code=`) &&
-			strings.Contains(body, `switchboard_upstream_refused_total{route="refused",upstream="refuser",arm="primary",code="401"}`) {
+			strings.Contains(body, `switchboard_upstream_refused_total{route="refused",upstream="refuser",arm="primary",code="422"}`) {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -30,7 +30,7 @@ tenants:
     flowbot:     { client_id: "aiflow_acme", api_key: "sk_demo", hmac_secret: "demo-secret" }
     native:      { token: "native-demo-token" }
 upstreams:
-  - { name: sink, dialect: http, url: "http://{{SINK}}/messages" }
+  - { name: sink, dialect: http, receipts: open, url: "http://{{SINK}}/messages" }
 routes:
   - { name: default, match: {}, upstreams: [sink] }
 `

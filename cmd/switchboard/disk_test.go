@@ -53,6 +53,7 @@ tenants:
 upstreams:
   - name: sink
     dialect: http
+    receipts: open
     url: "http://{{SINK}}/messages"
     timeout: 2s
 routes:

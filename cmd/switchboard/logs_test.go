@@ -71,7 +71,7 @@ func TestLogs(t *testing.T) {
 			{"request", map[string]any{"method": "POST", "path": "/gateway/v1/messages", "dialect": "native", "tenant": "shop", "status": 202.0}},
 			{"request", map[string]any{"path": "/gateway/v1/messages", "status": 401.0, "tenant": ""}},
 			{"credential refused", map[string]any{"dialect": "native"}},
-			{"permanent failure", map[string]any{"upstream": "refuser", "code": "401"}},
+			{"permanent failure", map[string]any{"upstream": "refuser", "code": "422"}},
 			{"dead-lettered", map[string]any{"upstream": "down", "id": dead}},
 			{"replayed", map[string]any{"id": dead}},
 		}
@@ -103,7 +103,7 @@ func TestLogs(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	out := m.gw.output()
-	for _, secret := range []string{text, "native-demo-token", "wrong-token", "admin-secret-token", "wavy-demo-token", "mw-demo-key"} {
+	for _, secret := range []string{text, "native-demo-token", "wrong-token", "admin-secret-token", "wavy-demo-token", "mw-demo-key", "wavy-receipts", "mw-receipts"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("the log has %q", secret)
 		}

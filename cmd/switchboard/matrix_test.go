@@ -32,10 +32,10 @@ tenants:
     flowbot:     { client_id: "aiflow_acme", api_key: "sk_demo", hmac_secret: "demo-secret" }
     native:      { token: "native-demo-token" }
 upstreams:
-  - { name: messageflow, dialect: messageflow, url: "http://{{messageflow}}", credentials: { uuid: "6a708fea-a4d0-4976-a180-9f3bdd3de52e" } }
-  - { name: multiwhats, dialect: multiwhats, url: "http://{{multiwhats}}", credentials: { apikey: "mw-demo-key", from: "905300000000" } }
-  - { name: wavy, dialect: wavy, url: "http://{{wavy}}", credentials: { username: "acme", token: "wavy-demo-token" } }
-  - { name: flowbot, dialect: flowbot, url: "http://{{flowbot}}", credentials: { client_id: "aiflow_acme", api_key: "sk_demo", flow_id: "text-flow" } }
+  - { name: messageflow, dialect: messageflow, receipts: open, url: "http://{{messageflow}}", credentials: { uuid: "6a708fea-a4d0-4976-a180-9f3bdd3de52e" } }
+  - { name: multiwhats, dialect: multiwhats, receipts: open, url: "http://{{multiwhats}}", credentials: { apikey: "mw-demo-key", from: "905300000000" } }
+  - { name: wavy, dialect: wavy, receipts: open, url: "http://{{wavy}}", credentials: { username: "acme", token: "wavy-demo-token" } }
+  - { name: flowbot, dialect: flowbot, receipts: open, url: "http://{{flowbot}}", credentials: { client_id: "aiflow_acme", api_key: "sk_demo", flow_id: "text-flow" } }
   - { name: whatsappcloud, dialect: whatsappcloud, url: "http://{{whatsappcloud}}", credentials: { token: "cloud-demo-token", phone_number_id: "106540352242922" } }
 routes:
   - { name: to-messageflow, match: { to_prefixes: ["97250111"] }, upstreams: [messageflow] }

@@ -35,17 +35,20 @@ upstreams:
   - name: wavy
     dialect: wavy
     url: "http://{{A}}"
-    credentials: { username: "acme", token: "wavy-demo-token" }
+    credentials: { username: "acme", token: "wavy-demo-token", receipt_token: "wavy-receipts" }
   - name: multiwhats
     dialect: multiwhats
     url: "http://{{B}}"
-    credentials: { apikey: "mw-demo-key", from: "5511940000000" }
+    credentials: { apikey: "mw-demo-key", from: "5511940000000", receipt_token: "mw-receipts" }
+  # Its sender line is no phone number: MultiWhats refuses every message with a 422.
   - name: refuser
     dialect: multiwhats
+    receipts: open
     url: "http://{{B}}"
-    credentials: { apikey: "not-the-key", from: "5511940000000" }
+    credentials: { apikey: "mw-demo-key", from: "12" }
   - name: down
     dialect: http
+    receipts: open
     url: "http://{{DOWN}}/messages"
 routes:
   - name: refused
@@ -81,9 +84,9 @@ func startMigration(t *testing.T, routes, finalB string) *migration {
 	t.Helper()
 	addr := freeAddr(t)
 	a := startSim(t, "wavy", "-latency", "80ms", "-fail-rate", "0.05",
-		"-receipts", "http://"+addr+"/receipts/wavy", "-receipts-delay", "100ms")
+		"-receipts", "http://"+addr+"/receipts/wavy", "-receipt-token", "wavy-receipts", "-receipts-delay", "100ms")
 	b := startSim(t, "multiwhats", "-latency", "20ms",
-		"-receipts", "http://"+addr+"/receipts/multiwhats", "-receipts-delay", "30ms", "-receipts-final", finalB)
+		"-receipts", "http://"+addr+"/receipts/multiwhats", "-receipt-token", "mw-receipts", "-receipts-delay", "30ms", "-receipts-final", finalB)
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, fillConfig(migrationConfig, "ADDR", addr, "DIR", dir+"/data", "A", a.addr, "B", b.addr,
 		"DOWN", freeAddr(t), "ROUTES", routes))
@@ -327,8 +330,8 @@ func dumpDOM(t *testing.T, browser, url string) string {
 // primary (Wavy) names our id in its receipts.
 func TestMirrorReceiptsNeverReachTheMessage(t *testing.T) {
 	addr := freeAddr(t)
-	primary := startSim(t, "multiwhats", "-receipts", "http://"+addr+"/receipts/multiwhats", "-receipts-final", "none")
-	mirror := startSim(t, "wavy", "-receipts", "http://"+addr+"/receipts/wavy")
+	primary := startSim(t, "multiwhats", "-receipts", "http://"+addr+"/receipts/multiwhats", "-receipt-token", "mw-receipts", "-receipts-final", "none")
+	mirror := startSim(t, "wavy", "-receipts", "http://"+addr+"/receipts/wavy", "-receipt-token", "wavy-receipts")
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, fillConfig(migrationConfig, "ADDR", addr, "DIR", dir+"/data", "A", mirror.addr, "B", primary.addr,
 		"DOWN", freeAddr(t), "ROUTES", `  - name: everything

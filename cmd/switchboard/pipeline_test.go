@@ -102,11 +102,13 @@ tenants:
 upstreams:
   - name: sink
     dialect: http
+    receipts: open
     url: "http://{{SINK}}/messages"
     timeout: 2s
     max_conns: 32
   - name: backup
     dialect: http
+    receipts: open
     url: "http://{{BACKUP}}/messages"
     timeout: 2s
     max_conns: 32

@@ -83,9 +83,9 @@ tenants:
   - id: acme
     native: { token: "native-demo-token" }
 upstreams:
-  - { name: own, dialect: http, url: "http://own.invalid:8000/messages", proxy: "http://{{OWN}}" }
-  - { name: env, dialect: http, url: "http://env.invalid:8000/messages" }
-  - { name: bypass, dialect: http, url: "http://bypass.invalid:8000/messages" }
+  - { name: own, dialect: http, receipts: open, url: "http://own.invalid:8000/messages", proxy: "http://{{OWN}}" }
+  - { name: env, dialect: http, receipts: open, url: "http://env.invalid:8000/messages" }
+  - { name: bypass, dialect: http, receipts: open, url: "http://bypass.invalid:8000/messages" }
 routes:
   - { name: own, match: { to_prefixes: ["97251"] }, upstreams: [own] }
   - { name: env, match: { to_prefixes: ["97252"] }, upstreams: [env] }

@@ -44,7 +44,7 @@ tenants:
     callbacks: { url: "{{CB}}/beta" }
     native: { token: "beta-token" }
 upstreams:
-  - { name: wavy-up, dialect: wavy, url: "{{WAVY}}", credentials: { username: acme, token: wavy-demo-token } }
+  - { name: wavy-up, dialect: wavy, url: "{{WAVY}}", credentials: { username: acme, token: wavy-demo-token, receipt_token: wt } }
   - name: meta
     dialect: whatsappcloud
     url: "{{META}}"
@@ -214,7 +214,7 @@ func receiptsGateway(t *testing.T, cb *cbReceiver, perTenant string) (gw *proc, 
 	t.Helper()
 	addr = freeAddr(t)
 	to := func(up string) string { return "http://" + addr + "/receipts/" + up }
-	wavySim := startSim(t, "wavy", "-receipts", to("wavy-up"))
+	wavySim := startSim(t, "wavy", "-receipts", to("wavy-up"), "-receipt-token", "wt")
 	meta := startSim(t, "whatsappcloud", "-receipts", to("meta"), "-app-secret", "app-secret")
 	mute := startSim(t, "whatsappcloud", "-receipts", to("mute"), "-app-secret", "app-secret", "-receipts-final", "none")
 	hook := startSim(t, "http", "-receipts", to("hook"), "-receipt-token", "rt")
@@ -368,8 +368,10 @@ func TestReceiptEndpoints(t *testing.T) {
 	code, body = do("POST", base+"hook", rt, `{"id":"x","status":"queued"}`)
 	expect(t, "bad status", code, body, 400, "status")
 	code, body = do("POST", base+"wavy-up", nil, `{"id":"v-1","correlationId":"nope","sentStatusCode":2}`)
+	expect(t, "wavy without its receipt token", code, body, 401, "receipt token")
+	code, body = do("POST", base+"wavy-up?token=wt", nil, `{"id":"v-1","correlationId":"nope","sentStatusCode":2}`)
 	expect(t, "wavy unknown", code, body, 200, `"unknown":1`)
-	code, body = do("POST", base+"wavy-up", nil, `not json`)
+	code, body = do("POST", base+"wavy-up?token=wt", nil, `not json`)
 	expect(t, "wavy malformed", code, body, 400, "cannot parse")
 	code, body = do("POST", base+"nope", nil, `{}`)
 	expect(t, "unknown upstream", code, body, 404, "nope")

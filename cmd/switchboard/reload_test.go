@@ -26,10 +26,12 @@ tenants:
 upstreams:
   - name: a
     dialect: http
+    receipts: open
     url: "http://{{A}}/messages"
     max_conns: 32
   - name: b
     dialect: http
+    receipts: open
     url: "http://{{B}}/messages"
     max_conns: 32
 {{EXTRA}}
@@ -132,7 +134,7 @@ func TestReloadAndDrainUnderLoad(t *testing.T) {
 	}
 
 	// 0/100 -> 50/50, and a third upstream c as the route's failover.
-	write(50, 50, "  - name: c\n    dialect: http\n    url: \"http://"+c.addr+"/messages\"\n", "    upstreams: [c]\n")
+	write(50, 50, "  - name: c\n    dialect: http\n    receipts: open\n    url: \"http://"+c.addr+"/messages\"\n", "    upstreams: [c]\n")
 	hup, bAtHup := time.Now(), b.total.Load()
 	p.cmd.Process.Signal(syscall.SIGHUP)
 	eventually(t, time.Second, "upstream a to take messages within a second of the SIGHUP", func() bool { return a.total.Load() > 0 })
@@ -215,7 +217,7 @@ func TestReloadAndDrainUnderLoad(t *testing.T) {
 
 	// Every acknowledged message reaches an upstream once: those still queued at the stop
 	// go out after a restart on the same data.
-	startProc(t, addr, "serve", "-config", write(50, 50, "  - name: c\n    dialect: http\n    url: \"http://"+c.addr+"/messages\"\n", "    upstreams: [c]\n"))
+	startProc(t, addr, "serve", "-config", write(50, 50, "  - name: c\n    dialect: http\n    receipts: open\n    url: \"http://"+c.addr+"/messages\"\n", "    upstreams: [c]\n"))
 	waitEach(t, ids, 30*time.Second, a, b, c)
 	for _, s := range []*sink{a, b, c} {
 		s.mu.Lock()

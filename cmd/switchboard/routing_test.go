@@ -24,8 +24,8 @@ tenants:
   - id: acme
     native: { token: "native-demo-token" }
 upstreams:
-  - { name: wavy-old, dialect: wavy, url: "http://{{OLD}}", credentials: { username: acme, token: wavy-demo-token } }
-  - { name: multiwhats-new, dialect: multiwhats, url: "http://{{NEW}}", credentials: { apikey: mw-demo-key, from: "905300000000" } }
+  - { name: wavy-old, dialect: wavy, receipts: open, url: "http://{{OLD}}", credentials: { username: acme, token: wavy-demo-token } }
+  - { name: multiwhats-new, dialect: multiwhats, receipts: open, url: "http://{{NEW}}", credentials: { apikey: mw-demo-key, from: "905300000000" } }
 routes:
   - name: canary
     match: {}
@@ -123,8 +123,8 @@ tenants:
     native: { token: "native-demo-token" }
 # Few connections, so few senders: a mirror that held a sender for its 2 s would show.
 upstreams:
-  - { name: primary, dialect: wavy, url: "http://{{PRIMARY}}", max_conns: 8, credentials: { username: acme, token: wavy-demo-token } }
-  - { name: slow-mirror, dialect: multiwhats, url: "http://{{SLOW}}", max_conns: 32, credentials: { apikey: mw-demo-key, from: "905300000000" } }
+  - { name: primary, dialect: wavy, receipts: open, url: "http://{{PRIMARY}}", max_conns: 8, credentials: { username: acme, token: wavy-demo-token } }
+  - { name: slow-mirror, dialect: multiwhats, receipts: open, url: "http://{{SLOW}}", max_conns: 32, credentials: { apikey: mw-demo-key, from: "905300000000" } }
   - { name: down-mirror, dialect: whatsappcloud, url: "http://{{DOWN}}", timeout: 1s, max_conns: 8,
       credentials: { token: cloud-demo-token, phone_number_id: "106540352242922" } }
 routes:
@@ -203,12 +203,12 @@ tenants:
   - id: acme
     native: { token: "native-demo-token" }
 upstreams:
-  - { name: flaky, dialect: multiwhats, url: "http://{{FLAKY}}", credentials: { apikey: mw-demo-key, from: "905300000000" } }
-  - { name: hanging, dialect: messageflow, url: "http://{{HANG}}", timeout: 300ms, breaker: { open_for: 30s },
+  - { name: flaky, dialect: multiwhats, receipts: open, url: "http://{{FLAKY}}", credentials: { apikey: mw-demo-key, from: "905300000000" } }
+  - { name: hanging, dialect: messageflow, receipts: open, url: "http://{{HANG}}", timeout: 300ms, breaker: { open_for: 30s },
       credentials: { uuid: "6a708fea-a4d0-4976-a180-9f3bdd3de52e" } }
   - { name: limited, dialect: whatsappcloud, url: "http://{{LIMITED}}", credentials: { token: cloud-demo-token, phone_number_id: "106540352242922" },
       breaker: { consecutive_failures: 1000, min_requests: 1000 } }
-  - { name: healthy, dialect: wavy, url: "http://{{HEALTHY}}", credentials: { username: acme, token: wavy-demo-token } }
+  - { name: healthy, dialect: wavy, receipts: open, url: "http://{{HEALTHY}}", credentials: { username: acme, token: wavy-demo-token } }
 routes:
   - { name: flaky-first, match: { to_prefixes: ["5511904"] }, upstreams: [flaky, healthy] }
   - { name: hanging-first, match: { to_prefixes: ["5511905"] }, upstreams: [hanging, healthy] }

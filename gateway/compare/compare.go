@@ -101,6 +101,13 @@ func armOrder(a Arm) int {
 	return len(Arms)
 }
 
+// SentThrough reports whether upstream accepted a send under our id id, among the sends
+// remembered: the quick answer, before the message's record is read, to "may this upstream
+// post a receipt for this message".
+func (r *Recorder) SentThrough(upstream, id string) bool {
+	return id != "" && r.sent.find(upstream, id, "") != nil
+}
+
 // Receipt counts a receipt that upstream posted, naming our id or its own (either may be
 // empty). It reports whether the receipt answers a send this Recorder remembers, and whether
 // that send was a mirror copy: a mirror's receipt must not be recorded on the message.

@@ -110,10 +110,17 @@ func (b *batcher) flush(ms []*canonical.Message) []adapters.Result {
 		return b.alone(ms)
 	}
 	bulkRequests.Inc()
-	if err := b.u.client.DoTimeout(req, resp, b.u.timeout); err != nil {
+	unread, err := exchange(b.u.client, req, resp, b.u.timeout)
+	if err != nil {
 		return repeat(transportResult(err, b.u.timeout), len(ms))
 	}
-	return b.bulk.ClassifyBulk(ms, resp)
+	res := b.bulk.ClassifyBulk(ms, resp)
+	if unread != nil {
+		for i, m := range ms {
+			res[i] = b.u.unreadResult(m, resp, unread, res[i])
+		}
+	}
+	return res
 }
 
 // alone sends each of ms as a request of its own, at once: each holds its connection slot.

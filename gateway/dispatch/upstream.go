@@ -66,6 +66,9 @@ type upstream struct {
 	shadow   counters
 	latency  *metrics.PrometheusHistogram
 	state    *metrics.Gauge
+	// unread counts answers taken as sent whose body could not be read (answer.go).
+	unread *metrics.Counter
+	log    *slog.Logger
 }
 
 func makeUpstream(cfg config.Upstream, global config.Breaker, agent string, log *slog.Logger, vendors []adapters.Vendor) (*upstream, error) {
@@ -83,6 +86,8 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, agent string, log 
 		timeout: time.Duration(cfg.Timeout),
 		latency: metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf("switchboard_upstream_request_duration_seconds{upstream=%q}", cfg.Name), compare.TimeBuckets),
 		state:   metrics.GetOrCreateGauge(fmt.Sprintf("switchboard_upstream_breaker_state{upstream=%q}", cfg.Name), nil),
+		unread:  metrics.GetOrCreateCounter(fmt.Sprintf("switchboard_upstream_unread_answers_total{upstream=%q}", cfg.Name)),
+		log:     log,
 	}
 	u.primary.init("switchboard_upstream_requests_total", cfg.Name, false)
 	u.shadow.init("switchboard_upstream_mirror_requests_total", cfg.Name, true)
@@ -289,10 +294,14 @@ func (u *upstream) request(m *canonical.Message) adapters.Result {
 	} else if err := u.out.Encode(m, req); err != nil {
 		return adapters.Result{Outcome: adapters.Permanent, Reason: err.Error()}
 	}
-	if err := u.client.DoTimeout(req, resp, u.timeout); err != nil {
+	unread, err := exchange(u.client, req, resp, u.timeout)
+	if err != nil {
 		return transportResult(err, u.timeout)
 	}
 	res := u.out.Classify(m, resp)
+	if unread != nil {
+		res = u.unreadResult(m, resp, unread, res)
+	}
 	if u.token != nil && resp.StatusCode() == fasthttp.StatusUnauthorized {
 		u.token.drop(tok) // expired or revoked: the retry fetches a new one
 	}

@@ -58,6 +58,7 @@ upstreams:
     dialect: http
     url: "http://127.0.0.1:1/messages"
     replies: { tenant: t1 }
+    receipts: open
 routes:
   - { name: r, upstreams: [hook] }
 `

@@ -24,7 +24,7 @@ tenants:
     wavy:   { username: "acme", token: "wavy-demo-token" }
     native: { token: "native-demo-token" }
 upstreams:
-  - { name: flowbot, dialect: flowbot, url: "http://{{flowbot}}", credentials: { client_id: "aiflow_acme", api_key: "sk_demo", flow_id: "text-flow" } }
+  - { name: flowbot, dialect: flowbot, url: "http://{{flowbot}}", credentials: { client_id: "aiflow_acme", api_key: "sk_demo", flow_id: "text-flow" }, receipts: open }
 routes:
   - { name: as-text, match: { to_prefixes: ["5521"] }, upstreams: [flowbot], foreign_flow: text }
   - { name: strict, match: {}, upstreams: [flowbot] }

@@ -87,7 +87,7 @@ func newServer(cfg *config.Config, log *slog.Logger, vendors []adapters.Vendor) 
 	if err != nil {
 		return nil, err
 	}
-	disp, err := dispatch.NewWithVendors(cfg, q, log, vendors, dispatch.WithUserAgent(userAgent()))
+	disp, err := dispatch.NewWithVendors(dispatch.SettingsOf(cfg), q, log, vendors, dispatch.WithUserAgent(userAgent()))
 	if err != nil {
 		q.Close()
 		return nil, err

@@ -1,0 +1,128 @@
+package multiwhats
+
+import (
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters"
+	"switchboard/adapters/adaptertest"
+	"switchboard/canonical"
+)
+
+// The hand-written answer and request body against goccy/go-json writing the same bytes
+// (adaptertest.CompareJSON).
+
+var jsonMsg = &canonical.Message{ID: "00000000-0000-7000-8000-000000000001", Seq: 1000, To: "5511900000000",
+	From: "5511911112222", Kind: canonical.KindText, CreatedAt: adaptertest.Now,
+	Text: "Olá João! Seu pedido 7731 saiu para entrega.\nAcompanhe: https://example.com/t/7731"}
+
+// goccyExtra is a queue record's extra_data.
+type goccyExtra struct {
+	Buttons        []string `json:"buttons"`
+	Options        []string `json:"options"`
+	SelectedItemID *string  `json:"selectedItemId"`
+}
+
+type goccyTarget struct {
+	ID               uint64     `json:"id"`
+	UserID           int        `json:"user_id"`
+	QueueID          uint64     `json:"queue_id"`
+	TargetIdentifier string     `json:"target_identifier"`
+	Message          *string    `json:"message"`
+	Status           string     `json:"status"`
+	ExtraData        goccyExtra `json:"extra_data"`
+	CreatedAt        string     `json:"created_at"`
+	UpdatedAt        string     `json:"updated_at"`
+}
+
+// goccyRecord is the queue record Accepted writes, field for field.
+type goccyRecord struct {
+	UserID               int           `json:"user_id"`
+	SocialMediaAccountID int           `json:"social_media_account_id"`
+	Platform             string        `json:"platform"`
+	FromIdentifier       string        `json:"from_identifier"`
+	Message              *string       `json:"message"`
+	FileURL              any           `json:"file_url"`
+	QueueType            string        `json:"queue_type"`
+	MessageType          string        `json:"message_type"`
+	TotalCredit          int           `json:"total_credit"`
+	TargetCount          int           `json:"target_count"`
+	PendingCount         int           `json:"pending_count"`
+	SentCount            int           `json:"sent_count"`
+	DeliveredCount       int           `json:"delivered_count"`
+	NotDeliveredCount    int           `json:"not_delivered_count"`
+	SeenCount            int           `json:"seen_count"`
+	Status               string        `json:"status"`
+	SendAt               string        `json:"send_at"`
+	CreatedAt            string        `json:"created_at"`
+	UpdatedAt            string        `json:"updated_at"`
+	ExtraData            goccyExtra    `json:"extra_data"`
+	ID                   uint64        `json:"id"`
+	Targets              []goccyTarget `json:"targets"`
+}
+
+func BenchmarkJSONAccepted(b *testing.B) {
+	in := New(Options{})
+	call := &adapters.Call{Op: adapters.OpSend, Now: adaptertest.Now, Account: &adaptertest.TestAccount}
+	batch := &adapters.Batch{Messages: []*canonical.Message{jsonMsg}}
+	adaptertest.CompareJSON(b, func(dst []byte) []byte {
+		_, dst = in.Accepted(call, batch, dst)
+		return dst
+	}, func(dst []byte) []byte {
+		m, acct := batch.Messages[0], call.Account
+		ts := m.CreatedAt.UTC().Format(timeLayout)
+		var text *string
+		if m.Text != "" {
+			text = &m.Text
+		}
+		var file any = 0
+		if len(m.Media) > 0 {
+			file = m.Media[0].URL
+		}
+		typ := m.Extra["type"]
+		if typ == "" {
+			typ = typeOf(m.Kind)
+		}
+		return adaptertest.MarshalGoccy(dst, goccyRecord{UserID: acct.UserID, SocialMediaAccountID: acct.AccountID,
+			Platform: "whatsapp", FromIdentifier: m.From, Message: text, FileURL: file, QueueType: "normal",
+			MessageType: typ, TotalCredit: 1, TargetCount: 1, SentCount: 1, Status: "done",
+			SendAt: ts, CreatedAt: ts, UpdatedAt: ts, ExtraData: goccyExtra{Buttons: m.Buttons, Options: m.Options},
+			ID: m.Seq, Targets: []goccyTarget{{ID: m.Seq, UserID: acct.UserID, QueueID: m.Seq, TargetIdentifier: m.To,
+				Status: "sent", CreatedAt: ts, UpdatedAt: ts}}})
+	})
+}
+
+// goccySend is the send-dynamic body.
+type goccySend struct {
+	From    string   `json:"from"`
+	To      string   `json:"to"`
+	Message string   `json:"message,omitempty"`
+	Type    string   `json:"type"`
+	Buttons []string `json:"buttons,omitempty"`
+	Options []string `json:"options,omitempty"`
+	FileURL string   `json:"file_url,omitempty"`
+}
+
+func BenchmarkJSONEncode(b *testing.B) {
+	o := adaptertest.Outbound[*Outbound](b, NewOutbound, adapters.UpstreamConfig{Name: "mw",
+		Credentials: map[string]string{"apikey": "k", "from": "5511911112222"}})
+	var req fasthttp.Request
+	adaptertest.CompareJSON(b, func(dst []byte) []byte {
+		if err := o.Encode(jsonMsg, &req); err != nil {
+			b.Fatal(err)
+		}
+		return append(dst, req.Body()...)
+	}, func(dst []byte) []byte {
+		m := jsonMsg
+		body := adaptertest.MarshalGoccy(make([]byte, 0, 128+len(m.Text)+len(m.To)+len(o.from)),
+			goccySend{From: o.from, To: m.To, Message: m.Text, Type: typeOf(m.Kind)})
+		req.Reset()
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.SetRequestURI(o.uri)
+		req.Header.SetContentType("application/json")
+		req.Header.Set("Accept", "application/json")
+		req.SetBodyRaw(body)
+		return append(dst, req.Body()...)
+	})
+}

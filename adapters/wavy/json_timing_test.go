@@ -1,0 +1,136 @@
+package wavy
+
+import (
+	"testing"
+	"time"
+
+	"github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters"
+	"switchboard/adapters/adaptertest"
+	"switchboard/canonical"
+)
+
+// The hand-written answers, status record and request body against goccy/go-json writing
+// the same bytes (adaptertest.CompareJSON).
+
+var jsonMsg = &canonical.Message{ID: "00000000-0000-7000-8000-000000000001", Seq: 1000, To: "5511900000000",
+	ClientRef: "order-7731", Dialect: Dialect, Text: "Olá João! Seu pedido 7731 saiu para entrega.\nAcompanhe: https://example.com/t/7731",
+	Extra: map[string]string{"extraInfo": "segment=vip", "carrierId": "5", "carrierName": "VIVO"}}
+
+type goccySingle struct {
+	ID            string `json:"id"`
+	CorrelationID string `json:"correlationId,omitempty"`
+}
+
+func BenchmarkJSONAccepted(b *testing.B) {
+	in := New(Options{})
+	call := &adapters.Call{Op: adapters.OpSend, Now: adaptertest.Now, Account: &adaptertest.TestAccount}
+	batch := &adapters.Batch{Messages: []*canonical.Message{jsonMsg}}
+	adaptertest.CompareJSON(b, func(dst []byte) []byte {
+		_, dst = in.Accepted(call, batch, dst)
+		return dst
+	}, func(dst []byte) []byte {
+		m := batch.Messages[0]
+		return adaptertest.MarshalGoccy(dst, [1]goccySingle{{m.ID, m.ClientRef}})
+	})
+}
+
+// goccyRecord is a status record, field for field; nil is null.
+type goccyRecord struct {
+	ID                  string  `json:"id"`
+	CorrelationID       *string `json:"correlationId"`
+	CarrierID           any     `json:"carrierId"`
+	CarrierName         *string `json:"carrierName"`
+	Destination         string  `json:"destination"`
+	SentStatusCode      *int    `json:"sentStatusCode"`
+	SentStatus          *string `json:"sentStatus"`
+	SentStatusAt        *int64  `json:"sentStatusAt"`
+	SentStatusDate      *string `json:"sentStatusDate"`
+	DeliveredStatusCode *int    `json:"deliveredStatusCode"`
+	DeliveredStatus     *string `json:"deliveredStatus"`
+	DeliveredAt         *int64  `json:"deliveredAt"`
+	DeliveredDate       *string `json:"deliveredDate"`
+	CampaignID          any     `json:"campaignId"`
+	ExtraInfo           *string `json:"extraInfo"`
+}
+
+func orNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func numberOrString(s string) any {
+	if _, ok := parseInt([]byte(s)); ok && s[0] != '+' && !(len(s) > 1 && s[0] == '0') {
+		return json.Number(s)
+	}
+	return orNull(s)
+}
+
+func codeOf(code int) (*int, *string) {
+	if code == 0 {
+		return nil, nil
+	}
+	return &code, orNull(StatusName(code))
+}
+
+func atDate(t time.Time) (*int64, *string) {
+	if t.IsZero() {
+		return nil, nil
+	}
+	ms := t.UnixMilli()
+	return &ms, orNull(t.UTC().Format(dateFormat))
+}
+
+func BenchmarkJSONStatusRecord(b *testing.B) {
+	m := jsonMsg
+	h := []canonical.Change{{Status: canonical.StatusQueued, At: adaptertest.Now},
+		{Status: canonical.StatusSent, At: adaptertest.Now}, {Status: canonical.StatusDelivered, At: adaptertest.Now}}
+	adaptertest.CompareJSON(b, func(dst []byte) []byte {
+		return AppendStatusRecord(dst, m, h)
+	}, func(dst []byte) []byte {
+		s := statusOf(m, h)
+		r := goccyRecord{ID: m.ID, CorrelationID: orNull(m.ClientRef), CarrierID: numberOrString(m.Extra["carrierId"]),
+			CarrierName: orNull(m.Extra["carrierName"]), Destination: m.To, CampaignID: numberOrString(m.Extra["campaignId"]),
+			ExtraInfo: orNull(m.Extra["extraInfo"])}
+		r.SentStatusCode, r.SentStatus = codeOf(s.sentCode)
+		r.SentStatusAt, r.SentStatusDate = atDate(s.sentAt)
+		r.DeliveredStatusCode, r.DeliveredStatus = codeOf(s.deliveredCode)
+		r.DeliveredAt, r.DeliveredDate = atDate(s.deliveredAt)
+		return adaptertest.MarshalGoccy(dst, &r)
+	})
+}
+
+// goccySend is a text message of the single-send request.
+type goccySend struct {
+	Destination   string `json:"destination"`
+	MessageText   string `json:"messageText,omitempty"`
+	CorrelationID string `json:"correlationId,omitempty"`
+	ExtraInfo     string `json:"extraInfo,omitempty"`
+	CampaignAlias string `json:"campaignAlias,omitempty"`
+	SubAccount    string `json:"subAccount,omitempty"`
+}
+
+func BenchmarkJSONEncode(b *testing.B) {
+	o := adaptertest.Outbound[*Outbound](b, NewOutbound, upstreamCfg)
+	var req fasthttp.Request
+	adaptertest.CompareJSON(b, func(dst []byte) []byte {
+		if err := o.Encode(jsonMsg, &req); err != nil {
+			b.Fatal(err)
+		}
+		return append(dst, req.Body()...)
+	}, func(dst []byte) []byte {
+		m := jsonMsg
+		if utf16Len(m.Text) > maxText {
+			b.Fatal("text too long")
+		}
+		body := adaptertest.MarshalGoccy(make([]byte, 0, 160+len(m.Text)), goccySend{Destination: m.To,
+			MessageText: m.Text, CorrelationID: m.ID, ExtraInfo: m.Extra["extraInfo"],
+			CampaignAlias: m.Extra["campaignAlias"], SubAccount: m.Extra["subAccount"]})
+		o.writeRequest(&req, o.sendURL, body)
+		return append(dst, req.Body()...)
+	})
+}

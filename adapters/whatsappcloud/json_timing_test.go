@@ -1,0 +1,96 @@
+package whatsappcloud
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters"
+	"switchboard/adapters/adaptertest"
+	"switchboard/canonical"
+)
+
+// The hand-written answer and request body against goccy/go-json writing the same bytes
+// (adaptertest.CompareJSON).
+
+var jsonMsg = &canonical.Message{ID: "00000000-0000-7000-8000-000000000001", Seq: 1000, To: "5511900000000",
+	Kind: canonical.KindText, Text: "Olá João! Seu pedido 7731 saiu para entrega.\nAcompanhe: https://example.com/t/7731"}
+
+type goccyContact struct {
+	Input string `json:"input"`
+	WaID  string `json:"wa_id"`
+}
+
+type goccyID struct {
+	ID            string `json:"id"`
+	MessageStatus string `json:"message_status,omitempty"`
+}
+
+type goccyAnswer struct {
+	MessagingProduct string         `json:"messaging_product"`
+	Contacts         []goccyContact `json:"contacts"`
+	Messages         []goccyID      `json:"messages"`
+}
+
+func BenchmarkJSONAccepted(b *testing.B) {
+	in := New()
+	call := &adapters.Call{Op: adapters.OpSend, Now: adaptertest.Now, Account: &adaptertest.TestAccount}
+	batch := &adapters.Batch{Messages: []*canonical.Message{jsonMsg}}
+	adaptertest.CompareJSON(b, func(dst []byte) []byte {
+		_, dst = in.Accepted(call, batch, dst)
+		return dst
+	}, func(dst []byte) []byte {
+		m := batch.Messages[0]
+		input := m.To
+		if raw, ok := m.Extra["to"]; ok {
+			input = raw
+		}
+		status := ""
+		if m.Kind == canonical.KindTemplate {
+			status = "accepted"
+		}
+		return adaptertest.MarshalGoccy(dst, goccyAnswer{"whatsapp", []goccyContact{{input, m.To}},
+			[]goccyID{{string(appendWAMID(nil, m)), status}}})
+	})
+}
+
+type goccyText struct {
+	PreviewURL bool   `json:"preview_url,omitempty"`
+	Body       string `json:"body"`
+}
+
+// goccySend is a text message of the messages request.
+type goccySend struct {
+	MessagingProduct string    `json:"messaging_product"`
+	RecipientType    string    `json:"recipient_type"`
+	To               string    `json:"to"`
+	Type             string    `json:"type"`
+	Text             goccyText `json:"text"`
+	BizOpaque        string    `json:"biz_opaque_callback_data,omitempty"`
+}
+
+func BenchmarkJSONEncode(b *testing.B) {
+	o := newOutbound(b, "", map[string]string{"token": "t", "phone_number_id": "123"})
+	var req fasthttp.Request
+	adaptertest.CompareJSON(b, func(dst []byte) []byte {
+		if err := o.Encode(jsonMsg, &req); err != nil {
+			b.Fatal(err)
+		}
+		return append(dst, req.Body()...)
+	}, func(dst []byte) []byte {
+		m := jsonMsg
+		if strings.TrimSpace(m.Text) == "" || runes(m.Text) > maxTextChars {
+			b.Fatal("bad text")
+		}
+		body := adaptertest.MarshalGoccy(make([]byte, 0, 192+2*len(m.Text)+len(m.To)), goccySend{"whatsapp", "individual",
+			m.To, "text", goccyText{previewByDefault(m.Text), m.Text}, m.ID})
+		req.Reset()
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.SetRequestURI(o.uri)
+		req.Header.SetContentType("application/json")
+		req.Header.Set(fasthttp.HeaderAuthorization, o.auth)
+		req.SetBodyRaw(body)
+		return append(dst, req.Body()...)
+	})
+}

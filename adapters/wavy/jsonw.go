@@ -7,7 +7,8 @@ import (
 )
 
 // The answers are small and fixed in shape, so they are appended by hand: no reflection,
-// no allocation beyond dst's growth.
+// no allocation beyond dst's growth. json_timing_test.go measures goccy/go-json at 1.6-6
+// times the CPU on the same bodies.
 
 const hexDigits = "0123456789abcdef"
 

@@ -14,7 +14,8 @@ import (
 )
 
 // Requests and answers are small and fixed in shape, so they are appended by hand: no
-// reflection, no allocation beyond the destination's growth.
+// reflection, no allocation beyond the destination's growth. json_timing_test.go measures
+// goccy/go-json at 1.8-10 times the CPU on the same bodies.
 
 const hexDigits = "0123456789abcdef"
 

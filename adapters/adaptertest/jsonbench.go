@@ -4,6 +4,10 @@ import (
 	"testing"
 
 	"github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+
+	"switchboard/adapters"
+	"switchboard/canonical"
 )
 
 // Hand-written JSON stays in a dialect only where a benchmark beside it shows that it pays
@@ -21,12 +25,14 @@ func MarshalGoccy(dst []byte, v any) []byte {
 	return append(dst, b...)
 }
 
-// SameJSON fails the test unless hand and goccy write the same bytes.
-func SameJSON(t testing.TB, name string, hand, goccy func(dst []byte) []byte) {
+// SameJSON reports whether hand and goccy write the same bytes, failing the test when not.
+func SameJSON(t testing.TB, name string, hand, goccy func(dst []byte) []byte) bool {
 	t.Helper()
 	if h, g := hand(nil), goccy(nil); string(h) != string(g) {
 		t.Errorf("%s: goccy writes\n%s\nwhere the hand-written code writes\n%s", name, g, h)
+		return false
 	}
+	return true
 }
 
 // CompareJSON benchmarks hand against goccy (sub-benchmarks "hand" and "goccy") once both
@@ -35,7 +41,9 @@ func SameJSON(t testing.TB, name string, hand, goccy func(dst []byte) []byte) {
 // op: on a machine that other work shares, wall time counts the time the benchmark waited
 // for a core, CPU time does not.
 func CompareJSON(b *testing.B, hand, goccy func(dst []byte) []byte) {
-	SameJSON(b, b.Name(), hand, goccy)
+	if !SameJSON(b, b.Name(), hand, goccy) {
+		b.FailNow()
+	}
 	for _, c := range []struct {
 		name string
 		fn   func([]byte) []byte
@@ -52,5 +60,41 @@ func CompareJSON(b *testing.B, hand, goccy func(dst []byte) []byte) {
 				b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/op")
 			}
 		})
+	}
+}
+
+// Answer is CompareJSON's hand side for a send's answer: in's Accepted for a batch of m
+// alone, answered for TestAccount at Now.
+func Answer(in adapters.Inbound, m *canonical.Message) func(dst []byte) []byte {
+	call := &adapters.Call{Op: adapters.OpSend, Now: Now, Account: &TestAccount}
+	batch := &adapters.Batch{Messages: []*canonical.Message{m}}
+	return func(dst []byte) []byte {
+		_, dst = in.Accepted(call, batch, dst)
+		return dst
+	}
+}
+
+// Encoded is CompareJSON's hand side for a request body: out's Encode of m into req, the
+// body appended to dst.
+func Encoded(tb testing.TB, out adapters.Outbound, m *canonical.Message, req *fasthttp.Request) func(dst []byte) []byte {
+	return func(dst []byte) []byte {
+		if err := out.Encode(m, req); err != nil {
+			tb.Fatal(err)
+		}
+		return append(dst, req.Body()...)
+	}
+}
+
+// GoccyEncoded is CompareJSON's goccy side for a request body: the value body returns,
+// written by goccy and made a request by write (the dialect's own, as Encode makes it), the
+// body appended to dst. body should check no more than Encode does.
+func GoccyEncoded(req *fasthttp.Request, write func(*fasthttp.Request, []byte), body func() any) func(dst []byte) []byte {
+	return func(dst []byte) []byte {
+		b, err := json.MarshalWithOption(body(), json.DisableHTMLEscape())
+		if err != nil {
+			panic("adaptertest: cannot marshal " + err.Error())
+		}
+		write(req, b)
+		return append(dst, req.Body()...)
 	}
 }

@@ -17,17 +17,11 @@ var jsonMsg = &canonical.Message{ID: "00000000-0000-7000-8000-000000000001", Seq
 	From: "972521112222", Text: "שלום דנה! ההזמנה שלך מספר 7731 יצאה למשלוח.\nלמעקב: https://example.com/t/7731"}
 
 func BenchmarkJSONAccepted(b *testing.B) {
-	in := New(Options{})
-	call := &adapters.Call{Op: adapters.OpSend, Now: adaptertest.Now, Account: &adaptertest.TestAccount}
-	batch := &adapters.Batch{Messages: []*canonical.Message{jsonMsg}}
-	adaptertest.CompareJSON(b, func(dst []byte) []byte {
-		_, dst = in.Accepted(call, batch, dst)
-		return dst
-	}, func(dst []byte) []byte {
+	adaptertest.CompareJSON(b, adaptertest.Answer(New(Options{}), jsonMsg), func(dst []byte) []byte {
 		return adaptertest.MarshalGoccy(dst, struct {
 			Success bool   `json:"success"`
 			ID      string `json:"id"`
-		}{true, batch.Messages[0].ID})
+		}{true, jsonMsg.ID})
 	})
 }
 
@@ -45,26 +39,15 @@ func BenchmarkJSONEncode(b *testing.B) {
 	o := adaptertest.Outbound[*Outbound](b, NewOutbound, adapters.UpstreamConfig{Name: "mf",
 		URL: "https://api-messageflow.flow-il.com", Credentials: map[string]string{"uuid": testUUID}})
 	var req fasthttp.Request
-	adaptertest.CompareJSON(b, func(dst []byte) []byte {
-		if err := o.Encode(jsonMsg, &req); err != nil {
+	adaptertest.CompareJSON(b, adaptertest.Encoded(b, o, jsonMsg, &req), adaptertest.GoccyEncoded(&req, o.writeRequest, func() any {
+		text, link, err := content(jsonMsg)
+		if err != nil {
 			b.Fatal(err)
-		}
-		return append(dst, req.Body()...)
-	}, func(dst []byte) []byte {
-		text, link, cerr := content(jsonMsg)
-		if cerr != nil {
-			b.Fatal(cerr)
 		}
 		from := ""
 		if isDigits(jsonMsg.From) {
 			from = jsonMsg.From
 		}
-		body := adaptertest.MarshalGoccy(make([]byte, 0, 128+len(link)+3*len(text)), goccyBody{o.uuid, jsonMsg.To, from,
-			string(percentEncode(nil, text)), link})
-		req.Header.SetMethod(fasthttp.MethodPost)
-		req.SetRequestURI(o.uri)
-		req.Header.SetContentType("application/json")
-		req.SetBodyRaw(body)
-		return append(dst, req.Body()...)
-	})
+		return goccyBody{o.uuid, jsonMsg.To, from, string(percentEncode(nil, text)), link}
+	}))
 }

@@ -63,14 +63,8 @@ type goccyRecord struct {
 }
 
 func BenchmarkJSONAccepted(b *testing.B) {
-	in := New(Options{})
-	call := &adapters.Call{Op: adapters.OpSend, Now: adaptertest.Now, Account: &adaptertest.TestAccount}
-	batch := &adapters.Batch{Messages: []*canonical.Message{jsonMsg}}
-	adaptertest.CompareJSON(b, func(dst []byte) []byte {
-		_, dst = in.Accepted(call, batch, dst)
-		return dst
-	}, func(dst []byte) []byte {
-		m, acct := batch.Messages[0], call.Account
+	adaptertest.CompareJSON(b, adaptertest.Answer(New(Options{}), jsonMsg), func(dst []byte) []byte {
+		m, acct := jsonMsg, &adaptertest.TestAccount
 		ts := m.CreatedAt.UTC().Format(timeLayout)
 		var text *string
 		if m.Text != "" {
@@ -108,21 +102,7 @@ func BenchmarkJSONEncode(b *testing.B) {
 	o := adaptertest.Outbound[*Outbound](b, NewOutbound, adapters.UpstreamConfig{Name: "mw",
 		Credentials: map[string]string{"apikey": "k", "from": "5511911112222"}})
 	var req fasthttp.Request
-	adaptertest.CompareJSON(b, func(dst []byte) []byte {
-		if err := o.Encode(jsonMsg, &req); err != nil {
-			b.Fatal(err)
-		}
-		return append(dst, req.Body()...)
-	}, func(dst []byte) []byte {
-		m := jsonMsg
-		body := adaptertest.MarshalGoccy(make([]byte, 0, 128+len(m.Text)+len(m.To)+len(o.from)),
-			goccySend{From: o.from, To: m.To, Message: m.Text, Type: typeOf(m.Kind)})
-		req.Reset()
-		req.Header.SetMethod(fasthttp.MethodPost)
-		req.SetRequestURI(o.uri)
-		req.Header.SetContentType("application/json")
-		req.Header.Set("Accept", "application/json")
-		req.SetBodyRaw(body)
-		return append(dst, req.Body()...)
-	})
+	adaptertest.CompareJSON(b, adaptertest.Encoded(b, o, jsonMsg, &req), adaptertest.GoccyEncoded(&req, o.writeRequest, func() any {
+		return goccySend{From: o.from, To: jsonMsg.To, Message: jsonMsg.Text, Type: typeOf(jsonMsg.Kind)}
+	}))
 }

@@ -115,8 +115,12 @@ func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 		body = append(body, `,"file_url":`...)
 		body = adapters.AppendJSONString(body, m.Media[0].URL)
 	}
-	body = append(body, '}')
+	o.writeRequest(req, append(body, '}'))
+	return nil
+}
 
+// writeRequest makes req the send-dynamic POST of body.
+func (o *Outbound) writeRequest(req *fasthttp.Request, body []byte) {
 	req.Reset()
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.SetRequestURI(o.uri)
@@ -124,7 +128,6 @@ func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 	// Without it Laravel answers a validation error with a redirect instead of JSON.
 	req.Header.Set("Accept", "application/json")
 	req.SetBodyRaw(body)
-	return nil
 }
 
 // record is what Classify reads of the queue record MultiWhats answers a send with.

@@ -7,7 +7,6 @@ import (
 	"github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
-	"switchboard/adapters"
 	"switchboard/adapters/adaptertest"
 	"switchboard/canonical"
 )
@@ -25,15 +24,8 @@ type goccySingle struct {
 }
 
 func BenchmarkJSONAccepted(b *testing.B) {
-	in := New(Options{})
-	call := &adapters.Call{Op: adapters.OpSend, Now: adaptertest.Now, Account: &adaptertest.TestAccount}
-	batch := &adapters.Batch{Messages: []*canonical.Message{jsonMsg}}
-	adaptertest.CompareJSON(b, func(dst []byte) []byte {
-		_, dst = in.Accepted(call, batch, dst)
-		return dst
-	}, func(dst []byte) []byte {
-		m := batch.Messages[0]
-		return adaptertest.MarshalGoccy(dst, [1]goccySingle{{m.ID, m.ClientRef}})
+	adaptertest.CompareJSON(b, adaptertest.Answer(New(Options{}), jsonMsg), func(dst []byte) []byte {
+		return adaptertest.MarshalGoccy(dst, [1]goccySingle{{jsonMsg.ID, jsonMsg.ClientRef}})
 	})
 }
 
@@ -117,20 +109,14 @@ type goccySend struct {
 func BenchmarkJSONEncode(b *testing.B) {
 	o := adaptertest.Outbound[*Outbound](b, NewOutbound, upstreamCfg)
 	var req fasthttp.Request
-	adaptertest.CompareJSON(b, func(dst []byte) []byte {
-		if err := o.Encode(jsonMsg, &req); err != nil {
-			b.Fatal(err)
-		}
-		return append(dst, req.Body()...)
-	}, func(dst []byte) []byte {
+	adaptertest.CompareJSON(b, adaptertest.Encoded(b, o, jsonMsg, &req), adaptertest.GoccyEncoded(&req, func(req *fasthttp.Request, body []byte) {
+		o.writeRequest(req, o.sendURL, body)
+	}, func() any {
 		m := jsonMsg
 		if utf16Len(m.Text) > maxText {
 			b.Fatal("text too long")
 		}
-		body := adaptertest.MarshalGoccy(make([]byte, 0, 160+len(m.Text)), goccySend{Destination: m.To,
-			MessageText: m.Text, CorrelationID: m.ID, ExtraInfo: m.Extra["extraInfo"],
-			CampaignAlias: m.Extra["campaignAlias"], SubAccount: m.Extra["subAccount"]})
-		o.writeRequest(&req, o.sendURL, body)
-		return append(dst, req.Body()...)
-	})
+		return goccySend{Destination: m.To, MessageText: m.Text, CorrelationID: m.ID, ExtraInfo: m.Extra["extraInfo"],
+			CampaignAlias: m.Extra["campaignAlias"], SubAccount: m.Extra["subAccount"]}
+	}))
 }

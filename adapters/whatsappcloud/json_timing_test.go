@@ -6,7 +6,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"switchboard/adapters"
 	"switchboard/adapters/adaptertest"
 	"switchboard/canonical"
 )
@@ -34,14 +33,8 @@ type goccyAnswer struct {
 }
 
 func BenchmarkJSONAccepted(b *testing.B) {
-	in := New()
-	call := &adapters.Call{Op: adapters.OpSend, Now: adaptertest.Now, Account: &adaptertest.TestAccount}
-	batch := &adapters.Batch{Messages: []*canonical.Message{jsonMsg}}
-	adaptertest.CompareJSON(b, func(dst []byte) []byte {
-		_, dst = in.Accepted(call, batch, dst)
-		return dst
-	}, func(dst []byte) []byte {
-		m := batch.Messages[0]
+	adaptertest.CompareJSON(b, adaptertest.Answer(New(), jsonMsg), func(dst []byte) []byte {
+		m := jsonMsg
 		input := m.To
 		if raw, ok := m.Extra["to"]; ok {
 			input = raw
@@ -73,24 +66,10 @@ type goccySend struct {
 func BenchmarkJSONEncode(b *testing.B) {
 	o := newOutbound(b, "", map[string]string{"token": "t", "phone_number_id": "123"})
 	var req fasthttp.Request
-	adaptertest.CompareJSON(b, func(dst []byte) []byte {
-		if err := o.Encode(jsonMsg, &req); err != nil {
-			b.Fatal(err)
-		}
-		return append(dst, req.Body()...)
-	}, func(dst []byte) []byte {
-		m := jsonMsg
-		if strings.TrimSpace(m.Text) == "" || runes(m.Text) > maxTextChars {
+	adaptertest.CompareJSON(b, adaptertest.Encoded(b, o, jsonMsg, &req), adaptertest.GoccyEncoded(&req, o.writeRequest, func() any {
+		if strings.TrimSpace(jsonMsg.Text) == "" || runes(jsonMsg.Text) > maxTextChars {
 			b.Fatal("bad text")
 		}
-		body := adaptertest.MarshalGoccy(make([]byte, 0, 192+2*len(m.Text)+len(m.To)), goccySend{"whatsapp", "individual",
-			m.To, "text", goccyText{previewByDefault(m.Text), m.Text}, m.ID})
-		req.Reset()
-		req.Header.SetMethod(fasthttp.MethodPost)
-		req.SetRequestURI(o.uri)
-		req.Header.SetContentType("application/json")
-		req.Header.Set(fasthttp.HeaderAuthorization, o.auth)
-		req.SetBodyRaw(body)
-		return append(dst, req.Body()...)
-	})
+		return goccySend{"whatsapp", "individual", jsonMsg.To, "text", goccyText{previewByDefault(jsonMsg.Text), jsonMsg.Text}, jsonMsg.ID}
+	}))
 }

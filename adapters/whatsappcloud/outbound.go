@@ -140,15 +140,18 @@ func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 		body = append(body, `,"biz_opaque_callback_data":`...)
 		body = adapters.AppendJSONString(body, m.ID)
 	}
-	body = append(body, '}')
+	o.writeRequest(req, append(body, '}'))
+	return nil
+}
 
+// writeRequest makes req the messages POST of body.
+func (o *Outbound) writeRequest(req *fasthttp.Request, body []byte) {
 	req.Reset()
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.SetRequestURI(o.uri)
 	req.Header.SetContentType("application/json")
 	req.Header.Set(fasthttp.HeaderAuthorization, o.auth)
 	req.SetBodyRaw(body)
-	return nil
 }
 
 // appendText appends a text message's type and object.

@@ -48,8 +48,8 @@ const defaultAgent = "switchboard"
 type Settings struct {
 	Retry config.Retry
 	// Upstreams, in config order, each with its Timeout and MaxConns set and its Breaker
-	// resolved: the upstream's override, the global breaker for what it leaves out, and
-	// config's defaults for what both leave out. Never nil.
+	// (never nil) resolved: the upstream's override, the global breaker for what it leaves
+	// out, and config's defaults for what both leave out.
 	Upstreams      []config.Upstream
 	Routes         []config.Route
 	Templates      []config.Template

@@ -3,7 +3,6 @@ package adaptertest
 import (
 	"testing"
 
-	"github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
 	"switchboard/adapters"
@@ -18,7 +17,7 @@ import (
 // MarshalGoccy appends v as goccy/go-json writes it without HTML escaping (the dialects'
 // answers keep "<", ">" and "&" as they are).
 func MarshalGoccy(dst []byte, v any) []byte {
-	b, err := json.MarshalWithOption(v, json.DisableHTMLEscape())
+	b, err := adapters.MarshalJSON(v)
 	if err != nil {
 		panic("adaptertest: cannot marshal " + err.Error())
 	}
@@ -90,7 +89,7 @@ func Encoded(tb testing.TB, out adapters.Outbound, m *canonical.Message, req *fa
 // body appended to dst. body should check no more than Encode does.
 func GoccyEncoded(req *fasthttp.Request, write func(*fasthttp.Request, []byte), body func() any) func(dst []byte) []byte {
 	return func(dst []byte) []byte {
-		b, err := json.MarshalWithOption(body(), json.DisableHTMLEscape())
+		b, err := adapters.MarshalJSON(body())
 		if err != nil {
 			panic("adaptertest: cannot marshal " + err.Error())
 		}

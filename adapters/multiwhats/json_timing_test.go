@@ -3,9 +3,6 @@ package multiwhats
 import (
 	"testing"
 
-	"github.com/valyala/fasthttp"
-
-	"switchboard/adapters"
 	"switchboard/adapters/adaptertest"
 	"switchboard/canonical"
 )
@@ -85,24 +82,4 @@ func BenchmarkJSONAccepted(b *testing.B) {
 			ID: m.Seq, Targets: []goccyTarget{{ID: m.Seq, UserID: acct.UserID, QueueID: m.Seq, TargetIdentifier: m.To,
 				Status: "sent", CreatedAt: ts, UpdatedAt: ts}}})
 	})
-}
-
-// goccySend is the send-dynamic body.
-type goccySend struct {
-	From    string   `json:"from"`
-	To      string   `json:"to"`
-	Message string   `json:"message,omitempty"`
-	Type    string   `json:"type"`
-	Buttons []string `json:"buttons,omitempty"`
-	Options []string `json:"options,omitempty"`
-	FileURL string   `json:"file_url,omitempty"`
-}
-
-func BenchmarkJSONEncode(b *testing.B) {
-	o := adaptertest.Outbound[*Outbound](b, NewOutbound, adapters.UpstreamConfig{Name: "mw",
-		Credentials: map[string]string{"apikey": "k", "from": "5511911112222"}})
-	var req fasthttp.Request
-	adaptertest.CompareJSON(b, adaptertest.Encoded(b, o, jsonMsg, &req), adaptertest.GoccyEncoded(&req, o.writeRequest, func() any {
-		return goccySend{From: o.from, To: jsonMsg.To, Message: jsonMsg.Text, Type: typeOf(jsonMsg.Kind)}
-	}))
 }

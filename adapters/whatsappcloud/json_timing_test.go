@@ -1,10 +1,7 @@
 package whatsappcloud
 
 import (
-	"strings"
 	"testing"
-
-	"github.com/valyala/fasthttp"
 
 	"switchboard/adapters/adaptertest"
 	"switchboard/canonical"
@@ -46,30 +43,4 @@ func BenchmarkJSONAccepted(b *testing.B) {
 		return adaptertest.MarshalGoccy(dst, goccyAnswer{"whatsapp", []goccyContact{{input, m.To}},
 			[]goccyID{{string(appendWAMID(nil, m)), status}}})
 	})
-}
-
-type goccyText struct {
-	PreviewURL bool   `json:"preview_url,omitempty"`
-	Body       string `json:"body"`
-}
-
-// goccySend is a text message of the messages request.
-type goccySend struct {
-	MessagingProduct string    `json:"messaging_product"`
-	RecipientType    string    `json:"recipient_type"`
-	To               string    `json:"to"`
-	Type             string    `json:"type"`
-	Text             goccyText `json:"text"`
-	BizOpaque        string    `json:"biz_opaque_callback_data,omitempty"`
-}
-
-func BenchmarkJSONEncode(b *testing.B) {
-	o := newOutbound(b, "", map[string]string{"token": "t", "phone_number_id": "123"})
-	var req fasthttp.Request
-	adaptertest.CompareJSON(b, adaptertest.Encoded(b, o, jsonMsg, &req), adaptertest.GoccyEncoded(&req, o.writeRequest, func() any {
-		if strings.TrimSpace(jsonMsg.Text) == "" || runes(jsonMsg.Text) > maxTextChars {
-			b.Fatal("bad text")
-		}
-		return goccySend{"whatsapp", "individual", jsonMsg.To, "text", goccyText{previewByDefault(jsonMsg.Text), jsonMsg.Text}, jsonMsg.ID}
-	}))
 }

@@ -48,6 +48,6 @@ func BenchmarkJSONEncode(b *testing.B) {
 		if isDigits(jsonMsg.From) {
 			from = jsonMsg.From
 		}
-		return goccyBody{o.uuid, jsonMsg.To, from, string(percentEncode(nil, text)), link}
+		return goccyBody{o.uuid, jsonMsg.To, from, string(percentEncode(make([]byte, 0, 3*len(text)), text)), link}
 	}))
 }

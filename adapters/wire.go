@@ -11,7 +11,8 @@ import (
 
 // Helpers every dialect needs to write answers and read upstream answers. Answers are small
 // and fixed in shape, so dialects append them by hand: no reflection, no allocation beyond
-// the destination's growth.
+// the destination's growth. Each dialect that does keeps a benchmark against goccy/go-json
+// beside it (json_timing_test.go; bench/RESULTS.md has the figures).
 
 const hexDigits = "0123456789abcdef"
 

@@ -97,7 +97,7 @@ func (s *Server) Reload() (ReloadResult, error) {
 		s.log.Error("reload refused; the running config is unchanged", "err", err)
 		return res, err
 	}
-	ch, err := s.disp.Apply(cfg)
+	ch, err := s.disp.Apply(dispatch.SettingsOf(cfg))
 	if err != nil {
 		s.log.Error("reload refused; the running config is unchanged", "err", err)
 		res.Problems = []string{err.Error()}
@@ -133,7 +133,7 @@ func (s *Server) Preview(data []byte) (ReloadResult, error) {
 	if err != nil {
 		return res, err
 	}
-	res.Upstreams = s.disp.Diff(cfg)
+	res.Upstreams = s.disp.Diff(dispatch.SettingsOf(cfg))
 	return res, nil
 }
 

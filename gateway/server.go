@@ -95,7 +95,7 @@ func newServer(cfg *config.Config, log *slog.Logger, vendors []adapters.Vendor) 
 		q.Close()
 		return nil, fmt.Errorf("cannot read the opt-out lists: %w", err)
 	}
-	disp, err := dispatch.NewWithVendors(cfg, q, log, vendors, dispatch.WithUserAgent(userAgent()), dispatch.WithOptOut(opts.Blocked))
+	disp, err := dispatch.NewWithVendors(dispatch.SettingsOf(cfg), q, log, vendors, dispatch.WithUserAgent(userAgent()), dispatch.WithOptOut(opts.Blocked))
 	if err != nil {
 		q.Close()
 		return nil, err

@@ -47,11 +47,8 @@ func newDirectory(cfg *config.Config) *directory {
 		tc := &cfg.Tenants[i]
 		t := &tenant{id: tc.ID, cfg: tc, account: adapters.Account{Tenant: tc.ID, CountryCode: tc.DefaultCountryCode}}
 		if tc.RatePerSecond > 0 {
-			burst := tc.Burst
-			if burst <= 0 {
-				burst = max(1, int(tc.RatePerSecond))
-			}
-			t.limiter = rate.NewLimiter(rate.Limit(tc.RatePerSecond), burst)
+			// config fills burst (its default is one second's worth) and validates it.
+			t.limiter = rate.NewLimiter(rate.Limit(tc.RatePerSecond), tc.Burst)
 		}
 		if h := tc.SendingHours; h != nil {
 			t.window = &canonical.Window{TimeZone: h.TimeZone}

@@ -436,3 +436,18 @@ func FuzzReplies(f *testing.F, parse func([]byte, time.Time) ([]canonical.Reply,
 		}
 	})
 }
+
+// Outbound builds an upstream adapter with build (a vendor's NewOutbound) from cfg, as the
+// dialect's own type O, failing the test when it cannot.
+func Outbound[O adapters.Outbound](t testing.TB, build func(adapters.UpstreamConfig) (adapters.Outbound, error), cfg adapters.UpstreamConfig) O {
+	t.Helper()
+	out, err := build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, ok := out.(O)
+	if !ok {
+		t.Fatalf("upstream %q: built a %T, want a %T", cfg.Name, out, o)
+	}
+	return o
+}

@@ -76,13 +76,16 @@ func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 		body = append(body, `,"DownloadLink":`...)
 		body = appendJSONString(body, link)
 	}
-	body = append(body, '}')
+	o.writeRequest(req, append(body, '}'))
+	return nil
+}
 
+// writeRequest makes req the add_message POST of body.
+func (o *Outbound) writeRequest(req *fasthttp.Request, body []byte) {
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.SetRequestURI(o.uri)
 	req.Header.SetContentType("application/json")
 	req.SetBodyRaw(body)
-	return nil
 }
 
 // content is the text and DownloadLink for m. MessageFlow carries one attachment, whose

@@ -19,12 +19,8 @@ const testUUID = "6a708fea-a4d0-4976-a180-9f3bdd3de52e"
 
 func newOutbound(t *testing.T) adapters.Outbound {
 	t.Helper()
-	o, err := NewOutbound(adapters.UpstreamConfig{Name: "mf", URL: "https://api-messageflow.flow-il.com",
-		Credentials: map[string]string{"uuid": testUUID}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o
+	return adaptertest.Outbound[adapters.Outbound](t, NewOutbound, adapters.UpstreamConfig{Name: "mf",
+		URL: "https://api-messageflow.flow-il.com", Credentials: map[string]string{"uuid": testUUID}})
 }
 
 func TestNewOutbound(t *testing.T) {

@@ -12,7 +12,8 @@ import (
 const timeLayout = "2006-01-02 15:04:05"
 
 // Accepted renders the queue record MultiWhats answers with, in the document's field order.
-// The record's id and its target's id are the message's Seq.
+// The record's id and its target's id are the message's Seq. It is appended by hand:
+// goccy/go-json takes 8 times the CPU on the same record (json_timing_test.go).
 func (in *Inbound) Accepted(c *adapters.Call, b *adapters.Batch, dst []byte) (int, []byte) {
 	if len(b.Messages) == 0 {
 		return in.Error(c, canonical.Errorf(canonical.ErrInternal, "no message to answer for"), dst)

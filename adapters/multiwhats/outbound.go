@@ -1,6 +1,7 @@
 package multiwhats
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -92,31 +93,46 @@ func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 		text = m.Media[0].Caption
 	}
 
-	body := make([]byte, 0, 128+len(text)+len(m.To)+len(from))
-	body = append(body, `{"from":`...)
-	body = adapters.AppendJSONString(body, from)
-	body = append(body, `,"to":`...)
-	body = adapters.AppendJSONString(body, m.To)
-	if text != "" {
-		body = append(body, `,"message":`...)
-		body = adapters.AppendJSONString(body, text)
-	}
-	body = append(body, `,"type":`...)
-	body = adapters.AppendJSONString(body, typ)
+	b := sendBody{From: from, To: m.To, Message: text, Type: typ}
 	if kind == canonical.KindButtons {
-		body = append(body, `,"buttons":`...)
-		body = appendStrings(body, m.Buttons)
+		b.Buttons = orNull(m.Buttons)
 	}
 	if kind == canonical.KindList {
-		body = append(body, `,"options":`...)
-		body = appendStrings(body, m.Options)
+		b.Options = orNull(m.Options)
 	}
 	if len(m.Media) == 1 {
-		body = append(body, `,"file_url":`...)
-		body = adapters.AppendJSONString(body, m.Media[0].URL)
+		b.FileURL = &m.Media[0].URL
 	}
-	body = append(body, '}')
+	body, err := adapters.MarshalJSON(&b)
+	if err != nil {
+		return fmt.Errorf("cannot encode a multiwhats request: %w", err)
+	}
+	o.writeRequest(req, body)
+	return nil
+}
 
+// sendBody is the send-dynamic request. buttons and options go with their kinds only, null
+// when empty, and file_url with a file.
+type sendBody struct {
+	From    string    `json:"from"`
+	To      string    `json:"to"`
+	Message string    `json:"message,omitempty"`
+	Type    string    `json:"type"`
+	Buttons *[]string `json:"buttons,omitempty"`
+	Options *[]string `json:"options,omitempty"`
+	FileURL *string   `json:"file_url,omitempty"`
+}
+
+// orNull is list as sendBody carries it: present, and null when empty.
+func orNull(list []string) *[]string {
+	if len(list) == 0 {
+		list = nil
+	}
+	return &list
+}
+
+// writeRequest makes req the send-dynamic POST of body.
+func (o *Outbound) writeRequest(req *fasthttp.Request, body []byte) {
 	req.Reset()
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.SetRequestURI(o.uri)
@@ -124,7 +140,6 @@ func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 	// Without it Laravel answers a validation error with a redirect instead of JSON.
 	req.Header.Set("Accept", "application/json")
 	req.SetBodyRaw(body)
-	return nil
 }
 
 // record is what Classify reads of the queue record MultiWhats answers a send with.

@@ -17,11 +17,7 @@ import (
 
 func newOutbound(t *testing.T, url string, creds map[string]string) *Outbound {
 	t.Helper()
-	out, err := NewOutbound(adapters.UpstreamConfig{Name: "mw", URL: url, Credentials: creds})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.(*Outbound)
+	return adaptertest.Outbound[*Outbound](t, NewOutbound, adapters.UpstreamConfig{Name: "mw", URL: url, Credentials: creds})
 }
 
 func TestNewOutbound(t *testing.T) {

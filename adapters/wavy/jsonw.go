@@ -7,7 +7,9 @@ import (
 )
 
 // The answers are small and fixed in shape, so they are appended by hand: no reflection,
-// no allocation beyond dst's growth.
+// no allocation beyond dst's growth. json_timing_test.go measures goccy/go-json at 5-6
+// times the CPU on the same answers. Requests are structs (outbound.go): appending them
+// saved too little.
 
 const hexDigits = "0123456789abcdef"
 

@@ -52,9 +52,13 @@ func (o *Outbound) Caps() adapters.Caps {
 
 // Encode writes the single-send request for m.
 func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
-	body, err := o.appendMessage(make([]byte, 0, 160+len(m.Text)), m)
+	msg, err := o.message(m)
 	if err != nil {
 		return err
+	}
+	body, err := adapters.MarshalJSON(&msg)
+	if err != nil {
+		return fmt.Errorf("cannot encode a wavy request: %w", err)
 	}
 	o.writeRequest(req, o.sendURL, body)
 	return nil
@@ -66,18 +70,18 @@ func (o *Outbound) EncodeBulk(ms []*canonical.Message, req *fasthttp.Request) er
 	if len(ms) == 0 || len(ms) > maxBulk {
 		return canonical.Invalid("messages", "a bulk request carries 1 to %d messages, not %d", maxBulk, len(ms))
 	}
-	body := make([]byte, 0, 64+len(ms)*160)
-	body = append(body, `{"messages":[`...)
+	bulk := bulkBody{Messages: make([]sendMessage, len(ms))}
 	for i, m := range ms {
-		if i > 0 {
-			body = append(body, ',')
-		}
 		var err error
-		if body, err = o.appendMessage(body, m); err != nil {
+		if bulk.Messages[i], err = o.message(m); err != nil {
 			return err
 		}
 	}
-	o.writeRequest(req, o.bulkURL, append(body, "]}"...))
+	body, err := adapters.MarshalJSON(&bulk)
+	if err != nil {
+		return fmt.Errorf("cannot encode a wavy bulk request: %w", err)
+	}
+	o.writeRequest(req, o.bulkURL, body)
 	return nil
 }
 
@@ -91,93 +95,67 @@ func (o *Outbound) writeRequest(req *fasthttp.Request, uri string, body []byte) 
 	req.SetBodyRaw(body)
 }
 
-// appendMessage appends m as the vendor's message object. correlationId is m.ID, so the
-// vendor's statuses and callbacks can be matched back to the message.
-func (o *Outbound) appendMessage(dst []byte, m *canonical.Message) ([]byte, error) {
+// sendMessage is the vendor's message object, in its order; what is empty is left out.
+type sendMessage struct {
+	Destination   string            `json:"destination"`
+	MessageText   string            `json:"messageText,omitempty"`
+	CorrelationID string            `json:"correlationId,omitempty"`
+	ExtraInfo     string            `json:"extraInfo,omitempty"`
+	CampaignAlias string            `json:"campaignAlias,omitempty"`
+	SubAccount    string            `json:"subAccount,omitempty"`
+	TimeWindow    []int             `json:"timeWindow,omitempty"`
+	ExpiresDate   string            `json:"expiresDate,omitempty"`
+	TimeZone      string            `json:"timeZone,omitempty"`
+	FlashSMS      bool              `json:"flashSMS,omitempty"`
+	FlowID        string            `json:"flowId,omitempty"`
+	Params        map[string]string `json:"params,omitempty"`
+}
+
+// bulkBody is the send-bulk-sms request.
+type bulkBody struct {
+	Messages []sendMessage `json:"messages"`
+}
+
+// message is m as the vendor's message object. correlationId is m.ID, so the vendor's
+// statuses and callbacks can be matched back to the message.
+func (o *Outbound) message(m *canonical.Message) (sendMessage, error) {
 	if m.To == "" {
-		return nil, canonical.Invalid("to", "is required")
+		return sendMessage{}, canonical.Invalid("to", "is required")
 	}
 	if m.Text == "" && (m.FlowID == "" || m.Dialect == "flowbot") {
-		return nil, canonical.Invalid("text", "is required: Wavy carries text, or a Wavy flow")
+		return sendMessage{}, canonical.Invalid("text", "is required: Wavy carries text, or a Wavy flow")
 	}
 	if utf16Len(m.Text) > maxText {
-		return nil, canonical.Invalid("text", "is longer than Wavy's %d characters", maxText)
+		return sendMessage{}, canonical.Invalid("text", "is longer than Wavy's %d characters", maxText)
 	}
-	dst = append(dst, `{"destination":`...)
-	dst = adapters.AppendJSONString(dst, m.To)
-	if m.Text != "" {
-		dst = append(dst, `,"messageText":`...)
-		dst = adapters.AppendJSONString(dst, m.Text)
-	}
-	if m.ID != "" {
-		dst = append(dst, `,"correlationId":`...)
-		dst = adapters.AppendJSONString(dst, m.ID)
-	}
+	s := sendMessage{Destination: m.To, MessageText: m.Text, CorrelationID: m.ID, FlashSMS: m.Flash}
 	if m.Dialect == Dialect {
 		// Extra keeps the fields of a request that came in as Wavy; other dialects'
 		// Extra keys mean something else.
-		for _, k := range [...]string{"extraInfo", "campaignAlias", "subAccount"} {
-			if v := m.Extra[k]; v != "" {
-				dst = append(dst, ',', '"')
-				dst = append(dst, k...)
-				dst = append(dst, '"', ':')
-				dst = adapters.AppendJSONString(dst, v)
-			}
-		}
+		s.ExtraInfo, s.CampaignAlias, s.SubAccount = m.Extra["extraInfo"], m.Extra["campaignAlias"], m.Extra["subAccount"]
 	}
-	tz, loc := "", time.UTC
+	loc := time.UTC
 	if w := m.Window; w != nil && len(w.Hours) > 0 {
-		if tz = w.TimeZone; tz == "" {
-			tz = "UTC"
+		if s.TimeZone = w.TimeZone; s.TimeZone == "" {
+			s.TimeZone = "UTC"
 		}
 		var err error
-		if loc, err = o.zone(tz); err != nil {
-			return nil, canonical.Invalid("window.time_zone", "unknown time zone %q", tz)
+		if loc, err = o.zone(s.TimeZone); err != nil {
+			return sendMessage{}, canonical.Invalid("window.time_zone", "unknown time zone %q", s.TimeZone)
 		}
-		dst = append(dst, `,"timeWindow":[`...)
-		for i, h := range w.Hours {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendInt(dst, int64(h))
-		}
-		dst = append(dst, ']')
+		s.TimeWindow = w.Hours
 	}
 	if !m.ExpiresAt.IsZero() {
-		if tz == "" {
-			tz = "UTC"
+		if s.TimeZone == "" {
+			s.TimeZone = "UTC"
 		}
-		dst = append(dst, `,"expiresDate":"`...)
-		dst = m.ExpiresAt.In(loc).AppendFormat(dst, dateLayout)
-		dst = append(dst, '"')
-	}
-	if tz != "" {
-		dst = append(dst, `,"timeZone":`...)
-		dst = adapters.AppendJSONString(dst, tz)
-	}
-	if m.Flash {
-		dst = append(dst, `,"flashSMS":true`...)
+		s.ExpiresDate = m.ExpiresAt.In(loc).Format(dateLayout)
 	}
 	// Flow ids are the vendor's own: a FlowBot flow means nothing to Wavy.
 	if m.FlowID != "" && m.Dialect != "flowbot" {
-		dst = append(dst, `,"flowId":`...)
-		dst = adapters.AppendJSONString(dst, m.FlowID)
-		if len(m.Vars) > 0 {
-			dst = append(dst, `,"params":{`...)
-			first := true
-			for k, v := range m.Vars {
-				if !first {
-					dst = append(dst, ',')
-				}
-				first = false
-				dst = adapters.AppendJSONString(dst, k)
-				dst = append(dst, ':')
-				dst = adapters.AppendJSONString(dst, v)
-			}
-			dst = append(dst, '}')
-		}
+		s.FlowID, s.Params = m.FlowID, m.Vars
 	}
-	return append(dst, '}'), nil
+	return s, nil
 }
 
 func (o *Outbound) zone(name string) (*time.Location, error) {

@@ -19,11 +19,7 @@ var upstreamCfg = adapters.UpstreamConfig{Name: "wavy-br", URL: "https://api-mes
 
 func newOutbound(t *testing.T) *Outbound {
 	t.Helper()
-	o, err := NewOutbound(upstreamCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o.(*Outbound)
+	return adaptertest.Outbound[*Outbound](t, NewOutbound, upstreamCfg)
 }
 
 func TestNewOutboundRefusesBadConfig(t *testing.T) {

@@ -1,6 +1,7 @@
 package whatsappcloud
 
 import (
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -111,61 +112,57 @@ func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 	if len(m.Media) == 1 && m.Media[0].Local {
 		return canonical.Invalid("media.url", "the Cloud API cannot carry a file on the sender's computer")
 	}
-	body := make([]byte, 0, 192+2*len(m.Text)+len(m.To))
-	body = append(body, `{"messaging_product":"whatsapp","recipient_type":"individual","to":`...)
-	body = adapters.AppendJSONString(body, m.To)
+	// m.ID goes as biz_opaque_callback_data: Meta echoes it in the message's status
+	// webhooks, so receipts find our message by it without waiting for the wamid.
+	b := sendBody{MessagingProduct: "whatsapp", RecipientType: "individual", To: m.To, BizOpaqueCallbackData: m.ID}
 	var err error
 	switch kind {
 	case canonical.KindText, canonical.KindMedia:
 		if len(m.Media) == 1 {
-			body, err = appendMedia(body, m.Text, &m.Media[0])
+			err = setMedia(&b, m.Text, &m.Media[0])
 		} else {
-			body, err = appendText(body, m.Text)
+			err = setText(&b, m.Text)
 		}
 	case canonical.KindButtons:
-		body, err = appendInteractive(body, m, m.Buttons, "buttons", "btn-")
+		err = setInteractive(&b, m, m.Buttons, "buttons", "btn-")
 	case canonical.KindList:
-		body, err = appendInteractive(body, m, m.Options, "options", "opt-")
+		err = setInteractive(&b, m, m.Options, "options", "opt-")
 	case canonical.KindTemplate:
-		body, err = o.appendTemplate(body, m.Template)
+		err = o.setTemplate(&b, m.Template)
 	default:
 		err = canonical.Invalid("kind", "the Cloud API cannot carry %s messages", kind)
 	}
 	if err != nil {
 		return err
 	}
-	if m.ID != "" {
-		// Meta echoes it in the message's status webhooks: receipts find our message by it,
-		// without waiting for the wamid to be recorded.
-		body = append(body, `,"biz_opaque_callback_data":`...)
-		body = adapters.AppendJSONString(body, m.ID)
+	body, err := adapters.MarshalJSON(&b)
+	if err != nil {
+		return fmt.Errorf("cannot encode a cloud api request: %w", err)
 	}
-	body = append(body, '}')
+	o.writeRequest(req, body)
+	return nil
+}
 
+// writeRequest makes req the messages POST of body.
+func (o *Outbound) writeRequest(req *fasthttp.Request, body []byte) {
 	req.Reset()
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.SetRequestURI(o.uri)
 	req.Header.SetContentType("application/json")
 	req.Header.Set(fasthttp.HeaderAuthorization, o.auth)
 	req.SetBodyRaw(body)
-	return nil
 }
 
-// appendText appends a text message's type and object.
-func appendText(body []byte, text string) ([]byte, error) {
+// setText makes b a text message.
+func setText(b *sendBody, text string) error {
 	if strings.TrimSpace(text) == "" {
-		return nil, canonical.Invalid("text", "is required")
+		return canonical.Invalid("text", "is required")
 	}
 	if n := runes(text); n > maxTextChars {
-		return nil, canonical.Invalid("text", "is %d characters: the Cloud API takes at most %d", n, maxTextChars)
+		return canonical.Invalid("text", "is %d characters: the Cloud API takes at most %d", n, maxTextChars)
 	}
-	body = append(body, `,"type":"text","text":{`...)
-	if previewByDefault(text) {
-		body = append(body, `"preview_url":true,`...)
-	}
-	body = append(body, `"body":`...)
-	body = adapters.AppendJSONString(body, text)
-	return append(body, '}'), nil
+	b.Type, b.Text = "text", &sendText{PreviewURL: previewByDefault(text), Body: text}
+	return nil
 }
 
 // previewByDefault says whether a text gets a link preview: WhatsApp shows one only when
@@ -174,40 +171,31 @@ func previewByDefault(text string) bool {
 	return strings.Contains(text, "https://") || strings.Contains(text, "http://")
 }
 
-// appendMedia appends a media message. The caption is the message's text (with the file's
+// setMedia makes b a media message. The caption is the message's text (with the file's
 // own caption after a blank line when both differ); audio, which takes no caption, goes as a
 // document when there is one; a caption over the limit sends the text with the link instead.
-func appendMedia(body []byte, text string, md *canonical.Media) ([]byte, error) {
+func setMedia(b *sendBody, text string, md *canonical.Media) error {
 	caption := captionOf(text, md.Caption)
 	typ := mediaType(md)
 	if typ == "audio" && caption != "" {
 		typ = "document"
 	}
 	if runes(caption) > maxCaptionChars {
-		return appendText(body, caption+"\n\n"+md.URL)
+		return setText(b, caption+"\n\n"+md.URL)
 	}
-	body = append(body, `,"type":"`...)
-	body = append(body, typ...)
-	body = append(body, `","`...)
-	body = append(body, typ...)
-	body = append(body, `":`...)
-	body = appendMediaObject(body, typ, md, caption)
-	return body, nil
+	var m sendMedia
+	m.set(typ, newMediaObject(typ, md, caption))
+	b.Type, b.Image, b.Video, b.Audio, b.Document = m.Type, m.Image, m.Video, m.Audio, m.Document
+	return nil
 }
 
-// appendMediaObject appends {"link","caption"?,"filename"?}.
-func appendMediaObject(body []byte, typ string, md *canonical.Media, caption string) []byte {
-	body = append(body, '{')
-	body = appendField(body, true, "link", md.URL)
-	if caption != "" {
-		body = appendField(body, false, "caption", caption)
-	}
+// newMediaObject is {"link","caption"?,"filename"?}: a document's file name goes with it.
+func newMediaObject(typ string, md *canonical.Media, caption string) *sendMediaObject {
+	o := &sendMediaObject{Link: md.URL, Caption: caption}
 	if typ == "document" {
-		if name := filenameOf(md); name != "" {
-			body = appendField(body, false, "filename", name)
-		}
+		o.Filename = filenameOf(md)
 	}
-	return append(body, '}')
+	return o
 }
 
 // captionOf joins a message's text and its file's caption.
@@ -281,16 +269,16 @@ func extOf(name string) string {
 	return strings.ToLower(name[i+1:])
 }
 
-// appendInteractive appends reply buttons (at most 3 of at most 20 characters) or a list
+// setInteractive makes b reply buttons (at most 3 of at most 20 characters) or a list
 // (at most 10 rows; a title over 24 characters is shortened, the full label going to the
 // row's description). Buttons that do not fit the reply-button limits go as a list; a body
 // over the interactive limit goes as a text with numbered lines.
-func appendInteractive(body []byte, m *canonical.Message, labels []string, field, idPrefix string) ([]byte, error) {
+func setInteractive(b *sendBody, m *canonical.Message, labels []string, field, idPrefix string) error {
 	if len(labels) == 0 {
-		return nil, canonical.Invalid(field, "is required")
+		return canonical.Invalid(field, "is required")
 	}
 	if len(labels) > maxRows {
-		return nil, canonical.Invalid(field, "the Cloud API shows at most %d choices, not %d", maxRows, len(labels))
+		return canonical.Invalid(field, "the Cloud API shows at most %d choices, not %d", maxRows, len(labels))
 	}
 	list := field == "options" || len(labels) > maxButtons
 	for _, l := range labels {
@@ -309,69 +297,40 @@ func appendInteractive(body []byte, m *canonical.Message, labels []string, field
 		}
 	}
 	if strings.TrimSpace(text) == "" {
-		return nil, canonical.Invalid("text", "the Cloud API needs a text with %s", field)
+		return canonical.Invalid("text", "the Cloud API needs a text with %s", field)
 	}
 	if runes(text) > maxBodyChars {
 		if media != nil {
 			text = joinNonEmpty(text, media.URL)
 		}
-		return appendText(body, numbered(text, labels))
+		return setText(b, numbered(text, labels))
 	}
-	body = append(body, `,"type":"interactive","interactive":{"type":`...)
-	if list {
-		body = append(body, `"list"`...)
-	} else {
-		body = append(body, `"button"`...)
-	}
+	in := &sendInteractive{Type: "button", Body: sendBodyText{text}}
 	if media != nil {
 		typ := mediaType(media)
 		if typ == "audio" {
 			typ = "document"
 		}
-		body = append(body, `,"header":{"type":"`...)
-		body = append(body, typ...)
-		body = append(body, `","`...)
-		body = append(body, typ...)
-		body = append(body, `":`...)
-		body = appendMediaObject(body, typ, media, "")
-		body = append(body, '}')
+		in.Header = &sendMedia{}
+		in.Header.set(typ, newMediaObject(typ, media, ""))
 	}
-	body = append(body, `,"body":{"text":`...)
-	body = adapters.AppendJSONString(body, text)
 	if list {
-		body = append(body, `},"action":{"button":"`+listButton+`","sections":[{"rows":[`...)
+		rows := make([]sendRow, len(labels))
 		for i, l := range labels {
-			if i > 0 {
-				body = append(body, ',')
-			}
-			body = appendID(body, idPrefix, i)
-			body = appendField(body, false, "title", truncate(l, maxRowTitle))
+			rows[i] = sendRow{ID: idPrefix + strconv.Itoa(i+1), Title: truncate(l, maxRowTitle)}
 			if runes(l) > maxRowTitle {
-				body = appendField(body, false, "description", truncate(l, maxRowDesc))
+				rows[i].Description = truncate(l, maxRowDesc)
 			}
-			body = append(body, '}')
 		}
-		return append(body, "]}]}}"...), nil
-	}
-	body = append(body, `},"action":{"buttons":[`...)
-	for i, l := range labels {
-		if i > 0 {
-			body = append(body, ',')
+		in.Type, in.Action = "list", sendAction{Button: listButton, Sections: []sendSection{{rows}}}
+	} else {
+		in.Action.Buttons = make([]sendButton, len(labels))
+		for i, l := range labels {
+			in.Action.Buttons[i] = sendButton{Type: "reply", Reply: sendReply{ID: idPrefix + strconv.Itoa(i+1), Title: l}}
 		}
-		body = append(body, `{"type":"reply","reply":`...)
-		body = appendID(body, idPrefix, i)
-		body = appendField(body, false, "title", l)
-		body = append(body, "}}"...)
 	}
-	return append(body, "]}}"...), nil
-}
-
-// appendID appends `{"id":"<prefix><i+1>"`.
-func appendID(body []byte, prefix string, i int) []byte {
-	body = append(body, `{"id":"`...)
-	body = append(body, prefix...)
-	body = strconv.AppendInt(body, int64(i+1), 10)
-	return append(body, '"')
+	b.Type, b.Interactive = "interactive", in
+	return nil
 }
 
 // numbered renders choices as numbered lines under the text.
@@ -395,41 +354,33 @@ func joinNonEmpty(a, b string) string {
 	return a + "\n\n" + b
 }
 
-// appendTemplate appends a template message: its name, language and body parameters.
-func (o *Outbound) appendTemplate(body []byte, t *canonical.Template) ([]byte, error) {
+// setTemplate makes b a template message: its name, language and body parameters.
+func (o *Outbound) setTemplate(b *sendBody, t *canonical.Template) error {
 	if t == nil {
-		return nil, canonical.Invalid("template", "is required")
+		return canonical.Invalid("template", "is required")
 	}
 	if t.Name == "" {
-		return nil, canonical.Invalid("template.name", "the Cloud API sends templates by name (id %q, group %q cannot be sent)", t.ID, t.GroupID)
+		return canonical.Invalid("template.name", "the Cloud API sends templates by name (id %q, group %q cannot be sent)", t.ID, t.GroupID)
 	}
 	for i, p := range t.Params {
 		if strings.TrimSpace(p) == "" {
-			return nil, canonical.Invalid("template.params", "parameter %d is empty: the Cloud API refuses empty parameters", i+1)
+			return canonical.Invalid("template.params", "parameter %d is empty: the Cloud API refuses empty parameters", i+1)
 		}
 	}
 	lang := t.Language
 	if lang == "" {
 		lang = o.language
 	}
-	body = append(body, `,"type":"template","template":{`...)
-	body = appendField(body, true, "name", t.Name)
-	body = append(body, `,"language":{`...)
-	body = appendField(body, true, "code", lang)
-	body = append(body, '}')
+	tp := &sendTemplate{Name: t.Name, Language: sendLanguage{lang}}
 	if len(t.Params) > 0 {
-		body = append(body, `,"components":[{"type":"body","parameters":[`...)
+		params := make([]sendParameter, len(t.Params))
 		for i, p := range t.Params {
-			if i > 0 {
-				body = append(body, ',')
-			}
-			body = append(body, `{"type":"text",`...)
-			body = appendField(body, true, "text", flattenParam(p))
-			body = append(body, '}')
+			params[i] = sendParameter{Type: "text", Text: flattenParam(p)}
 		}
-		body = append(body, "]}]"...)
+		tp.Components = []sendComponent{{Type: "body", Parameters: params}}
 	}
-	return append(body, '}'), nil
+	b.Type, b.Template = "template", tp
+	return nil
 }
 
 // flattenParam makes a template parameter acceptable to the Cloud API, which refuses

@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"switchboard/adapters"
+	"switchboard/adapters/adaptertest"
 	"switchboard/canonical"
 )
 
@@ -17,11 +18,7 @@ var testCreds = map[string]string{"token": "EAAG-test-token", "phone_number_id":
 
 func newOutbound(t testing.TB, url string, creds map[string]string) *Outbound {
 	t.Helper()
-	out, err := NewOutbound(adapters.UpstreamConfig{Name: "meta", URL: url, Credentials: creds})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.(*Outbound)
+	return adaptertest.Outbound[*Outbound](t, NewOutbound, adapters.UpstreamConfig{Name: "meta", URL: url, Credentials: creds})
 }
 
 func TestNewOutbound(t *testing.T) {

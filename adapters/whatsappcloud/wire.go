@@ -13,8 +13,10 @@ import (
 	"switchboard/canonical"
 )
 
-// Requests and answers are small and fixed in shape, so they are appended by hand: no
-// reflection, no allocation beyond the destination's growth.
+// Answers and webhooks are small and fixed in shape, so they are appended by hand: no
+// reflection, no allocation beyond the destination's growth. json_timing_test.go measures
+// goccy/go-json at 10 times the CPU on the send's answer. Requests vary with the message and
+// are structs (send.go): appending them saved too little.
 
 const hexDigits = "0123456789abcdef"
 

@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"switchboard/bench/marker"
+	"switchboard/internal/testutil"
 )
 
 func TestOpenLoopHoldsTheRate(t *testing.T) {
@@ -124,7 +125,10 @@ func TestErrorsByStatus(t *testing.T) {
 }
 
 func TestErrorsByReason(t *testing.T) {
-	slow := serve(t, func(ctx *fasthttp.RequestCtx) { time.Sleep(400 * time.Millisecond) })
+	// The server answers nothing until the test ends: every request outlives its timeout.
+	hold := make(chan struct{})
+	slow := serve(t, func(ctx *fasthttp.RequestCtx) { <-hold })
+	t.Cleanup(func() { close(hold) })
 	r, err := Run(context.Background(), Options{Target: slow, Connections: 3, Requests: 3, Timeout: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +136,7 @@ func TestErrorsByReason(t *testing.T) {
 	if r.ErrorsByReason["timeout"] != 3 || r.OK != 0 {
 		t.Errorf("timeouts: %v ok %d, want 3 timeouts", r.ErrorsByReason, r.OK)
 	}
-	r, err = Run(context.Background(), Options{Target: "http://" + freeAddr(t), Connections: 2, Requests: 5})
+	r, err = Run(context.Background(), Options{Target: "http://" + testutil.Addr(t), Connections: 2, Requests: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"switchboard/internal/testutil"
 )
 
 // fakeGateway accepts native requests and, after delay, posts each message to
@@ -66,7 +68,7 @@ func (f *fakeGateway) post(body []byte) {
 }
 
 func TestSinkMeasuresDelivery(t *testing.T) {
-	f := &fakeGateway{sink: freeAddr(t), delay: 30 * time.Millisecond}
+	f := &fakeGateway{sink: testutil.Addr(t), delay: 30 * time.Millisecond}
 	base := serve(t, f.handle)
 	r, err := Run(context.Background(), Options{
 		Target: base, Connections: 4, Requests: 200, Duration: 10 * time.Second,
@@ -111,7 +113,7 @@ func TestSinkCountsDeliveriesDuringTheLoad(t *testing.T) {
 		{"held", &fakeGateway{delay: 3 * time.Second}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.f.sink = freeAddr(t)
+			tc.f.sink = testutil.Addr(t)
 			base := serve(t, tc.f.handle)
 			r, err := Run(context.Background(), Options{
 				Target: base, Connections: 4, Requests: 200, Duration: 10 * time.Second,

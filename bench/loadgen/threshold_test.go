@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"switchboard/internal/testutil"
 )
 
 func TestParseThreshold(t *testing.T) {
@@ -217,7 +219,7 @@ func TestSearcherFindsAKnownLimit(t *testing.T) {
 
 // End to end, a mix's deliveries are counted by the dialect that sent them.
 func TestMixDeliveriesByDialect(t *testing.T) {
-	sink := freeAddr(t)
+	sink := testutil.Addr(t)
 	v := &vendorServer{hits: map[string]int{}}
 	base := serve(t, func(ctx *fasthttp.RequestCtx) {
 		if string(ctx.Path()) == "/api/auth/api-token" || string(ctx.Path()) == "/v1/send-sms" {

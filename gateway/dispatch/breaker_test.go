@@ -85,8 +85,9 @@ func TestAllDownWaitsThenDrains(t *testing.T) {
 }
 
 func TestBreakerTripsOnRatio(t *testing.T) {
-	b := breakerSettings(config.Breaker{ConsecutiveFailures: 3, FailureRatio: 0.5, MinRequests: 10, Window: ms(60000), OpenFor: ms(60000)}, nil)
-	cb := newBreaker("x", b, func(_, _ gobreaker.State) {})
+	s := SettingsOf(&config.Config{Breaker: config.Breaker{ConsecutiveFailures: 3, FailureRatio: 0.5, MinRequests: 10,
+		Window: ms(60000), OpenFor: ms(60000)}, Upstreams: []config.Upstream{{Name: "x"}}})
+	cb := newBreaker("x", *s.Upstreams[0].Breaker, func(_, _ gobreaker.State) {})
 	outcomes := []error{nil, errRetry, errPermanent, errRetry, nil, errRetry, errNotSent, errRetry, errPermanent, errRetry, errRetry}
 	for i, err := range outcomes {
 		done, aerr := cb.Allow()

@@ -67,9 +67,9 @@ func (w *wavySink) seen() (paths []string, sizes []int) {
 
 func wavyBatcher(t *testing.T, w *wavySink) *batcher {
 	t.Helper()
-	u, err := makeUpstream(config.Upstream{Name: "wavy", Dialect: "wavy", URL: "http://" + w.addr,
-		Timeout: ms(5000), MaxConns: 200, Credentials: map[string]string{"username": "u", "token": "t"}},
-		config.Breaker{}, defaultAgent, discard(), registry.Vendors())
+	s := SettingsOf(&config.Config{Upstreams: []config.Upstream{{Name: "wavy", Dialect: "wavy", URL: "http://" + w.addr,
+		Timeout: ms(5000), MaxConns: 200, Credentials: map[string]string{"username": "u", "token": "t"}}}})
+	u, err := makeUpstream(s.Upstreams[0], defaultAgent, discard(), registry.Vendors())
 	if err != nil {
 		t.Fatal(err)
 	}

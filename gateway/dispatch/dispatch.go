@@ -20,7 +20,6 @@ import (
 	"switchboard/adapters"
 	"switchboard/adapters/registry"
 	"switchboard/canonical"
-	"switchboard/config"
 	"switchboard/gateway/compare"
 	"switchboard/gateway/queue"
 
@@ -72,13 +71,13 @@ type Option func(*Dispatcher)
 // WithUserAgent names the gateway in the User-Agent of every upstream request ("switchboard/v1.2.3").
 func WithUserAgent(ua string) Option { return func(d *Dispatcher) { d.agent = ua } }
 
-// New builds a dispatcher from cfg's upstreams, routes and templates. It does no I/O.
-func New(cfg *config.Config, q queue.Queue, log *slog.Logger, opts ...Option) (*Dispatcher, error) {
-	return NewWithVendors(cfg, q, log, registry.Vendors(), opts...)
+// New builds a dispatcher from its settings (SettingsOf). It does no I/O.
+func New(s Settings, q queue.Queue, log *slog.Logger, opts ...Option) (*Dispatcher, error) {
+	return NewWithVendors(s, q, log, registry.Vendors(), opts...)
 }
 
 // NewWithVendors is New with the vendor table given: upstreams are built from its rows.
-func NewWithVendors(cfg *config.Config, q queue.Queue, log *slog.Logger, vendors []adapters.Vendor, opts ...Option) (*Dispatcher, error) {
+func NewWithVendors(s Settings, q queue.Queue, log *slog.Logger, vendors []adapters.Vendor, opts ...Option) (*Dispatcher, error) {
 	d := &Dispatcher{
 		log:        log,
 		q:          q,
@@ -92,7 +91,7 @@ func NewWithVendors(cfg *config.Config, q queue.Queue, log *slog.Logger, vendors
 	for _, o := range opts {
 		o(d)
 	}
-	p, _, err := d.buildPlan(cfg, nil)
+	p, _, err := d.buildPlan(s, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -152,7 +152,7 @@ func TestHeldUntilItsTime(t *testing.T) {
 	cfg := testConfig(httpUpstream("sink", s))
 	cfg.Tenants = []config.Tenant{{ID: "night-owl", SendingHours: &config.SendingHours{TimeZone: "Asia/Jerusalem", Start: outside, End: (outside + 1) % 24}}}
 	q := newSpy(nopQueue{})
-	d, err := New(cfg, q, discard())
+	d, err := New(SettingsOf(cfg), q, discard())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func benchDispatch(b *testing.B, q queue.Queue, depth func() int64) {
 			Timeout: config.Duration(5 * time.Second), MaxConns: 64}},
 		Routes: []config.Route{{Name: "default", Upstreams: []string{"sink"}}},
 	}
-	d, err := New(cfg, q, discard())
+	d, err := New(SettingsOf(cfg), q, discard())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func benchSink(b *testing.B) string {
 func BenchmarkHandleSandbox(b *testing.B) {
 	cfg := &config.Config{Upstreams: []config.Upstream{{Name: "box", Dialect: "sandbox"}},
 		Routes: []config.Route{{Name: "default", Upstreams: []string{"box"}}}}
-	d, err := New(cfg, nopQueue{}, discard())
+	d, err := New(SettingsOf(cfg), nopQueue{}, discard())
 	if err != nil {
 		b.Fatal(err)
 	}

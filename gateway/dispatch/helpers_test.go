@@ -211,7 +211,7 @@ func startWith(t *testing.T, cfg *config.Config, hook func(*Dispatcher)) *harnes
 		}
 	})
 	h := &harness{t: t, q: newSpy(bq), log: &errorLog{}}
-	h.d, err = New(cfg, h.q, slog.New(h.log))
+	h.d, err = New(SettingsOf(cfg), h.q, slog.New(h.log))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,12 +36,12 @@ type Changes struct {
 	Removed []string `json:"removed"`
 }
 
-// buildPlan resolves cfg against the upstreams of the plan before it (nil at start): an
+// buildPlan resolves s against the upstreams of the plan before it (nil at start): an
 // upstream whose settings did not change is taken over as it is.
-func (d *Dispatcher) buildPlan(cfg *config.Config, old *plan) (*plan, Changes, error) {
+func (d *Dispatcher) buildPlan(s Settings, old *plan) (*plan, Changes, error) {
 	p := &plan{
-		retry:       retrySettings(cfg.Retry),
-		templates:   newCatalogue(cfg.Templates, cfg.TemplateGroups),
+		retry:       s.Retry,
+		templates:   newCatalogue(s.Templates, s.TemplateGroups),
 		tenantHours: map[string]*canonical.Window{},
 	}
 	var ch Changes
@@ -52,13 +52,13 @@ func (d *Dispatcher) buildPlan(cfg *config.Config, old *plan) (*plan, Changes, e
 		}
 	}
 	byName := map[string]*upstream{}
-	for _, uc := range cfg.Upstreams {
+	for _, uc := range s.Upstreams {
 		if byName[uc.Name] != nil {
 			return nil, ch, fmt.Errorf("upstream %q is defined twice", uc.Name)
 		}
 		u := prev[uc.Name]
 		switch {
-		case u != nil && u.same(uc, cfg.Breaker):
+		case u != nil && u.same(uc):
 			ch.Kept = append(ch.Kept, uc.Name)
 		default:
 			if u != nil {
@@ -67,7 +67,7 @@ func (d *Dispatcher) buildPlan(cfg *config.Config, old *plan) (*plan, Changes, e
 				ch.Added = append(ch.Added, uc.Name)
 			}
 			var err error
-			if u, err = makeUpstream(uc, cfg.Breaker, d.agent, d.log, d.vendors); err != nil {
+			if u, err = makeUpstream(uc, d.agent, d.log, d.vendors); err != nil {
 				return nil, ch, err
 			}
 		}
@@ -80,7 +80,7 @@ func (d *Dispatcher) buildPlan(cfg *config.Config, old *plan) (*plan, Changes, e
 		}
 	}
 	slices.Sort(ch.Removed)
-	for _, rc := range cfg.Routes {
+	for _, rc := range s.Routes {
 		r, err := newRoute(rc, byName)
 		if err != nil {
 			return nil, ch, err
@@ -88,31 +88,32 @@ func (d *Dispatcher) buildPlan(cfg *config.Config, old *plan) (*plan, Changes, e
 		p.routes = append(p.routes, r)
 	}
 	p.wd = watchdogOf(d.q, p.routes, d.log)
-	for _, t := range cfg.Tenants {
-		if w := hoursWindow(t.SendingHours); w != nil {
-			p.tenantHours[t.ID] = w
+	for id, sh := range s.SendingHours {
+		if w := hoursWindow(sh); w != nil {
+			p.tenantHours[id] = w
 		}
 	}
 	return p, ch, nil
 }
 
-// same reports whether u was built from these settings, so that a reload may keep it.
-func (u *upstream) same(uc config.Upstream, global config.Breaker) bool {
-	return reflect.DeepEqual(u.conf, uc) && u.brk == breakerSettings(global, uc.Breaker)
+// same reports whether u was built from these settings (its breaker resolved, so a change
+// of the global breaker shows), so that a reload may keep it.
+func (u *upstream) same(uc config.Upstream) bool {
+	return reflect.DeepEqual(u.conf, uc)
 }
 
 // Diff is what Apply would do to the upstreams, without doing it.
-func (d *Dispatcher) Diff(cfg *config.Config) Changes {
+func (d *Dispatcher) Diff(s Settings) Changes {
 	var ch Changes
 	prev := map[string]*upstream{}
 	for _, u := range d.plan.Load().ups {
 		prev[u.name] = u
 	}
-	for _, uc := range cfg.Upstreams {
+	for _, uc := range s.Upstreams {
 		switch u := prev[uc.Name]; {
 		case u == nil:
 			ch.Added = append(ch.Added, uc.Name)
-		case u.same(uc, cfg.Breaker):
+		case u.same(uc):
 			ch.Kept = append(ch.Kept, uc.Name)
 		default:
 			ch.Changed = append(ch.Changed, uc.Name)
@@ -139,14 +140,14 @@ func (p *plan) mirrors() bool {
 	return slices.ContainsFunc(p.routes, func(r *route) bool { return r.mirror != nil })
 }
 
-// Apply swaps in cfg's upstreams, routes, templates, retry and sending hours at once.
-// cfg must be valid (config.Load validated it); on an error nothing changed. Upstreams
+// Apply swaps in s's upstreams, routes, templates, retry and sending hours at once.
+// s must come from a valid config (config.Load validated it); on an error nothing changed. Upstreams
 // that are no longer in use are retired once the new plan is in place.
-func (d *Dispatcher) Apply(cfg *config.Config) (Changes, error) {
+func (d *Dispatcher) Apply(s Settings) (Changes, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	old := d.plan.Load()
-	p, ch, err := d.buildPlan(cfg, old)
+	p, ch, err := d.buildPlan(s, old)
 	if err != nil {
 		return ch, fmt.Errorf("cannot apply the config: %w", err)
 	}

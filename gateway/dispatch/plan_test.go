@@ -24,7 +24,7 @@ func TestApplyKeepsUnchangedUpstreams(t *testing.T) {
 	next := testConfig(httpUpstream("a", a), httpUpstream("b", b))
 	next.Upstreams[1].MaxConns = 4 // b changes; c goes
 	next.Routes[0].Upstreams = []string{"b"}
-	ch, err := h.d.Apply(next)
+	ch, err := h.d.Apply(SettingsOf(next))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestRetiredUpstreamHandsBackWaiters(t *testing.T) {
 	testutil.WaitFor(t, 5*time.Second, "a send in flight to slow", func() bool { return h.upstream("slow").InFlight == 1 })
 
 	next := testConfig(httpUpstream("fast", fast))
-	if _, err := h.d.Apply(next); err != nil {
+	if _, err := h.d.Apply(SettingsOf(next)); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -99,7 +99,7 @@ func TestPauseFailsOverAndSurvivesApply(t *testing.T) {
 	}
 	next := testConfig(httpUpstream("first", first), httpUpstream("second", second))
 	next.Upstreams[0].MaxConns = 2 // rebuilt, and still paused
-	if _, err := h.d.Apply(next); err != nil {
+	if _, err := h.d.Apply(SettingsOf(next)); err != nil {
 		t.Fatal(err)
 	}
 	if !h.upstream("first").Paused {
@@ -129,7 +129,7 @@ func TestApplyStartsWhatTheNewPlanNeeds(t *testing.T) {
 	h := start(t, cfg)
 	next := testConfig(httpUpstream("main", main), httpUpstream("shadow", shadow))
 	next.Routes = []config.Route{{Name: "default", Upstreams: []string{"main"}, Mirror: "shadow"}}
-	if _, err := h.d.Apply(next); err != nil {
+	if _, err := h.d.Apply(SettingsOf(next)); err != nil {
 		t.Fatal(err)
 	}
 	h.wait(h.send(5, nil), 10*time.Second)

@@ -41,29 +41,60 @@ const (
 // defaultAgent is the User-Agent without WithUserAgent.
 const defaultAgent = "switchboard"
 
-// Zero values in a Config that did not come through config.Load (which fills every key)
-// take config's own defaults, so that a hand-built Config cannot, say, trip a breaker on
-// its first failure.
-
-func retrySettings(r config.Retry) config.Retry {
-	def := config.Defaults().Retry
-	or(&r.MaxAttempts, def.MaxAttempts)
-	or(&r.InitialBackoff, def.InitialBackoff)
-	or(&r.MaxBackoff, def.MaxBackoff)
-	r.MaxBackoff = max(r.MaxBackoff, r.InitialBackoff)
-	return r
+// Settings are what the dispatcher reads of the configuration: the upstreams, routes,
+// templates, retry policy and tenants' sending hours. SettingsOf builds them from a Config
+// once, filling from config's defaults whatever a Config built in code left at zero, so
+// nothing past SettingsOf knows a default.
+type Settings struct {
+	Retry config.Retry
+	// Upstreams, in config order, each with its Timeout and MaxConns set and its Breaker
+	// (never nil) resolved: the upstream's override, the global breaker for what it leaves
+	// out, and config's defaults for what both leave out.
+	Upstreams      []config.Upstream
+	Routes         []config.Route
+	Templates      []config.Template
+	TemplateGroups []config.TemplateGroup
+	// SendingHours are the tenants' sending hours by tenant id; a tenant without any is absent.
+	SendingHours map[string]*config.SendingHours
 }
 
-// breakerSettings is an upstream's override, its zero fields taken from the global
-// settings, theirs from the defaults.
-func breakerSettings(global config.Breaker, over *config.Breaker) config.Breaker {
-	b := global
-	if over != nil {
-		b = *over
-		mergeBreaker(&b, global)
+// SettingsOf takes the dispatcher's settings from cfg. Zero values in a Config that did not
+// come through config.Load (which fills every key) take config's own defaults, so that a
+// hand-built Config cannot, say, trip a breaker on its first failure.
+func SettingsOf(cfg *config.Config) Settings {
+	def := config.Defaults()
+	s := Settings{
+		Retry:          cfg.Retry,
+		Routes:         cfg.Routes,
+		Templates:      cfg.Templates,
+		TemplateGroups: cfg.TemplateGroups,
+		SendingHours:   map[string]*config.SendingHours{},
 	}
-	mergeBreaker(&b, config.Defaults().Breaker)
-	return b
+	or(&s.Retry.MaxAttempts, def.Retry.MaxAttempts)
+	or(&s.Retry.InitialBackoff, def.Retry.InitialBackoff)
+	or(&s.Retry.MaxBackoff, def.Retry.MaxBackoff)
+	s.Retry.MaxBackoff = max(s.Retry.MaxBackoff, s.Retry.InitialBackoff)
+	global := cfg.Breaker
+	mergeBreaker(&global, def.Breaker)
+	defUp := config.DefaultUpstream()
+	for _, u := range cfg.Upstreams {
+		or(&u.Timeout, defUp.Timeout)
+		or(&u.MaxConns, defUp.MaxConns)
+		b := global
+		if u.Breaker != nil {
+			b = *u.Breaker
+			mergeBreaker(&b, global)
+		}
+		u.Breaker = &b
+		s.Upstreams = append(s.Upstreams, u)
+	}
+	for _, t := range cfg.Tenants {
+		if t.SendingHours != nil {
+			h := *t.SendingHours
+			s.SendingHours[t.ID] = &h
+		}
+	}
+	return s
 }
 
 func mergeBreaker(b *config.Breaker, from config.Breaker) {

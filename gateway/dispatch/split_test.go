@@ -11,7 +11,7 @@ import (
 
 func newTestDispatcher(t *testing.T, cfg *config.Config) *Dispatcher {
 	t.Helper()
-	d, err := New(cfg, nopQueue{}, discard())
+	d, err := New(SettingsOf(cfg), nopQueue{}, discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestNewRejects(t *testing.T) {
 		"unknown dialect":            {Upstreams: []config.Upstream{{Name: "w", Dialect: "carrier-pigeon"}}},
 		"http without a url":         {Upstreams: []config.Upstream{{Name: "h", Dialect: "http"}}},
 	} {
-		if _, err := New(cfg, nopQueue{}, discard()); err == nil {
+		if _, err := New(SettingsOf(cfg), nopQueue{}, discard()); err == nil {
 			t.Errorf("%s: no error", name)
 		} else if name == "vendor without credentials" && !strings.Contains(err.Error(), "credentials username and token are required") {
 			t.Errorf("%s: %v", name, err)

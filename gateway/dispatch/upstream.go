@@ -38,10 +38,9 @@ var (
 // upstream is one provider at run time: its adapter, connection pool, breaker and limits.
 type upstream struct {
 	name, dialect string
-	// conf and brk are the settings it was built from: a reload keeps the upstream only
-	// when both are unchanged.
+	// conf is the settings it was built from (Settings.Upstreams): a reload keeps the
+	// upstream only when they are unchanged.
 	conf config.Upstream
-	brk  config.Breaker
 	// paused is set by Dispatcher.Pause; retired is closed when a reload drops the upstream.
 	paused  atomic.Bool
 	retired chan struct{}
@@ -71,7 +70,7 @@ type upstream struct {
 	log    *slog.Logger
 }
 
-func makeUpstream(cfg config.Upstream, global config.Breaker, agent string, log *slog.Logger, vendors []adapters.Vendor) (*upstream, error) {
+func makeUpstream(cfg config.Upstream, agent string, log *slog.Logger, vendors []adapters.Vendor) (*upstream, error) {
 	out, local, err := newUpstream(cfg, vendors)
 	if err != nil {
 		return nil, fmt.Errorf("upstream %q: %w", cfg.Name, err)
@@ -91,10 +90,7 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, agent string, log 
 	}
 	u.primary.init("switchboard_upstream_requests_total", cfg.Name, false)
 	u.shadow.init("switchboard_upstream_mirror_requests_total", cfg.Name, true)
-	def := config.DefaultUpstream()
-	or(&u.timeout, time.Duration(def.Timeout))
 	maxConns := cfg.MaxConns
-	or(&maxConns, def.MaxConns)
 	u.conns = make(chan struct{}, maxConns)
 	if cfg.RatePerSecond > 0 {
 		u.limiter = newLimiter(cfg.RatePerSecond)
@@ -115,8 +111,7 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, agent string, log 
 		caps = local.Caps()
 	}
 	u.caps, u.maxText = capsOf(caps), caps.MaxText
-	b := breakerSettings(global, cfg.Breaker)
-	u.brk = b
+	b := *cfg.Breaker
 	u.openFor = time.Duration(b.OpenFor)
 	u.breaker = newBreaker(cfg.Name, b, func(from, to gobreaker.State) {
 		if to == gobreaker.StateOpen {

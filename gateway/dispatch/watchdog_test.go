@@ -45,7 +45,7 @@ func TestReceiptWatchdog(t *testing.T) {
 	t.Cleanup(func() { q.Close() })
 	log := &errorLog{}
 	wq := &overdueSpy{Badger: q}
-	d, err := New(cfg, wq, slog.New(log))
+	d, err := New(SettingsOf(cfg), wq, slog.New(log))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -239,6 +239,9 @@ func objectBody(body []byte) ([]byte, error) {
 	if kindOf(raw) != kindObject {
 		return nil, canonical.Errorf(canonical.ErrInvalid, "Request body must be a JSON object")
 	}
+	if e := adapters.CheckJSONText(raw); e != nil {
+		return nil, e
+	}
 	return raw, nil
 }
 

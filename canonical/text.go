@@ -1,0 +1,85 @@
+package canonical
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Reasons a string is refused whatever its dialect: the gateway forwards text byte for
+// byte, and these would not arrive as sent (U+FFFD in place of bad bytes, text cut at NUL).
+const (
+	ReasonUTF8 = "is not valid UTF-8"
+	ReasonNUL  = "contains a NUL character (U+0000)"
+)
+
+// CheckText refuses a string that is not UTF-8 or holds a NUL, naming field.
+func CheckText(field, s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return Invalid(field, "%s", ReasonNUL)
+	}
+	if !utf8.ValidString(s) {
+		return Invalid(field, "%s", ReasonUTF8)
+	}
+	return nil
+}
+
+// checkTexts applies CheckText to every string of m a client writes, in canonical names.
+func (m *Message) checkTexts() error {
+	for _, f := range [...]struct{ name, v string }{{"text", m.Text}, {"from", m.From}, {"client_ref", m.ClientRef}, {"flow_id", m.FlowID}} {
+		if err := CheckText(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	for _, md := range m.Media {
+		for _, f := range [...]struct{ name, v string }{{"media.url", md.URL}, {"media.caption", md.Caption}, {"media.filename", md.Filename}} {
+			if err := CheckText(f.name, f.v); err != nil {
+				return err
+			}
+		}
+	}
+	if err := checkList("buttons", m.Buttons); err != nil {
+		return err
+	}
+	if err := checkList("options", m.Options); err != nil {
+		return err
+	}
+	if t := m.Template; t != nil {
+		for _, f := range [...]struct{ name, v string }{{"template.name", t.Name}, {"template.id", t.ID}, {"template.language", t.Language}, {"template.group_id", t.GroupID}} {
+			if err := CheckText(f.name, f.v); err != nil {
+				return err
+			}
+		}
+		if err := checkList("template.params", t.Params); err != nil {
+			return err
+		}
+	}
+	if err := checkMap("vars", m.Vars); err != nil {
+		return err
+	}
+	return checkMap("extra", m.Extra)
+}
+
+func checkList(field string, l []string) error {
+	for _, s := range l {
+		if err := CheckText(field, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkMap names the map's field and, in the reason, the entry at fault.
+func checkMap(field string, kv map[string]string) error {
+	for k, v := range kv {
+		if err := CheckText(field, k); err != nil {
+			return err
+		}
+		if err := CheckText(field, v); err != nil {
+			e := err.(*Error)
+			e.Reason = strconv.Quote(k) + " " + e.Reason
+			return e
+		}
+	}
+	return nil
+}

@@ -46,6 +46,11 @@ type Config struct {
 	Upstreams []Upstream       `yaml:"upstreams"`
 	Routes    []Route          `yaml:"routes"`
 	Templates []Template       `yaml:"templates"`
+	// TemplateLanguage is the language of a template named without one (FlowBot's
+	// bulk-send has no language field) when it is rendered as text; a tenant's own
+	// template_language comes first. Unset: the only language the catalogue has the
+	// template in.
+	TemplateLanguage string `yaml:"template_language"`
 	// TemplateGroups pick one template of several (FlowBot's template groups).
 	TemplateGroups []TemplateGroup `yaml:"template_groups"`
 
@@ -247,6 +252,9 @@ type Tenant struct {
 	SendingHours *SendingHours `yaml:"sending_hours"`
 	// Callbacks are where status changes are posted (in the dialect the message came in with).
 	Callbacks Callbacks `yaml:"callbacks"`
+	// TemplateLanguage is the language of this tenant's templates named without one, before
+	// the config's template_language.
+	TemplateLanguage string `yaml:"template_language"`
 
 	MessageFlow *TenantMessageFlow `yaml:"messageflow"`
 	MultiWhats  *TenantMultiWhats  `yaml:"multiwhats"`

@@ -112,3 +112,16 @@ var (
 	wavyAuth   = map[string]string{"username": "acme", "authenticationtoken": "wavy-demo-token"}
 	mwURI      = "/api/v1/basic/whatsapp/send-dynamic?apikey=mw-demo-key"
 )
+
+func acquire() (*fasthttp.Request, *fasthttp.Response) {
+	return fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+}
+
+func release(req *fasthttp.Request, resp *fasthttp.Response) {
+	fasthttp.ReleaseRequest(req)
+	fasthttp.ReleaseResponse(resp)
+}
+
+func doTimeout(req *fasthttp.Request, resp *fasthttp.Response) error {
+	return fasthttp.DoTimeout(req, resp, 10*time.Second)
+}

@@ -117,7 +117,7 @@ func TestTemplateGroupStrategies(t *testing.T) {
 			{ID: "rr", Strategy: "round_robin", Templates: []string{"a", "b", "c"}},
 			{ID: "rnd", Strategy: "random", Templates: []string{"a", "b", "c"}},
 		})
-	pick := func(group string) string { return c.pick(&canonical.Template{GroupID: group, Language: "he"}).Name }
+	pick := func(group string) string { return c.pick(&canonical.Template{GroupID: group, Language: "he"}, "").Name }
 	if got := pick("pref"); got != "b" {
 		t.Errorf("preferred_then_others picked %q; want b, the first the catalogue has in he", got)
 	}
@@ -136,10 +136,10 @@ func TestTemplateGroupStrategies(t *testing.T) {
 		t.Errorf("random picked %v over 300 picks", seen)
 	}
 	named := &canonical.Template{Name: "x", GroupID: "rr"}
-	if c.pick(named) != named {
+	if c.pick(named, "") != named {
 		t.Error("a template with a name was replaced")
 	}
-	if got := c.pick(&canonical.Template{GroupID: "unknown"}); got.Name != "" {
+	if got := c.pick(&canonical.Template{GroupID: "unknown"}, ""); got.Name != "" {
 		t.Errorf("an unknown group picked %q", got.Name)
 	}
 }

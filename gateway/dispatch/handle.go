@@ -32,7 +32,7 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 	m.InferKind()
 	p := d.cur()
 	// The pick is kept with the message, so a retry sends the same template.
-	m.Template = p.templates.pick(m.Template)
+	m.Template = p.templates.pick(m.Template, m.Tenant)
 	r := p.route(m)
 	if r == nil {
 		m.LastError = "no route matches the message"

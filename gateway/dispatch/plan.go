@@ -41,7 +41,7 @@ type Changes struct {
 func (d *Dispatcher) buildPlan(cfg *config.Config, old *plan) (*plan, Changes, error) {
 	p := &plan{
 		retry:       retrySettings(cfg.Retry),
-		templates:   newCatalogue(cfg.Templates, cfg.TemplateGroups),
+		templates:   newCatalogue(cfg.Templates, cfg.TemplateGroups).withLanguages(cfg),
 		tenantHours: map[string]*canonical.Window{},
 	}
 	var ch Changes

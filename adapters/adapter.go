@@ -149,6 +149,10 @@ type Caps struct {
 	// MaxText is the longest text in characters (Unicode code points) the upstream takes;
 	// 0 means no limit. Encode still applies the vendor's own way of counting.
 	MaxText int
+	// SplitText: Encode sends a text over MaxText as numbered parts in one request (Wavy's
+	// send-bulk-sms), and Classify reads that request's answer. The dispatcher lets such a
+	// text through only on a route whose long_text is split.
+	SplitText bool
 }
 
 // Outcome classifies an upstream's answer.

@@ -367,6 +367,10 @@ type Route struct {
 	// Degrade is what to do with content an upstream cannot carry: "degrade" (render it as
 	// text; the default), "next" (try the next upstream that can) or "fail".
 	Degrade string `yaml:"degrade"`
+	// LongText is what to do with a text over an upstream's limit (Wavy's 1280 characters):
+	// "split" (the default: numbered parts "(1/3) ..." in one request, for an upstream that
+	// can send several messages at once) or "fail".
+	LongText string `yaml:"long_text"`
 	// ReceiptTimeout, when set (at least 1s), resends a sent message through the next
 	// upstream of the route if no delivery receipt (delivered, read or failed) arrives in
 	// time. Off by default; the route needs a second upstream.

@@ -87,7 +87,7 @@ func (u *Upstream) setDefaults() {
 	u.MaxConns = 64
 }
 
-func (r *Route) setDefaults() { r.Degrade = "degrade" }
+func (r *Route) setDefaults() { r.Degrade, r.LongText = "degrade", "split" }
 
 func (g *TemplateGroup) setDefaults() { g.Strategy = "preferred_then_others" }
 

@@ -107,10 +107,11 @@ func parsePolicy(s string) (policy, error) {
 }
 
 // fit returns m, or under policyDegrade a text rendering of what u lacks, or why u cannot
-// carry the message.
-func fit(m *canonical.Message, u *upstream, p policy, cat *catalogue) (*canonical.Message, string) {
+// carry the message. A text over u's limit passes when split is set (the route's long_text)
+// and u sends such a text in parts itself.
+func fit(m *canonical.Message, u *upstream, p policy, split bool, cat *catalogue) (*canonical.Message, string) {
 	missing := needsOf(m) &^ u.caps
-	if missing == 0 && (u.maxText == 0 || utf8.RuneCountInString(m.Text) <= u.maxText) {
+	if missing == 0 && (u.maxText == 0 || utf8.RuneCountInString(m.Text) <= u.maxText || (split && u.splits)) {
 		return m, ""
 	}
 	if missing != 0 {
@@ -122,8 +123,12 @@ func fit(m *canonical.Message, u *upstream, p policy, cat *catalogue) (*canonica
 			return nil, "cannot render the message as text for upstream " + u.name + ": " + err.Error()
 		}
 	}
-	if n := utf8.RuneCountInString(m.Text); u.maxText > 0 && n > u.maxText {
-		return nil, fmt.Sprintf("text of %d characters is over upstream %s's limit of %d", n, u.name, u.maxText)
+	if n := utf8.RuneCountInString(m.Text); u.maxText > 0 && n > u.maxText && !(split && u.splits) {
+		how := "the route's long_text is fail"
+		if split {
+			how = "upstream " + u.name + " cannot send a text in parts"
+		}
+		return nil, fmt.Sprintf("text of %d characters is over upstream %s's limit of %d (%s)", n, u.name, u.maxText, how)
 	}
 	return m, ""
 }

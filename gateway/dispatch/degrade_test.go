@@ -85,22 +85,22 @@ func TestFit(t *testing.T) {
 	full := &upstream{name: "all", caps: capsOf(adapters.Caps{Text: true, Media: true, LocalMedia: true, Buttons: true,
 		List: true, Template: true, Flash: true, Flow: true})}
 	buttons := &canonical.Message{Text: "Go?", Buttons: []string{"Yes", "No"}}
-	if m, why := fit(buttons, full, policyFail, &testCatalogue); m != buttons || why != "" {
+	if m, why := fit(buttons, full, policyFail, false, &testCatalogue); m != buttons || why != "" {
 		t.Fatalf("full upstream: %v %q", m, why)
 	}
-	if m, why := fit(buttons, limited, policyDegrade, &testCatalogue); why != "" || m.Text != "Go?\n\n1. Yes\n2. No" {
+	if m, why := fit(buttons, limited, policyDegrade, false, &testCatalogue); why != "" || m.Text != "Go?\n\n1. Yes\n2. No" {
 		t.Fatalf("degrade: %+v %q", m, why)
 	}
 	for _, p := range []policy{policyNext, policyFail} {
-		if _, why := fit(buttons, limited, p, &testCatalogue); why != "upstream sms cannot carry buttons" {
+		if _, why := fit(buttons, limited, p, false, &testCatalogue); why != "upstream sms cannot carry buttons" {
 			t.Fatalf("policy %d: %q", p, why)
 		}
 	}
 	long := &canonical.Message{Text: "Go?", Buttons: []string{"A very long answer", "No"}}
-	if _, why := fit(long, limited, policyDegrade, &testCatalogue); !strings.Contains(why, "over upstream sms's limit of 20") {
+	if _, why := fit(long, limited, policyDegrade, false, &testCatalogue); !strings.Contains(why, "over upstream sms's limit of 20") {
 		t.Fatalf("over limit after degrading: %q", why)
 	}
-	if _, why := fit(&canonical.Message{Text: strings.Repeat("x", 21)}, limited, policyFail, &testCatalogue); !strings.Contains(why, "21 characters") {
+	if _, why := fit(&canonical.Message{Text: strings.Repeat("x", 21)}, limited, policyFail, false, &testCatalogue); !strings.Contains(why, "21 characters") {
 		t.Fatalf("over limit: %q", why)
 	}
 	if got := (needButtons | needTemplate | needLocalMedia).String(); got != "local media, buttons, template" {

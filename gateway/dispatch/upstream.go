@@ -51,6 +51,8 @@ type upstream struct {
 	batch   *batcher    // set when out is an adapters.BulkOutbound
 	caps    need
 	maxText int
+	// splits: the upstream sends a text over maxText in parts itself (adapters.Caps.SplitText).
+	splits bool
 
 	client  *fasthttp.HostClient
 	timeout time.Duration
@@ -109,7 +111,7 @@ func makeUpstream(cfg config.Upstream, global config.Breaker, agent string, log 
 	} else {
 		caps = local.Caps()
 	}
-	u.caps, u.maxText = capsOf(caps), caps.MaxText
+	u.caps, u.maxText, u.splits = capsOf(caps), caps.MaxText, caps.SplitText
 	b := breakerSettings(global, cfg.Breaker)
 	u.brk = b
 	u.openFor = time.Duration(b.OpenFor)

@@ -26,16 +26,12 @@ func CheckText(field, s string) error {
 
 // checkTexts applies CheckText to every string of m a client writes, in canonical names.
 func (m *Message) checkTexts() error {
-	for _, f := range [...]struct{ name, v string }{{"text", m.Text}, {"from", m.From}, {"client_ref", m.ClientRef}, {"flow_id", m.FlowID}} {
-		if err := CheckText(f.name, f.v); err != nil {
-			return err
-		}
+	if err := checkFields("text", m.Text, "from", m.From, "client_ref", m.ClientRef, "flow_id", m.FlowID); err != nil {
+		return err
 	}
 	for _, md := range m.Media {
-		for _, f := range [...]struct{ name, v string }{{"media.url", md.URL}, {"media.caption", md.Caption}, {"media.filename", md.Filename}} {
-			if err := CheckText(f.name, f.v); err != nil {
-				return err
-			}
+		if err := checkFields("media.url", md.URL, "media.caption", md.Caption, "media.filename", md.Filename); err != nil {
+			return err
 		}
 	}
 	if err := checkList("buttons", m.Buttons); err != nil {
@@ -45,10 +41,8 @@ func (m *Message) checkTexts() error {
 		return err
 	}
 	if t := m.Template; t != nil {
-		for _, f := range [...]struct{ name, v string }{{"template.name", t.Name}, {"template.id", t.ID}, {"template.language", t.Language}, {"template.group_id", t.GroupID}} {
-			if err := CheckText(f.name, f.v); err != nil {
-				return err
-			}
+		if err := checkFields("template.name", t.Name, "template.id", t.ID, "template.language", t.Language, "template.group_id", t.GroupID); err != nil {
+			return err
 		}
 		if err := checkList("template.params", t.Params); err != nil {
 			return err
@@ -58,6 +52,16 @@ func (m *Message) checkTexts() error {
 		return err
 	}
 	return checkMap("extra", m.Extra)
+}
+
+// checkFields checks field name, value pairs.
+func checkFields(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := CheckText(pairs[i], pairs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func checkList(field string, l []string) error {

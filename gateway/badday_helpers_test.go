@@ -94,18 +94,6 @@ func rawExchange(t *testing.T, base, req string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// waitFor polls cond every 10 ms until it holds or limit passes.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // Headers that authenticate the tenant in each dialect.
 var (
 	nativeAuth = map[string]string{"Authorization": "Bearer native-demo-token"}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"switchboard/internal/testutil"
 )
 
 // messageStatus reads a message's status and history through the native API.
@@ -31,7 +33,7 @@ func sendNative(t *testing.T, base, body string) string {
 func waitStatus(t *testing.T, base, id string) messageStatus {
 	t.Helper()
 	var st messageStatus
-	waitFor(t, 15*time.Second, "message "+id+" to be sent or failed", func() bool {
+	testutil.WaitFor(t, 15*time.Second, "message "+id+" to be sent or failed", func() bool {
 		req, resp := acquire()
 		defer release(req, resp)
 		req.SetRequestURI(base + "/gateway/v1/messages/" + id)

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"switchboard/internal/testutil"
 )
 
 // FlowBot to FlowBot: flow variables arrive with the JSON types the client gave them, in
@@ -26,7 +28,7 @@ routes:
 		t.Fatalf("lead: %d %s", status, answer)
 	}
 	var outbound, lead string
-	waitFor(t, 15*time.Second, "both requests at the FlowBot upstream", func() bool {
+	testutil.WaitFor(t, 15*time.Second, "both requests at the FlowBot upstream", func() bool {
 		for _, r := range simRequests(t, fbSim) {
 			switch {
 			case strings.HasSuffix(r.URI, "/api/webhook/outbound"):

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"switchboard/bench/sim"
+
+	"switchboard/internal/testutil"
 )
 
 // startSim runs an in-process simulator of the dialect (the vendor's real decoder behind
@@ -40,7 +42,7 @@ func simRequests(t *testing.T, base string) []sim.Received {
 func waitRequests(t *testing.T, base string, n int) []sim.Received {
 	t.Helper()
 	var got []sim.Received
-	waitFor(t, 15*time.Second, "the upstream to receive the messages", func() bool {
+	testutil.WaitFor(t, 15*time.Second, "the upstream to receive the messages", func() bool {
 		got = simRequests(t, base)
 		return len(got) >= n
 	})

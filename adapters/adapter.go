@@ -221,6 +221,12 @@ type BulkOutbound interface {
 	ClassifyBulk(ms []*canonical.Message, resp *fasthttp.Response) []Result
 }
 
+// TextCounter is an Outbound whose vendor counts MaxText in its own units (Wavy: UTF-16
+// code units, so an emoji counts two). The dispatcher then measures text with TextLen.
+type TextCounter interface {
+	TextLen(text string) int
+}
+
 // Local is an upstream that delivers in-process (the sandbox).
 type Local interface {
 	Caps() Caps

@@ -68,6 +68,8 @@ routes:
 	split := sendNative(t, base, `{"to":"+5511987000001","text":"`+long+`"}`)
 	strict := sendNative(t, base, `{"to":"+5521987000001","text":"`+long+`"}`)
 	flash := sendNative(t, base, `{"to":"+905374937766","text":"now","flash":true}`)
+	// 700 emoji are 700 characters but 1400 as Wavy counts them (UTF-16 units).
+	emoji := sendNative(t, base, `{"to":"+5521987000002","text":"`+strings.Repeat("😀", 700)+`"}`)
 
 	if st := waitStatus(t, base, split); st.Status != "sent" {
 		t.Errorf("long text, long_text split: %s (%s), want sent", st.Status, st.LastError)
@@ -91,6 +93,11 @@ routes:
 	st := waitStatus(t, base, strict)
 	if st.Status != "failed" || !strings.Contains(st.LastError, "text of 3000 characters is over upstream wavy's limit of 1280 (the route's long_text is fail)") {
 		t.Errorf("long text, long_text fail: %s %q", st.Status, st.LastError)
+	}
+
+	st = waitStatus(t, base, emoji)
+	if st.Status != "failed" || !strings.Contains(st.LastError, "text of 1400 characters is over upstream wavy's limit of 1280") {
+		t.Errorf("emoji text, long_text fail: %s %q; want failed, counted as Wavy counts", st.Status, st.LastError)
 	}
 
 	st = waitStatus(t, base, flash)

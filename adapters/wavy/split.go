@@ -6,6 +6,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"switchboard/adapters"
 	"switchboard/canonical"
 )
 
@@ -92,3 +93,8 @@ func (o *Outbound) encodeParts(m *canonical.Message, req *fasthttp.Request) erro
 	o.writeRequest(req, o.bulkURL, append(body, "]}"...))
 	return nil
 }
+
+// TextLen is the vendor's count of a text: UTF-16 code units (adapters.TextCounter).
+func (o *Outbound) TextLen(text string) int { return utf16Len(text) }
+
+var _ adapters.TextCounter = (*Outbound)(nil)

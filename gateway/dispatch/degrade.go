@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"switchboard/adapters"
 	"switchboard/canonical"
@@ -111,7 +110,7 @@ func parsePolicy(s string) (policy, error) {
 // and u sends such a text in parts itself.
 func fit(m *canonical.Message, u *upstream, p policy, split bool, cat *catalogue) (*canonical.Message, string) {
 	missing := needsOf(m) &^ u.caps
-	if missing == 0 && (u.maxText == 0 || utf8.RuneCountInString(m.Text) <= u.maxText || (split && u.splits)) {
+	if missing == 0 && (u.maxText == 0 || u.textLength(m.Text) <= u.maxText || (split && u.splits)) {
 		return m, ""
 	}
 	if missing != 0 {
@@ -123,7 +122,7 @@ func fit(m *canonical.Message, u *upstream, p policy, split bool, cat *catalogue
 			return nil, "cannot render the message as text for upstream " + u.name + ": " + err.Error()
 		}
 	}
-	if n := utf8.RuneCountInString(m.Text); u.maxText > 0 && n > u.maxText && !(split && u.splits) {
+	if n := u.textLength(m.Text); u.maxText > 0 && n > u.maxText && !(split && u.splits) {
 		how := "the route's long_text is fail"
 		if split {
 			how = "upstream " + u.name + " cannot send a text in parts"

@@ -1,8 +1,8 @@
 package flowbot
 
 import (
-	"maps"
 	"slices"
+	"strings"
 
 	"switchboard/adapters"
 	"switchboard/canonical"
@@ -14,47 +14,55 @@ import (
 // "total":149.90 back, not "total":"149.90".
 const ExtraTyped = "typedData"
 
-// typedVars gathers the variables of one request, as name and raw JSON pairs in the order
-// read, once one of them is not a string (until then it holds nothing).
-type typedVars struct {
-	pairs [][2][]byte
-	typed bool
-}
+// typedVars gathers the variables of one request from the first whose value is not a
+// string on (a string before it cannot be its last value), as name and raw JSON pairs in
+// the order read: a request of strings only costs nothing.
+type typedVars struct{ pairs [][2][]byte }
 
 // note records name's raw value.
 func (t *typedVars) note(name, raw []byte) {
-	t.typed = t.typed || kindOf(raw) != kindString
-	t.pairs = append(t.pairs, [2][]byte{name, raw})
+	if t.pairs != nil || kindOf(raw) != kindString {
+		t.pairs = append(t.pairs, [2][]byte{name, raw})
+	}
 }
 
 // keep stores in m.Extra, sorted by name as the encoder writes variables, the typed values
-// m's variables still hold: a later value of the same name wins, and templateLanguage of a
+// m's variables still hold: the last value of a name counts, and templateLanguage of a
 // template is the template's language, a string.
 func (t *typedVars) keep(m *canonical.Message) {
-	if !t.typed {
-		return
+	var names []string
+	var raws [][]byte
+	for i := len(t.pairs) - 1; i >= 0; i-- { // the last value of each name
+		name, raw := t.pairs[i][0], t.pairs[i][1]
+		if slices.Contains(names, string(name)) {
+			continue
+		}
+		names, raws = append(names, string(name)), append(raws, raw)
 	}
-	last := make(map[string][]byte, len(t.pairs))
-	for _, p := range t.pairs {
-		name := string(p[0])
-		if v, ok := m.Vars[name]; ok && kindOf(p[1]) != kindString && v == varValue(p[1]) &&
-			!(name == "templateLanguage" && m.Template != nil) {
-			last[name] = p[1]
-		} else {
-			delete(last, name)
+	n := 0
+	for i, name := range names {
+		v, ok := m.Vars[name]
+		if ok && kindOf(raws[i]) != kindString && v == varValue(raws[i]) && !(name == "templateLanguage" && m.Template != nil) {
+			names[n], raws[n] = name, raws[i]
+			n++
 		}
 	}
-	if len(last) == 0 {
+	if n == 0 {
 		return
 	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(names[a], names[b]) })
 	obj := append(make([]byte, 0, 64), '{')
-	for i, name := range slices.Sorted(maps.Keys(last)) {
+	for i, j := range order {
 		if i > 0 {
 			obj = append(obj, ',')
 		}
-		obj = adapters.AppendJSONString(obj, name)
+		obj = adapters.AppendJSONString(obj, names[j])
 		obj = append(obj, ':')
-		obj = appendCompact(obj, last[name])
+		obj = appendCompact(obj, raws[j])
 	}
 	m.Extra = setExtra(m.Extra, ExtraTyped, string(append(obj, '}')))
 }

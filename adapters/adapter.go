@@ -160,6 +160,10 @@ type Caps struct {
 	// MaxText is the longest text in characters (Unicode code points) the upstream takes;
 	// 0 means no limit. Encode still applies the vendor's own way of counting.
 	MaxText int
+	// SplitText: Encode sends a text over MaxText as numbered parts in one request (Wavy's
+	// send-bulk-sms), and Classify reads that request's answer. The dispatcher lets such a
+	// text through only on a route whose long_text is split.
+	SplitText bool
 }
 
 // Outcome classifies an upstream's answer.
@@ -226,6 +230,12 @@ type BulkOutbound interface {
 	EncodeBulk(ms []*canonical.Message, req *fasthttp.Request) error
 	// ClassifyBulk reads the answer: one Result per message, in order.
 	ClassifyBulk(ms []*canonical.Message, resp *fasthttp.Response) []Result
+}
+
+// TextCounter is an Outbound whose vendor counts MaxText in its own units (Wavy: UTF-16
+// code units, so an emoji counts two). The dispatcher then measures text with TextLen.
+type TextCounter interface {
+	TextLen(text string) int
 }
 
 // Local is an upstream that delivers in-process (the sandbox).

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // Limits every message must keep whatever its dialect; dialects apply their own, tighter ones.
@@ -38,8 +37,8 @@ func (m *Message) Validate() error {
 	default:
 		return Invalid("kind", "unknown kind %q", m.Kind)
 	}
-	if !utf8.ValidString(m.Text) {
-		return Invalid("text", "is not valid UTF-8")
+	if err := m.checkTexts(); err != nil {
+		return err
 	}
 	if len(m.Text) > MaxTextBytes {
 		return Invalid("text", "is longer than %d bytes", MaxTextBytes)

@@ -46,6 +46,11 @@ type Config struct {
 	Upstreams []Upstream       `yaml:"upstreams"`
 	Routes    []Route          `yaml:"routes"`
 	Templates []Template       `yaml:"templates"`
+	// TemplateLanguage is the language of a template named without one (FlowBot's
+	// bulk-send has no language field) when it is rendered as text; a tenant's own
+	// template_language comes first. Unset: the only language the catalogue has the
+	// template in.
+	TemplateLanguage string `yaml:"template_language"`
 	// TemplateGroups pick one template of several (FlowBot's template groups).
 	TemplateGroups []TemplateGroup `yaml:"template_groups"`
 
@@ -251,6 +256,9 @@ type Tenant struct {
 	OptOut OptOut `yaml:"opt_out"`
 	// Replies are where the recipients' replies are posted (README.md, "Replies").
 	Replies TenantReplies `yaml:"replies"`
+	// TemplateLanguage is the language of this tenant's templates named without one, before
+	// the config's template_language.
+	TemplateLanguage string `yaml:"template_language"`
 
 	MessageFlow *TenantMessageFlow `yaml:"messageflow"`
 	MultiWhats  *TenantMultiWhats  `yaml:"multiwhats"`
@@ -404,6 +412,10 @@ type Route struct {
 	// Wavy flow routed to FlowBot), which no text can render: "fail" (the default) or
 	// "text" (send the message's text alone, without the flow and its variables).
 	ForeignFlow string `yaml:"foreign_flow"`
+	// LongText is what to do with a text over an upstream's limit (Wavy's 1280 characters):
+	// "split" (the default: numbered parts "(1/3) ..." in one request, for an upstream that
+	// can send several messages at once) or "fail".
+	LongText string `yaml:"long_text"`
 	// ReceiptTimeout, when set (at least 1s), resends a sent message through the next
 	// upstream of the route if no delivery receipt (delivered, read or failed) arrives in
 	// time. Off by default; the route needs a second upstream.

@@ -88,7 +88,7 @@ func (u *Upstream) setDefaults() {
 	u.MaxConns = 64
 }
 
-func (r *Route) setDefaults() { r.Degrade, r.ForeignFlow = "degrade", "fail" }
+func (r *Route) setDefaults() { r.Degrade, r.ForeignFlow, r.LongText = "degrade", "fail", "split" }
 
 func (g *TemplateGroup) setDefaults() { g.Strategy = "preferred_then_others" }
 

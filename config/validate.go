@@ -472,6 +472,7 @@ func (k *checker) routes() {
 		}
 		k.oneOf(p+".degrade", r.Degrade, "degrade", "next", "fail")
 		k.oneOf(p+".foreign_flow", r.ForeignFlow, "fail", "text")
+		k.oneOf(p+".long_text", r.LongText, "split", "fail")
 		switch rt := r.ReceiptTimeout; {
 		case rt < 0:
 			k.add(p+".receipt_timeout", "must not be negative")

@@ -53,6 +53,8 @@ type core struct {
 	disp  *dispatch.Dispatcher
 	srv   *fasthttp.Server
 	ready atomic.Bool
+	// chunked keeps the paths of chunked requests while their bodies are read (chunked.go).
+	chunked chunkedPaths
 	// vendors is the vendor table.
 	vendors []adapters.Vendor
 	// cb posts status callbacks; nil when no tenant has a callback URL. A reload that
@@ -119,9 +121,11 @@ func newServer(cfg *config.Config, log *slog.Logger, vendors []adapters.Vendor) 
 			if !c.ready.Load() {
 				ctx.SetConnectionClose() // draining (drain.go)
 			}
+			c.chunked.take(ctx)
 			c.live.Load().handler(ctx)
 		}),
 		ErrorHandler:       func(ctx *fasthttp.RequestCtx, err error) { c.live.Load().transportError(ctx, err) },
+		HeaderReceived:     c.chunked.headerReceived,
 		Name:               "switchboard",
 		MaxRequestBodySize: cfg.MaxBodyBytes,
 		// MessageFlow clients put the whole text in the query string: URL-encoded Hebrew
@@ -252,6 +256,7 @@ func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 	case errors.As(err, &small):
 		e = &canonical.Error{Code: canonical.ErrTooLarge, Reason: fmt.Sprintf("request line and headers are larger than %d bytes", readBufferSize)}
 	}
+	s.chunked.restorePath(ctx)
 	s.pathError(ctx, e)
 	ctx.SetConnectionClose()
 }

@@ -211,15 +211,5 @@ routes:
 
 func toyPost(t *testing.T, uri, token, body string) (int, string) {
 	t.Helper()
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.Header.SetMethod("POST")
-	req.SetRequestURI(uri)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.SetBodyString(body)
-	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode(), string(resp.Body())
+	return post(t, uri, map[string]string{"Authorization": "Bearer " + token}, body)
 }

@@ -93,6 +93,7 @@ func decodeOutbound(c *adapters.Call, b *adapters.Batch) error {
 	var vars map[string]string
 	var params []string
 	var paramsRaw []byte
+	var typed typedVars
 	for it := members(data); data != nil; {
 		key, val, ok := it.nextMember()
 		if !ok {
@@ -116,6 +117,7 @@ func decodeOutbound(c *adapters.Call, b *adapters.Batch) error {
 		if err := setVar(vars, "data.", k, val); err != nil {
 			return err
 		}
+		typed.note(k, val)
 	}
 	// The first example in the document names the template inside data: such fields count
 	// when the top level names none. They and the language are read from the variables as
@@ -142,6 +144,7 @@ func decodeOutbound(c *adapters.Call, b *adapters.Batch) error {
 	if queue != "" {
 		m.Extra = map[string]string{"queue": queue}
 	}
+	typed.keep(m)
 	if err := checkIDs(flowID, name, id, group, lang); err != nil {
 		return err
 	}
@@ -163,6 +166,7 @@ func decodeLead(c *adapters.Call, b *adapters.Batch) error {
 	}
 	vars := make(map[string]string, 8)
 	var phone string
+	var typed typedVars
 	for it := members(body); ; {
 		key, val, ok := it.nextMember()
 		if !ok {
@@ -177,6 +181,7 @@ func decodeLead(c *adapters.Call, b *adapters.Batch) error {
 		if err := setVar(vars, "", k, val); err != nil {
 			return err
 		}
+		typed.note(k, val)
 	}
 	to, err := phoneTo("phone", phone, c.Account)
 	if err != nil {
@@ -188,6 +193,7 @@ func decodeLead(c *adapters.Call, b *adapters.Batch) error {
 	// Extra.endpoint lets a FlowBot upstream send the lead back to the lead endpoint.
 	m := &canonical.Message{Dialect: Dialect, Channel: canonical.ChannelWhatsApp, To: to, FlowID: flowID, Vars: vars,
 		Extra: map[string]string{"endpoint": "lead"}}
+	typed.keep(m)
 	return add(b, m, "phone")
 }
 
@@ -238,6 +244,9 @@ func objectBody(body []byte) ([]byte, error) {
 	raw := trimValue(body)
 	if kindOf(raw) != kindObject {
 		return nil, canonical.Errorf(canonical.ErrInvalid, "Request body must be a JSON object")
+	}
+	if e := adapters.CheckJSONText(raw); e != nil {
+		return nil, e
 	}
 	return raw, nil
 }
@@ -320,16 +329,7 @@ func setVar(vars map[string]string, prefix string, name, raw []byte) error {
 	if len(name) > maxVarName {
 		return canonical.Invalid(prefix+string(name[:32])+"...", "name is longer than %d bytes", maxVarName)
 	}
-	var v string
-	switch kindOf(raw) {
-	case kindString:
-		v, _ = unquote(raw)
-	case kindNull:
-	case kindObject, kindArray:
-		v = compactString(raw)
-	default:
-		v = string(raw)
-	}
+	v := varValue(raw)
 	if len(v) > maxVarValue {
 		return canonical.Invalid(prefix+string(name), "is longer than %d bytes", maxVarValue)
 	}
@@ -342,6 +342,21 @@ func setVar(vars map[string]string, prefix string, name, raw []byte) error {
 	}
 	vars[string(name)] = v
 	return nil
+}
+
+// varValue is a variable's text: strings as they are, numbers and booleans as written, null
+// as empty, objects and arrays as compact JSON.
+func varValue(raw []byte) string {
+	switch kindOf(raw) {
+	case kindString:
+		v, _ := unquote(raw)
+		return v
+	case kindNull:
+		return ""
+	case kindObject, kindArray:
+		return compactString(raw)
+	}
+	return string(raw)
 }
 
 // checkIDs bounds the identifiers a request names.

@@ -169,7 +169,7 @@ func (o *Outbound) encode(m *canonical.Message, token string, req *fasthttp.Requ
 				vars[k] = v
 			}
 		}
-		req.SetBodyRaw(appendVars(make([]byte, 0, 256), vars, nil))
+		req.SetBodyRaw(appendVars(make([]byte, 0, 256), vars, typedPairs(m)))
 		return nil
 	}
 	req.SetRequestURI(o.base + "/api/webhook/outbound")
@@ -213,6 +213,7 @@ func (o *Outbound) encode(m *canonical.Message, token string, req *fasthttp.Requ
 			extra = append(extra, "phoneNumberId", string(adapters.AppendJSONString(nil, p)))
 		}
 	}
+	extra = append(extra, typedPairs(m)...) // after the fields above, which win
 	if len(m.Vars) > 0 || len(extra) > 0 {
 		b = append(b, `,"data":`...)
 		b = appendVars(b, m.Vars, extra)

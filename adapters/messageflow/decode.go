@@ -72,6 +72,9 @@ func readJSON(body []byte, f *fields) *canonical.Error {
 	case "null":
 		return canonical.Invalid("", "request body must be a JSON object, not null")
 	}
+	if e := adapters.CheckJSONText(body); e != nil {
+		return e
+	}
 	err := json.Unmarshal(body, f)
 	if err == nil {
 		return nil

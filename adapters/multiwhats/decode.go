@@ -79,6 +79,9 @@ func parse(body []byte, r *request) (readable bool, err *canonical.Error) {
 		// PHP's json_decode refuses the whole document (JSON_ERROR_UTF8).
 		return false, errBadJSON()
 	}
+	if e := adapters.CheckJSONText(body); e != nil {
+		return true, invalid(strings.ToLower(e.Field), strings.TrimPrefix(e.Reason, "is "))
+	}
 	jerr := json.Unmarshal(body, r)
 	if jerr == nil {
 		return true, nil

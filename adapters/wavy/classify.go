@@ -18,6 +18,9 @@ func (o *Outbound) Classify(m *canonical.Message, resp *fasthttp.Response) adapt
 	if r, ok := classifyFailure(resp); ok {
 		return r
 	}
+	if isLong(m) { // sent in parts (encodeParts): the first part's id is the message's
+		return o.ClassifyBulk([]*canonical.Message{m}, resp)[0]
+	}
 	var one sendAnswer
 	body := bytes.TrimSpace(resp.Body())
 	if len(body) > 0 && body[0] == '[' {

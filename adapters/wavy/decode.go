@@ -118,6 +118,9 @@ func unmarshal(body []byte, v any) error {
 	if len(body) == 0 {
 		return canonical.Invalid("", "Required request body is missing")
 	}
+	if e := adapters.CheckJSONText(body); e != nil {
+		return e
+	}
 	err := json.Unmarshal(body, v)
 	if err == nil {
 		return nil

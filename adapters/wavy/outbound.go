@@ -45,13 +45,17 @@ func NewOutbound(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 }
 
 // Caps: text, flash and flows. MaxText is the vendor's 1280 characters; Encode checks the
-// vendor's own count (UTF-16 units).
+// vendor's own count (UTF-16 units), and sends a longer text in numbered parts.
 func (o *Outbound) Caps() adapters.Caps {
-	return adapters.Caps{Text: true, Flash: true, Flow: true, MaxText: maxText}
+	return adapters.Caps{Text: true, Flash: true, Flow: true, MaxText: maxText, SplitText: true}
 }
 
-// Encode writes the single-send request for m.
+// Encode writes the single-send request for m; a text over the vendor's limit (let through
+// only by a route whose long_text is split) goes as numbered parts in one send-bulk-sms.
 func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
+	if isLong(m) {
+		return o.encodeParts(m, req)
+	}
 	msg, err := o.message(m)
 	if err != nil {
 		return err
@@ -69,6 +73,11 @@ func (o *Outbound) Encode(m *canonical.Message, req *fasthttp.Request) error {
 func (o *Outbound) EncodeBulk(ms []*canonical.Message, req *fasthttp.Request) error {
 	if len(ms) == 0 || len(ms) > maxBulk {
 		return canonical.Invalid("messages", "a bulk request carries 1 to %d messages, not %d", maxBulk, len(ms))
+	}
+	for _, m := range ms {
+		if isLong(m) { // its parts take a request of their own: the answer has one entry each
+			return canonical.Invalid("text", "is longer than Wavy's %d characters: it goes in parts, alone", maxText)
+		}
 	}
 	bulk := bulkBody{Messages: make([]sendMessage, len(ms))}
 	for i, m := range ms {

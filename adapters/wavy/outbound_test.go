@@ -38,7 +38,7 @@ func TestNewOutboundRefusesBadConfig(t *testing.T) {
 
 func TestCaps(t *testing.T) {
 	c := newOutbound(t).Caps()
-	want := adapters.Caps{Text: true, Flash: true, Flow: true, MaxText: 1280}
+	want := adapters.Caps{Text: true, Flash: true, Flow: true, MaxText: 1280, SplitText: true}
 	if c != want {
 		t.Errorf("Caps = %+v, want %+v", c, want)
 	}
@@ -132,7 +132,6 @@ func TestEncodeRefuses(t *testing.T) {
 	o := newOutbound(t)
 	for name, m := range map[string]*canonical.Message{
 		"no text":   {ID: "1", To: "5511900000000", Kind: canonical.KindMedia, Media: []canonical.Media{{URL: "https://x/y.png"}}},
-		"too long":  {ID: "1", To: "5511900000000", Text: strings.Repeat("é", maxText+1)},
 		"no number": {ID: "1", Text: "x"},
 		"bad zone":  {ID: "1", To: "5511900000000", Text: "x", Window: &canonical.Window{Hours: []int{1}, TimeZone: "Mars/Base"}},
 	} {

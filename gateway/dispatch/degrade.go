@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"switchboard/adapters"
 	"switchboard/canonical"
@@ -124,13 +123,14 @@ func parsePolicy(degrade, foreignFlow string) (policy, error) {
 }
 
 // fit returns m, or under policyDegrade a text rendering of what u lacks, or why u cannot
-// carry the message.
-func fit(m *canonical.Message, u *upstream, p policy, cat *catalogue) (*canonical.Message, string) {
+// carry the message. A text over u's limit passes when split is set (the route's long_text)
+// and u sends such a text in parts itself.
+func fit(m *canonical.Message, u *upstream, p policy, split bool, cat *catalogue) (*canonical.Message, string) {
 	missing := needsOf(m) &^ u.caps
 	if missing&needFlow == 0 && foreignFlow(m, u) && u.caps&needForeignFlow == 0 {
 		missing |= needForeignFlow
 	}
-	if missing == 0 && (u.maxText == 0 || utf8.RuneCountInString(m.Text) <= u.maxText) {
+	if missing == 0 && (u.maxText == 0 || u.textLength(m.Text) <= u.maxText || (split && u.splits)) {
 		return m, ""
 	}
 	if missing != 0 {
@@ -142,8 +142,12 @@ func fit(m *canonical.Message, u *upstream, p policy, cat *catalogue) (*canonica
 			return nil, "cannot render the message as text for upstream " + u.name + ": " + err.Error()
 		}
 	}
-	if n := utf8.RuneCountInString(m.Text); u.maxText > 0 && n > u.maxText {
-		return nil, fmt.Sprintf("text of %d characters is over upstream %s's limit of %d", n, u.name, u.maxText)
+	if n := u.textLength(m.Text); u.maxText > 0 && n > u.maxText && !(split && u.splits) {
+		how := "the route's long_text is fail"
+		if split {
+			how = "upstream " + u.name + " cannot send a text in parts"
+		}
+		return nil, fmt.Sprintf("text of %d characters is over upstream %s's limit of %d (%s)", n, u.name, u.maxText, how)
 	}
 	return m, ""
 }
@@ -171,7 +175,7 @@ func degrade(m *canonical.Message, missing need, flowText bool, cat *catalogue) 
 	var sections []string
 	body := m.Text
 	if missing&needTemplate != 0 {
-		text, err := cat.render(m.Template)
+		text, err := cat.render(m.Template, m.Tenant)
 		if err != nil {
 			return nil, err
 		}
@@ -224,8 +228,13 @@ func numbered(items []string) string {
 // catalogue is the config's templates, for rendering a template as text, and its template
 // groups, for picking one template of several.
 type catalogue struct {
-	bodies map[string]string // name + "\x00" + language -> body
-	groups map[string]*group // group id -> its templates and how one is picked
+	bodies map[string]string   // name + "\x00" + language -> body
+	langs  map[string][]string // name -> the languages it has, in config order
+	groups map[string]*group   // group id -> its templates and how one is picked
+	// lang and tenantLang are the language of a template named without one (FlowBot's
+	// bulk-send has no language field): the tenant's template_language, else the config's.
+	lang       string
+	tenantLang map[string]string
 }
 
 // group is a template group: FlowBot's strategies are preferred_then_others (the first
@@ -237,9 +246,10 @@ type group struct {
 }
 
 func newCatalogue(ts []config.Template, groups []config.TemplateGroup) catalogue {
-	c := catalogue{bodies: map[string]string{}, groups: map[string]*group{}}
+	c := catalogue{bodies: map[string]string{}, langs: map[string][]string{}, groups: map[string]*group{}}
 	for _, t := range ts {
 		c.bodies[t.Name+"\x00"+t.Language] = t.Body
+		c.langs[t.Name] = append(c.langs[t.Name], t.Language)
 	}
 	for _, g := range groups {
 		c.groups[g.ID] = &group{names: g.Templates, strategy: g.Strategy}
@@ -251,7 +261,7 @@ func newCatalogue(ts []config.Template, groups []config.TemplateGroup) catalogue
 // group's strategy. preferred_then_others takes the first the catalogue can render in the
 // message's language (so a text rendering exists), else the first. Anything else is
 // returned as it is.
-func (c *catalogue) pick(t *canonical.Template) *canonical.Template {
+func (c *catalogue) pick(t *canonical.Template, tenant string) *canonical.Template {
 	if t == nil || t.Name != "" || t.GroupID == "" {
 		return t
 	}
@@ -268,7 +278,7 @@ func (c *catalogue) pick(t *canonical.Template) *canonical.Template {
 	default:
 		name = g.names[0]
 		for _, n := range g.names {
-			if c.has(n, t.Language) {
+			if _, ok := c.body(n, t.Language, tenant); ok {
 				name = n
 				break
 			}
@@ -279,15 +289,40 @@ func (c *catalogue) pick(t *canonical.Template) *canonical.Template {
 	return &cp
 }
 
-// has reports whether the catalogue can render the template in the language.
-func (c *catalogue) has(name, language string) bool {
-	_, ok := c.body(name, language)
-	return ok
+// withLanguages sets the languages of templates named without one: the config's
+// template_language, and each tenant's.
+func (c catalogue) withLanguages(s Settings) catalogue {
+	c.lang, c.tenantLang = s.TemplateLanguage, s.TenantTemplateLanguage
+	return c
 }
 
-// body looks name up with its language, then the language without region (en for en_US),
-// then an entry with no language.
-func (c *catalogue) body(name, language string) (string, bool) {
+// body looks name up in its language. A template named without a language takes an
+// entry without one, else the tenant's template_language, else the config's, else the only
+// language the catalogue has it in.
+func (c *catalogue) body(name, language, tenant string) (string, bool) {
+	if language != "" {
+		return c.inLanguage(name, language)
+	}
+	if body, ok := c.bodies[name+"\x00"]; ok {
+		return body, true
+	}
+	for _, lang := range [...]string{c.tenantLang[tenant], c.lang} {
+		if lang == "" {
+			continue
+		}
+		if body, ok := c.inLanguage(name, lang); ok {
+			return body, true
+		}
+	}
+	if langs := c.langs[name]; len(langs) == 1 {
+		return c.bodies[name+"\x00"+langs[0]], true
+	}
+	return "", false
+}
+
+// inLanguage looks name up with its language, then the language without region (en for
+// en_US), then an entry with no language.
+func (c *catalogue) inLanguage(name, language string) (string, bool) {
 	base, _, _ := strings.Cut(strings.ReplaceAll(language, "-", "_"), "_")
 	for _, lang := range []string{language, base, ""} {
 		if body, ok := c.bodies[name+"\x00"+lang]; ok {
@@ -299,17 +334,22 @@ func (c *catalogue) body(name, language string) (string, bool) {
 
 // render fills the template's {{n}} placeholders from its params. The name is looked up as
 // body does; a group's templates are tried in order.
-func (c *catalogue) render(t *canonical.Template) (string, error) {
+func (c *catalogue) render(t *canonical.Template, tenant string) (string, error) {
 	names := []string{t.Name}
 	if g := c.groups[t.GroupID]; t.Name == "" && g != nil {
 		names = g.names
 	}
 	for _, name := range names {
-		if body, ok := c.body(name, t.Language); ok {
+		if body, ok := c.body(name, t.Language, tenant); ok {
 			return fill(body, t.Params), nil
 		}
 	}
-	return "", fmt.Errorf("template %q (language %q) is not in the templates catalogue", cmp.Or(t.Name, t.GroupID, t.ID), t.Language)
+	name := cmp.Or(t.Name, t.GroupID, t.ID)
+	if langs := c.langs[t.Name]; t.Language == "" && len(langs) > 1 {
+		return "", fmt.Errorf("template %q names no language and the templates catalogue has it in %s: set template_language (of the tenant or of the config)",
+			name, strings.Join(langs, ", "))
+	}
+	return "", fmt.Errorf("template %q (language %q) is not in the templates catalogue", name, t.Language)
 }
 
 // fill replaces {{1}}, {{2}}... with params[0], params[1]...; a placeholder without a

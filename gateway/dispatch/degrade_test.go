@@ -85,22 +85,22 @@ func TestFit(t *testing.T) {
 	full := &upstream{name: "all", caps: capsOf(adapters.Caps{Text: true, Media: true, LocalMedia: true, Buttons: true,
 		List: true, Template: true, Flash: true, Flow: true})}
 	buttons := &canonical.Message{Text: "Go?", Buttons: []string{"Yes", "No"}}
-	if m, why := fit(buttons, full, policyFail, &testCatalogue); m != buttons || why != "" {
+	if m, why := fit(buttons, full, policyFail, false, &testCatalogue); m != buttons || why != "" {
 		t.Fatalf("full upstream: %v %q", m, why)
 	}
-	if m, why := fit(buttons, limited, policyDegrade, &testCatalogue); why != "" || m.Text != "Go?\n\n1. Yes\n2. No" {
+	if m, why := fit(buttons, limited, policyDegrade, false, &testCatalogue); why != "" || m.Text != "Go?\n\n1. Yes\n2. No" {
 		t.Fatalf("degrade: %+v %q", m, why)
 	}
 	for _, p := range []policy{policyNext, policyFail} {
-		if _, why := fit(buttons, limited, p, &testCatalogue); why != "upstream sms cannot carry buttons" {
+		if _, why := fit(buttons, limited, p, false, &testCatalogue); why != "upstream sms cannot carry buttons" {
 			t.Fatalf("policy %d: %q", p, why)
 		}
 	}
 	long := &canonical.Message{Text: "Go?", Buttons: []string{"A very long answer", "No"}}
-	if _, why := fit(long, limited, policyDegrade, &testCatalogue); !strings.Contains(why, "over upstream sms's limit of 20") {
+	if _, why := fit(long, limited, policyDegrade, false, &testCatalogue); !strings.Contains(why, "over upstream sms's limit of 20") {
 		t.Fatalf("over limit after degrading: %q", why)
 	}
-	if _, why := fit(&canonical.Message{Text: strings.Repeat("x", 21)}, limited, policyFail, &testCatalogue); !strings.Contains(why, "21 characters") {
+	if _, why := fit(&canonical.Message{Text: strings.Repeat("x", 21)}, limited, policyFail, false, &testCatalogue); !strings.Contains(why, "21 characters") {
 		t.Fatalf("over limit: %q", why)
 	}
 	if got := (needButtons | needTemplate | needLocalMedia).String(); got != "local media, buttons, template" {
@@ -117,7 +117,7 @@ func TestTemplateGroupStrategies(t *testing.T) {
 			{ID: "rr", Strategy: "round_robin", Templates: []string{"a", "b", "c"}},
 			{ID: "rnd", Strategy: "random", Templates: []string{"a", "b", "c"}},
 		})
-	pick := func(group string) string { return c.pick(&canonical.Template{GroupID: group, Language: "he"}).Name }
+	pick := func(group string) string { return c.pick(&canonical.Template{GroupID: group, Language: "he"}, "").Name }
 	if got := pick("pref"); got != "b" {
 		t.Errorf("preferred_then_others picked %q; want b, the first the catalogue has in he", got)
 	}
@@ -136,10 +136,10 @@ func TestTemplateGroupStrategies(t *testing.T) {
 		t.Errorf("random picked %v over 300 picks", seen)
 	}
 	named := &canonical.Template{Name: "x", GroupID: "rr"}
-	if c.pick(named) != named {
+	if c.pick(named, "") != named {
 		t.Error("a template with a name was replaced")
 	}
-	if got := c.pick(&canonical.Template{GroupID: "unknown"}); got.Name != "" {
+	if got := c.pick(&canonical.Template{GroupID: "unknown"}, ""); got.Name != "" {
 		t.Errorf("an unknown group picked %q", got.Name)
 	}
 }

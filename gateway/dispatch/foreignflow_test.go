@@ -19,15 +19,15 @@ func TestForeignFlow(t *testing.T) {
 	sink := &upstream{name: "sink", dialect: "http", caps: capsOf(adapters.Caps{Text: true, Flow: true, ForeignFlow: true})}
 	wavyFlow := &canonical.Message{Dialect: "wavy", FlowID: "bot-7", Text: "hello", Vars: map[string]string{"name": "Ana"}}
 
-	if m, why := fit(wavyFlow, flowbot, policyDegrade, &testCatalogue); m != nil || !strings.Contains(why, `flow "bot-7" is a wavy flow`) {
+	if m, why := fit(wavyFlow, flowbot, policyDegrade, false, &testCatalogue); m != nil || !strings.Contains(why, `flow "bot-7" is a wavy flow`) {
 		t.Fatalf("wavy flow to flowbot under degrade: %+v %q", m, why)
 	}
 	for _, p := range []policy{policyNext, policyFail} {
-		if m, why := fit(wavyFlow, flowbot, p, &testCatalogue); m != nil || why != "upstream fb cannot carry another vendor's flow" {
+		if m, why := fit(wavyFlow, flowbot, p, false, &testCatalogue); m != nil || why != "upstream fb cannot carry another vendor's flow" {
 			t.Fatalf("policy %d: %+v %q", p, m, why)
 		}
 	}
-	m, why := fit(wavyFlow, flowbot, policyFlowText, &testCatalogue)
+	m, why := fit(wavyFlow, flowbot, policyFlowText, false, &testCatalogue)
 	if why != "" || m.FlowID != "" || m.Vars != nil || m.Text != "hello" || m.Kind != canonical.KindText {
 		t.Fatalf("foreign_flow text: %+v %q", m, why)
 	}
@@ -35,7 +35,7 @@ func TestForeignFlow(t *testing.T) {
 		t.Fatal("the original message was changed")
 	}
 	noText := &canonical.Message{Dialect: "wavy", FlowID: "bot-7", Vars: map[string]string{"name": "Ana"}}
-	if m, why := fit(noText, flowbot, policyFlowText, &testCatalogue); m != nil || !strings.Contains(why, "no text to send") {
+	if m, why := fit(noText, flowbot, policyFlowText, false, &testCatalogue); m != nil || !strings.Contains(why, "no text to send") {
 		t.Fatalf("flow without text under foreign_flow text: %+v %q", m, why)
 	}
 	for _, tc := range []struct {
@@ -49,7 +49,7 @@ func TestForeignFlow(t *testing.T) {
 		{"a template sent through a flow", &canonical.Message{Dialect: "flowbot", FlowID: "f",
 			Template: &canonical.Template{Name: "otp", Language: "en"}}, cloud},
 	} {
-		if m, why := fit(tc.m, tc.u, policyFail, &testCatalogue); m != tc.m || why != "" {
+		if m, why := fit(tc.m, tc.u, policyFail, false, &testCatalogue); m != tc.m || why != "" {
 			t.Errorf("%s: %+v %q", tc.name, m, why)
 		}
 	}

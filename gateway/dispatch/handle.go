@@ -32,7 +32,7 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 	m.InferKind()
 	p := d.cur()
 	// The pick is kept with the message, so a retry sends the same template.
-	m.Template = p.templates.pick(m.Template)
+	m.Template = p.templates.pick(m.Template, m.Tenant)
 	r := p.route(m)
 	if r == nil {
 		m.LastError = "no route matches the message"
@@ -45,11 +45,12 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 		lastS    *compare.Series
 		openWait time.Duration // until the first open breaker may let a probe through
 		why      string        // why an upstream could not carry the message
+		lost     need          // what last could not carry: rendered as text, or dropped
 	)
 	// A message the receipt watchdog resent skips the upstreams it was sent through.
 	tried := resentFrom(m)
 	for i, u := range r.remaining(m, tried) {
-		msg, reason := fit(m, u, r.degrade, &p.templates)
+		msg, reason := fit(m, u, r.degrade, r.splitText, &p.templates)
 		if reason != "" {
 			why = reason
 			if r.degrade == policyFail {
@@ -84,6 +85,10 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 		s := d.series(r, u, r.armOf(i))
 		d.observe(s, u, m, m.CreatedAt, &rs, false)
 		res, last, lastS = rs, u, s
+		lost = 0
+		if msg != m {
+			lost = needsOf(m) &^ u.caps
+		}
 		if rs.Outcome != adapters.Retry {
 			break
 		}
@@ -94,7 +99,7 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 			d.shadow(r, m)
 		}
 		m.Attempts++
-		d.conclude(m, r, last, lastS, res)
+		d.conclude(m, r, last, lastS, res, lost)
 	case openWait > 0:
 		jitter := rand.N(openWait/10 + 1)
 		d.release(m, time.Now().Add(openWait+jitter))
@@ -106,8 +111,8 @@ func (d *Dispatcher) handle(m *canonical.Message) {
 	}
 }
 
-// conclude records the answer of the message's last upstream.
-func (d *Dispatcher) conclude(m *canonical.Message, r *route, u *upstream, s *compare.Series, res adapters.Result) {
+// conclude records the answer of the message's last upstream, and what it was sent without.
+func (d *Dispatcher) conclude(m *canonical.Message, r *route, u *upstream, s *compare.Series, res adapters.Result, lost need) {
 	now := time.Now()
 	m.Upstream = u.name
 	switch res.Outcome {
@@ -117,7 +122,7 @@ func (d *Dispatcher) conclude(m *canonical.Message, r *route, u *upstream, s *co
 		if st == "" {
 			st = canonical.StatusSent
 		}
-		ch := canonical.Change{Status: st, At: now, Upstream: u.name}
+		ch := canonical.Change{Status: st, At: now, Upstream: u.name, Reason: sentWithout(u.name, lost)}
 		if d.watch(m, r, ch) {
 			return
 		}

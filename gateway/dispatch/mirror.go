@@ -52,7 +52,7 @@ func (d *Dispatcher) mirrorSender() {
 // retried.
 func (d *Dispatcher) sendMirror(j *mirrorJob) {
 	u := j.r.mirror
-	msg, why := fit(&j.m, u, j.r.degrade, &d.cur().templates)
+	msg, why := fit(&j.m, u, j.r.degrade, j.r.splitText, &d.cur().templates)
 	if why != "" {
 		u.shadow.dropped.inc()
 		d.log.Debug("mirror copy not sent", "id", j.origID, "upstream", u.name, "reason", why)

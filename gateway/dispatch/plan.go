@@ -41,7 +41,7 @@ type Changes struct {
 func (d *Dispatcher) buildPlan(s Settings, old *plan) (*plan, Changes, error) {
 	p := &plan{
 		retry:       s.Retry,
-		templates:   newCatalogue(s.Templates, s.TemplateGroups),
+		templates:   newCatalogue(s.Templates, s.TemplateGroups).withLanguages(s),
 		tenantHours: map[string]*canonical.Window{},
 	}
 	var ch Changes

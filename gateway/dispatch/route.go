@@ -24,6 +24,9 @@ type route struct {
 	totalWeight uint64
 	mirror      *upstream
 	degrade     policy
+	// splitText: a text over an upstream's limit goes in parts where the upstream can
+	// (long_text: split).
+	splitText bool
 	// receiptTimeout, when set, has a sent message resent through the next upstream when
 	// no delivery receipt comes in time (watchdog.go).
 	receiptTimeout time.Duration
@@ -84,6 +87,13 @@ func newRoute(rc config.Route, byName map[string]*upstream) (*route, error) {
 	var err error
 	if r.degrade, err = parsePolicy(rc.Degrade, rc.ForeignFlow); err != nil {
 		return nil, fmt.Errorf("route %q: %w", rc.Name, err)
+	}
+	switch rc.LongText {
+	case "", "split": // "" from a config built in code, without config's defaults
+		r.splitText = true
+	case "fail":
+	default:
+		return nil, fmt.Errorf("route %q: long_text must be split or fail, not %q", rc.Name, rc.LongText)
 	}
 	// Numbers are E.164 digits; a prefix written "+972" means the same.
 	r.match.ToPrefixes = make([]string, len(rc.Match.ToPrefixes))

@@ -56,6 +56,10 @@ type Settings struct {
 	TemplateGroups []config.TemplateGroup
 	// SendingHours are the tenants' sending hours by tenant id; a tenant without any is absent.
 	SendingHours map[string]*config.SendingHours
+	// TemplateLanguage is the language of templates named without one (config's
+	// template_language); TenantTemplateLanguage a tenant's own, by tenant id.
+	TemplateLanguage       string
+	TenantTemplateLanguage map[string]string
 }
 
 // SettingsOf takes the dispatcher's settings from cfg. Zero values in a Config that did not
@@ -88,10 +92,14 @@ func SettingsOf(cfg *config.Config) Settings {
 		u.Breaker = &b
 		s.Upstreams = append(s.Upstreams, u)
 	}
+	s.TemplateLanguage, s.TenantTemplateLanguage = cfg.TemplateLanguage, map[string]string{}
 	for _, t := range cfg.Tenants {
 		if t.SendingHours != nil {
 			h := *t.SendingHours
 			s.SendingHours[t.ID] = &h
+		}
+		if t.TemplateLanguage != "" {
+			s.TenantTemplateLanguage[t.ID] = t.TemplateLanguage
 		}
 	}
 	return s

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/sony/gobreaker/v2"
@@ -50,6 +51,10 @@ type upstream struct {
 	batch   *batcher    // set when out is an adapters.BulkOutbound
 	caps    need
 	maxText int
+	// splits: the upstream sends a text over maxText in parts itself (adapters.Caps.SplitText).
+	splits bool
+	// textLen is the vendor's own count of a text (adapters.TextCounter); nil: code points.
+	textLen func(string) int
 
 	client  *fasthttp.HostClient
 	timeout time.Duration
@@ -110,7 +115,10 @@ func makeUpstream(cfg config.Upstream, agent string, log *slog.Logger, vendors [
 	} else {
 		caps = local.Caps()
 	}
-	u.caps, u.maxText = capsOf(caps), caps.MaxText
+	u.caps, u.maxText, u.splits = capsOf(caps), caps.MaxText, caps.SplitText
+	if tc, ok := out.(adapters.TextCounter); ok {
+		u.textLen = tc.TextLen
+	}
 	b := *cfg.Breaker
 	u.openFor = time.Duration(b.OpenFor)
 	u.breaker = newBreaker(cfg.Name, b, func(from, to gobreaker.State) {
@@ -301,4 +309,12 @@ func (u *upstream) request(m *canonical.Message) adapters.Result {
 		u.token.drop(tok) // expired or revoked: the retry fetches a new one
 	}
 	return res
+}
+
+// textLength measures text as the upstream counts it against maxText.
+func (u *upstream) textLength(text string) int {
+	if u.textLen != nil {
+		return u.textLen(text)
+	}
+	return utf8.RuneCountInString(text)
 }

@@ -39,6 +39,7 @@ type options struct {
 	dialects        []string
 	e2eDialect      string
 	restartMessages int
+	depth           int // the deep-backlog curve's depth; 0 skips it (depth.go)
 	profile         bool
 	peers           bool
 	peersDir        string
@@ -73,6 +74,7 @@ func main() {
 	fs.StringVar(&dialects, "dialects", env("BENCH_DIALECTS", "messageflow,multiwhats,wavy,flowbot,native"), "dialects whose accepts are measured (BENCH_DIALECTS)")
 	fs.StringVar(&o.e2eDialect, "e2e-dialect", env("BENCH_E2E_DIALECT", "native"), "dialect of the end-to-end load (BENCH_E2E_DIALECT)")
 	fs.IntVar(&o.restartMessages, "restart-messages", atoi(env("BENCH_RESTART_MESSAGES", "1000000")), "messages queued for the restart figure; 0 skips it (BENCH_RESTART_MESSAGES)")
+	fs.IntVar(&o.depth, "depth", atoi(env("BENCH_DEPTH", "0")), "fill the queue to this depth with the upstream down and report the curve (depth.go); 0 skips it (BENCH_DEPTH)")
 	fs.BoolVar(&o.profile, "profile", env("BENCH_PROFILE", "") != "", "take gateway CPU and allocation profiles in run 1 (BENCH_PROFILE=1)")
 	fs.BoolVar(&o.peers, "peers", false, "compare with Kannel instead (make bench-peers)")
 	fs.StringVar(&o.peersDir, "peers-dir", "bench/peers", "Kannel config template and wrk scripts")
@@ -162,6 +164,15 @@ func runBench(ctx context.Context, o options) error {
 		s.logf("  queued %d in %.1f s (%.0f/s), ready %.2f s, first dispatch %.2f s, %d delivered in the next 5 s",
 			r.Messages, r.EnqueueSec, r.EnqueueRate, r.ReadySec, r.FirstSec, r.After5s)
 	}
+	var dc *depthCurve
+	if o.depth > 0 {
+		s.logf("deep backlog: filling to %d with the upstream down", o.depth)
+		c, err := s.depthCurve(ctx, o.depth)
+		if err != nil {
+			return fmt.Errorf("deep backlog: %w (logs in %s)", err, s.work)
+		}
+		dc = &c
+	}
 	cleanup()
 
 	rows := summary(o, runs, rs)
@@ -190,9 +201,12 @@ func runBench(ctx context.Context, o options) error {
 			fmtInt(int64(rs.Messages)), bulkSize, rs.EnqueueSec, rate(rs.EnqueueRate), mb(float64(rs.QueueBytes)), mb(float64(rs.StartRSSMax)),
 			rs.ReadySec, rs.FirstSec, fmtInt(rs.After5s), mb(float64(rs.PeakRSS)), fmtInt(rs.Delivered), fmtInt(rs.LiveAfter), fmtInt(int64(rs.Messages)))
 	}
+	if dc != nil {
+		fmt.Fprintf(&b, "\nDeep backlog (upstream down, probes of %s messages):\n\n%s", fmtInt(depthProbe), dc.report())
+	}
 	fmt.Println()
 	fmt.Print(b.String())
-	return s.save("bench", "Switchboard bench", info, b.String(), summaryTable(rows), map[string]any{"runs": runs, "restart": rs})
+	return s.save("bench", "Switchboard bench", info, b.String(), summaryTable(rows), map[string]any{"runs": runs, "restart": rs, "depth": dc})
 }
 
 // save writes the results section, the raw figures as JSON and the HTML index.

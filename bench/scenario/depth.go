@@ -18,9 +18,12 @@ import (
 // with the upstream back, and the phase measures the time to /readyz, to the first delivery
 // and the rate at which the backlog drains.
 
-// depthProbe is the messages whose accept time is measured at each depth: large enough to
-// span many commit groups and syncs, small beside the depths measured.
-const depthProbe = 50000
+// maxDepthProbe is the most messages whose accept time is measured at each depth: enough
+// to span many commit groups and syncs. A small curve probes a twentieth of its depth.
+const maxDepthProbe = 50000
+
+// depthProbe is the probe of a curve to depth n.
+func depthProbe(n int) int { return min(max(n/20, 1000), maxDepthProbe) }
 
 // depthWarmup is queued before the first probe, so that the first measures the queue, not
 // the first connections and Badger's first memtable.
@@ -39,6 +42,7 @@ type depthPoint struct {
 }
 
 type depthCurve struct {
+	Probe     int          `json:"probe"` // messages a probe sends
 	Points    []depthPoint `json:"points"`
 	ReadySec  float64      `json:"ready_sec"` // restart after kill -9 -> /readyz 200
 	FirstSec  float64      `json:"first_sec"` // restart -> first message at the upstream
@@ -49,13 +53,13 @@ type depthCurve struct {
 }
 
 func (s *scenario) depthCurve(ctx context.Context, n int) (depthCurve, error) {
-	var res depthCurve
+	res := depthCurve{Probe: depthProbe(n)}
 	up, err := freeAddr()
 	if err != nil {
 		return res, err
 	}
 	// Room for the probes beyond the depth.
-	queue := fmt.Sprintf("{ durability: always, max_depth: %d }", n+5*depthProbe+depthWarmup)
+	queue := fmt.Sprintf("{ durability: always, max_depth: %d }", n+5*res.Probe+depthWarmup)
 	cfg, addr, err := newGatewayConfig(filepath.Join(s.work, "depth"), up, queue, s.o.upstreamConns)
 	if err != nil {
 		return res, err
@@ -77,11 +81,11 @@ func (s *scenario) depthCurve(ctx context.Context, n int) (depthCurve, error) {
 			queued = target
 		}
 		start := time.Now()
-		if _, err := enqueueBulk(ctx, g.addr, depthProbe); err != nil {
+		if _, err := enqueueBulk(ctx, g.addr, res.Probe); err != nil {
 			return res, err
 		}
-		p := depthPoint{Depth: queued, AcceptRate: depthProbe / time.Since(start).Seconds()}
-		queued += depthProbe
+		p := depthPoint{Depth: queued, AcceptRate: float64(res.Probe) / time.Since(start).Seconds()}
+		queued += int64(res.Probe)
 		v, err := procStatus(g.pid(), "RssAnon:")
 		if err != nil {
 			return res, err
@@ -137,7 +141,7 @@ func (c depthCurve) report() string {
 	b.WriteString("| queued before the probe | accepts (Wavy bulk) | × depth 0 | RssAnon | RssAnon over depth 0, per queued message | disk | disk per queued message |\n|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range c.Points {
 		z := c.Points[0]
-		held := p.Depth + depthProbe // queued when memory and disk were read
+		held := p.Depth + int64(c.Probe) // queued when memory and disk were read
 		perAnon, perDisk := "", ""
 		if p.Depth > z.Depth {
 			perAnon = fmt.Sprintf("%.0f B", float64(p.RssAnon-z.RssAnon)/float64(p.Depth-z.Depth))

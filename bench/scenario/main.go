@@ -202,7 +202,7 @@ func runBench(ctx context.Context, o options) error {
 			rs.ReadySec, rs.FirstSec, fmtInt(rs.After5s), mb(float64(rs.PeakRSS)), fmtInt(rs.Delivered), fmtInt(rs.LiveAfter), fmtInt(int64(rs.Messages)))
 	}
 	if dc != nil {
-		fmt.Fprintf(&b, "\nDeep backlog (upstream down, probes of %s messages):\n\n%s", fmtInt(depthProbe), dc.report())
+		fmt.Fprintf(&b, "\nDeep backlog (upstream down, probes of %s messages):\n\n%s", fmtInt(int64(dc.Probe)), dc.report())
 	}
 	fmt.Println()
 	fmt.Print(b.String())

@@ -16,7 +16,8 @@ import (
 // size (depthProbe), the gateway's anonymous
 // memory and the queue's disk; then the gateway is killed with SIGKILL and started again
 // with the upstream back, and the phase measures the time to /readyz, to the first delivery
-// and the rate at which the backlog drains.
+// and the rate at which the backlog drains (until only retries waiting out their backoff are
+// left).
 
 // maxDepthProbe is the most messages whose accept time is measured at each depth: enough
 // to span many commit groups and syncs. A small curve probes a twentieth of its depth.
@@ -49,26 +50,19 @@ type depthCurve struct {
 	Drained   int64        `json:"drained"`
 	DrainSec  float64      `json:"drain_sec"` // first delivery -> backlog empty (or the limit)
 	DrainRate float64      `json:"drain_rate"`
-	LiveAfter int64        `json:"live_after"` // still queued when the drain was measured
+	LiveAfter int64        `json:"live_after"` // still queued when the drain was measured, scheduled included
 }
 
 func (s *scenario) depthCurve(ctx context.Context, n int) (depthCurve, error) {
 	res := depthCurve{Probe: depthProbe(n)}
-	up, err := freeAddr()
-	if err != nil {
-		return res, err
-	}
 	// Room for the probes beyond the depth.
 	queue := fmt.Sprintf("{ durability: always, max_depth: %d }", n+5*res.Probe+depthWarmup)
-	cfg, addr, err := newGatewayConfig(filepath.Join(s.work, "depth"), up, queue, s.o.upstreamConns)
-	if err != nil {
-		return res, err
-	}
-	g, err := startGateway(s.o.bin, cfg, addr)
+	g, up, err := s.startUpstreamDown("depth", queue)
 	if err != nil {
 		return res, err
 	}
 	defer g.kill()
+	cfg, addr := g.cfg, g.addr
 	if _, err := enqueueBulk(ctx, g.addr, depthWarmup); err != nil {
 		return res, err
 	}
@@ -103,28 +97,21 @@ func (s *scenario) depthCurve(ctx context.Context, n int) (depthCurve, error) {
 	}
 	g.kill()
 
-	sk, err := startCountSink(up)
+	rs, err := restartToSink(s.o.bin, cfg, addr, up)
 	if err != nil {
 		return res, err
 	}
-	defer sk.close()
-	g2, err := startGateway(s.o.bin, cfg, addr)
-	if err != nil {
-		return res, err
-	}
-	defer g2.stop(30 * time.Second)
-	res.ReadySec = g2.ready.Sub(g2.started).Seconds()
-	first, err := sk.waitFirst(time.Minute)
-	if err != nil {
-		return res, err
-	}
-	res.FirstSec = first.Sub(g2.started).Seconds()
+	defer rs.close()
+	res.ReadySec, res.FirstSec = rs.readySec, rs.firstSec
+	first, sk := rs.first, rs.sink
 	deadline := first.Add(depthDrainLimit)
 	for {
-		if q, err = g2.queue(); err != nil {
+		if q, err = rs.g.queue(); err != nil {
 			return res, err
 		}
-		if q.Depth == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+		// Drained when all that is left waits out a retry's backoff (the first sends failed
+		// while the upstream was down): the rate is the backlog's, not the backoff's.
+		if q.Depth == q.Scheduled || time.Now().After(deadline) || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -171,4 +158,54 @@ func allocated(dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+// restarted is a gateway started again after a kill, with its upstream back.
+type restarted struct {
+	g                  *gateway
+	sink               *countSink
+	first              time.Time // the first delivery
+	readySec, firstSec float64   // from the gateway's start to /readyz 200 and to first
+}
+
+// restartToSink starts the sink at up, then the gateway of cfg again, and waits for the
+// first message to reach the sink.
+func restartToSink(bin, cfg, addr, up string) (*restarted, error) {
+	sk, err := startCountSink(up)
+	if err != nil {
+		return nil, err
+	}
+	g, err := startGateway(bin, cfg, addr)
+	if err != nil {
+		sk.close()
+		return nil, err
+	}
+	r := &restarted{g: g, sink: sk, readySec: g.ready.Sub(g.started).Seconds()}
+	if r.first, err = sk.waitFirst(time.Minute); err != nil {
+		r.close()
+		return nil, err
+	}
+	r.firstSec = r.first.Sub(g.started).Seconds()
+	return r, nil
+}
+
+// close stops the gateway, then the sink.
+func (r *restarted) close() {
+	r.g.stop(30 * time.Second)
+	r.sink.close()
+}
+
+// startUpstreamDown starts a gateway in the work directory's dir, with the queue block
+// queue, whose upstream (at the address returned) is not listening yet.
+func (s *scenario) startUpstreamDown(dir, queue string) (*gateway, string, error) {
+	up, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, addr, err := newGatewayConfig(filepath.Join(s.work, dir), up, queue, s.o.upstreamConns)
+	if err != nil {
+		return nil, "", err
+	}
+	g, err := startGateway(s.o.bin, cfg, addr)
+	return g, up, err
 }

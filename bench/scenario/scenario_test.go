@@ -380,8 +380,8 @@ func TestDepthCurve(t *testing.T) {
 		t.Errorf("deepest point at %d, want at least %d", last.Depth, depth)
 	}
 	total := c.Points[3].Depth + int64(c.Probe)
-	if c.Drained < total || c.LiveAfter != 0 || c.ReadySec <= 0 || c.FirstSec <= 0 || c.DrainRate <= 0 {
-		t.Errorf("after the restart %+v; want all %d delivered, the times and the rate", c, total)
+	if c.Drained+c.LiveAfter < total || c.LiveAfter > total/100 || c.ReadySec <= 0 || c.FirstSec <= 0 || c.DrainRate <= 0 {
+		t.Errorf("after the restart %+v; want all %d delivered or (a few retries) still queued, the times and the rate", c, total)
 	}
 	if r := c.report(); !strings.Contains(r, "| 20,000 |") {
 		t.Errorf("report without the deepest point:\n%s", r)

@@ -442,9 +442,10 @@ func (q *Badger) applyRetry(w *writer, r *request, now int64) {
 }
 
 // feed adds a change of message id to the tenant's change feed. The changes of one tenant
-// that follow each other in a group share one Badger entry (see feedrun.go).
+// that follow each other in a group share one Badger entry (see feedrun.go); a run ends when
+// an fseq was handed out past it, so that its fseqs stay contiguous.
 func (q *Badger) feed(w *writer, tenant, id string, ch canonical.Change) {
-	if q.run.n > 0 && (q.run.tenant != tenant || q.run.n == maxFeedRun) {
+	if q.run.n > 0 && (q.run.tenant != tenant || q.run.n == maxFeedRun || q.run.last != q.feedSeq) {
 		q.flushFeed(w)
 	}
 	q.feedSeq++

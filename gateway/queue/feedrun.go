@@ -13,8 +13,9 @@ import (
 // changes n (uvarint) and each change as a single entry holds it (the id length-prefixed,
 // then the change), for the fseqs fseq8-n+1 .. fseq8. Seeking the feed to an fseq therefore
 // lands on the run that holds it: every run covers a contiguous range of fseqs (they are
-// handed out while the run gathers, and a run ends when another tenant's change comes), and
-// ranges never overlap.
+// handed out while the run gathers, and a run ends when another tenant's change comes or an
+// fseq is handed out past it), and ranges never overlap. A feed value of another kind must
+// not start with feedRunMark.
 //
 // A run is written in the group's transaction that holds its changes: at the group's end,
 // or before the writer commits a transaction to start another (writer.beforeNext), so a

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"testing"
@@ -266,5 +267,38 @@ func TestFeedItemsCorrupt(t *testing.T) {
 			return true
 		}); err != nil || got != "3id-9read" {
 		t.Fatalf("single entry: %q %v", got, err)
+	}
+}
+
+// TestFeedRunGap: an fseq handed out past a run (a feed entry written by other code) ends the
+// run, so that every change reads back under its own fseq.
+func TestFeedRunGap(t *testing.T) {
+	q := openQueue(t, t.TempDir(), nil)
+	q.writeMu.Lock()
+	w := writer{txn: q.db.NewTransaction(true), db: q.db, ttl: time.Hour}
+	q.arena = q.arena[:0]
+	sent := canonical.Change{Status: canonical.StatusSent}
+	q.feed(&w, "acme", "id-1", sent)
+	q.feed(&w, "acme", "id-2", sent)
+	q.feedSeq++ // fseq 3, written by someone else
+	k := q.key(binary.BigEndian.AppendUint64(appendLP(append(q.arena, pFeed, '/'), "acme"), q.feedSeq))
+	w.set(k, q.key(appendFeedValue(q.arena, "other", sent)), false)
+	q.feed(&w, "acme", "id-4", sent)
+	q.flushFeed(&w)
+	err := w.commit()
+	q.writeMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := q.ReadFeed("acme", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, fmt.Sprint(e.Seq, e.ID))
+	}
+	if want := "[1id-1 2id-2 3other 4id-4]"; fmt.Sprint(got) != want {
+		t.Fatalf("feed %v, want %s", got, want)
 	}
 }

@@ -96,9 +96,10 @@ func (g *gateway) url(path string) string { return "http://" + g.addr + path }
 
 // queueStats is the gateway's GET /admin/v1/queue.
 type queueStats struct {
-	Depth    int64 `json:"depth"`
-	InFlight int64 `json:"in_flight"`
-	Dead     int64 `json:"dead"`
+	Depth     int64 `json:"depth"`
+	Scheduled int64 `json:"scheduled"` // not due yet: retries waiting out their backoff
+	InFlight  int64 `json:"in_flight"`
+	Dead      int64 `json:"dead"`
 }
 
 func (g *gateway) queue() (queueStats, error) {

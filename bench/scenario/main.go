@@ -39,6 +39,7 @@ type options struct {
 	dialects        []string
 	e2eDialect      string
 	restartMessages int
+	depth           int // the deep-backlog curve's depth; 0 skips it (depth.go)
 	profile         bool
 	peers           bool
 	peersDir        string
@@ -78,6 +79,7 @@ func main() {
 	fs.StringVar(&dialects, "dialects", env("BENCH_DIALECTS", "messageflow,multiwhats,wavy,flowbot,native"), "dialects whose accepts are measured (BENCH_DIALECTS)")
 	fs.StringVar(&o.e2eDialect, "e2e-dialect", env("BENCH_E2E_DIALECT", "native"), "dialect of the end-to-end load (BENCH_E2E_DIALECT)")
 	fs.IntVar(&o.restartMessages, "restart-messages", atoi(env("BENCH_RESTART_MESSAGES", "1000000")), "messages queued for the restart figure; 0 skips it (BENCH_RESTART_MESSAGES)")
+	fs.IntVar(&o.depth, "depth", atoi(env("BENCH_DEPTH", "0")), "fill the queue to this depth with the upstream down and report the curve (depth.go); 0 skips it (BENCH_DEPTH)")
 	fs.BoolVar(&o.profile, "profile", env("BENCH_PROFILE", "") != "", "take gateway CPU and allocation profiles in run 1 (BENCH_PROFILE=1)")
 	fs.DurationVar(&o.repliesDuration, "replies-duration", dur(env("BENCH_REPLIES_DURATION", "15s")), "the replies step: sending with replies coming in; 0 skips it (BENCH_REPLIES_DURATION)")
 	fs.Float64Var(&o.repliesSendRate, "replies-send-rate", atof(env("BENCH_REPLIES_SEND_RATE", "1000")), "messages/s sent during the replies step, open loop (BENCH_REPLIES_SEND_RATE)")
@@ -190,6 +192,15 @@ func runBench(ctx context.Context, o options) error {
 		s.logf("  replies: sent %.0f/s (p99 %.2f ms) while %d replies were posted, %d delivered to the client (%d linked), p50 %.2f ms, p99 %.2f ms",
 			r.SentPerSec, r.SendP99Ms, r.Posted, r.Delivered, r.Linked, r.ReplyP50Ms, r.ReplyP99Ms)
 	}
+	var dc *depthCurve
+	if o.depth > 0 {
+		s.logf("deep backlog: filling to %d with the upstream down", o.depth)
+		c, err := s.depthCurve(ctx, o.depth)
+		if err != nil {
+			return fmt.Errorf("deep backlog: %w (logs in %s)", err, s.work)
+		}
+		dc = &c
+	}
 	cleanup()
 
 	rows := append(summary(o, runs, rs), repliesRows(rp)...)
@@ -226,9 +237,12 @@ func runBench(ctx context.Context, o options) error {
 			"%s delivered to the client.\n", rate(rp.SendRate), o.repliesDuration, rate(rp.ReplyRate), fmtInt(rp.AtUpstream),
 			fmtInt(rp.Posted), fmtInt(rp.Failed), fmtInt(rp.Delivered))
 	}
+	if dc != nil {
+		fmt.Fprintf(&b, "\nDeep backlog (upstream down, probes of %s messages):\n\n%s", fmtInt(int64(dc.Probe)), dc.report())
+	}
 	fmt.Println()
 	fmt.Print(b.String())
-	return s.save("bench", "Switchboard bench", info, b.String(), summaryTable(rows), map[string]any{"runs": runs, "restart": rs, "replies": rp})
+	return s.save("bench", "Switchboard bench", info, b.String(), summaryTable(rows), map[string]any{"runs": runs, "restart": rs, "replies": rp, "depth": dc})
 }
 
 // save writes the results section, the raw figures as JSON and the HTML index.

@@ -45,19 +45,12 @@ const (
 
 func (s *scenario) restart(ctx context.Context) (restart, error) {
 	res := restart{Messages: s.o.restartMessages}
-	up, err := freeAddr()
-	if err != nil {
-		return res, err
-	}
-	cfg, addr, err := newGatewayConfig(filepath.Join(s.work, "restart"), up, badgerQueue("always"), s.o.upstreamConns)
-	if err != nil {
-		return res, err
-	}
-	g, err := startGateway(s.o.bin, cfg, addr)
+	g, up, err := s.startUpstreamDown("restart", badgerQueue("always"))
 	if err != nil {
 		return res, err
 	}
 	defer g.kill()
+	cfg, addr := g.cfg, g.addr
 
 	s.logf("restart: queueing %d messages (upstream down)", res.Messages)
 	start := time.Now()
@@ -76,22 +69,13 @@ func (s *scenario) restart(ctx context.Context) (restart, error) {
 	g.kill()
 
 	// The upstream is back before the gateway starts again.
-	sk, err := startCountSink(up)
+	rs, err := restartToSink(s.o.bin, cfg, addr, up)
 	if err != nil {
 		return res, err
 	}
-	defer sk.close()
-	g2, err := startGateway(s.o.bin, cfg, addr)
-	if err != nil {
-		return res, err
-	}
-	defer g2.stop(30 * time.Second)
-	res.ReadySec = g2.ready.Sub(g2.started).Seconds()
-	first, err := sk.waitFirst(time.Minute)
-	if err != nil {
-		return res, err
-	}
-	res.FirstSec = first.Sub(g2.started).Seconds()
+	defer rs.close()
+	g2, sk := rs.g, rs.sink
+	res.ReadySec, res.FirstSec = rs.readySec, rs.firstSec
 	// A measurement, not a wait: the deliveries in a fixed window after the first.
 	base := sk.count.Load()
 	select {

@@ -388,3 +388,36 @@ func TestRepliesStep(t *testing.T) {
 		t.Errorf("rows: %+v", rows)
 	}
 }
+
+// The deep-backlog curve, small: every point from a real gateway that queued the messages,
+// and after the kill every message delivered.
+func TestDepthCurve(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts gateways and queues ~30,000 messages")
+	}
+	o := smallOptions(t)
+	const depth = 20000
+	s := &scenario{o: o, work: t.TempDir()}
+	c, err := s.depthCurve(context.Background(), depth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Points) != 4 || c.Probe != depthProbe(depth) {
+		t.Fatalf("curve %+v; want four points of probes of %d", c, depthProbe(depth))
+	}
+	for i, p := range c.Points {
+		if p.AcceptRate <= 0 || p.RssAnon <= 0 || p.Disk <= 0 || (i > 0 && p.Depth <= c.Points[i-1].Depth) {
+			t.Errorf("point %d %+v; want a rate, memory, disk, a deeper queue than the last", i, p)
+		}
+	}
+	if last := c.Points[3]; last.Depth < depth {
+		t.Errorf("deepest point at %d, want at least %d", last.Depth, depth)
+	}
+	total := c.Points[3].Depth + int64(c.Probe)
+	if c.Drained+c.LiveAfter < total || c.LiveAfter > total/100 || c.ReadySec <= 0 || c.FirstSec <= 0 || c.DrainRate <= 0 {
+		t.Errorf("after the restart %+v; want all %d delivered or (a few retries) still queued, the times and the rate", c, total)
+	}
+	if r := c.report(); !strings.Contains(r, "| 20,000 |") {
+		t.Errorf("report without the deepest point:\n%s", r)
+	}
+}

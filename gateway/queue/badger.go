@@ -24,6 +24,8 @@ package queue
 //	                          until its delivery receipt or deadline (watch.go).
 //	f/<lp tenant><fseq8>      change feed: 0x01, the id of a message whose status changed (length-
 //	                          prefixed) and the change. TTL retention. (Older entries: the bare id.)
+//	                          Or a run: the tenant's changes fseq8-n+1 .. fseq8 of one group in
+//	                          one entry (feedrun.go).
 //	                          Or feedReply and a recipient's reply (replies_badger.go).
 //	y/<lp tenant><fseq8>      a recipient's reply, by its feed Seq. TTL retention.
 //	c/<tenant>                the tenant's feed cursor for Changes: the last fseq returned.
@@ -148,6 +150,8 @@ type Badger struct {
 	feedSaved uint64 // z/feed as last written
 	arena     []byte // keys and small values of the group being committed
 	scratch   []byte // the key of a lookup (a read does not keep it)
+
+	run feedRun // the change-feed entries gathered for one Badger entry (feedrun.go)
 
 	changesMu sync.Mutex // one Changes call at a time moves the cursors
 

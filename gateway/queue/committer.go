@@ -194,6 +194,7 @@ func (q *Badger) commitGroup(group []*request, n int) {
 	start := time.Now()
 	now := q.now().UTC()
 	w := writer{txn: q.db.NewTransaction(true), db: q.db, ttl: q.opts.Retention}
+	w.beforeNext = func() { q.flushFeed(&w) }
 	q.arena = q.arena[:0]
 	feedSeq := q.feedSeq
 	for _, r := range group {
@@ -216,6 +217,7 @@ func (q *Badger) commitGroup(group []*request, n int) {
 			q.applyReplies(&w, r, now.UnixNano())
 		}
 	}
+	q.flushFeed(&w)
 	seq := q.seq.Load()
 	if seq > q.seqSaved {
 		w.set([]byte(metaSeq), binary.BigEndian.AppendUint64(nil, seq), false)
@@ -226,6 +228,7 @@ func (q *Badger) commitGroup(group []*request, n int) {
 	err := w.commit()
 	q.writeMu.Unlock()
 	q.disk.wrote(w.written)
+	entriesTotal.Add(w.entries)
 	if err != nil {
 		err = q.storageError("commit", err)
 		q.feedSeq = feedSeq
@@ -444,12 +447,15 @@ func (q *Badger) applyRetry(w *writer, r *request, now int64) {
 	q.feed(w, r.msg.Tenant, r.msg.ID, r.ch)
 }
 
-// feed adds a change of message id to the tenant's change feed.
+// feed adds a change of message id to the tenant's change feed. The changes of one tenant
+// that follow each other in a group share one Badger entry (see feedrun.go); a run ends when
+// an fseq was handed out past it, so that its fseqs stay contiguous.
 func (q *Badger) feed(w *writer, tenant, id string, ch canonical.Change) {
+	if q.run.n > 0 && (q.run.tenant != tenant || q.run.n == maxFeedRun || q.run.last != q.feedSeq) {
+		q.flushFeed(w)
+	}
 	q.feedSeq++
-	k := q.key(binary.BigEndian.AppendUint64(appendLP(append(q.arena, pFeed, '/'), tenant), q.feedSeq))
-	v := q.key(appendFeedValue(q.arena, id, ch))
-	w.set(k, v, true)
+	q.run.add(tenant, q.feedSeq, id, ch)
 }
 
 // update runs fn in a Badger transaction of its own, for the few writes that do not go
@@ -478,7 +484,12 @@ type writer struct {
 	values int // bytes of values in txn
 	// written estimates the bytes the group adds to Badger's logs, for the disk guard.
 	written int64
-	err     error
+	// entries counts the Badger entries written (sets and deletes), for entriesTotal.
+	entries int
+	// beforeNext runs before a transaction is committed to start another: it writes the
+	// change-feed run gathered so far into the transaction that holds its changes.
+	beforeNext func()
+	err        error
 }
 
 func (w *writer) fail(err error) {
@@ -507,11 +518,15 @@ func (w *writer) do(n int, op func(txn *badger.Txn) error) {
 	}
 	w.values += n
 	w.written += int64(n) + entryOverhead
+	w.entries++
 	w.fail(err)
 }
 
 // next commits the transaction and starts another.
 func (w *writer) next() error {
+	if w.beforeNext != nil {
+		w.beforeNext()
+	}
 	if err := w.txn.Commit(); err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"switchboard/canonical"
 )
 
 // The optional capabilities Feed and UpstreamIndex (see queue.go). Reads go straight to
@@ -41,25 +43,28 @@ func (q *Badger) ReadFeed(tenant string, after uint64, max int) ([]FeedEntry, er
 			if len(k) != len(prefix)+8 {
 				continue
 			}
-			e := FeedEntry{Seq: binary.BigEndian.Uint64(k[len(prefix):])}
+			last := binary.BigEndian.Uint64(k[len(prefix):])
 			if err := item.Value(func(v []byte) error {
 				if rp, ok, err := parseReplyValue(v); ok {
-					e.Reply = rp
+					if err == nil {
+						out = append(out, FeedEntry{Seq: last, Reply: rp})
+					}
 					return err
 				}
-				id, ch, err := parseFeedValue(v)
-				if err != nil {
-					return err
-				}
-				e.ID = id
-				if ch != nil {
-					e.Change = *ch
-				}
-				return nil
+				return feedItems(v, last, func(fseq uint64, id string, ch *canonical.Change) bool {
+					if fseq <= after { // the first run read may begin before after
+						return true
+					}
+					e := FeedEntry{Seq: fseq, ID: id}
+					if ch != nil {
+						e.Change = *ch
+					}
+					out = append(out, e)
+					return len(out) < max
+				})
 			}); err != nil {
 				return err
 			}
-			out = append(out, e)
 		}
 		return nil
 	})

@@ -269,28 +269,33 @@ func (q *Badger) Changes(tenant string, max int) ([]*Record, error) {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 		defer it.Close()
 		// Seek skips what earlier calls returned without reading it.
-		for it.Seek(binary.BigEndian.AppendUint64(bytes.Clone(prefix), last+1)); it.Valid(); it.Next() {
+		full := false
+		for it.Seek(binary.BigEndian.AppendUint64(bytes.Clone(prefix), last+1)); it.Valid() && !full; it.Next() {
 			item := it.Item()
 			k := item.Key()
-			var id string
-			if err := item.Value(func(v []byte) (err error) {
-				id, _, err = parseFeedValue(v)
-				return err
+			if err := item.Value(func(v []byte) error {
+				return feedItems(v, binary.BigEndian.Uint64(k[len(k)-8:]), func(fseq uint64, id string, _ *canonical.Change) bool {
+					if fseq <= last { // the first run read may begin before the cursor
+						return true
+					}
+					if id == "" { // a reply: no status changed
+						last = fseq
+						return true
+					}
+					if !seen[id] {
+						if len(ids) == max {
+							full = true
+							return false
+						}
+						seen[id] = true
+						ids = append(ids, id)
+					}
+					last = fseq
+					return true
+				})
 			}); err != nil {
 				return err
 			}
-			if id == "" { // a reply: no status changed
-				last = binary.BigEndian.Uint64(k[len(k)-8:])
-				continue
-			}
-			if !seen[id] {
-				if len(ids) == max {
-					break
-				}
-				seen[id] = true
-				ids = append(ids, id)
-			}
-			last = binary.BigEndian.Uint64(k[len(k)-8:])
 		}
 		for _, id := range ids {
 			b, _, _, err := readRecord(txn, id)

@@ -312,19 +312,29 @@ func (s *schedule) popLater() {
 	}
 }
 
-// ring is a FIFO of Seqs; its capacity is a power of two. It knows when its entries were
-// pushed to within markEvery, for the age of the oldest, from one mark per markEvery of pushes
-// rather than a time per entry (which would add 8 bytes to every queued message).
+// ring is a FIFO of Seqs; its capacity is a power of two. Consecutive Seqs, which is what
+// enqueues push and what the startup scan restores, take one slot: a slot with runBit set
+// after a Seq's slot says that the next k Seqs follow it (k its other bits). A backlog of a
+// million messages enqueued in order is a few slots, not 8 MB; Seqs out of order (retries)
+// take 8 bytes each, as a plain ring would.
+//
+// It knows when its entries were pushed to within markEvery, for the age of the oldest, from
+// one mark per markEvery of pushes rather than a time per entry (which would add 8 bytes to
+// every queued message).
 type ring struct {
-	buf  []uint64
-	head int
-	n    int
+	buf   []uint64
+	head  int
+	slots int // slots in use
+	n     int // Seqs held
 	// marks[mhead:] are the first push of each markEvery, oldest first; the first covers the
 	// head. pushed numbers the pushes, so that a mark knows the entry it starts at.
 	marks  []mark
 	mhead  int
 	pushed uint64
 }
+
+// runBit marks a slot that counts the Seqs following the one before it. Seqs stay below it.
+const runBit = 1 << 63
 
 // mark says that entries from the from-th push on were pushed at or after at.
 type mark struct {
@@ -336,25 +346,57 @@ type mark struct {
 // alert on a queue's age needs, and keeps a day of a stalled queue to under a million marks.
 const markEvery = int64(100 * time.Millisecond)
 
+// slot returns the i-th slot in use.
+func (r *ring) slot(i int) *uint64 { return &r.buf[(r.head+i)&(len(r.buf)-1)] }
+
 func (r *ring) push(v uint64, at int64) {
-	if r.n == len(r.buf) {
-		nb := make([]uint64, max(1024, 2*len(r.buf)))
-		for i := range r.n {
-			nb[i] = r.buf[(r.head+i)&(len(r.buf)-1)]
-		}
-		r.buf, r.head = nb, 0
-	}
-	r.buf[(r.head+r.n)&(len(r.buf)-1)] = v
-	r.n++
 	if k := len(r.marks); k == r.mhead || at > r.marks[k-1].at+markEvery {
 		r.marks = append(r.marks, mark{from: r.pushed, at: at})
 	}
 	r.pushed++
+	r.n++
+	if r.slots > 0 {
+		last := r.slot(r.slots - 1)
+		if *last&runBit != 0 {
+			if *r.slot(r.slots - 2)+*last&^runBit+1 == v {
+				*last++ // one more in the run
+				return
+			}
+		} else if *last+1 == v {
+			r.append(runBit | 1)
+			return
+		}
+	}
+	r.append(v)
+}
+
+// append adds a slot, growing the ring when it is full.
+func (r *ring) append(v uint64) {
+	if r.slots == len(r.buf) {
+		nb := make([]uint64, max(1024, 2*len(r.buf)))
+		for i := range r.slots {
+			nb[i] = *r.slot(i)
+		}
+		r.buf, r.head = nb, 0
+	}
+	*r.slot(r.slots) = v
+	r.slots++
 }
 
 func (r *ring) pop() uint64 {
-	v := r.buf[r.head]
-	r.head = (r.head + 1) & (len(r.buf) - 1)
+	v := *r.slot(0)
+	if r.slots > 1 && *r.slot(1)&runBit != 0 {
+		// The run's next Seq becomes the head: in the run's slot when it was the last.
+		if run := r.slot(1); *run&^runBit == 1 {
+			*run = v + 1
+			r.head, r.slots = (r.head+1)&(len(r.buf)-1), r.slots-1
+		} else {
+			*run--
+			*r.slot(0) = v + 1
+		}
+	} else {
+		r.head, r.slots = (r.head+1)&(len(r.buf)-1), r.slots-1
+	}
 	r.n--
 	if r.n == 0 {
 		r.marks, r.mhead = r.marks[:0], 0

@@ -18,6 +18,10 @@ import (
 // call. The cursor is the ack floor of the tenant's durable consumer on the feed stream,
 // shared by every gateway; a call that dies before its ack has its changes returned again.
 // The consumer goes away after retention without calls.
+// changesWait bounds how long Changes waits for the changes the feed consumer has pending
+// (they are on the server; delivering them takes a round trip or two).
+const changesWait = time.Second
+
 func (q *Queue) Changes(tenant string, max int) ([]*queue.Record, error) {
 	if q.closed.Load() {
 		return nil, queue.ErrClosing
@@ -31,7 +35,17 @@ func (q *Queue) Changes(tenant string, max int) ([]*queue.Record, error) {
 	if err != nil {
 		return nil, q.unavailable("changes", err)
 	}
-	b, err := cons.FetchNoWait(max)
+	// FetchNoWait alone may answer before the server has handed the consumer what the
+	// stream already holds: ask how much is pending, and wait (briefly) for that much.
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return nil, q.unavailable("changes", err)
+	}
+	n := min(uint64(max), info.NumPending)
+	if n == 0 {
+		return nil, nil
+	}
+	b, err := cons.Fetch(int(n), jetstream.FetchMaxWait(changesWait))
 	if err != nil {
 		return nil, q.unavailable("changes", err)
 	}

@@ -89,3 +89,86 @@ func TestOptOutByAdmin(t *testing.T) {
 		t.Fatalf("after removal: %+v, sink saw it %d times", got, s.count(back))
 	}
 }
+
+const optOutReplyConfig = `
+listen: "{{ADDR}}"
+data_dir: "{{DATA}}"
+admin_token: "admin-secret-token"
+log_level: warn
+retry: { max_attempts: 3, initial_backoff: 50ms, max_backoff: 200ms }
+tenants:
+  - id: acme
+    native: { token: "native-demo-token" }
+    wavy: { username: "acme", token: "wavy-demo-token" }
+upstreams:
+  - name: sink
+    dialect: http
+    url: "http://{{SINK}}/messages"
+    credentials: { receipt_token: "sink-receipts" }
+    replies: { tenant: acme }
+routes:
+  - { name: default, upstreams: [sink] }
+`
+
+// TestOptOutByReply: a recipient who replies STOP (any case, with punctuation) gets no more
+// of the tenant's messages: the next one, sent in Wavy's dialect, fails with Wavy's 204
+// DESTINATION_BLOCKED_BY_OPTOUT in its status search and never reaches the upstream; after
+// START it goes again. A reply that only contains the word changes nothing.
+func TestOptOutByReply(t *testing.T) {
+	s := startSink(t)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfg := strings.NewReplacer("{{ADDR}}", addr, "{{DATA}}", dir+"/data", "{{SINK}}", s.addr).Replace(optOutReplyConfig)
+	startProc(t, addr, "serve", "-config", writeConfig(t, dir, cfg))
+	base := "http://" + addr
+	wavyAuth := map[string]string{"username": "acme", "authenticationtoken": "wavy-demo-token"}
+	reply := func(text string) {
+		t.Helper()
+		code, body := do("POST", base+"/receipts/sink", map[string]string{"Authorization": "Bearer sink-receipts"},
+			`{"type":"reply","from":"+5511999990001","text":"`+text+`"}`)
+		if code != 200 {
+			t.Fatalf("reply %q: %d %s", text, code, body)
+		}
+	}
+	sendWavy := func(ref string) string {
+		t.Helper()
+		code, body := do("POST", base+"/v1/send-sms", wavyAuth, `{"destination":"5511999990001","messageText":"hello","correlationId":"`+ref+`"}`)
+		var ans []struct{ ID string }
+		if code != 200 || json.Unmarshal([]byte(body), &ans) != nil || len(ans) != 1 {
+			t.Fatalf("wavy send: %d %s", code, body)
+		}
+		return ans[0].ID
+	}
+	sentCode := func(id string) string {
+		t.Helper()
+		st := waitFinal(t, addr, []string{id}, 20*time.Second)[id]
+		code, body := do("POST", base+"/v1/sms/status/search", wavyAuth, `{"ids":["`+id+`"]}`)
+		if code != 200 {
+			t.Fatalf("status search: %d %s", code, body)
+		}
+		return string(st.Status) + " " + body
+	}
+
+	reply("please stop sending these")
+	first := sendWavy("before")
+	if got := sentCode(first); !strings.HasPrefix(got, "sent") || s.count(first) != 1 {
+		t.Fatalf("a reply that only contains the word blocked the number: %s", got)
+	}
+	reply(" Stop! ")
+	if l := optOutList(t, addr, "?tenant=acme"); len(l) != 1 || l[0].Number != "5511999990001" || l[0].Source != "reply" {
+		t.Fatalf("after STOP the list is %+v", l)
+	}
+	blocked := sendWavy("after-stop")
+	if got := sentCode(blocked); !strings.HasPrefix(got, "failed") || !strings.Contains(got, `"sentStatusCode":204`) ||
+		!strings.Contains(got, "DESTINATION_BLOCKED_BY_OPTOUT") {
+		t.Fatalf("a message after STOP: %s", got)
+	}
+	if s.count(blocked) != 0 {
+		t.Fatalf("the upstream saw the message to an opted-out number")
+	}
+	reply("START")
+	again := sendWavy("after-start")
+	if got := sentCode(again); !strings.HasPrefix(got, "sent") || s.count(again) != 1 {
+		t.Fatalf("a message after START: %s", got)
+	}
+}

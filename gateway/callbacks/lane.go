@@ -108,6 +108,13 @@ func (l *lane) process(entries []queue.FeedEntry) error {
 			}
 			recs[e.ID] = rec // nil: past retention
 		}
+		if rec != nil && indexOf(rec.History, e.Change) < 0 {
+			var err error
+			if rec, err = l.catchUp(e, rec); err != nil {
+				return err
+			}
+			recs[e.ID] = rec
+		}
 		if rec == nil || rec.Msg.Tenant != l.t.ID {
 			continue
 		}
@@ -264,4 +271,26 @@ func remove(gs []*group, g *group) []*group {
 		}
 	}
 	return gs
+}
+
+// catchUp reads a message's record again until it holds the change its feed entry announces,
+// for at most staleTries reads: a queue shared by several gateways may answer a read from a
+// replica that has not yet applied the write (JetStream's direct gets are served by
+// followers), and passing such an entry over would lose its callback. A record that still
+// lacks the change after that is taken as it is (its entry then gives no callback).
+func (l *lane) catchUp(e queue.FeedEntry, rec *queue.Record) (*queue.Record, error) {
+	for try := 0; try < staleTries && !l.stopping(); try++ {
+		wait(staleWait, l.stop)
+		r, err := l.w.src.Get(e.ID)
+		if err != nil && !errors.Is(err, queue.ErrNotFound) {
+			return nil, err
+		}
+		if r != nil {
+			rec = r
+			if indexOf(r.History, e.Change) >= 0 {
+				break
+			}
+		}
+	}
+	return rec, nil
 }

@@ -41,6 +41,10 @@ const (
 	readErrorWait = time.Second
 	// maxResponseBody bounds what is read of a receiver's answer.
 	maxResponseBody = 64 << 10
+	// staleTries and staleWait bound how long a lane waits for a record to show the change
+	// its feed entry announces (lane.catchUp): replicas catch up within milliseconds.
+	staleTries = 40
+	staleWait  = 50 * time.Millisecond
 )
 
 var (

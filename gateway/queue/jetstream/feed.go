@@ -23,7 +23,7 @@ import (
 //
 //   - Feed entries are the S_FEED stream's messages (S.feed.<tenant>): the data is the
 //     message id (what Changes reads), hdrChange the change, and their Seq is the stream
-//     sequence. An entry is published after the status record that holds its change, with
+//     sequence. The tenant's replies are feed entries too, on S.reply.<tenant> (replies.go). An entry is published after the status record that holds its change, with
 //     a Nats-Msg-Id of the id and the change's place in the history, so publishing it again
 //     (a redelivery of a message whose entry may have been lost) stores it once.
 //   - The consumers' state is the bucket B_state; keys with a TTL use JetStream's per-message
@@ -72,7 +72,7 @@ func (q *Queue) ReadFeed(tenant string, after uint64, max int) ([]queue.FeedEntr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	subj := q.feedPre + token(tenant)
+	subj := q.feedFilter(tenant)
 	var out []queue.FeedEntry
 	for len(out) < max {
 		m, err := q.feed.GetMsg(ctx, after+1, jetstream.WithGetMsgSubject(subj))
@@ -83,6 +83,12 @@ func (q *Queue) ReadFeed(tenant string, after uint64, max int) ([]queue.FeedEntr
 			return nil, q.unavailable("read feed", err)
 		}
 		after = m.Sequence
+		if q.isReply(m) {
+			if rp := q.decodeReply(m); rp != nil {
+				out = append(out, queue.FeedEntry{Seq: m.Sequence, Reply: rp})
+			}
+			continue
+		}
 		e := queue.FeedEntry{Seq: m.Sequence, ID: string(m.Data)}
 		if h := m.Header.Get(hdrChange); h != "" {
 			b, err := base64.RawStdEncoding.DecodeString(h)
@@ -112,22 +118,24 @@ func (q *Queue) FeedSeq() (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
-// FeedNotify receives after any gateway added feed entries: every gateway hears every
-// entry's publish (subscribed on the first call).
+// FeedNotify receives after any gateway added feed entries or replies: every gateway hears
+// every entry's publish (subscribed on the first call).
 func (q *Queue) FeedNotify() <-chan struct{} {
 	q.notifyOnce.Do(func() {
 		q.notify = make(chan struct{}, 1)
-		sub, err := q.nc.Subscribe(q.feedPre+"*", func(*nats.Msg) {
-			select {
-			case q.notify <- struct{}{}:
-			default:
+		for _, subj := range [...]string{q.feedPre + "*", q.replyPre + "*"} {
+			sub, err := q.nc.Subscribe(subj, func(*nats.Msg) {
+				select {
+				case q.notify <- struct{}{}:
+				default:
+				}
+			})
+			if err != nil {
+				q.log.Warn("cannot listen to the change feed; callbacks poll it", "err", err)
+				return
 			}
-		})
-		if err != nil {
-			q.log.Warn("cannot listen to the change feed; callbacks poll it", "err", err)
-			return
+			q.notifySubs = append(q.notifySubs, sub)
 		}
-		q.notifySub = sub
 	})
 	return q.notify
 }

@@ -67,27 +67,13 @@ func (q *Queue) publishFeed(tenant, id string, ch canonical.Change, n int) jetst
 
 // ReadFeed returns up to max of the tenant's feed entries after Seq after; see queue.Feed.
 func (q *Queue) ReadFeed(tenant string, after uint64, max int) ([]queue.FeedEntry, error) {
-	if q.closed.Load() {
-		return nil, queue.ErrClosing
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	subj := q.feedFilter(tenant)
 	var out []queue.FeedEntry
-	for len(out) < max {
-		m, err := q.feed.GetMsg(ctx, after+1, jetstream.WithGetMsgSubject(subj))
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			break
-		}
-		if err != nil {
-			return nil, q.unavailable("read feed", err)
-		}
-		after = m.Sequence
+	err := q.scanFeed("read feed", q.feedFilter(tenant), after, func(m *jetstream.RawStreamMsg) bool {
 		if q.isReply(m) {
 			if rp := q.decodeReply(m); rp != nil {
 				out = append(out, queue.FeedEntry{Seq: m.Sequence, Reply: rp})
 			}
-			continue
+			return len(out) < max
 		}
 		e := queue.FeedEntry{Seq: m.Sequence, ID: string(m.Data)}
 		if h := m.Header.Get(hdrChange); h != "" {
@@ -98,13 +84,39 @@ func (q *Queue) ReadFeed(tenant string, after uint64, max int) ([]queue.FeedEntr
 			}
 			if err != nil || len(chs) != 1 {
 				q.log.Error("corrupt feed entry; skipped", "seq", m.Sequence, "id", e.ID)
-				continue
+				return true
 			}
 			e.Change = chs[0]
 		}
 		out = append(out, e)
+		return len(out) < max
+	}, max > 0)
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// scanFeed hands the messages of S_FEED that match the filter subj, after Seq after, to
+// take, oldest first, one request each, for as long as take (and more) asks for the next.
+func (q *Queue) scanFeed(op, subj string, after uint64, take func(*jetstream.RawStreamMsg) bool, more bool) error {
+	if q.closed.Load() {
+		return queue.ErrClosing
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	for more {
+		m, err := q.feed.GetMsg(ctx, after+1, jetstream.WithGetMsgSubject(subj))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil
+		}
+		if err != nil {
+			return q.unavailable(op, err)
+		}
+		after = m.Sequence
+		more = take(m)
+	}
+	return nil
 }
 
 // FeedSeq is the Seq of the last feed entry.

@@ -88,25 +88,15 @@ func (q *Queue) AddReplies(ctx context.Context, rs []*canonical.Reply) error {
 
 // ReadReplies returns up to max of the tenant's replies after Seq after; see queue.Replies.
 func (q *Queue) ReadReplies(tenant string, after uint64, max int) ([]canonical.Reply, error) {
-	if q.closed.Load() {
-		return nil, queue.ErrClosing
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	subj := q.replyPre + token(tenant)
 	var out []canonical.Reply
-	for len(out) < max {
-		m, err := q.feed.GetMsg(ctx, after+1, jetstream.WithGetMsgSubject(subj))
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			break
-		}
-		if err != nil {
-			return nil, q.unavailable("read replies", err)
-		}
-		after = m.Sequence
+	err := q.scanFeed("read replies", q.replyPre+token(tenant), after, func(m *jetstream.RawStreamMsg) bool {
 		if rp := q.decodeReply(m); rp != nil {
 			out = append(out, *rp)
 		}
+		return len(out) < max
+	}, max > 0)
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"switchboard/adapters/whatsappcloud"
 	"switchboard/canonical"
 	"switchboard/gateway/callbacks"
+	"switchboard/gateway/queue/queuetest"
 	"switchboard/internal/testutil"
 )
 
@@ -72,12 +73,22 @@ func parseReply(t *testing.T, b []byte) replyGot {
 // (our id and the client's ref), signed, shown in that message's status history and
 // pullable at GET /gateway/v1/replies. A reply on a line no tenant owns is refused and
 // delivered to no one; a reply that names another tenant's message is not linked to it.
-func TestReplyKill9(t *testing.T) {
+func TestReplyKill9(t *testing.T) { testReplyKill9(t, repliesConfig) }
+
+// TestReplyKill9JetStream: the same on the JetStream queue (queue.backend: nats), whose
+// NATS server, in the test process, outlives the gateway.
+func TestReplyKill9JetStream(t *testing.T) {
+	s := queuetest.StartNATS(t, false)
+	testReplyKill9(t, strings.Replace(repliesConfig, "log_level: warn\n",
+		"log_level: warn\nqueue: { backend: nats, nats: { servers: [\""+s.ClientURL()+"\"] } }\n", 1))
+}
+
+func testReplyKill9(t *testing.T, config string) {
 	cb := newReceiver(t) // down until after the kill
 	addr := freeAddr(t)
 	hook := startSim(t, "http", "-receipts", "http://"+addr+"/receipts/hook", "-receipt-token", "rt")
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, fillConfig(repliesConfig, "ADDR", addr, "DATA", dir+"/data", "CB", cb.url(), "HOOK", hook.base))
+	cfg := writeConfig(t, dir, fillConfig(config, "ADDR", addr, "DATA", dir+"/data", "CB", cb.url(), "HOOK", hook.base))
 	gw := startProc(t, addr, "serve", "-config", cfg)
 	base := "http://" + addr
 

@@ -10,8 +10,10 @@ import (
 // is written in one group commit with a change-feed entry of its tenant (FeedEntry.Reply), so
 // the callbacks worker posts it with the same cursors, retries and dead letters as status
 // callbacks, and with a history entry on the message it answers (StatusReplied, which never
-// moves the status). The Badger backend implements it; without it the gateway refuses
-// replies with ErrUnavailable, so that the vendor tries again later.
+// moves the status). Both backends implement it (replies_badger.go; JetStream's in
+// jetstream/replies.go, where a reply and its history entry are two writes, not one
+// commit); a backend without it has the gateway refuse replies with ErrUnavailable, so that
+// the vendor tries again later.
 type Replies interface {
 	// AddReplies makes the replies durable (fsync'd, with durability "always") before it
 	// returns; it sets each one's ID (when empty) and Seq (its feed Seq). Every reply must

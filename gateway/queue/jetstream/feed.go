@@ -23,7 +23,7 @@ import (
 //
 //   - Feed entries are the S_FEED stream's messages (S.feed.<tenant>): the data is the
 //     message id (what Changes reads), hdrChange the change, and their Seq is the stream
-//     sequence. An entry is published after the status record that holds its change, with
+//     sequence. The tenant's replies are feed entries too, on S.reply.<tenant> (replies.go). An entry is published after the status record that holds its change, with
 //     a Nats-Msg-Id of the id and the change's place in the history, so publishing it again
 //     (a redelivery of a message whose entry may have been lost) stores it once.
 //   - The consumers' state is the bucket B_state; keys with a TTL use JetStream's per-message
@@ -67,22 +67,14 @@ func (q *Queue) publishFeed(tenant, id string, ch canonical.Change, n int) jetst
 
 // ReadFeed returns up to max of the tenant's feed entries after Seq after; see queue.Feed.
 func (q *Queue) ReadFeed(tenant string, after uint64, max int) ([]queue.FeedEntry, error) {
-	if q.closed.Load() {
-		return nil, queue.ErrClosing
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	subj := q.feedPre + token(tenant)
 	var out []queue.FeedEntry
-	for len(out) < max {
-		m, err := q.feed.GetMsg(ctx, after+1, jetstream.WithGetMsgSubject(subj))
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			break
+	err := q.scanFeed("read feed", q.feedFilter(tenant), after, func(m *jetstream.RawStreamMsg) bool {
+		if q.isReply(m) {
+			if rp := q.decodeReply(m); rp != nil {
+				out = append(out, queue.FeedEntry{Seq: m.Sequence, Reply: rp})
+			}
+			return len(out) < max
 		}
-		if err != nil {
-			return nil, q.unavailable("read feed", err)
-		}
-		after = m.Sequence
 		e := queue.FeedEntry{Seq: m.Sequence, ID: string(m.Data)}
 		if h := m.Header.Get(hdrChange); h != "" {
 			b, err := base64.RawStdEncoding.DecodeString(h)
@@ -92,13 +84,39 @@ func (q *Queue) ReadFeed(tenant string, after uint64, max int) ([]queue.FeedEntr
 			}
 			if err != nil || len(chs) != 1 {
 				q.log.Error("corrupt feed entry; skipped", "seq", m.Sequence, "id", e.ID)
-				continue
+				return true
 			}
 			e.Change = chs[0]
 		}
 		out = append(out, e)
+		return len(out) < max
+	}, max > 0)
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// scanFeed hands the messages of S_FEED that match the filter subj, after Seq after, to
+// take, oldest first, one request each, for as long as take (and more) asks for the next.
+func (q *Queue) scanFeed(op, subj string, after uint64, take func(*jetstream.RawStreamMsg) bool, more bool) error {
+	if q.closed.Load() {
+		return queue.ErrClosing
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	for more {
+		m, err := q.feed.GetMsg(ctx, after+1, jetstream.WithGetMsgSubject(subj))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil
+		}
+		if err != nil {
+			return q.unavailable(op, err)
+		}
+		after = m.Sequence
+		more = take(m)
+	}
+	return nil
 }
 
 // FeedSeq is the Seq of the last feed entry.
@@ -112,22 +130,24 @@ func (q *Queue) FeedSeq() (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
-// FeedNotify receives after any gateway added feed entries: every gateway hears every
-// entry's publish (subscribed on the first call).
+// FeedNotify receives after any gateway added feed entries or replies: every gateway hears
+// every entry's publish (subscribed on the first call).
 func (q *Queue) FeedNotify() <-chan struct{} {
 	q.notifyOnce.Do(func() {
 		q.notify = make(chan struct{}, 1)
-		sub, err := q.nc.Subscribe(q.feedPre+"*", func(*nats.Msg) {
-			select {
-			case q.notify <- struct{}{}:
-			default:
+		for _, subj := range [...]string{q.feedPre + "*", q.replyPre + "*"} {
+			sub, err := q.nc.Subscribe(subj, func(*nats.Msg) {
+				select {
+				case q.notify <- struct{}{}:
+				default:
+				}
+			})
+			if err != nil {
+				q.log.Warn("cannot listen to the change feed; callbacks poll it", "err", err)
+				return
 			}
-		})
-		if err != nil {
-			q.log.Warn("cannot listen to the change feed; callbacks poll it", "err", err)
-			return
+			q.notifySubs = append(q.notifySubs, sub)
 		}
-		q.notifySub = sub
 	})
 	return q.notify
 }

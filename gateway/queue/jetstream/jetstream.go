@@ -11,6 +11,7 @@
 //	S_FEED    status-change feed, S.feed.<tenant> (the id, and the change in a header),
 //	          MaxAge = retention; Changes reads it through one durable consumer per tenant,
 //	          whose ack floor is the cursor; callbacks read it by sequence (feed.go).
+//	          S.reply.<tenant>: the recipients' replies (replies.go), in the same sequence.
 //	B         KV, TTL = retention. s.<id>: status record (message + history), written by
 //	          Retry, Finish, Record, Replay; i.<ref>.<key>: idempotency key and client-ref
 //	          index; t.<tenant>.<to>: when a template was last sent to a recipient;
@@ -152,10 +153,10 @@ type Queue struct {
 	instance    string
 	notifyOnce  sync.Once
 	notify      chan struct{}
-	notifySub   *nats.Subscription
+	notifySubs  []*nats.Subscription
 
 	// Subject prefixes and the KV subject prefix.
-	msgPre, schedPre, deadPre, feedPre, kvPre string
+	msgPre, schedPre, deadPre, feedPre, replyPre, kvPre string
 
 	leases leaseTable
 	feeds  sync.Map // tenant -> jetstream.Consumer of its feed
@@ -205,7 +206,7 @@ func Open(opts Options) (*Queue, error) {
 	q := &Queue{opts: opts, log: opts.Logger, closing: make(chan struct{}), instance: instanceName()}
 	q.life, q.endLife = context.WithCancel(context.Background())
 	s := opts.Stream
-	q.msgPre, q.schedPre, q.deadPre, q.feedPre = s+".msg.", s+".sched.", s+".dead.", s+".feed."
+	q.msgPre, q.schedPre, q.deadPre, q.feedPre, q.replyPre = s+".msg.", s+".sched.", s+".dead.", s+".feed.", s+".reply."
 	q.kvPre = "$KV." + opts.Bucket + "."
 	q.leases.init()
 
@@ -343,8 +344,8 @@ func (q *Queue) setup(ctx context.Context) error {
 	if q.feed, err = retry(ctx, q, func(ctx context.Context) (jetstream.Stream, error) {
 		return q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 			Name:        s + "_FEED",
-			Description: "Switchboard status changes, per tenant",
-			Subjects:    []string{q.feedPre + "*"},
+			Description: "Switchboard status changes and replies, per tenant",
+			Subjects:    []string{q.feedPre + "*", q.replyPre + "*"},
 			Storage:     jetstream.FileStorage,
 			Replicas:    o.Replicas,
 			MaxAge:      o.Retention,
@@ -451,8 +452,8 @@ func (q *Queue) Close() error {
 		if q.advisory != nil {
 			q.advisory.Unsubscribe()
 		}
-		if q.notifySub != nil {
-			q.notifySub.Unsubscribe()
+		for _, sub := range q.notifySubs {
+			sub.Unsubscribe()
 		}
 		leased := q.leases.takeAll()
 		for _, l := range leased {

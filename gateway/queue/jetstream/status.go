@@ -148,24 +148,37 @@ func (q *Queue) Record(id string, ch canonical.Change) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	var tenant string
-	var n int // ch's place in the history
+	tenant, n, err := q.addChange(ctx, id, ch)
+	if err != nil {
+		return err
+	}
+	if f := q.publishFeed(tenant, id, ch, n); f != nil {
+		if _, err := waitAck(ctx, f); err != nil {
+			q.log.Warn("cannot record a status change in the feed", "id", id, "err", err)
+		}
+	}
+	return nil
+}
+
+// addChange appends ch to message id's history and returns the message's tenant and ch's
+// place in the history; Record adds the feed entry, a reply (replies.go) adds none.
+func (q *Queue) addChange(ctx context.Context, id string, ch canonical.Change) (tenant string, n int, err error) {
 	for attempt := 0; ; attempt++ {
 		rec, rev, err := q.getRecord(ctx, id)
 		if err != nil {
-			return q.unavailable("record", err)
+			return "", 0, q.unavailable("record", err)
 		}
 		if rec == nil {
 			m, err := q.lookupLive(ctx, id)
 			if err != nil {
-				return q.unavailable("record", err)
+				return "", 0, q.unavailable("record", err)
 			}
 			if m != nil {
 				rec = &record{kind: kindLive, msg: m, hist: []canonical.Change{initial(m)}}
 			} else if rec, _, err = q.lookupDead(ctx, id); err != nil {
-				return q.unavailable("record", err)
+				return "", 0, q.unavailable("record", err)
 			} else if rec == nil {
-				return queue.ErrNotFound
+				return "", 0, queue.ErrNotFound
 			}
 		}
 		if rec.kind == kindFinal && rec.msg.Status.Advances(ch.Status) {
@@ -175,18 +188,12 @@ func (q *Queue) Record(id string, ch canonical.Change) error {
 		tenant, n = rec.msg.Tenant, len(rec.hist)-1
 		_, err = q.putRecord(ctx, id, rec, rev)
 		if err == nil {
-			break
+			return tenant, n, nil
 		}
 		if !wrongLastSeq(err) || attempt == 5 {
-			return q.unavailable("record", err)
+			return "", 0, q.unavailable("record", err)
 		}
 	}
-	if f := q.publishFeed(tenant, id, ch, n); f != nil {
-		if _, err := waitAck(ctx, f); err != nil {
-			q.log.Warn("cannot record a status change in the feed", "id", id, "err", err)
-		}
-	}
-	return nil
 }
 
 // ByRef returns the ids of a tenant's messages with that client ref, oldest first, from

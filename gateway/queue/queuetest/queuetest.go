@@ -46,6 +46,7 @@ func Run(t *testing.T, b Backend) {
 		{"Changes", testChanges},
 		{"Feed", testFeed},
 		{"State", testState},
+		{"Replies", testReplies},
 		{"ReopenKeepsMessages", testReopen},
 		{"ClosedRefuses", testClosed},
 	} {

@@ -21,9 +21,9 @@ import (
 // takeReplies reads the body with the vendor row's ParseReplies (nil: Switchboard's reply
 // JSON) beside ParseReceipts, gives each reply a tenant by the upstream and the line it
 // arrived on (upstreams[].replies), matches it to the message it answers (matchReply), and
-// stores them in the queue (queue.Replies: on Badger fsync'd and group-committed, on JetStream acknowledged by the stream) before the receipt
-// handler answers the vendor: the callbacks worker then posts each to its tenant at least
-// once, in the client's dialect. A reply on a line no tenant owns is counted and dropped.
+// stores them in the queue (queue.Replies: on Badger fsync'd and group-committed, on
+// JetStream acknowledged by the stream) before the receipt handler answers the vendor: the
+// callbacks worker then posts each to its tenant at least once, in the client's dialect. A reply on a line no tenant owns is counted and dropped.
 
 // replyRecipientScan bounds the status records read to find the last message sent to a
 // recipient, for a reply that names none: beyond it the reply goes unmatched (to the tenant

@@ -152,6 +152,8 @@ type Badger struct {
 	scratch   []byte // the key of a lookup (a read does not keep it)
 
 	run feedRun // the change-feed entries gathered for one Badger entry (feedrun.go)
+	// gathered, set by tests only, counts the requests the committer has taken into groups.
+	gathered *atomic.Int64
 
 	changesMu sync.Mutex // one Changes call at a time moves the cursors
 

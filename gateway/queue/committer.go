@@ -154,6 +154,9 @@ func (q *Badger) commitLoop() {
 				break gather
 			}
 		}
+		if q.gathered != nil {
+			q.gathered.Add(int64(len(group)))
+		}
 		q.commitGroup(group, n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,15 +13,19 @@ import (
 	"switchboard/canonical"
 )
 
-// finishTogether finishes the leased messages as sent through one commit group: the
-// committer is held (writeMu) until every Finish but the one it has taken waits in its
-// channel, so the rest make the next group.
+// finishTogether finishes the leased messages as sent through two commit groups: the first
+// message's Finish alone, then the others together. The committer is held (writeMu) once it
+// has taken the first (q.gathered counts what it takes), until every other Finish waits in
+// its channel.
 func finishTogether(t *testing.T, q *Badger, msgs []*canonical.Message) {
 	t.Helper()
+	var taken atomic.Int64
+	q.gathered = &taken
+	defer func() { q.gathered = nil }()
 	q.writeMu.Lock()
 	var wg sync.WaitGroup
 	errs := make(chan error, len(msgs))
-	for i, m := range msgs {
+	finish := func(i int, m *canonical.Message) {
 		m.Upstream, m.UpstreamID = "up", fmt.Sprintf("u-%d", i)
 		wg.Add(1)
 		go func() {
@@ -28,11 +33,19 @@ func finishTogether(t *testing.T, q *Badger, msgs []*canonical.Message) {
 			errs <- q.Finish(m, canonical.Change{Status: canonical.StatusSent, Upstream: "up"})
 		}()
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(q.reqs) < len(msgs)-1 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
+	until := func(cond func() bool) {
+		for !cond() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
 	}
-	waiting := len(q.reqs)
+	finish(0, msgs[0])
+	until(func() bool { return taken.Load() == 1 })
+	for i, m := range msgs[1:] {
+		finish(i+1, m)
+	}
+	until(func() bool { return len(q.reqs) == len(msgs)-1 })
+	first, waiting := taken.Load(), len(q.reqs)
 	q.writeMu.Unlock()
 	wg.Wait()
 	close(errs)
@@ -41,8 +54,8 @@ func finishTogether(t *testing.T, q *Badger, msgs []*canonical.Message) {
 			t.Fatal(err)
 		}
 	}
-	if waiting < len(msgs)-1 {
-		t.Fatalf("only %d of %d finishes waited for the committer", waiting, len(msgs)-1)
+	if first != 1 || waiting != len(msgs)-1 {
+		t.Fatalf("the committer took %d finishes and %d waited, want 1 and %d", first, waiting, len(msgs)-1)
 	}
 }
 

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"strconv"
 	"time"
 
@@ -80,13 +79,5 @@ func (s *Server) optOutNumber(tenant, raw string) (string, *canonical.Error) {
 	if t == nil {
 		return "", canonical.Invalid("tenant", "no tenant %s", strconv.Quote(tenant))
 	}
-	n, err := canonical.NormalizePhone(raw, t.DefaultCountryCode)
-	if err != nil {
-		var ce *canonical.Error
-		if errors.As(err, &ce) {
-			return "", canonical.Invalid("number", "%s", ce.Reason)
-		}
-		return "", canonical.Invalid("number", "is not a phone number")
-	}
-	return n, nil
+	return phoneArg("number", raw, t.DefaultCountryCode)
 }

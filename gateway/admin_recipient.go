@@ -64,13 +64,9 @@ func (s *Server) messagesByRecipient(ctx *fasthttp.RequestCtx) {
 func parseRecipientQuery(args *fasthttp.Args, now time.Time) (queue.RecipientQuery, *canonical.Error) {
 	rq := queue.RecipientQuery{Tenant: string(args.Peek("tenant")), Before: string(args.Peek("before")),
 		Limit: recipientPage, Scan: recipientScan, Until: now.UTC()}
-	to, err := canonical.NormalizePhone(string(args.Peek("to")), "")
-	if err != nil {
-		var ce *canonical.Error
-		if errors.As(err, &ce) {
-			return rq, canonical.Invalid("to", "%s", ce.Reason)
-		}
-		return rq, canonical.Invalid("to", "is not a phone number")
+	to, e := phoneArg("to", string(args.Peek("to")), "")
+	if e != nil {
+		return rq, e
 	}
 	rq.To = to
 	if e := windowArgs(args, &rq.Since, &rq.Until); e != nil {
@@ -90,4 +86,18 @@ func parseRecipientQuery(args *fasthttp.Args, now time.Time) (queue.RecipientQue
 		rq.Limit = n
 	}
 	return rq, nil
+}
+
+// phoneArg writes an admin argument naming a phone number as recipients are written
+// (countryCode for a local number), or refuses it naming field.
+func phoneArg(field, raw, countryCode string) (string, *canonical.Error) {
+	n, err := canonical.NormalizePhone(raw, countryCode)
+	if err != nil {
+		var ce *canonical.Error
+		if errors.As(err, &ce) {
+			return "", canonical.Invalid(field, "%s", ce.Reason)
+		}
+		return "", canonical.Invalid(field, "is not a phone number")
+	}
+	return n, nil
 }

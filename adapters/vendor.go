@@ -28,6 +28,13 @@ type Vendor struct {
 	// NewInbound builds the dialect as clients speak it from its options (nil when it has
 	// none); nil for an upstream-only vendor. It does no I/O.
 	NewInbound func(opts Options) (Inbound, error)
+	// Options builds the dialect's options from its section of the config file (the
+	// top-level key Name) and the tenants with credentials in the dialect; nil for a dialect
+	// without options. Config checking reports what decode and the options' Validate find.
+	Options func(decode Decode, tenants []TenantEntry) (Options, error)
+	// Tenant decodes a tenant's credentials in the dialect (tenants[].<Name>); nil for a
+	// dialect that tenants do not speak.
+	Tenant func(decode Decode) (TenantCredentials, error)
 	// Credentials are the upstream credential keys the vendor needs and those it takes.
 	Credentials CredentialSchema
 	// NoURL says the upstream takes no URL (it delivers in-process).
@@ -85,14 +92,6 @@ type Options interface {
 	Validate() error
 }
 
-// CheckOptions runs o's Validate and returns each problem found, for config checking.
-func CheckOptions(o Options) []*canonical.Error {
-	if o == nil {
-		return nil
-	}
-	return fieldErrors(o.Validate())
-}
-
 // CredentialSchema names an upstream's credential keys.
 type CredentialSchema struct {
 	Required, Optional []string
@@ -130,7 +129,7 @@ func (s CredentialSchema) Validate(creds map[string]string) error {
 // error; an error without one concerns the upstream as a whole.
 func (v *Vendor) CheckUpstream(cfg UpstreamConfig) []*canonical.Error {
 	var errs []*canonical.Error
-	for _, e := range fieldErrors(v.Credentials.Validate(cfg.Credentials)) {
+	for _, e := range FieldErrors(v.Credentials.Validate(cfg.Credentials)) {
 		e.Field = "credentials." + e.Field
 		errs = append(errs, e)
 	}
@@ -144,19 +143,19 @@ func (v *Vendor) CheckUpstream(cfg UpstreamConfig) []*canonical.Error {
 	case v.NewLocal != nil:
 		_, err = v.NewLocal(cfg)
 	}
-	return fieldErrors(err)
+	return FieldErrors(err)
 }
 
-// fieldErrors flattens errors.Join trees into *canonical.Errors; any other error becomes
+// FieldErrors flattens errors.Join trees into *canonical.Errors; any other error becomes
 // an invalid-value error without a field.
-func fieldErrors(err error) []*canonical.Error {
+func FieldErrors(err error) []*canonical.Error {
 	if err == nil {
 		return nil
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []*canonical.Error
 		for _, e := range j.Unwrap() {
-			out = append(out, fieldErrors(e)...)
+			out = append(out, FieldErrors(e)...)
 		}
 		return out
 	}

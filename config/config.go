@@ -32,13 +32,9 @@ type Config struct {
 	// POST /admin/v1/reload only. Turning it on or off takes a restart.
 	WatchConfig Duration `yaml:"watch_config"`
 
-	Queue       Queue       `yaml:"queue"`
-	Retry       Retry       `yaml:"retry"`
-	Breaker     Breaker     `yaml:"breaker"`
-	MessageFlow MessageFlow `yaml:"messageflow"`
-	MultiWhats  MultiWhats  `yaml:"multiwhats"`
-	Wavy        Wavy        `yaml:"wavy"`
-	FlowBot     FlowBot     `yaml:"flowbot"`
+	Queue   Queue   `yaml:"queue"`
+	Retry   Retry   `yaml:"retry"`
+	Breaker Breaker `yaml:"breaker"`
 	// Callbacks tunes how status callbacks are posted to tenants (each tenant's
 	// callbacks.url says where).
 	Callbacks CallbackDelivery `yaml:"callbacks"`
@@ -53,6 +49,9 @@ type Config struct {
 	TemplateLanguage string `yaml:"template_language"`
 	// TemplateGroups pick one template of several (FlowBot's template groups).
 	TemplateGroups []TemplateGroup `yaml:"template_groups"`
+	// Dialects are the dialect-wide options, one section per dialect under its name
+	// (messageflow:, wavy: ...), each decoded and checked by its vendor's package.
+	Dialects map[string]Section `yaml:",rest"`
 
 	// Kept by Parse so that Validate can name lines and unset variables.
 	file  string
@@ -185,39 +184,6 @@ type Breaker struct {
 	HalfOpenProbes int `yaml:"half_open_probes"`
 }
 
-// MessageFlow holds dialect-wide MessageFlow options.
-type MessageFlow struct {
-	// DefaultCountryCode completes a local ToMobileNumber ("05xxxxxxxx") sent without
-	// ToCountryCode when the tenant has no default_country_code. Empty means 972 (Israel).
-	DefaultCountryCode string `yaml:"default_country_code"`
-}
-
-// MultiWhats holds dialect-wide MultiWhats options.
-type MultiWhats struct {
-	// Reply is "documented" (the vendor's documented answer: status "done", target "sent")
-	// or "actual" (the message's true state: "pending").
-	Reply string `yaml:"reply"`
-}
-
-// Wavy holds dialect-wide Wavy options.
-type Wavy struct {
-	// SingleReply is "array" (the documented [{"id","correlationId"}]) or "object"
-	// ({"id","correlationId"}, as the live API answers).
-	SingleReply string `yaml:"single_reply"`
-}
-
-// FlowBot holds dialect-wide FlowBot options.
-type FlowBot struct {
-	// JWTSecret signs the tokens /api/auth/api-token issues (HS256).
-	JWTSecret string `yaml:"jwt_secret"`
-	// MaxTokenTTL caps the ttlSec a client may ask for.
-	MaxTokenTTL Duration `yaml:"max_token_ttl"`
-	// TokenRequestsPerWindow and TokenWindow limit /api/auth/api-token per client IP
-	// (the vendor documents 10 per 15 minutes).
-	TokenRequestsPerWindow int      `yaml:"token_requests_per_window"`
-	TokenWindow            Duration `yaml:"token_window"`
-}
-
 // CallbackDelivery tunes the posting of status callbacks. Callbacks are durable: they are
 // driven by the queue's change feed, each tenant with a cursor of its own, so a receiver
 // that is down gets everything once it is back (within queue.retention), and never slows
@@ -259,12 +225,9 @@ type Tenant struct {
 	// TemplateLanguage is the language of this tenant's templates named without one, before
 	// the config's template_language.
 	TemplateLanguage string `yaml:"template_language"`
-
-	MessageFlow *TenantMessageFlow `yaml:"messageflow"`
-	MultiWhats  *TenantMultiWhats  `yaml:"multiwhats"`
-	Wavy        *TenantWavy        `yaml:"wavy"`
-	FlowBot     *TenantFlowBot     `yaml:"flowbot"`
-	Native      *TenantNative      `yaml:"native"`
+	// Dialects are the tenant's credentials, one section per dialect its clients speak
+	// (messageflow:, wavy: ...), each decoded and checked by its vendor's package.
+	Dialects map[string]Section `yaml:",rest"`
 }
 
 // SendingHours is a daily window in a time zone.
@@ -312,50 +275,6 @@ type UpstreamReplies struct {
 	Tenant string `yaml:"tenant"`
 	// Lines maps a line to the tenant that owns its replies.
 	Lines map[string]string `yaml:"lines"`
-}
-
-// TenantMessageFlow is a tenant's MessageFlow credential.
-type TenantMessageFlow struct {
-	// UUID is the installation id clients send as UUID.
-	UUID string `yaml:"uuid"`
-}
-
-// TenantMultiWhats is a tenant's MultiWhats credential.
-type TenantMultiWhats struct {
-	// APIKey is the apikey clients send in the query or body.
-	APIKey string `yaml:"apikey"`
-	// UserID and AccountID fill user_id and social_media_account_id in answers.
-	UserID    int `yaml:"user_id"`
-	AccountID int `yaml:"account_id"`
-}
-
-// TenantWavy is a tenant's Wavy credential.
-type TenantWavy struct {
-	Username string `yaml:"username"`
-	Token    string `yaml:"token"`
-	// TimeZone applies when a request gives none (then UTC).
-	TimeZone string `yaml:"time_zone"`
-}
-
-// TenantFlowBot is a tenant's FlowBot credential.
-type TenantFlowBot struct {
-	ClientID string `yaml:"client_id"`
-	APIKey   string `yaml:"api_key"`
-	// HMACSecret checks X-Signature-256 on lead requests.
-	HMACSecret string `yaml:"hmac_secret"`
-	// ClientNumber is answered as clientNumber by /api/auth/api-token.
-	ClientNumber string `yaml:"client_number"`
-	// VendorLimits emulates FlowBot's documented request limits for this tenant (outbound:
-	// 30 requests a minute). Off by default: the gateway need not throttle below what it carries.
-	VendorLimits bool `yaml:"vendor_limits"`
-	// Flows accept the vendor's legacy per-flow credentials (config/flowbot.go).
-	Flows []FlowBotFlow `yaml:"flows"`
-}
-
-// TenantNative is a tenant's native API credential.
-type TenantNative struct {
-	// Token is the Bearer token for /gateway/v1/*.
-	Token string `yaml:"token"`
 }
 
 // Upstream is a provider messages are forwarded to.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -78,9 +79,6 @@ func TestDefaults(t *testing.T) {
 			Nats: Nats{Stream: "SWITCHBOARD", Bucket: "switchboard", Replicas: 1, AckWait: Duration(30 * time.Second), MaxDeliver: 100}}},
 		{"retry", d.Retry, Retry{10, Duration(time.Second), Duration(10 * time.Minute)}},
 		{"breaker", d.Breaker, Breaker{Duration(10 * time.Second), 5, 0.5, 20, Duration(30 * time.Second), 3}},
-		{"multiwhats.reply", d.MultiWhats.Reply, "documented"},
-		{"wavy.single_reply", d.Wavy.SingleReply, "array"},
-		{"flowbot", d.FlowBot, FlowBot{"", Duration(24 * time.Hour), 10, Duration(15 * time.Minute)}},
 	} {
 		if !reflect.DeepEqual(tc.got, tc.want) {
 			t.Errorf("%s = %+v, want %+v", tc.name, tc.got, tc.want)
@@ -95,7 +93,7 @@ func TestDefaults(t *testing.T) {
 	}
 
 	c := mustParse(t, okFile)
-	if c.Listen != d.Listen || !reflect.DeepEqual(c.Queue, d.Queue) || c.Breaker != d.Breaker || c.FlowBot != d.FlowBot {
+	if c.Listen != d.Listen || !reflect.DeepEqual(c.Queue, d.Queue) || c.Breaker != d.Breaker {
 		t.Errorf("a file without those keys does not get the defaults: %+v", c)
 	}
 	if u := c.Upstreams[0]; u.Timeout.D() != 5*time.Second || u.MaxConns != 64 || u.Breaker != nil {
@@ -149,13 +147,13 @@ func TestEnvExpansion(t *testing.T) {
 	// A secret with YAML syntax stays one value inside a flow mapping too (where YAML
 	// itself needs "${...}" quoted, for its braces).
 	c = mustParse(t, okUpstreams+okRoutes+"tenants:\n  - { id: t1, native: { token: \"${SB_SECRET}\" } }\n")
-	if got := c.Tenants[0].Native.Token; got != secret {
+	if got := c.Tenants[0].Dialects["native"].Value("token"); got != secret {
 		t.Errorf("flow-mapping token = %q, want %q", got, secret)
 	}
 
 	// An unset variable behind a required value is named in the problem.
-	_, probs := parse(t, okUpstreams+okRoutes+"tenants:\n  - id: t1\n    native: { token: \"${SB_UNSET}\" }\n")
-	if len(probs) != 1 || probs[0].Path != "tenants[0].native.token" || !strings.Contains(probs[0].Message, "${SB_UNSET} is not set") {
+	_, probs := parse(t, "listen: \"${SB_UNSET}\"\n"+okFile)
+	if len(probs) != 1 || probs[0].Path != "listen" || !strings.Contains(probs[0].Message, "${SB_UNSET} is not set") {
 		t.Errorf("unset variable: %v", probs)
 	}
 
@@ -244,26 +242,25 @@ func TestExampleFile(t *testing.T) {
 	d := Defaults()
 	// The example spells out the defaults; if they drift apart, operators are misled.
 	if c.Listen != d.Listen || c.DataDir != d.DataDir || c.MaxBodyBytes != d.MaxBodyBytes || c.LogLevel != d.LogLevel ||
-		!reflect.DeepEqual(c.Queue, d.Queue) || c.Retry != d.Retry || c.Breaker != d.Breaker || c.MultiWhats != d.MultiWhats || c.Wavy != d.Wavy ||
-		c.Callbacks != d.Callbacks || c.Shutdown != d.Shutdown ||
-		c.FlowBot.MaxTokenTTL != d.FlowBot.MaxTokenTTL || c.FlowBot.TokenRequestsPerWindow != d.FlowBot.TokenRequestsPerWindow ||
-		c.FlowBot.TokenWindow != d.FlowBot.TokenWindow {
+		!reflect.DeepEqual(c.Queue, d.Queue) || c.Retry != d.Retry || c.Breaker != d.Breaker ||
+		c.Callbacks != d.Callbacks || c.Shutdown != d.Shutdown {
 		t.Errorf("example file's values differ from Defaults():\n%+v\n%+v", c, d)
 	}
-	if c.AdminToken != "admin-demo-token" || c.FlowBot.JWTSecret != "demo-jwt-secret-change-me-please" {
-		t.Errorf("secrets = %q, %q", c.AdminToken, c.FlowBot.JWTSecret)
+	if c.AdminToken != "admin-demo-token" || c.Dialects["flowbot"].Value("jwt_secret") != "demo-jwt-secret-change-me-please" {
+		t.Errorf("secrets = %q, %q", c.AdminToken, c.Dialects["flowbot"].Value("jwt_secret"))
 	}
-	wantTenant := Tenant{
-		ID:          "acme",
-		OptOut:      OptOut{Stop: DefaultStopWords, Start: DefaultStartWords},
-		MessageFlow: &TenantMessageFlow{UUID: "6a708fea-a4d0-4976-a180-9f3bdd3de52e"},
-		MultiWhats:  &TenantMultiWhats{APIKey: "mw-demo-key"},
-		Wavy:        &TenantWavy{Username: "acme", Token: "wavy-demo-token"},
-		FlowBot:     &TenantFlowBot{ClientID: "aiflow_acme", APIKey: "sk_demo", HMACSecret: "demo-secret"},
-		Native:      &TenantNative{Token: "native-demo-token"},
+	// The dialect sections are kept for their vendors (the gateway's tests decode them).
+	if got := slices.Sorted(maps.Keys(c.Dialects)); !slices.Equal(got, []string{"flowbot", "multiwhats", "wavy"}) {
+		t.Errorf("dialect sections = %q", got)
 	}
-	if len(c.Tenants) != 1 || !reflect.DeepEqual(c.Tenants[0], wantTenant) {
+	if len(c.Tenants) != 1 || c.Tenants[0].ID != "acme" || !reflect.DeepEqual(c.Tenants[0].OptOut, OptOut{Stop: DefaultStopWords, Start: DefaultStartWords}) {
 		t.Errorf("tenants = %+v", c.Tenants)
+	}
+	if got := slices.Sorted(maps.Keys(c.Tenants[0].Dialects)); !slices.Equal(got, []string{"flowbot", "messageflow", "multiwhats", "native", "wavy"}) {
+		t.Errorf("tenant's dialect sections = %q", got)
+	}
+	if v := c.Tenants[0].Dialects["wavy"].Value("token"); v != "wavy-demo-token" {
+		t.Errorf("tenant's wavy token = %q", v)
 	}
 	if len(c.Upstreams) != 1 || c.Upstreams[0].Name != "sandbox" || c.Upstreams[0].Dialect != "sandbox" {
 		t.Errorf("upstreams = %+v", c.Upstreams)
@@ -280,7 +277,7 @@ func TestExampleFile(t *testing.T) {
 	}
 
 	t.Setenv("FLOWBOT_JWT_SECRET", "from-the-environment-0123456789")
-	if c, err = Load("../switchboard.example.yaml"); err != nil || c.FlowBot.JWTSecret != "from-the-environment-0123456789" {
+	if c, err = Load("../switchboard.example.yaml"); err != nil || c.Dialects["flowbot"].Value("jwt_secret") != "from-the-environment-0123456789" {
 		t.Errorf("FLOWBOT_JWT_SECRET not used: %v", err)
 	}
 }
@@ -291,10 +288,7 @@ func TestUnknownKeys(t *testing.T) {
 		path      string
 		line      int
 	}{
-		{"top", "listn: x\n" + okFile, "listn", 1},
 		{"section", "queue:\n  durabilty: always\n" + okFile, "queue.durabilty", 2},
-		{"deep", okUpstreams + okRoutes + "tenants:\n  - id: t1\n    flowbot:\n      client_id: c\n      api_key: k\n      hmac_secrett: s\nflowbot: { jwt_secret: 0123456789abcdef }\n",
-			"tenants[0].flowbot.hmac_secrett", 12},
 		{"flow mapping", okTenants + okUpstreams + "routes:\n  - { name: r, upstreams: [sink], match: { tenantz: [t1] } }\n", "routes[0].match.tenantz", 8},
 		{"upstream breaker", okTenants + okRoutes + "upstreams:\n  - name: sink\n    dialect: sandbox\n    breaker:\n      open_forr: 1s\n", "upstreams[0].breaker.open_forr", 11},
 		{"split", okTenants + okUpstreams + "routes:\n  - name: r\n    split:\n      - upstream: sink\n        weight: 1\n        wieght: 2\n", "routes[0].split[0].wieght", 12},
@@ -307,10 +301,16 @@ func TestUnknownKeys(t *testing.T) {
 		})
 	}
 
-	// Every unknown key is reported, not only the first.
-	_, probs := parse(t, "a: 1\nb: 2\nqueue: { c: 3 }\n"+okFile)
-	if got := paths(probs); !slices.Equal(got, []string{"a", "b", "queue.c"}) {
+	// Every unknown key is reported, not only the first. Those at the top level and in a
+	// tenant are kept as dialect sections, for the vendors' table to claim or refuse
+	// (gateway/dialects_test.go).
+	c, probs := parse(t, "a: 1\nb: 2\nqueue: { c: 3, d: 4 }\n"+okFile)
+	if got := paths(probs); !slices.Equal(got, []string{"queue.c", "queue.d"}) {
 		t.Errorf("all unknown keys: got %v", got)
+	}
+	c = mustParse(t, "a: 1\nb: { x: 2 }\n"+okFile)
+	if got := slices.Sorted(maps.Keys(c.Dialects)); !slices.Equal(got, []string{"a", "b"}) || c.Dialects["b"].Path() != "b" {
+		t.Errorf("top-level sections kept: %q", got)
 	}
 }
 
@@ -345,29 +345,13 @@ func TestProblems(t *testing.T) {
 
 		{"tenant ids", okUpstreams + okRoutes + "tenants:\n  - { id: a, native: { token: x } }\n  - { id: a, native: { token: y } }\n  - { native: { token: z } }\n",
 			[]string{"tenants[1].id", "tenants[2].id"}},
-		{"shared credentials", okUpstreams + okRoutes + `tenants:
-  - id: a
-    messageflow: { uuid: "6A708FEA-A4D0-4976-A180-9F3BDD3DE52E" }
-    multiwhats: { apikey: k }
-  - id: b
-    messageflow: { uuid: "6a708fea-a4d0-4976-a180-9f3bdd3de52e" }
-    multiwhats: { apikey: k }
-    wavy: { username: u, token: t }
-  - id: c
-    wavy: { username: u, token: other }
-    native: { token: n }
-`, []string{"tenants[1].messageflow.uuid", "tenants[1].multiwhats.apikey", "tenants[2].wavy.username"}},
-		{"tenant credentials", okUpstreams + okRoutes + "tenants:\n  - id: a\n    wavy: { username: u }\n    flowbot: { client_id: c }\n  - id: b\nflowbot: { jwt_secret: 0123456789abcdef }\n",
-			[]string{"tenants[0].wavy.token", "tenants[0].flowbot.api_key", "tenants[1]"}},
-		{"jwt secret missing", okUpstreams + okRoutes + "tenants:\n  - { id: a, flowbot: { client_id: c, api_key: k } }\n", []string{"flowbot.jwt_secret"}},
 		{"hours and zones", okUpstreams + okRoutes + `tenants:
   - id: a
     native: { token: x }
     default_country_code: "97a"
     sending_hours: { time_zone: Mars/Olympus, start: 8, end: 24 }
-    wavy: { username: u, token: t, time_zone: Nowhere/Town }
     callbacks: { url: "not a url" }
-`, []string{"tenants[0].default_country_code", "tenants[0].sending_hours.time_zone", "tenants[0].sending_hours.end", "tenants[0].wavy.time_zone", "tenants[0].callbacks.url"}},
+`, []string{"tenants[0].default_country_code", "tenants[0].sending_hours.time_zone", "tenants[0].sending_hours.end", "tenants[0].callbacks.url"}},
 
 		{"templates", okFile + `templates:
   - { name: otp, language: en, body: "Code {{1}}" }
@@ -386,7 +370,7 @@ template_groups:
 			}
 			for _, p := range probs {
 				// Only keys missing at the top level have no line to point at.
-				if p.Line == 0 && p.Path != "routes" && p.Path != "flowbot.jwt_secret" {
+				if p.Line == 0 && p.Path != "routes" {
 					t.Errorf("%s has no line", p.Path)
 				}
 			}
@@ -396,9 +380,9 @@ template_groups:
 
 func TestLines(t *testing.T) {
 	// Problems on keys a file leaves out carry their parent's line.
-	_, probs := parse(t, okUpstreams+okRoutes+"tenants:\n  - id: a\n    wavy:\n      username: u\n")
-	if len(probs) != 1 || probs[0].Path != "tenants[0].wavy.token" || probs[0].Line != 9 {
-		t.Errorf("missing key: %v, want line 9 (wavy:)", probs)
+	_, probs := parse(t, okTenants+okRoutes+"upstreams:\n  - name: sink\n    dialect: sandbox\n    breaker: { consecutive_failures: 0 }\n")
+	if len(probs) != 1 || probs[0].Path != "upstreams[0].breaker.consecutive_failures" || probs[0].Line != 10 {
+		t.Errorf("bad value: %v, want line 10", probs)
 	}
 
 	_, probs = parse(t, "listen: [\n")

@@ -25,8 +25,10 @@ type decoder struct {
 	lines   map[string]int    // path -> line of its key or list item
 	unset   map[string]string // path -> variable that was unset and expanded to ""
 	aliases map[*ast.AliasNode]ast.Node
-	probs   Problems
-	values  int
+	// src is what the sections kept for their owners need to be decoded later.
+	src    *source
+	probs  Problems
+	values int
 }
 
 func newDecoder(file string, lookup func(string) (string, bool)) *decoder {
@@ -140,9 +142,15 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 		d.decode(n, v.Elem(), path)
 	case reflect.Struct:
 		fields := fieldsOf(v.Type())
+		rest := restField(v.Type())
 		d.eachPair(n, path, func(key string, kv *ast.MappingValueNode) {
 			p := join(path, key)
 			i, ok := fields[key]
+			if !ok && rest >= 0 {
+				d.lines[p] = lineOf(kv.Key)
+				d.rest(v.Field(rest), key, kv, p, fields)
+				return
+			}
 			if !ok {
 				d.problem(lineOf(kv.Key), p, "unknown key %q%s", key, suggest(key, fields))
 				return
@@ -258,7 +266,7 @@ func (d *decoder) scalar(n ast.Node, v reflect.Value, path string) {
 		return
 	}
 	line := lineOf(n)
-	if v.Type() == reflect.TypeFor[Duration]() {
+	if v.Type() == reflect.TypeFor[Duration]() || v.Type() == durationType {
 		dur, err := parseDuration(text)
 		if err != nil {
 			d.problem(line, path, "%v", err)

@@ -64,13 +64,6 @@ func Defaults() Config {
 			MaxConcurrent:  64,
 			PerTenant:      8,
 		},
-		MultiWhats: MultiWhats{Reply: "documented"},
-		Wavy:       Wavy{SingleReply: "array"},
-		FlowBot: FlowBot{
-			MaxTokenTTL:            Duration(24 * time.Hour),
-			TokenRequestsPerWindow: 10,
-			TokenWindow:            Duration(15 * time.Minute),
-		},
 	}
 }
 

@@ -42,6 +42,7 @@ func Parse(data []byte, filename string) (*Config, error) {
 	}
 	if len(docs) > 0 {
 		d.resolveAliases(docs[0], map[string]ast.Node{})
+		d.src = &source{file: filename, lookup: d.lookup, aliases: d.aliases}
 		d.decode(docs[0], reflect.ValueOf(&c).Elem(), "")
 	}
 	c.file, c.lines, c.unset = filename, d.lines, d.unset

@@ -188,16 +188,6 @@ func (k *checker) server() {
 	if c.Retry.MaxBackoff > 0 && c.Retry.MaxBackoff < c.Retry.InitialBackoff {
 		k.add("retry.max_backoff", "%s is less than initial_backoff %s", c.Retry.MaxBackoff, c.Retry.InitialBackoff)
 	}
-
-	k.atLeast("flowbot.token_requests_per_window", int64(c.FlowBot.TokenRequestsPerWindow), 1)
-	k.positive("flowbot.token_window", c.FlowBot.TokenWindow)
-	secret := c.FlowBot.JWTSecret
-	for i, t := range c.Tenants {
-		if t.FlowBot != nil && secret == "" {
-			k.add("flowbot.jwt_secret", "is required because tenants[%d] (%q) has flowbot credentials", i, t.ID)
-			break
-		}
-	}
 }
 
 // natsSchemes are the URL schemes a NATS client connects with.
@@ -272,26 +262,8 @@ func (k *checker) breaker(path string, b *Breaker) {
 	k.atLeast(path+".half_open_probes", int64(b.HalfOpenProbes), 1)
 }
 
-// credentials remembers which tenant holds each credential value, so that every
-// credential identifies exactly one tenant.
-type credentials map[string]string // "dialect.key\x00value" -> path of its first holder
-
-func (k *checker) unique(seen credentials, path, kind, value string) {
-	if value == "" {
-		return
-	}
-	key := kind + "\x00" + value
-	if first, ok := seen[key]; ok {
-		// The value itself is a secret, so only its holder is named.
-		k.add(path, "is already used by %s: each credential must identify one tenant", first)
-		return
-	}
-	seen[key] = path
-}
-
 func (k *checker) tenants() {
 	ids := map[string]int{}
-	seen := credentials{}
 	for i, t := range k.c.Tenants {
 		p := "tenants[" + strconv.Itoa(i) + "]"
 		k.uniqueName(ids, p+".id", "tenant", t.ID, "tenants", i)
@@ -328,41 +300,6 @@ func (k *checker) tenants() {
 		}
 		if u := t.Replies.URL; u != "" {
 			k.url(p+".replies.url", u)
-		}
-
-		if t.MessageFlow == nil && t.MultiWhats == nil && t.Wavy == nil && t.FlowBot == nil && t.Native == nil {
-			k.add(p, "has no credentials: give at least one of messageflow, multiwhats, wavy, flowbot, native")
-		}
-		if m := t.MessageFlow; m != nil {
-			k.required(p+".messageflow.uuid", m.UUID)
-			// Clients may send the UUID in either case.
-			k.unique(seen, p+".messageflow.uuid", "messageflow", strings.ToLower(m.UUID))
-		}
-		if m := t.MultiWhats; m != nil {
-			k.required(p+".multiwhats.apikey", m.APIKey)
-			k.unique(seen, p+".multiwhats.apikey", "multiwhats", m.APIKey)
-			k.atLeast(p+".multiwhats.user_id", int64(m.UserID), 0)
-			k.atLeast(p+".multiwhats.account_id", int64(m.AccountID), 0)
-		}
-		if w := t.Wavy; w != nil {
-			k.required(p+".wavy.username", w.Username)
-			k.required(p+".wavy.token", w.Token)
-			k.unique(seen, p+".wavy.username", "wavy", w.Username)
-			if w.TimeZone != "" {
-				k.timeZone(p+".wavy.time_zone", w.TimeZone)
-			}
-		}
-		if f := t.FlowBot; f != nil {
-			k.required(p+".flowbot.client_id", f.ClientID)
-			k.required(p+".flowbot.api_key", f.APIKey)
-			k.unique(seen, p+".flowbot.client_id", "flowbot", f.ClientID)
-			// A lead request is matched to its tenant by the secret its signature verifies with.
-			k.unique(seen, p+".flowbot.hmac_secret", "flowbot.hmac", f.HMACSecret)
-			k.flowBotTenant(p, f, seen)
-		}
-		if n := t.Native; n != nil {
-			k.required(p+".native.token", n.Token)
-			k.unique(seen, p+".native.token", "native", n.Token)
 		}
 	}
 }

@@ -84,7 +84,7 @@ func (s *Server) messageStatus(ctx *fasthttp.RequestCtx) {
 // answers 401 and returns nil.
 func (s *Server) nativeTenant(ctx *fasthttp.RequestCtx) *tenant {
 	tok, _ := native.BearerToken(ctx.Request.Header.Peek("Authorization"))
-	t := s.dir.authenticate(adaptersBearer(tok))
+	t := s.dir.authenticate(native.Dialect, adaptersBearer(tok))
 	if t == nil {
 		s.writeNativeError(ctx, errBadCredentials)
 	}

@@ -5,12 +5,7 @@ import (
 	"strings"
 
 	"switchboard/adapters"
-	"switchboard/adapters/flowbot"
-	"switchboard/adapters/messageflow"
-	"switchboard/adapters/multiwhats"
 	"switchboard/adapters/registry"
-	"switchboard/adapters/wavy"
-	"switchboard/canonical"
 	"switchboard/config"
 )
 
@@ -20,23 +15,14 @@ import (
 // match. `switchboard check` and New
 // both call it, so check rejects exactly what serve would. The error is config.Problems.
 func Check(cfg *config.Config) error {
-	return checkVendors(cfg, registry.Vendors())
+	_, err := checkVendors(cfg, registry.Vendors())
+	return err
 }
 
-func checkVendors(cfg *config.Config, vendors []adapters.Vendor) error {
-	var probs config.Problems
-	add := func(path string, e *canonical.Error) {
-		if e.Field != "" {
-			path += "." + e.Field
-		}
-		probs = append(probs, cfg.Problem(path, "%s", e.Reason))
-	}
-	opts := dialectOptions(cfg)
-	for _, v := range vendors {
-		for _, e := range adapters.CheckOptions(opts[v.Name]) {
-			add(v.Name, e)
-		}
-	}
+// checkVendors is Check with the vendor table given; it also returns the dialect sections
+// as the vendors decoded them, for serving.
+func checkVendors(cfg *config.Config, vendors []adapters.Vendor) (*dialects, error) {
+	d, probs := readDialects(cfg, vendors)
 	var upstream, ingress []string
 	for _, v := range vendors {
 		if v.NewOutbound != nil || v.NewLocal != nil {
@@ -60,7 +46,7 @@ func checkVendors(cfg *config.Config, vendors []adapters.Vendor) error {
 			continue
 		}
 		for _, e := range v.CheckUpstream(adapters.UpstreamConfig{Name: u.Name, URL: u.URL, Credentials: u.Credentials}) {
-			add(p, e)
+			probs = append(probs, fieldProblem(cfg, p, e))
 		}
 		checkReceipts(cfg, &probs, p, &cfg.Upstreams[i], v)
 	}
@@ -78,7 +64,10 @@ func checkVendors(cfg *config.Config, vendors []adapters.Vendor) error {
 			}
 		}
 	}
-	return probs.Err()
+	if err := probs.Err(); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 func oneOf(cfg *config.Config, path, v string, allowed []string) config.Problem {
@@ -99,15 +88,4 @@ func checkURL(cfg *config.Config, probs *config.Problems, path, v string) bool {
 		return false
 	}
 	return true
-}
-
-// dialectOptions translates config's dialect sections into each dialect's options, keyed
-// by dialect name; a dialect without options has no entry.
-func dialectOptions(cfg *config.Config) map[string]adapters.Options {
-	return map[string]adapters.Options{
-		messageflow.Dialect: messageflow.Options{DefaultCountryCode: cfg.MessageFlow.DefaultCountryCode},
-		multiwhats.Dialect:  multiwhats.Options{Reply: cfg.MultiWhats.Reply},
-		wavy.Dialect:        wavy.Options{SingleReply: cfg.Wavy.SingleReply},
-		flowbot.Dialect:     flowbotOptions(cfg),
-	}
 }

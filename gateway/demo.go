@@ -20,7 +20,7 @@ func DemoSecrets(cfg *config.Config) []string {
 	var out []string
 	for _, kv := range []struct{ key, value string }{
 		{"admin_token", cfg.AdminToken},
-		{"flowbot.jwt_secret", cfg.FlowBot.JWTSecret},
+		{"flowbot.jwt_secret", cfg.Dialects["flowbot"].Value("jwt_secret")},
 	} {
 		if kv.value != "" && equalSecret(kv.value, publishedSecrets[kv.key]) {
 			out = append(out, kv.key)

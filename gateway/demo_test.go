@@ -8,8 +8,15 @@ import (
 )
 
 func TestDemoSecrets(t *testing.T) {
-	demo := &config.Config{Listen: "127.0.0.1:8080", AdminToken: "admin-demo-token"}
-	demo.FlowBot.JWTSecret = "demo-jwt-secret-change-me-please"
+	demo, err := config.Parse([]byte(`listen: 127.0.0.1:8080
+admin_token: admin-demo-token
+flowbot: { jwt_secret: demo-jwt-secret-change-me-please }
+upstreams: [{ name: s, dialect: sandbox }]
+routes: [{ name: r, upstreams: [s] }]
+`), "demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := DemoSecrets(demo); strings.Join(got, ",") != "admin_token,flowbot.jwt_secret" {
 		t.Fatalf("DemoSecrets = %v", got)
 	}

@@ -161,7 +161,7 @@ func (s *Server) authenticate(in adapters.Inbound, c *adapters.Call, cred adapte
 		}
 		return nil
 	}
-	return s.dir.authenticate(cred)
+	return s.dir.authenticate(in.Dialect(), cred)
 }
 
 // admit applies a dialect's emulation of its vendor's own limits to a send of c.Account.

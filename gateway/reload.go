@@ -1,15 +1,19 @@
 package gateway
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/fasthttp/router"
+	"github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
 	"switchboard/canonical"
@@ -78,7 +82,7 @@ func (s *Server) Reload() (ReloadResult, error) {
 	rl := &s.reload
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
-	cfg, res, err := s.readConfig(nil)
+	cfg, d, res, err := s.readConfig(nil)
 	if err != nil {
 		s.log.Error("reload refused: the config has problems; the running config is unchanged",
 			"config", rl.path, "problems", res.Problems)
@@ -91,7 +95,7 @@ func (s *Server) Reload() (ReloadResult, error) {
 		s.log.Error("reload refused; the running config is unchanged", "err", err)
 		return res, err
 	}
-	ingress, err := newIngress(cfg, s.vendors, old.ingress)
+	ingress, err := newIngress(d, s.vendors, old.ingress)
 	if err != nil {
 		res.Problems = []string{err.Error()}
 		s.log.Error("reload refused; the running config is unchanged", "err", err)
@@ -110,7 +114,7 @@ func (s *Server) Reload() (ReloadResult, error) {
 	if cert != nil {
 		s.cert.Store(cert)
 	}
-	s.live.Store(newGeneration(s.core, cfg, old, ingress))
+	s.live.Store(newGeneration(s.core, cfg, d, old, ingress))
 	if rl.level != nil {
 		var lv slog.Level
 		if lv.UnmarshalText([]byte(cfg.LogLevel)) == nil {
@@ -129,7 +133,7 @@ func (s *Server) Reload() (ReloadResult, error) {
 func (s *Server) Preview(data []byte) (ReloadResult, error) {
 	s.reload.mu.Lock()
 	defer s.reload.mu.Unlock()
-	cfg, res, err := s.readConfig(data)
+	cfg, _, res, err := s.readConfig(data)
 	if err != nil {
 		return res, err
 	}
@@ -139,10 +143,12 @@ func (s *Server) Preview(data []byte) (ReloadResult, error) {
 
 // readConfig reads and validates the config file (or data), and fills what a reload of it
 // would say: its problems, or its warnings, changed sections and non-live settings (whose
-// running values it takes). Call with reload.mu held.
-func (s *Server) readConfig(data []byte) (*config.Config, ReloadResult, error) {
+// running values it takes), with its dialect sections as the vendors read them. Call with
+// reload.mu held.
+func (s *Server) readConfig(data []byte) (*config.Config, *dialects, ReloadResult, error) {
 	res := ReloadResult{Generation: s.reload.generation}
 	var cfg *config.Config
+	var d *dialects
 	var err error
 	switch {
 	case data != nil:
@@ -153,7 +159,7 @@ func (s *Server) readConfig(data []byte) (*config.Config, ReloadResult, error) {
 		cfg, err = config.Load(s.reload.path)
 	}
 	if err == nil {
-		err = checkVendors(cfg, s.vendors) // the vendors' own checks, as check and serve run them
+		d, err = checkVendors(cfg, s.vendors) // the vendors' own checks, as check and serve run them
 	}
 	if err == nil && !s.reload.insecureDemo {
 		err = CheckDemoSecrets(cfg)
@@ -166,7 +172,7 @@ func (s *Server) readConfig(data []byte) (*config.Config, ReloadResult, error) {
 		} else {
 			res.Problems = []string{err.Error()}
 		}
-		return nil, res, fmt.Errorf("cannot reload: %w", err)
+		return nil, nil, res, fmt.Errorf("cannot reload: %w", err)
 	}
 	running := s.live.Load().cfg
 	res.Changed = changedSections(cfg, running)
@@ -174,23 +180,41 @@ func (s *Server) readConfig(data []byte) (*config.Config, ReloadResult, error) {
 	for _, w := range config.Warnings(cfg) {
 		res.Warnings = append(res.Warnings, w.String())
 	}
-	return cfg, res, nil
+	return cfg, d, res, nil
 }
 
-// changedSections names the top-level keys whose values differ between a and b.
+// changedSections names the top-level keys whose values differ between a and b, each
+// dialect's section by its own key. Values are compared as JSON: a dialect section is the
+// file's text, which compares by what it says (config.Section's MarshalJSON).
 func changedSections(a, b *config.Config) []string {
 	out := []string{}
 	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
 	for i := range va.NumField() {
 		f := va.Type().Field(i)
-		if !f.IsExported() {
+		if !f.IsExported() || f.Name == "Dialects" {
 			continue
 		}
-		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+		if !sameJSON(va.Field(i).Interface(), vb.Field(i).Interface()) {
 			out = append(out, strings.Split(f.Tag.Get("yaml"), ",")[0])
 		}
 	}
+	names := slices.Concat(slices.Collect(maps.Keys(a.Dialects)), slices.Collect(maps.Keys(b.Dialects)))
+	slices.Sort(names)
+	for _, name := range slices.Compact(names) {
+		sa, oka := a.Dialects[name]
+		sb, okb := b.Dialects[name]
+		if oka != okb || !sameJSON(sa, sb) {
+			out = append(out, name)
+		}
+	}
 	return out
+}
+
+// sameJSON says whether a and b render to the same JSON.
+func sameJSON(a, b any) bool {
+	ja, erra := json.Marshal(a)
+	jb, errb := json.Marshal(b)
+	return erra == nil && errb == nil && bytes.Equal(ja, jb)
 }
 
 // keepNotLive gives cfg the running values of what cannot change without a restart and
@@ -219,8 +243,8 @@ func keepNotLive(cfg, running *config.Config) []string {
 // keeps what holds state and did not change: each tenant's ingress limiter. ingress are
 // cfg's dialects, built from the vendor table (newIngress), which hands on the dialects'
 // own state.
-func newGeneration(c *core, cfg *config.Config, old *Server, ingress []ingressDialect) *Server {
-	s := &Server{core: c, cfg: cfg, dir: newDirectory(cfg), ingress: ingress}
+func newGeneration(c *core, cfg *config.Config, d *dialects, old *Server, ingress []ingressDialect) *Server {
+	s := &Server{core: c, cfg: cfg, dir: newDirectory(cfg, d), ingress: ingress}
 	if old != nil {
 		for _, t := range s.dir.tenants {
 			if o := old.dir.byID[t.id]; o != nil && o.limiter != nil && t.limiter != nil &&

@@ -81,10 +81,11 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 
 // newServer is New with the vendor table given.
 func newServer(cfg *config.Config, log *slog.Logger, vendors []adapters.Vendor) (*Server, error) {
-	if err := checkVendors(cfg, vendors); err != nil {
+	d, err := checkVendors(cfg, vendors)
+	if err != nil {
 		return nil, err
 	}
-	ingress, err := newIngress(cfg, vendors, nil)
+	ingress, err := newIngress(d, vendors, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +115,7 @@ func newServer(cfg *config.Config, log *slog.Logger, vendors []adapters.Vendor) 
 		_, err := c.live.Load().OptOutReply(r)
 		return err
 	})
-	s := newGeneration(c, cfg, nil, ingress)
+	s := newGeneration(c, cfg, d, nil, ingress)
 	c.live.Store(s)
 	s.srv = &fasthttp.Server{
 		Handler: s.accessLog(func(ctx *fasthttp.RequestCtx) {

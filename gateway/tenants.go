@@ -3,7 +3,6 @@ package gateway
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -29,23 +28,28 @@ type tenant struct {
 type secretKey [sha256.Size]byte
 
 // directory finds the tenant behind a credential. It is built once and only read after.
+// A credential is looked up only among the credentials tenants have in the dialect that
+// read it: a secret given in one dialect never opens another.
 type directory struct {
-	tenants  []*tenant
-	byUUID   map[secretKey]*tenant // MessageFlow installation UUID
-	byAPIKey map[secretKey]*tenant // MultiWhats apikey
-	byWavy   map[string]*tenant    // Wavy username, then the token
-	byNative map[secretKey]*tenant // native Bearer token
+	tenants []*tenant
+	// bySecret holds credentials without a user name, by the hash of dialect and secret;
+	// byUser those with one (Wavy), by dialect and user name.
+	bySecret map[secretKey]held
+	byUser   map[string]held
 	byID     map[string]*tenant
 }
 
-func newDirectory(cfg *config.Config) *directory {
-	d := &directory{
-		byUUID: map[secretKey]*tenant{}, byAPIKey: map[secretKey]*tenant{}, byWavy: map[string]*tenant{},
-		byNative: map[secretKey]*tenant{}, byID: map[string]*tenant{},
-	}
+// held is a tenant's credential in one dialect.
+type held struct {
+	t    *tenant
+	cred adapters.Credential
+}
+
+func newDirectory(cfg *config.Config, d *dialects) *directory {
+	dir := &directory{bySecret: map[secretKey]held{}, byUser: map[string]held{}, byID: map[string]*tenant{}}
 	for i := range cfg.Tenants {
 		tc := &cfg.Tenants[i]
-		t := &tenant{id: tc.ID, cfg: tc, account: adapters.Account{Tenant: tc.ID, CountryCode: tc.DefaultCountryCode}}
+		t := &tenant{id: tc.ID, cfg: tc, account: d.tenants[i].account}
 		if tc.RatePerSecond > 0 {
 			// config fills burst (its default is one second's worth) and validates it.
 			t.limiter = rate.NewLimiter(rate.Limit(tc.RatePerSecond), tc.Burst)
@@ -56,72 +60,62 @@ func newDirectory(cfg *config.Config) *directory {
 				t.window.Hours = append(t.window.Hours, hr)
 			}
 		}
-		if c := tc.MessageFlow; c != nil && c.UUID != "" {
-			d.byUUID[hashSecret(strings.ToLower(c.UUID))] = t
+		for dialect, creds := range d.tenants[i].creds {
+			cred, ok := creds.Credential()
+			switch {
+			case !ok || cred.Secret == "":
+			case cred.User != "":
+				dir.byUser[dialect+"\x00"+cred.User] = held{t, cred}
+			default:
+				dir.bySecret[hashSecret(dialect, cred.Secret)] = held{t, cred}
+			}
 		}
-		if c := tc.MultiWhats; c != nil && c.APIKey != "" {
-			d.byAPIKey[hashSecret(c.APIKey)] = t
-			t.account.UserID, t.account.AccountID = c.UserID, c.AccountID
-		}
-		if c := tc.Wavy; c != nil && c.Username != "" {
-			d.byWavy[c.Username] = t
-			t.account.TimeZone = c.TimeZone
-		}
-		if c := tc.FlowBot; c != nil && c.ClientID != "" {
-			t.account.ClientID, t.account.ClientNumber = c.ClientID, c.ClientNumber
-		}
-		if c := tc.Native; c != nil && c.Token != "" {
-			d.byNative[hashSecret(c.Token)] = t
-		}
-		d.byID[t.id] = t
-		d.tenants = append(d.tenants, t)
+		dir.byID[t.id] = t
+		dir.tenants = append(dir.tenants, t)
 	}
-	return d
+	return dir
 }
 
-func hashSecret(s string) secretKey { return sha256.Sum256([]byte(s)) }
+func hashSecret(dialect, secret string) secretKey {
+	h := sha256.New()
+	h.Write([]byte(dialect))
+	h.Write([]byte{0})
+	h.Write([]byte(secret))
+	var k secretKey
+	h.Sum(k[:0])
+	return k
+}
 
 func equalSecret(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
 var errBadCredentials = &canonical.Error{Code: canonical.ErrUnauthorized, Reason: "invalid credentials"}
 
-// byHashed looks a secret up by its hash and confirms it in constant time.
-func byHashed(m map[secretKey]*tenant, secret string, get func(*tenant) string) *tenant {
-	if secret == "" {
-		return nil
-	}
-	t := m[hashSecret(secret)]
-	if t == nil || !equalSecret(get(t), secret) {
-		return nil
-	}
-	return t
-}
+// unknownUser is compared against for a user name no tenant has, so that timing does not
+// tell which user names exist.
+const unknownUser = "\x00unknown-user"
 
-// authenticate returns the tenant a credential belongs to. Dialects that check their own
-// credentials (adapters.Guard: FlowBot) are not asked here.
-func (d *directory) authenticate(cred adapters.Credential) *tenant {
-	switch cred.Scheme {
-	case adapters.SchemeUUID:
-		// A UUID is the same in either case (config validation agrees).
-		return byHashed(d.byUUID, strings.ToLower(cred.Secret), func(t *tenant) string { return strings.ToLower(t.cfg.MessageFlow.UUID) })
-	case adapters.SchemeAPIKey:
-		return byHashed(d.byAPIKey, cred.Secret, func(t *tenant) string { return t.cfg.MultiWhats.APIKey })
-	case adapters.SchemeUser:
-		t := d.byWavy[cred.User]
-		// Compare against something even for an unknown user, so timing does not tell
-		// which usernames exist.
-		want := "\x00unknown-user"
-		if t != nil {
-			want = t.cfg.Wavy.Token
+// authenticate returns the tenant whose credential in dialect is cred. Dialects that check
+// their own credentials (adapters.Guard: FlowBot) are not asked here.
+func (d *directory) authenticate(dialect string, cred adapters.Credential) *tenant {
+	if cred.Scheme == adapters.SchemeNone || cred.Secret == "" {
+		return nil
+	}
+	if cred.User != "" {
+		h, ok := d.byUser[dialect+"\x00"+cred.User]
+		want := unknownUser
+		if ok {
+			want = h.cred.Secret
 		}
-		if !equalSecret(want, cred.Secret) || t == nil {
+		if !equalSecret(want, cred.Secret) || !ok || h.cred.Scheme != cred.Scheme {
 			return nil
 		}
-		return t
-	case adapters.SchemeBearer:
-		return byHashed(d.byNative, cred.Secret, func(t *tenant) string { return t.cfg.Native.Token })
+		return h.t
 	}
-	return nil
+	h, ok := d.bySecret[hashSecret(dialect, cred.Secret)]
+	if !ok || !equalSecret(h.cred.Secret, cred.Secret) || h.cred.Scheme != cred.Scheme {
+		return nil
+	}
+	return h.t
 }
 
 // allow applies the tenant's ingress rate.

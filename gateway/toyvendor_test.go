@@ -21,7 +21,8 @@ import (
 	"switchboard/config"
 )
 
-// The toy vendor is everything a new vendor needs: an Inbound that clients speak, an
+// The toy vendor is everything a new vendor needs: an Inbound that clients speak, its
+// options (the toy: section of the file) and tenants' credentials (tenants[].toy), an
 // Outbound to forward to, a credential schema and the paths whose errors take its shape.
 // TestToyVendor appends its row to a copy of the table and nothing else: if any part of the
 // gateway still listed vendors of its own, the toy would not be served end to end.
@@ -33,7 +34,9 @@ func toyVendor() adapters.Vendor {
 		Name:        toyDialect,
 		Ingress:     true,
 		ErrorPaths:  []string{"/toy/"},
-		NewInbound:  adapters.InboundOf(func(adapters.NoOptions) *toyInbound { return &toyInbound{} }),
+		NewInbound:  adapters.InboundOf(func(o toyOptions) *toyInbound { return &toyInbound{answerKey: o.AnswerKey} }),
+		Options:     adapters.OptionsOf(toyOptions{AnswerKey: "toy_id"}),
+		Tenant:      adapters.TenantOf[toyTenant](),
 		Credentials: adapters.CredentialSchema{Required: []string{"key"}},
 		NewOutbound: func(cfg adapters.UpstreamConfig) (adapters.Outbound, error) {
 			return &toyOutbound{url: cfg.URL, key: cfg.Credentials["key"]}, nil
@@ -41,7 +44,41 @@ func toyVendor() adapters.Vendor {
 	}
 }
 
-type toyInbound struct{}
+// toyOptions are the toy: section: the key its answers name the message id by.
+type toyOptions struct {
+	AnswerKey string `yaml:"answer_key"`
+}
+
+func (o toyOptions) Validate() error {
+	if o.AnswerKey == "" {
+		return canonical.Invalid("answer_key", "is required")
+	}
+	return nil
+}
+
+// toyTenant is a tenant's toy credential: a Bearer token.
+type toyTenant struct {
+	Token string `yaml:"token"`
+}
+
+func (t *toyTenant) Validate() error {
+	if t.Token == "" {
+		return canonical.Invalid("token", "is required")
+	}
+	return nil
+}
+
+func (t *toyTenant) Credential() (adapters.Credential, bool) {
+	return adapters.Credential{Scheme: adapters.SchemeBearer, Secret: t.Token}, true
+}
+
+func (t *toyTenant) Unique() []adapters.Unique {
+	return []adapters.Unique{{Kind: "token", Field: "token", Value: t.Token}}
+}
+
+func (t *toyTenant) Fill(*adapters.Account) {}
+
+type toyInbound struct{ answerKey string }
 
 func (*toyInbound) Dialect() string { return toyDialect }
 
@@ -67,8 +104,8 @@ func (*toyInbound) Decode(c *adapters.Call, b *adapters.Batch) error {
 	return nil
 }
 
-func (*toyInbound) Accepted(c *adapters.Call, b *adapters.Batch, dst []byte) (int, []byte) {
-	return 202, append(append(append(dst, `{"toy_id":"`...), b.Messages[0].ID...), `"}`...)
+func (in *toyInbound) Accepted(c *adapters.Call, b *adapters.Batch, dst []byte) (int, []byte) {
+	return 202, append(append(append(dst, `{"`+in.answerKey+`":"`...), b.Messages[0].ID...), `"}`...)
 }
 
 func (*toyInbound) Error(c *adapters.Call, e *canonical.Error, dst []byte) (int, []byte) {
@@ -131,8 +168,10 @@ func TestToyVendor(t *testing.T) {
 	defer sinkSrv.Shutdown()
 
 	src := `data_dir: "` + t.TempDir() + `"
+toy: { answer_key: toy_ref }
 tenants:
-  - { id: t1, native: { token: tok1 } }
+  - { id: t1, toy: { token: tok1 } }
+  - { id: t2, native: { token: native-tok } }
 upstreams:
   - name: toyup
     dialect: toy
@@ -153,14 +192,26 @@ routes:
 	if err == nil || !strings.Contains(err.Error(), "upstreams[0].dialect") || !strings.Contains(err.Error(), "routes[0].match.dialects[0]") {
 		t.Fatalf("Check without the toy's row = %v", err)
 	}
+	if !strings.Contains(err.Error(), `tenants[0].toy: unknown key "toy"`) || !strings.Contains(err.Error(), `toy: unknown key "toy"`) {
+		t.Fatalf("Check without the toy's row does not refuse its sections: %v", err)
+	}
 	vendors := append(registry.Vendors(), toyVendor())
-	if err := checkVendors(cfg, vendors); err != nil {
+	if _, err := checkVendors(cfg, vendors); err != nil {
 		t.Fatalf("Check with the toy's row: %v", err)
 	}
 	bad := *cfg
 	bad.Upstreams = []config.Upstream{{Name: "toyup", Dialect: toyDialect, URL: cfg.Upstreams[0].URL}}
-	if err := checkVendors(&bad, vendors); err == nil || !strings.Contains(err.Error(), "upstreams[0].credentials.key") {
+	if _, err := checkVendors(&bad, vendors); err == nil || !strings.Contains(err.Error(), "upstreams[0].credentials.key") {
 		t.Fatalf("the toy's credential schema is not checked: %v", err)
+	}
+	badSections, err := config.Parse([]byte(strings.Replace(strings.Replace(src, "answer_key: toy_ref", "answer_key: ''", 1),
+		"toy: { token: tok1 }", "toy: { tokn: tok1 }", 1)), "toy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = checkVendors(badSections, vendors)
+	if err == nil || !strings.Contains(err.Error(), "toy.answer_key: is required") || !strings.Contains(err.Error(), `tenants[0].toy.tokn: unknown key "tokn"`) {
+		t.Fatalf("the toy's own checks of its sections are not run: %v", err)
 	}
 
 	srv, err := newServer(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), vendors)
@@ -181,12 +232,16 @@ routes:
 	base := "http://" + ln.Addr().String()
 
 	status, body := toyPost(t, base+"/toy/v1/send", "tok1", `{"to":"+972501234567","say":"hello toy"}`)
-	if status != 202 || !strings.HasPrefix(body, `{"toy_id":"`) {
+	if status != 202 || !strings.HasPrefix(body, `{"toy_ref":"`) {
 		t.Fatalf("send: %d %s", status, body)
 	}
 	status, body = toyPost(t, base+"/toy/v1/send", "wrong", `{"to":"+972501234567","say":"x"}`)
 	if status != 401 || !strings.HasPrefix(body, `{"toy_error":`) {
 		t.Errorf("bad token: %d %s, want 401 in the toy's shape", status, body)
+	}
+	// A tenant's credential in one dialect opens no other, even of the same scheme.
+	if status, body = toyPost(t, base+"/toy/v1/send", "native-tok", `{"to":"+972501234567","say":"x"}`); status != 401 {
+		t.Errorf("another dialect's token: %d %s, want 401", status, body)
 	}
 	status, body = toyPost(t, base+"/toy/v1/nowhere", "tok1", `{}`)
 	if status != 404 || !strings.HasPrefix(body, `{"toy_error":`) {

@@ -8,7 +8,6 @@ import (
 
 	"switchboard/adapters"
 	"switchboard/canonical"
-	"switchboard/config"
 	"switchboard/gateway/queue"
 )
 
@@ -18,16 +17,16 @@ type ingressDialect struct {
 	in   adapters.Inbound
 }
 
-// newIngress builds every ingress dialect of the table with its options from config. A
-// dialect that holds state (an adapters.Heir) inherits it from the one in old it replaces.
-func newIngress(cfg *config.Config, vendors []adapters.Vendor, old []ingressDialect) ([]ingressDialect, error) {
-	opts := dialectOptions(cfg)
+// newIngress builds every ingress dialect of the table with its options as its vendor read
+// them from config (d). A dialect that holds state (an adapters.Heir) inherits it from the
+// one in old it replaces.
+func newIngress(d *dialects, vendors []adapters.Vendor, old []ingressDialect) ([]ingressDialect, error) {
 	var out []ingressDialect
 	for _, v := range vendors {
 		if !v.Ingress || v.NewInbound == nil {
 			continue
 		}
-		in, err := v.NewInbound(opts[v.Name])
+		in, err := v.NewInbound(d.options[v.Name])
 		if err != nil {
 			return nil, fmt.Errorf("cannot build dialect %s: %w", v.Name, err)
 		}

@@ -42,11 +42,14 @@ type Client struct {
 
 // Flow is a flow that accepts one legacy per-flow credential.
 type Flow struct {
-	ID string
-	// Mode is ModeAPIKey, ModeBasic or ModeBearer.
-	Mode     string
-	Username string
-	Secret   string
+	// ID is the flow's id, as requests name it.
+	ID string `yaml:"id"`
+	// Mode is ModeAPIKey (the X-API-Key header), ModeBasic (HTTP Basic with Username and
+	// Secret as the password) or ModeBearer (a fixed verify token, Authorization: Bearer).
+	Mode     string `yaml:"auth"`
+	Username string `yaml:"username"`
+	// Secret is the API key, the Basic password or the verify token.
+	Secret string `yaml:"secret"`
 }
 
 // authority finds the client behind a credential. It is built once and only read after.

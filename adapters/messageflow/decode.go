@@ -43,7 +43,7 @@ func (in *Inbound) Decode(c *adapters.Call, b *adapters.Batch) error {
 	}
 	f.UUID = strings.TrimSpace(f.UUID)
 	if f.UUID != "" {
-		b.Cred = adapters.Credential{Scheme: adapters.SchemeUUID, Secret: f.UUID}
+		b.Cred = adapters.Credential{Scheme: adapters.SchemeUUID, Secret: foldUUID(f.UUID)}
 	}
 	if err != nil {
 		return err

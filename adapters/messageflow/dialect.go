@@ -17,8 +17,6 @@
 package messageflow
 
 import (
-	"strings"
-
 	"github.com/valyala/fasthttp"
 
 	"switchboard/adapters"
@@ -37,7 +35,7 @@ type Options struct {
 	// DefaultCountryCode completes a local ToMobileNumber or FromMobileNumber ("05xxxxxxxx")
 	// when the request has no ToCountryCode and the tenant has no country code of its own.
 	// Empty means "972" (Israel).
-	DefaultCountryCode string
+	DefaultCountryCode string `yaml:"default_country_code"`
 }
 
 // Inbound decodes MessageFlow requests and renders MessageFlow answers.
@@ -74,7 +72,7 @@ func (in *Inbound) Credential(c *adapters.Call) (adapters.Credential, bool) {
 	}
 	var f fields
 	readArgs(c.Req.URI().QueryArgs(), &f)
-	uuid := strings.TrimSpace(f.UUID)
+	uuid := foldUUID(f.UUID)
 	if uuid == "" {
 		return adapters.Credential{}, false
 	}

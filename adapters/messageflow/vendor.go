@@ -14,6 +14,8 @@ func Vendor() adapters.Vendor {
 		Ingress:     true,
 		ErrorPaths:  []string{"/add_message", "/webhook/"},
 		NewInbound:  adapters.InboundOf(New),
+		Options:     adapters.OptionsOf(Options{}),
+		Tenant:      adapters.TenantOf[Tenant](),
 		Credentials: adapters.CredentialSchema{Required: []string{"uuid"}, Optional: []string{"receipt_token"}},
 		NewOutbound: NewOutbound,
 	}

@@ -35,7 +35,7 @@ const (
 // Options are the dialect's config switches (config key multiwhats).
 type Options struct {
 	// Reply is ReplyDocumented (the default, also when empty) or ReplyActual.
-	Reply string
+	Reply string `yaml:"reply"`
 }
 
 // Inbound is the MultiWhats dialect as clients speak it. It is safe for concurrent use.

@@ -12,6 +12,8 @@ func Vendor() adapters.Vendor {
 		Ingress:     true,
 		ErrorPaths:  []string{"/api/v1/"},
 		NewInbound:  adapters.InboundOf(New),
+		Options:     adapters.OptionsOf(Options{Reply: ReplyDocumented}),
+		Tenant:      adapters.TenantOf[Tenant](),
 		Credentials: adapters.CredentialSchema{Required: []string{"apikey"}, Optional: []string{"from", "receipt_token"}},
 		NewOutbound: NewOutbound,
 	}

@@ -9,5 +9,6 @@ func Vendor() adapters.Vendor {
 		Name:       Dialect,
 		Ingress:    true,
 		NewInbound: adapters.InboundOf(func(adapters.NoOptions) *Inbound { return New() }),
+		Tenant:     adapters.TenantOf[Tenant](),
 	}
 }

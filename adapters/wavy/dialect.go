@@ -44,7 +44,7 @@ type Options struct {
 	// SingleReply shapes the answer to a single send: "array" (default) answers the
 	// documented [{"id","correlationId"}]; "object" answers {"id","correlationId"} as the
 	// live API does and as several client libraries expect.
-	SingleReply string
+	SingleReply string `yaml:"single_reply"`
 }
 
 // Validate reports an unknown SingleReply.

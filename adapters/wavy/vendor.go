@@ -9,6 +9,8 @@ func Vendor() adapters.Vendor {
 		Ingress:       true,
 		ErrorPaths:    []string{"/v1/"},
 		NewInbound:    adapters.InboundOf(New),
+		Options:       adapters.OptionsOf(Options{SingleReply: "array"}),
+		Tenant:        adapters.TenantOf[Tenant](),
 		Credentials:   adapters.CredentialSchema{Required: []string{"username", "token"}, Optional: []string{"receipt_token"}},
 		NewOutbound:   NewOutbound,
 		ParseReceipts: ParseReceipts,

@@ -3,6 +3,7 @@
 package badgerfs
 
 import (
+	"encoding/binary"
 	"errors"
 
 	"golang.org/x/sys/unix"
@@ -41,9 +42,14 @@ func newDirWatch(dir string) *dirWatch {
 	return w
 }
 
+// dirWatchLost are the events after which the watch no longer says everything: the queue
+// overflowed, or the directory itself went (the kernel then drops the watch).
+const dirWatchLost = unix.IN_Q_OVERFLOW | unix.IN_IGNORED | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_UNMOUNT
+
 // changed drains the events queued since the last call and reports whether there were
 // any. It is called before the syncer looks at the directory, so an event queued while it
-// looks is seen by the next Sync. An overflowed queue or an error counts as a change.
+// looks is seen by the next Sync. An error counts as a change; after an event that says
+// the watch is no longer complete, every call reports a change.
 func (w *dirWatch) changed() bool {
 	if w.fd < 0 {
 		return true
@@ -59,6 +65,14 @@ func (w *dirWatch) changed() bool {
 			return any || !errors.Is(err, unix.EAGAIN)
 		}
 		any = true
+		// Each event: wd int32, mask uint32, cookie uint32, len uint32, then len bytes of name.
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			if binary.NativeEndian.Uint32(w.buf[off+4:])&dirWatchLost != 0 {
+				w.close()
+				return true
+			}
+			off += unix.SizeofInotifyEvent + int(binary.NativeEndian.Uint32(w.buf[off+12:]))
+		}
 	}
 }
 

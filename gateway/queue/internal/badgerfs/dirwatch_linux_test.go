@@ -43,3 +43,28 @@ func TestSyncerLooksOnlyAfterAChange(t *testing.T) {
 		t.Fatalf("sync after nothing: %v, looked %d times", err, s.looked-base)
 	}
 }
+
+// TestDirWatchGivesUpWhenTheDirectoryGoes: once the watched directory is removed, the kernel
+// drops the watch, and the watch reports a change at every call from then on.
+func TestDirWatchGivesUpWhenTheDirectoryGoes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "q")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w := newDirWatch(dir)
+	t.Cleanup(w.close)
+	if w.fd < 0 {
+		t.Skip("inotify is not available here")
+	}
+	if w.changed() {
+		t.Fatal("a change reported before anything changed")
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if !w.changed() {
+			t.Fatalf("call %d after the directory went: no change reported", i)
+		}
+	}
+}

@@ -31,6 +31,9 @@ type Syncer struct {
 	// that looked for new and removed files because it had (for tests).
 	watch  *dirWatch
 	looked int
+	// relook makes the next Sync look whatever the watch says: this one failed, perhaps
+	// halfway through following Badger.
+	relook bool
 	// between, when set (tests), runs after the value log's sync and before the WAL's.
 	between func()
 }
@@ -99,10 +102,16 @@ func (s *Syncer) Sync() (rotated int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	moved := false
-	look := s.watch.changed()
+	look := s.watch.changed() || s.relook
 	if look {
 		s.looked++
 	}
+	s.relook = false
+	defer func() {
+		if err != nil {
+			s.relook = true
+		}
+	}()
 	for i := range s.kind {
 		k := &s.kind[i]
 		for look {

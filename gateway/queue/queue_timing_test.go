@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -78,20 +79,35 @@ func BenchmarkEnqueueLeaseFinish(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	start, cpu0, entries0 := time.Now(), processCPU(), entriesTotal.Get()
+	var (
+		mu    sync.Mutex
+		waits []time.Duration // of every Enqueue: an accept's time in the queue
+	)
 	b.RunParallel(func(pb *testing.PB) {
 		items := make([]Item, 1)
+		var mine []time.Duration
 		for pb.Next() {
 			items[0] = Item{Msg: benchMsg()}
+			t := time.Now()
 			if _, err := q.Enqueue(context.Background(), items); err != nil {
 				b.Error(err)
 				return
 			}
+			mine = append(mine, time.Since(t))
 		}
+		mu.Lock()
+		waits = append(waits, mine...)
+		mu.Unlock()
 	})
 	workers.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msg/s")
 	b.ReportMetric(float64(processCPU()-cpu0)/1e3/float64(b.N), "cpu-µs/msg")
 	b.ReportMetric(float64(entriesTotal.Get()-entries0)/float64(b.N), "entries/msg")
+	if len(waits) > 0 {
+		slices.Sort(waits)
+		b.ReportMetric(float64(waits[len(waits)/2].Microseconds())/1e3, "enq-p50-ms")
+		b.ReportMetric(float64(waits[len(waits)*99/100].Microseconds())/1e3, "enq-p99-ms")
+	}
 }
 
 // processCPU is the CPU time the process has used (user and system), in nanoseconds: the

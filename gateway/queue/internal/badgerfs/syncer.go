@@ -27,6 +27,13 @@ type Syncer struct {
 	dir  string
 	log  *slog.Logger
 	kind [2]logKind // by Log
+	// watch says whether the directory changed since the last Sync; looked counts the Syncs
+	// that looked for new and removed files because it had (for tests).
+	watch  *dirWatch
+	looked int
+	// relook makes the next Sync look whatever the watch says: this one failed, perhaps
+	// halfway through following Badger.
+	relook bool
 	// between, when set (tests), runs after the value log's sync and before the WAL's.
 	between func()
 }
@@ -41,7 +48,7 @@ type logKind struct {
 
 // NewSyncer opens the newest log files in Badger's directory dir, which Badger has opened.
 func NewSyncer(dir string, log *slog.Logger) (*Syncer, error) {
-	s := &Syncer{dir: dir, log: log, kind: [2]logKind{
+	s := &Syncer{dir: dir, log: log, watch: newDirWatch(dir), kind: [2]logKind{
 		ValueLog: {ext: vlogExt, format: vlogFormat},
 		WAL:      {ext: walExt, format: walFormat},
 	}}
@@ -89,13 +96,25 @@ func (s *Syncer) scan(k *logKind) error {
 
 // Sync makes everything Badger has written to its logs so far durable, the value log before
 // the WAL. It returns how many files Badger had left behind since the last Sync (synced now).
+// It looks for files Badger moved on to or removed only when the directory changed since the
+// last Sync (dirWatch): otherwise the files it has open are still the newest.
 func (s *Syncer) Sync() (rotated int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	moved := false
+	look := s.watch.changed() || s.relook
+	if look {
+		s.looked++
+	}
+	s.relook = false
+	defer func() {
+		if err != nil {
+			s.relook = true
+		}
+	}()
 	for i := range s.kind {
 		k := &s.kind[i]
-		for {
+		for look {
 			next := s.path(k, k.cur+1)
 			if _, err := os.Stat(next); err != nil {
 				if k.gone(s) {
@@ -162,6 +181,7 @@ func (s *Syncer) Close() {
 	for i := range s.kind {
 		s.kind[i].close()
 	}
+	s.watch.close()
 }
 
 // Current is the path of log's newest file and its number, for tests.

@@ -28,8 +28,8 @@ func observedSend(level slog.Level, log *bytes.Buffer) (fasthttp.RequestHandler,
 }
 
 // TestObservedSendAllocatesNothing: below info, counting and timing a send and noting its
-// tenant allocate nothing once the tenant's counter exists; at info the access line still
-// names the dialect and the tenant.
+// tenant allocate nothing once the tenant's counter exists, and the counter counts each send;
+// at info the access line still names the dialect and the tenant.
 func TestObservedSendAllocatesNothing(t *testing.T) {
 	var out bytes.Buffer
 	h, ctx := observedSend(slog.LevelWarn, &out)
@@ -39,6 +39,14 @@ func TestObservedSendAllocatesNothing(t *testing.T) {
 	}
 	if out.Len() != 0 {
 		t.Errorf("logged below info: %s", out.String())
+	}
+	counter := tenantMessages("observe-tenant", native.Dialect)
+	before := counter.Get()
+	for range 3 {
+		h(ctx)
+	}
+	if got := counter.Get() - before; got != 3 {
+		t.Errorf("the tenant's accepted-messages counter rose by %d for 3 sends, want 3", got)
 	}
 
 	h, ctx = observedSend(slog.LevelInfo, &out)

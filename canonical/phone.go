@@ -65,17 +65,7 @@ func international(digits []byte) phonenumbers.ValidationResult {
 		if r := phonenumbers.GetRegionCodeForCountryCode(cc); r == "" || r == "ZZ" {
 			continue
 		}
-		nsn, err := strconv.ParseUint(string(digits[n:]), 10, 64)
-		if err != nil {
-			return phonenumbers.TOO_LONG
-		}
-		cc32 := int32(cc)
-		num := &phonenumbers.PhoneNumber{CountryCode: &cc32, NationalNumber: &nsn}
-		if zeros := int32(len(digits[n:]) - len(strings.TrimLeft(string(digits[n:]), "0"))); zeros > 0 {
-			lead := true
-			num.ItalianLeadingZero, num.NumberOfLeadingZeros = &lead, &zeros
-		}
-		return phonenumbers.IsPossibleNumberWithReason(num)
+		return possibleNumber(cc, digits[n:]) // phonelen.go
 	}
 	return phonenumbers.INVALID_COUNTRY_CODE
 }

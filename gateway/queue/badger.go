@@ -269,7 +269,7 @@ func badgerOptions(opts Options) badger.Options {
 	o := badger.DefaultOptions(opts.Dir)
 	o.TableSizeMultiplier = 1 // no With method for it
 	return o.
-		WithSyncWrites(false). // the committer syncs once per group
+		WithSyncWrites(opts.Durability == DurabilityAlways). // see syncWrites.go
 		WithNumVersionsToKeep(1).
 		WithDetectConflicts(false). // one writer: the committer
 		WithMetricsEnabled(false).

@@ -12,7 +12,8 @@ import (
 )
 
 // TestRotatedFilesAreSynced writes enough for Badger to move on to new memtable WALs and
-// value-log files, and checks that the syncer saw it happen and synced the files left behind.
+// value-log files, and checks that the syncer saw it happen, for the directory's sync (with
+// DurabilityAlways Badger has synced the files left behind itself).
 func TestRotatedFilesAreSynced(t *testing.T) {
 	q := openQueue(t, t.TempDir(), nil, func(o *Options) {
 		o.MemoryMB = 1               // the smallest memtable, 4 MB

@@ -21,6 +21,9 @@ import (
 // the same range fdatasync in the kernel. (db.Sync also holds Badger's DB lock, which every
 // write takes, through the WAL's msync.)
 //
+// With Badger's SyncWrites the files' data is synced by Badger and the syncer keeps only the
+// directory's part (NamesOnly).
+//
 // TestRotatedFilesAreSynced (in the queue) fails if Badger's file names change.
 type Syncer struct {
 	mu   sync.Mutex
@@ -206,7 +209,8 @@ func (s *Syncer) Current(log Log) (path string, n int) {
 	return s.path(k, k.cur), k.cur
 }
 
-// Synced is how many of log's files Badger left behind and the syncer synced, for tests.
+// Synced is how many of log's files Badger left behind and the syncer followed (and synced,
+// unless NamesOnly), for tests.
 func (s *Syncer) Synced(log Log) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -29,34 +29,43 @@ func BenchmarkLeaseRetry(b *testing.B) {
 	if _, err := q.Enqueue(context.Background(), items); err != nil {
 		b.Fatal(err)
 	}
-	var retried atomic.Int64
-	target := int64(b.N)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	b.ReportAllocs()
 	b.ResetTimer()
 	start, cpu0 := time.Now(), processCPU()
-	var workers sync.WaitGroup
+	workers := leaseWorkers(b, q, func(m *canonical.Message) error {
+		return q.Retry(m, time.Time{}, canonical.Change{Reason: "upstream unavailable"})
+	})
+	workers.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "retry/s")
+	b.ReportMetric(float64(processCPU()-cpu0)/1e3/float64(b.N), "cpu-µs/retry")
+}
+
+// leaseWorkers starts the benchmark's workers: each leases batches of 8 and passes every
+// message to end, until b.N messages have been ended.
+func leaseWorkers(b *testing.B, q *Badger, end func(*canonical.Message) error) *sync.WaitGroup {
+	var ended atomic.Int64
+	target := int64(b.N)
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	workers := new(sync.WaitGroup)
 	for range enqueuers {
 		workers.Go(func() {
-			for retried.Load() < target {
+			for ended.Load() < target {
 				ms, err := q.Lease(ctx, 8)
 				if err != nil {
 					return
 				}
 				for _, m := range ms {
-					if err := q.Retry(m, time.Time{}, canonical.Change{Reason: "upstream unavailable"}); err != nil {
+					if err := end(m); err != nil {
 						b.Error(err)
 						return
 					}
-					if retried.Add(1) == target {
+					if ended.Add(1) == target {
 						cancel()
 					}
 				}
 			}
 		})
 	}
-	workers.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "retry/s")
-	b.ReportMetric(float64(processCPU()-cpu0)/1e3/float64(b.N), "cpu-µs/retry")
+	return workers
 }

@@ -64,8 +64,9 @@ import (
 type Durability string
 
 const (
-	// DurabilityAlways returns from Enqueue (and Replay) once the messages are fsync'd,
-	// one sync serving every caller of a group commit (the default). See committer.go.
+	// DurabilityAlways returns from Enqueue (and Replay, Finish, Retry ...) once the writes
+	// are fsync'd, one sync serving every caller of a group commit (the default). See
+	// committer.go and powercut.go.
 	DurabilityAlways Durability = "always"
 	// DurabilityInterval syncs every SyncInterval: faster, may lose the last interval's
 	// acknowledged messages on power loss (not on a crash of the process).
@@ -154,6 +155,9 @@ type Badger struct {
 	run feedRun // the change-feed entries gathered for one Badger entry (feedrun.go)
 	// gathered, set by tests only, counts the requests the committer has taken into groups.
 	gathered *atomic.Int64
+	// committed, set by tests only, runs on the committer after each group's commit, before
+	// anything else syncs.
+	committed func()
 
 	changesMu sync.Mutex // one Changes call at a time moves the cursors
 
@@ -166,9 +170,8 @@ type Badger struct {
 	writeMu   sync.Mutex   // held while writing to Badger's logs or syncing them; see syncAll
 	closeMu   sync.RWMutex // held for reading to submit to reqs or read storage (enter); Close takes it
 	closed    atomic.Bool
-	closing   chan struct{}   // closed by Close: wakes Lease waiters and housekeeping
-	syncs     chan []*request // committed groups waiting for a sync (DurabilityAlways)
-	stopped   chan struct{}   // closed when the committer and syncer have drained and returned
+	closing   chan struct{} // closed by Close: wakes Lease waiters and housekeeping
+	stopped   chan struct{} // closed when the committer has drained and returned
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
@@ -234,13 +237,15 @@ func Open(opts Options) (*Badger, error) {
 		now:        opts.Now,
 		reqs:       make(chan *request, maxGroupItems),
 		closing:    make(chan struct{}),
-		syncs:      make(chan []*request, syncBacklog),
 		stopped:    make(chan struct{}),
 		feedNotify: make(chan struct{}, 1),
 	}
 	if q.logs, err = badgerfs.NewSyncer(opts.Dir, opts.Logger); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
+	}
+	if bo.SyncWrites {
+		q.logs.NamesOnly()
 	}
 	q.sched.init()
 	start := time.Now()
@@ -254,7 +259,6 @@ func Open(opts Options) (*Badger, error) {
 		"dead", st.Dead, "took", time.Since(start).Round(time.Millisecond))
 
 	go q.commitLoop()
-	go q.syncLoop()
 	q.wg.Add(1)
 	go q.housekeeping()
 	current.Store(q)
@@ -269,7 +273,7 @@ func badgerOptions(opts Options) badger.Options {
 	o := badger.DefaultOptions(opts.Dir)
 	o.TableSizeMultiplier = 1 // no With method for it
 	return o.
-		WithSyncWrites(false). // the committer syncs once per group
+		WithSyncWrites(syncWrites(opts.Durability)). // see powercut.go
 		WithNumVersionsToKeep(1).
 		WithDetectConflicts(false). // one writer: the committer
 		WithMetricsEnabled(false).
@@ -466,8 +470,10 @@ func (q *Badger) housekeeping() {
 // it did. GC moves the values it keeps to the current value-log file and their pointers to
 // the memtable WAL through Badger's own writes, then removes the old file; it runs outside
 // writeMu, since a rewrite can take most of a second and commits would wait for all of it.
-// A sync during GC may therefore take the WAL's new pointers without their values, until the
-// sync right after it, which is all a power loss in the middle of a GC could undo.
+// With DurabilityAlways Badger syncs those writes before it removes the old file (SyncWrites,
+// powercut.go), and the syncAll after makes the names of the files it created durable. With
+// DurabilityInterval a power cut in the middle of a GC can undo what the last sync did not
+// cover, as for any write of that mode.
 func (q *Badger) collectGarbage() bool {
 	if err := q.db.RunValueLogGC(gcDiscardRatio); err != nil {
 		if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
@@ -482,14 +488,15 @@ func (q *Badger) collectGarbage() bool {
 	return true
 }
 
-// syncAll makes everything committed so far durable: the value log, then the memtable WAL.
+// syncAll makes everything committed so far durable: the value log, then the memtable WAL
+// (DurabilityInterval); with DurabilityAlways Badger has synced both in each commit and only
+// the directory is left, when Badger created or removed a file (badgerfs NamesOnly).
 //
 // It holds writeMu, which every write to Badger's logs also holds (the committer's commits,
 // the consumers' state; not value-log GC, see collectGarbage), so the two files are synced
 // with nothing written between or during: the WAL on disk then never holds a pointer into
 // value-log bytes that are not on disk too, which a write landing between the two syncs could
-// leave after a power loss. The committer gathers the next group meanwhile, and commits it
-// once the sync is done.
+// leave after a power loss.
 func (q *Badger) syncAll() error {
 	q.writeMu.Lock()
 	defer q.writeMu.Unlock()

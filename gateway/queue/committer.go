@@ -15,15 +15,16 @@ import (
 
 // Group commit: every write goes through one committer goroutine, which takes whatever
 // requests are waiting and writes them in one Badger transaction (split only when Badger
-// says it is too big, or at maxTxnValues). With DurabilityAlways the committed group then
-// goes to the syncer, which syncs once for every group committed meanwhile and releases their
-// callers, so one fsync serves many requests. Commits and syncs take turns (writeMu, see
-// syncAll): requests that arrive during a sync wait in the channel and make the next group.
+// says it is too big, or at maxTxnValues). With DurabilityAlways Badger syncs the value log
+// and then the WAL inside the commit (SyncWrites, see powercut.go), so one sync serves every
+// request of the group; the committer then has the syncer sync the directory if a log file
+// was created or removed, and releases the callers. Requests that arrive meanwhile wait in
+// the channel and make the next group.
 //
-// Only requests that create live messages (Enqueue, Replay) wait for the sync: that is the
-// queue's contract. Finish, Retry and Record return once committed, which survives a crash
-// of the process (the data is in the kernel); a power loss may undo the last of them before
-// the next sync, and the message is then sent again: at-least-once still holds.
+// Every group is durable when its callers return, Finish, Retry and Record as well as
+// Enqueue and Replay: a group whose value pointers reached the memtable unsynced could reach
+// the disk through a memtable flush or the kernel's writeback of the WAL before the values,
+// and a power cut would leave the message unreadable (powercut.go).
 const (
 	// maxGroupItems bounds the messages and changes one group gathers; more wait for the
 	// next group. It is also the request channel's capacity.
@@ -31,9 +32,6 @@ const (
 	// maxGroupBytes bounds the encoded bytes one group gathers, keeping a group within a
 	// couple of Badger transactions.
 	maxGroupBytes = 4 << 20
-	// syncBacklog is how many committed groups may wait for the syncer before the committer
-	// waits too; the syncer takes them all with one sync.
-	syncBacklog = 64
 	// maxPooledBytes is the largest request buffer kept for reuse.
 	maxPooledBytes = 256 << 10
 	// maxTxnValues bounds the bytes of the values of one Badger transaction, which Badger's
@@ -135,9 +133,9 @@ func (q *Badger) submit(ctx context.Context, r *request) error {
 }
 
 // commitLoop is the committer goroutine. It returns when Close has closed reqs and every
-// request submitted before has been committed, and then stops the syncer.
+// request submitted before has been committed.
 func (q *Badger) commitLoop() {
-	defer close(q.syncs)
+	defer close(q.stopped)
 	for r := range q.reqs {
 		group := []*request{r}
 		n, size := r.count(), r.size
@@ -158,37 +156,6 @@ func (q *Badger) commitLoop() {
 			q.gathered.Add(int64(len(group)))
 		}
 		q.commitGroup(group, n)
-	}
-}
-
-// syncLoop syncs committed groups and releases their callers. Every group waiting is covered
-// by one sync: a sync makes durable everything committed before it.
-func (q *Badger) syncLoop() {
-	defer close(q.stopped)
-	for g := range q.syncs {
-		groups := [][]*request{g}
-	more:
-		for {
-			select {
-			case g, ok := <-q.syncs:
-				if !ok {
-					break more
-				}
-				groups = append(groups, g)
-			default:
-				break more
-			}
-		}
-		err := q.syncAll()
-		if err != nil {
-			err = q.storageError("sync", err)
-		}
-		now := q.now().UnixNano()
-		for _, g := range groups {
-			for _, r := range g {
-				q.release(r, err, now)
-			}
-		}
 	}
 }
 
@@ -229,6 +196,9 @@ func (q *Badger) commitGroup(group []*request, n int) {
 		w.set([]byte(metaFeed), binary.BigEndian.AppendUint64(nil, q.feedSeq), false)
 	}
 	err := w.commit()
+	if q.committed != nil {
+		q.committed()
+	}
 	q.writeMu.Unlock()
 	q.disk.wrote(w.written)
 	entriesTotal.Add(w.entries)
@@ -252,17 +222,21 @@ func (q *Badger) commitGroup(group []*request, n int) {
 	commitBatchSize.Update(float64(n))
 	commitSeconds.UpdateDuration(start)
 
+	// With DurabilityAlways Badger has synced the group's writes (SyncWrites, see
+	// badgerOptions); what is left is the directory, when a file was created or removed.
+	var syncErr error
+	if err == nil && q.opts.Durability == DurabilityAlways {
+		if syncErr = q.syncAll(); syncErr != nil {
+			syncErr = q.storageError("sync", syncErr)
+		}
+	}
 	nowNs := q.now().UnixNano()
-	waiting := group[:0] // what must wait for the sync
 	for _, r := range group {
-		if err == nil && r.err == nil && q.opts.Durability == DurabilityAlways && (r.op == opEnqueue || r.op == opReplay || r.op == opReply) {
-			waiting = append(waiting, r)
+		if err == nil && (r.op == opEnqueue || r.op == opReplay || r.op == opReply) {
+			q.release(r, syncErr, nowNs)
 			continue
 		}
 		q.release(r, err, nowNs)
-	}
-	if len(waiting) > 0 {
-		q.syncs <- waiting
 	}
 }
 

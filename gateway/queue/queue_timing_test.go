@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -51,30 +50,9 @@ func BenchmarkEnqueue(b *testing.B) {
 // while 64 workers lease batches and finish every message one by one.
 func BenchmarkEnqueueLeaseFinish(b *testing.B) {
 	q := openQueue(b, b.TempDir(), nil, func(o *Options) { o.MaxDepth = 1 << 40 })
-	var finished atomic.Int64
-	target := int64(b.N)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var workers sync.WaitGroup
-	for range enqueuers {
-		workers.Go(func() {
-			for finished.Load() < target {
-				ms, err := q.Lease(ctx, 8)
-				if err != nil {
-					return
-				}
-				for _, m := range ms {
-					if err := q.Finish(m, canonical.Change{Status: canonical.StatusSent}); err != nil {
-						b.Error(err)
-						return
-					}
-					if finished.Add(1) == target {
-						cancel()
-					}
-				}
-			}
-		})
-	}
+	workers := leaseWorkers(b, q, func(m *canonical.Message) error {
+		return q.Finish(m, canonical.Change{Status: canonical.StatusSent})
+	})
 	b.SetParallelism(max(1, enqueuers/runtime.GOMAXPROCS(0)))
 	b.ReportAllocs()
 	b.ResetTimer()

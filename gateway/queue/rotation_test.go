@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"switchboard/canonical"
 	"switchboard/gateway/queue/internal/badgerfs"
 )
 
 // TestRotatedFilesAreSynced writes enough for Badger to move on to new memtable WALs and
-// value-log files, and checks that the syncer saw it happen and synced the files left behind.
+// value-log files, and checks that the syncer saw it happen, for the directory's sync (with
+// DurabilityAlways Badger has synced the files left behind itself).
 func TestRotatedFilesAreSynced(t *testing.T) {
 	q := openQueue(t, t.TempDir(), nil, func(o *Options) {
 		o.MemoryMB = 1               // the smallest memtable, 4 MB
@@ -52,12 +54,16 @@ func TestRotatedFilesAreSynced(t *testing.T) {
 
 // TestNothingWrittenBetweenSyncs: the WAL must not reach the disk holding pointers into
 // value-log bytes that have not, so no write lands in Badger's logs while the syncer syncs
-// the value log and then the WAL. A Finish (which waits for its commit, not for a sync)
-// issued while the syncer is between the two syncs waits for the WAL's sync: the syncer stays
-// there until the committer is blocked on writeMu with the Finish's group, or until the
+// the value log and then the WAL. This holds for DurabilityInterval, where the queue syncs the
+// data itself (with DurabilityAlways Badger syncs each write, see TestCommittedLogsAreClean).
+// A Finish issued while a sync is between the two files waits for the WAL's sync: the sync
+// stays there until the committer is blocked on writeMu with the Finish's group, or until the
 // Finish returns, which fails the test.
 func TestNothingWrittenBetweenSyncs(t *testing.T) {
-	q := openQueue(t, t.TempDir(), nil)
+	q := openQueue(t, t.TempDir(), nil, func(o *Options) {
+		o.Durability = DurabilityInterval
+		o.SyncInterval = time.Hour // the test's own sync is the only one
+	})
 	ctx := context.Background()
 	if _, err := q.Enqueue(ctx, []Item{{Msg: newMsg("5511999990001")}}); err != nil {
 		t.Fatal(err)
@@ -70,24 +76,21 @@ func TestNothingWrittenBetweenSyncs(t *testing.T) {
 	inSync := make(chan struct{})
 	finished := make(chan struct{})
 	var blocked, committedBetween atomic.Bool
-	q.logs.SetBetween(func() { // on the syncer's goroutine: no t.Fatal here
+	q.logs.SetBetween(func() { // on the syncing goroutine: no t.Fatal here
 		close(inSync)
 		found, stopped := blockedUnless("sync.Mutex.Lock", "queue.(*Badger).commitGroup", finished)
 		blocked.Store(found)
 		committedBetween.Store(stopped)
 	})
-	enqueued := make(chan error, 1)
-	go func() { // its sync is the one held
-		_, err := q.Enqueue(ctx, []Item{{Msg: newMsg("5511999990002")}})
-		enqueued <- err
-	}()
+	synced := make(chan error, 1)
+	go func() { synced <- q.syncAll() }() // the sync held between the files
 	<-inSync
 	finishErr := q.Finish(ms[0], canonical.Change{Status: canonical.StatusSent})
 	close(finished)
 	if finishErr != nil {
 		t.Fatal(finishErr)
 	}
-	if err := <-enqueued; err != nil {
+	if err := <-synced; err != nil {
 		t.Fatal(err)
 	}
 	if committedBetween.Load() {

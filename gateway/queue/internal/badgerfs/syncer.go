@@ -21,6 +21,9 @@ import (
 // the same range fdatasync in the kernel. (db.Sync also holds Badger's DB lock, which every
 // write takes, through the WAL's msync.)
 //
+// With Badger's SyncWrites the files' data is synced by Badger and the syncer keeps only the
+// directory's part (NamesOnly).
+//
 // TestRotatedFilesAreSynced (in the queue) fails if Badger's file names change.
 type Syncer struct {
 	mu   sync.Mutex
@@ -36,6 +39,9 @@ type Syncer struct {
 	relook bool
 	// between, when set (tests), runs after the value log's sync and before the WAL's.
 	between func()
+	// namesOnly: Badger syncs its files' data itself (SyncWrites), so Sync only follows
+	// the files and syncs the directory when it gained or lost one (see NamesOnly).
+	namesOnly bool
 }
 
 type logKind struct {
@@ -94,6 +100,17 @@ func (s *Syncer) scan(k *logKind) error {
 	return nil
 }
 
+// NamesOnly has every later Sync leave the files' data to Badger, for a Badger opened with
+// SyncWrites: it syncs the value log before any pointer into it enters the memtable, the WAL
+// after every write, and a value-log file it leaves behind before the next. What it does not
+// sync is the directory when it creates a file (ristretto's z.OpenMmapFileUsing means to, but
+// tests the file's size after setting it), which Sync still does.
+func (s *Syncer) NamesOnly() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.namesOnly = true
+}
+
 // Sync makes everything Badger has written to its logs so far durable, the value log before
 // the WAL. It returns how many files Badger had left behind since the last Sync (synced now).
 // It looks for files Badger moved on to or removed only when the directory changed since the
@@ -127,7 +144,7 @@ func (s *Syncer) Sync() (rotated int, err error) {
 				}
 				break // not moved on
 			}
-			if err := k.datasync(); err != nil {
+			if err := s.datasync(k); err != nil {
 				return rotated, fmt.Errorf("cannot sync %s: %w", s.path(k, k.cur), err)
 			}
 			k.close()
@@ -139,7 +156,7 @@ func (s *Syncer) Sync() (rotated int, err error) {
 				return rotated, err
 			}
 		}
-		if err := k.datasync(); err != nil {
+		if err := s.datasync(k); err != nil {
 			return rotated, fmt.Errorf("cannot sync %s: %w", s.path(k, k.cur), err)
 		}
 		if Log(i) == ValueLog && s.between != nil {
@@ -192,7 +209,8 @@ func (s *Syncer) Current(log Log) (path string, n int) {
 	return s.path(k, k.cur), k.cur
 }
 
-// Synced is how many of log's files Badger left behind and the syncer synced, for tests.
+// Synced is how many of log's files Badger left behind and the syncer followed (and synced,
+// unless NamesOnly), for tests.
 func (s *Syncer) Synced(log Log) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -210,8 +228,9 @@ func (s *Syncer) SetBetween(f func()) {
 	}
 }
 
-func (k *logKind) datasync() error {
-	if k.f == nil {
+// datasync syncs k's current file's data, unless Badger does (namesOnly).
+func (s *Syncer) datasync(k *logKind) error {
+	if k.f == nil || s.namesOnly {
 		return nil
 	}
 	return datasync(k.f)

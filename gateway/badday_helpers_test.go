@@ -42,6 +42,12 @@ func startGateway(t *testing.T, src string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveLoopback(t, srv)
+}
+
+// serveLoopback serves srv on a loopback port until the test ends, and returns its base URL.
+func serveLoopback(t *testing.T, srv *Server) string {
+	t.Helper()
 	ln := listenLoopback(t)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -1,14 +1,12 @@
 package gateway
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"switchboard/config"
 )
@@ -39,17 +37,9 @@ routes: [{ name: r, upstreams: [s] }]
 		t.Fatal(err)
 	}
 	srv.EnableReload(path, nil, false)
-	ln := listenLoopback(t)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-served
-	}()
+	base := serveLoopback(t, srv)
 	send := func(token string) (int, string) {
-		return post(t, "http://"+ln.Addr().String()+"/v1/send-sms", map[string]string{"username": "acme", "authenticationtoken": token},
+		return post(t, base+"/v1/send-sms", map[string]string{"username": "acme", "authenticationtoken": token},
 			`{"destination":"5511999990000","messageText":"hi"}`)
 	}
 	if status, body := send("old-token"); status != 200 || !strings.HasPrefix(body, "[") {

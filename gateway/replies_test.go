@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -30,16 +29,7 @@ func startReplyServer(t *testing.T, src string, edit func(*Server)) string {
 		t.Fatal(err)
 	}
 	edit(srv)
-	ln := listenLoopback(t)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-served
-	})
-	return "http://" + ln.Addr().String()
+	return serveLoopback(t, srv)
 }
 
 // queueOnly hides every optional capability of a queue: a backend that keeps no replies.

@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -218,18 +216,7 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := listenLoopback(t)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("shutdown: %v", err)
-		}
-		<-served
-	}()
-	base := "http://" + ln.Addr().String()
+	base := serveLoopback(t, srv)
 
 	status, body := toyPost(t, base+"/toy/v1/send", "tok1", `{"to":"+972501234567","say":"hello toy"}`)
 	if status != 202 || !strings.HasPrefix(body, `{"toy_ref":"`) {

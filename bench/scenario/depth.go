@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -12,12 +13,16 @@ import (
 
 // The deep-backlog figure (opt-in: -depth N, not part of make bench): with the upstream down,
 // the queue is filled through Wavy bulk requests to N messages, and at depth 0 (a warm-up's
-// few thousand), N/4, N/2 and N the phase measures the accept rate of a probe of the same
-// size (depthProbe), the gateway's anonymous
-// memory and the queue's disk; then the gateway is killed with SIGKILL and started again
-// with the upstream back, and the phase measures the time to /readyz, to the first delivery
-// and the rate at which the backlog drains (until only retries waiting out their backoff are
-// left).
+// few thousand), N/5, N/2 and N the phase measures the accept rate of probes of the same
+// size (depthProbe), the gateway's anonymous memory and the queue's disk; then the gateway is
+// killed with SIGKILL and started again with the upstream back, and the phase measures the
+// time to /readyz, to the first delivery and the rate at which the backlog drains (until only
+// retries waiting out their backoff are left).
+//
+// A shared machine's load moves more between minutes than the depth moves the rate, so at
+// each depth a twin gateway with an empty queue, started fresh for that depth, is probed in
+// turn with the deep one (depthRounds each, alternating): the deep gateway's rate is read
+// against the twin's of the same minute, as well as against its own at depth 0.
 
 // maxDepthProbe is the most messages whose accept time is measured at each depth: enough
 // to span many commit groups and syncs. A small curve probes a twentieth of its depth.
@@ -30,6 +35,10 @@ func depthProbe(n int) int { return min(max(n/20, 1000), maxDepthProbe) }
 // the first connections and Badger's first memtable.
 const depthWarmup = 5000
 
+// depthRounds is how many probes each gateway gets at each depth, alternating; the rates
+// reported are their medians.
+const depthRounds = 3
+
 // depthDrainLimit bounds the wait for the backlog to drain; the rate is measured over what
 // was delivered meanwhile.
 const depthDrainLimit = 5 * time.Minute
@@ -37,7 +46,9 @@ const depthDrainLimit = 5 * time.Minute
 // depthPoint is one depth of the curve.
 type depthPoint struct {
 	Depth      int64   `json:"depth"`       // queued before the probe
-	AcceptRate float64 `json:"accept_rate"` // the probe's messages per second
+	AcceptRate float64 `json:"accept_rate"` // the probes' messages per second (median)
+	TwinRate   float64 `json:"twin_rate"`   // the empty twin's, probed in turn (median)
+	TwinRatio  float64 `json:"twin_ratio"`  // median of each round's AcceptRate ÷ TwinRate
 	RssAnon    int64   `json:"rss_anon"`    // after the probe, bytes
 	Disk       int64   `json:"disk"`        // the data directory's allocated bytes after the probe
 }
@@ -56,7 +67,7 @@ type depthCurve struct {
 func (s *scenario) depthCurve(ctx context.Context, n int) (depthCurve, error) {
 	res := depthCurve{Probe: depthProbe(n)}
 	// Room for the probes beyond the depth.
-	queue := fmt.Sprintf("{ durability: always, max_depth: %d }", n+5*res.Probe+depthWarmup)
+	queue := fmt.Sprintf("{ durability: always, max_depth: %d }", n+4*depthRounds*res.Probe+depthWarmup)
 	g, up, err := s.startUpstreamDown("depth", queue)
 	if err != nil {
 		return res, err
@@ -67,26 +78,34 @@ func (s *scenario) depthCurve(ctx context.Context, n int) (depthCurve, error) {
 		return res, err
 	}
 	queued := int64(depthWarmup)
-	for _, target := range []int64{0, int64(n) / 4, int64(n) / 2, int64(n)} {
+	for i, target := range []int64{0, int64(n) / 5, int64(n) / 2, int64(n)} {
 		if fill := target - queued; fill > 0 {
 			if _, err := enqueueBulk(ctx, g.addr, int(fill)); err != nil {
 				return res, err
 			}
 			queued = target
 		}
-		start := time.Now()
-		if _, err := enqueueBulk(ctx, g.addr, res.Probe); err != nil {
+		p := depthPoint{Depth: queued}
+		twin, _, err := s.startUpstreamDown(fmt.Sprintf("depth-twin-%d", i), queue)
+		if err != nil {
 			return res, err
 		}
-		p := depthPoint{Depth: queued, AcceptRate: float64(res.Probe) / time.Since(start).Seconds()}
-		queued += int64(res.Probe)
+		deep, flat, ratios, err := s.depthRounds(ctx, g, twin, res.Probe)
+		twin.kill()
+		os.RemoveAll(filepath.Dir(twin.cfg)) // after the kill: a Badger whose directory goes never exits
+		if err != nil {
+			return res, err
+		}
+		queued += int64(depthRounds * res.Probe)
+		p.AcceptRate, p.TwinRate, p.TwinRatio = median(deep), median(flat), median(ratios)
 		v, err := procStatus(g.pid(), "RssAnon:")
 		if err != nil {
 			return res, err
 		}
 		p.RssAnon, p.Disk = v[0], allocated(g.data)
 		res.Points = append(res.Points, p)
-		s.logf("  depth %d: accepts %.0f/s, RssAnon %s, disk %s", p.Depth, p.AcceptRate, mb(float64(p.RssAnon)), mb(float64(p.Disk)))
+		s.logf("  depth %d: accepts %.0f/s, twin %.0f/s (× %.2f), RssAnon %s, disk %s", p.Depth, p.AcceptRate, p.TwinRate,
+			p.TwinRatio, mb(float64(p.RssAnon)), mb(float64(p.Disk)))
 	}
 	q, err := g.queue()
 	if err != nil {
@@ -125,22 +144,58 @@ func (s *scenario) depthCurve(ctx context.Context, n int) (depthCurve, error) {
 // report is the curve as markdown, each depth against depth 0.
 func (c depthCurve) report() string {
 	var b strings.Builder
-	b.WriteString("| queued before the probe | accepts (Wavy bulk) | × depth 0 | RssAnon | RssAnon over depth 0, per queued message | disk | disk per queued message |\n|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| queued before the probes | accepts (Wavy bulk) | × depth 0 | empty twin, same minute | × twin | RssAnon | RssAnon over depth 0, per queued message | disk | disk per queued message |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range c.Points {
 		z := c.Points[0]
-		held := p.Depth + int64(c.Probe) // queued when memory and disk were read
+		held := p.Depth + depthRounds*int64(c.Probe) // queued when memory and disk were read
 		perAnon, perDisk := "", ""
 		if p.Depth > z.Depth {
 			perAnon = fmt.Sprintf("%.0f B", float64(p.RssAnon-z.RssAnon)/float64(p.Depth-z.Depth))
 		}
 		perDisk = fmt.Sprintf("%.0f B", float64(p.Disk)/float64(held))
-		fmt.Fprintf(&b, "| %s | %s | %.2f | %s | %s | %s | %s |\n", fmtInt(p.Depth), rate(p.AcceptRate), p.AcceptRate/z.AcceptRate,
-			mb(float64(p.RssAnon)), perAnon, mb(float64(p.Disk)), perDisk)
+		fmt.Fprintf(&b, "| %s | %s | %.2f | %s | %.2f | %s | %s | %s | %s |\n", fmtInt(p.Depth), rate(p.AcceptRate), p.AcceptRate/z.AcceptRate,
+			rate(p.TwinRate), p.TwinRatio, mb(float64(p.RssAnon)), perAnon, mb(float64(p.Disk)), perDisk)
 	}
 	fmt.Fprintf(&b, "\nAfter kill -9 and a restart with the upstream back: /readyz 200 after %.2f s, first delivery after %.2f s; "+
 		"%s delivered in %.1f s after the first (%s), %s still queued.\n",
 		c.ReadySec, c.FirstSec, fmtInt(c.Drained), c.DrainSec, rate(c.DrainRate), fmtInt(c.LiveAfter))
 	return b.String()
+}
+
+// depthRounds probes the deep gateway and its empty twin in turn, depthRounds times each,
+// and returns each one's rates and each round's ratio.
+func (s *scenario) depthRounds(ctx context.Context, deep, twin *gateway, probe int) (deepRates, twinRates, ratios []float64, err error) {
+	if _, err := enqueueBulk(ctx, twin.addr, depthWarmup); err != nil {
+		return nil, nil, nil, err
+	}
+	timed := func(g *gateway) (float64, error) {
+		start := time.Now()
+		if _, err := enqueueBulk(ctx, g.addr, probe); err != nil {
+			return 0, err
+		}
+		return float64(probe) / time.Since(start).Seconds(), nil
+	}
+	for round := range depthRounds {
+		// Which goes first alternates, so that neither always follows the other's probe.
+		order := []*gateway{deep, twin}
+		if round%2 == 1 {
+			order = []*gateway{twin, deep}
+		}
+		var r [2]float64
+		for _, g := range order {
+			v, err := timed(g)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if g == deep {
+				r[0] = v
+			} else {
+				r[1] = v
+			}
+		}
+		deepRates, twinRates, ratios = append(deepRates, r[0]), append(twinRates, r[1]), append(ratios, r[0]/r[1])
+	}
+	return deepRates, twinRates, ratios, nil
 }
 
 // allocated is the disk space the files under dir take (their allocated blocks: Badger's

@@ -406,14 +406,14 @@ func TestDepthCurve(t *testing.T) {
 		t.Fatalf("curve %+v; want four points of probes of %d", c, depthProbe(depth))
 	}
 	for i, p := range c.Points {
-		if p.AcceptRate <= 0 || p.RssAnon <= 0 || p.Disk <= 0 || (i > 0 && p.Depth <= c.Points[i-1].Depth) {
-			t.Errorf("point %d %+v; want a rate, memory, disk, a deeper queue than the last", i, p)
+		if p.AcceptRate <= 0 || p.TwinRate <= 0 || p.TwinRatio <= 0 || p.RssAnon <= 0 || p.Disk <= 0 || (i > 0 && p.Depth <= c.Points[i-1].Depth) {
+			t.Errorf("point %d %+v; want a rate, the twin's, memory, disk, a deeper queue than the last", i, p)
 		}
 	}
 	if last := c.Points[3]; last.Depth < depth {
 		t.Errorf("deepest point at %d, want at least %d", last.Depth, depth)
 	}
-	total := c.Points[3].Depth + int64(c.Probe)
+	total := c.Points[3].Depth + depthRounds*int64(c.Probe)
 	if c.Drained+c.LiveAfter < total || c.LiveAfter > total/100 || c.ReadySec <= 0 || c.FirstSec <= 0 || c.DrainRate <= 0 {
 		t.Errorf("after the restart %+v; want all %d delivered or (a few retries) still queued, the times and the rate", c, total)
 	}

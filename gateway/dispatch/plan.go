@@ -127,13 +127,15 @@ func (d *Dispatcher) Diff(s Settings) Changes {
 	return ch
 }
 
-// senders is how many sender goroutines the plan wants: one per upstream connection.
+// senders is how many sender goroutines the plan wants: sendersPerConn per upstream
+// connection, so that while some senders wait for their message's finish to be synced
+// others keep every connection busy.
 func (p *plan) senders() int {
 	conns := 0
 	for _, u := range p.ups {
 		conns += cap(u.conns)
 	}
-	return min(max(conns, 1), maxWorkers)
+	return min(max(conns*sendersPerConn, 1), maxWorkers)
 }
 
 func (p *plan) mirrors() bool {

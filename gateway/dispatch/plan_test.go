@@ -134,7 +134,7 @@ func TestApplyStartsWhatTheNewPlanNeeds(t *testing.T) {
 	}
 	h.wait(h.send(5, nil), 10*time.Second)
 	testutil.WaitFor(t, 5*time.Second, "the mirror to get its copies", func() bool { return shadow.hits.Load() == 5 })
-	if h.d.workers != 16 {
-		t.Fatalf("senders after the reload: %d, want 16", h.d.workers)
+	if want := 16 * sendersPerConn; h.d.workers != want {
+		t.Fatalf("senders after the reload: %d, want %d", h.d.workers, want)
 	}
 }

@@ -10,8 +10,13 @@ const (
 	// leaseBatch is the most messages taken from the queue at once: enough to amortise the
 	// queue's locking, few enough that a stop has little to hand back.
 	leaseBatch = 256
-	// maxWorkers caps the sender goroutines; otherwise there is one per upstream connection.
+	// maxWorkers caps the sender goroutines; otherwise there are sendersPerConn per
+	// upstream connection.
 	maxWorkers = 1024
+	// sendersPerConn is how many senders share an upstream connection: a sender holds one
+	// during its POST only, and then waits for the message's finish to be durable (a group
+	// commit and its syncs), during which another sender can use it.
+	sendersPerConn = 2
 	// leaseErrorWait is the pause after a failed Lease, so a broken queue is not spun on.
 	leaseErrorWait = 100 * time.Millisecond
 	// maxRateWait is the longest a sender sleeps for an upstream's rate limit; a message that

@@ -24,10 +24,13 @@ func BenchmarkDecode(b *testing.B) {
 	var batch adapters.Batch
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchSend)))
+	start, n := adaptertest.CPUTime(), 0
 	for b.Loop() {
 		batch.Reset()
 		if err := in.Decode(call, &batch); err != nil {
 			b.Fatal(err)
 		}
+		n++
 	}
+	adaptertest.ReportCPU(b, start, n)
 }

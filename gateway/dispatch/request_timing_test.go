@@ -4,10 +4,10 @@ import (
 	"runtime"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"switchboard/adapters/adaptertest"
 	"switchboard/canonical"
 	"switchboard/config"
 )
@@ -32,7 +32,7 @@ func BenchmarkHandleHTTP(b *testing.B) {
 			}
 			var n atomic.Int64
 			b.ReportAllocs()
-			start := processCPU(b)
+			start := adaptertest.CPUTime()
 			b.ResetTimer()
 			if senders == 1 {
 				m := benchMessage()
@@ -53,7 +53,7 @@ func BenchmarkHandleHTTP(b *testing.B) {
 				})
 			}
 			b.StopTimer()
-			b.ReportMetric(float64(processCPU(b)-start)/float64(n.Load()), "cpu-ns/op")
+			adaptertest.ReportCPU(b, start, int(n.Load()))
 			if st := d.Upstreams()[0]; st.Sent != uint64(n.Load()) {
 				b.Fatalf("sent %d of %d", st.Sent, n.Load())
 			}
@@ -64,13 +64,4 @@ func BenchmarkHandleHTTP(b *testing.B) {
 func benchMessage() *canonical.Message {
 	return &canonical.Message{ID: "0190a5e2-0000-7000-8000-000000000000", Tenant: "acme", To: "972501234567",
 		Channel: canonical.ChannelWhatsApp, Kind: canonical.KindText, Text: "Your code is 123456"}
-}
-
-// processCPU is the CPU time the process has used, user and system.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

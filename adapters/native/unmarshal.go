@@ -25,13 +25,17 @@ var disallowUnknown = func() json.DecodeOptionFunc {
 	return func(o *json.DecodeOption) { o.Flags |= set.Flags }
 }()
 
-// unmarshalSend decodes a send's body into r. Its errors are decodeStream's.
+// unmarshalSend decodes a send's body into r. Its errors are decodeStream's. UnmarshalOf
+// leaves r where the caller has it (on its stack); only a refused body costs a request in
+// the heap.
 func unmarshalSend(body []byte, r *request) error {
-	if json.UnmarshalWithOption(body, r, disallowUnknown) == nil {
+	if json.UnmarshalOf(body, r, disallowUnknown) == nil {
 		return nil
 	}
-	*r = request{}
-	return decodeStream(body, r)
+	var again request
+	err := decodeStream(body, &again)
+	*r = again
+	return err
 }
 
 // decodeStream decodes body into r with a Decoder that refuses unknown fields, and refuses

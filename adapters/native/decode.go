@@ -1,10 +1,7 @@
 package native
 
 import (
-	"bytes"
 	"strings"
-
-	"github.com/goccy/go-json"
 
 	"switchboard/adapters"
 	"switchboard/canonical"
@@ -19,15 +16,8 @@ func (in *Inbound) Decode(c *adapters.Call, b *adapters.Batch) error {
 	if err := adapters.CheckJSONText(body); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return canonical.Errorf(canonical.ErrInvalid, "cannot parse JSON body: %s", jsonReason(err))
-	}
-	// The decoder reads one value; what follows it must be white space only, as for
-	// json.Unmarshal in the other dialects.
-	if off := dec.InputOffset(); off < int64(len(body)) && len(bytes.TrimSpace(body[off:])) > 0 {
-		return canonical.Errorf(canonical.ErrInvalid, "cannot parse JSON body: unexpected data after the JSON object at offset %d", off)
+	if err := unmarshalSend(body, &r); err != nil {
+		return err
 	}
 	cc := ""
 	if c.Account != nil {

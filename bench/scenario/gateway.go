@@ -135,10 +135,12 @@ func (g *gateway) profile(dir, what string, secs int) error {
 	return nil
 }
 
-// syncStats reads the queue's group-commit figures from /metrics: the share of wall seconds
-// the syncer spent syncing, the mean sync, and the items (messages and changes) each sync
-// made durable. A syncer busy most of the time bounds the accepts at a given concurrency.
-func (g *gateway) syncStats(wall float64) (busy, meanMs, perSync float64, err error) {
+// commitStats reads the queue's group-commit figures from /metrics: the share of wall
+// seconds the committer spent committing groups (with durability always each commit holds
+// Badger's syncs of the value log and the WAL), the mean commit, and the items (messages and
+// changes) each commit made durable. A committer busy most of the time bounds the accepts
+// at a given concurrency.
+func (g *gateway) commitStats(wall float64) (busy, meanMs, perCommit float64, err error) {
 	code, body, err := httpGet(g.url("/metrics"), "", 10*time.Second)
 	if err == nil && code != 200 {
 		err = fmt.Errorf("GET /metrics: status %d", code)
@@ -153,10 +155,10 @@ func (g *gateway) syncStats(wall float64) (busy, meanMs, perSync float64, err er
 			v[name], _ = strconv.ParseFloat(strings.TrimSpace(val), 64)
 		}
 	}
-	n := v["switchboard_queue_sync_seconds_count"]
+	n := v["switchboard_queue_commit_seconds_count"]
 	if n == 0 || wall <= 0 {
 		return 0, 0, 0, nil
 	}
-	sum := v["switchboard_queue_sync_seconds_sum"]
+	sum := v["switchboard_queue_commit_seconds_sum"]
 	return sum / wall, 1000 * sum / n, v["switchboard_queue_commit_batch_size_sum"] / n, nil
 }

@@ -133,9 +133,9 @@ func runRows(o options, runs []run) []row {
 	}
 	for _, d := range o.dialects {
 		get := medianPhase(runs, func(r run) phase { return r.Accept[d] })
-		rw := rateRow(fmt.Sprintf("durable accepts, %s; gateway %.2f cores, load generator %.2f; syncer busy %.0f%%, %.2f ms a sync, %.0f messages a sync",
-			d, get(serverCPU), get(loadCPU), 100*get(func(p phase) float64 { return p.SyncBusy }),
-			get(func(p phase) float64 { return p.SyncMs }), get(func(p phase) float64 { return p.PerSync })), get)
+		rw := rateRow(fmt.Sprintf("durable accepts, %s; gateway %.2f cores, load generator %.2f; committer busy %.0f%%, %.2f ms a commit, %.0f messages a commit",
+			d, get(serverCPU), get(loadCPU), 100*get(func(p phase) float64 { return p.CommitBusy }),
+			get(func(p phase) float64 { return p.CommitMs }), get(func(p phase) float64 { return p.PerCommit })), get)
 		rw.Target = fmt.Sprintf("≥ %.2f, p99 ≤ %.0f ms", acceptRatioTarget, acceptP99Target)
 		rw.Verdict = verdict(get(ratio) >= acceptRatioTarget && get(p99) <= acceptP99Target)
 		rows = append(rows, rw)

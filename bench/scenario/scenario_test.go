@@ -108,8 +108,8 @@ func TestBenchMeasuresEveryFigure(t *testing.T) {
 		if p.OKPerS <= 0 || p.Errors != 0 || p.P99Ms <= 0 || p.PeakRSS <= 0 || p.Ratio <= 0 {
 			t.Errorf("accept %s: %+v; want accepts, no errors, latency, RSS and a ratio", d, p)
 		}
-		if p.SyncBusy <= 0 || p.SyncBusy > 1.5 || p.SyncMs <= 0 || p.PerSync < 1 {
-			t.Errorf("accept %s: sync figures %+v; want a busy share, a mean sync and at least one message a sync", d, p)
+		if p.CommitBusy <= 0 || p.CommitBusy > 1.5 || p.CommitMs <= 0 || p.PerCommit < 1 {
+			t.Errorf("accept %s: commit figures %+v; want a busy share, a mean commit and at least one message a commit", d, p)
 		}
 		if _, err := os.Stat(filepath.Join(o.outDir, "run1-accept-"+d+".html")); err != nil {
 			t.Errorf("no HTML report for %s: %v", d, err)

@@ -2,9 +2,11 @@ package queue
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -82,10 +84,17 @@ type request struct {
 	ch canonical.Change
 	id string
 
-	buf  []byte // backing store of vals and head, reused through the pool
-	size int    // bytes, for the group bound
-	err  error
-	done chan struct{}
+	buf    []byte    // backing store of vals and head, reused through the pool
+	size   int       // bytes, for the group bound
+	queued time.Time // when it was handed to the committer, for enqueueSeconds
+	err    error
+	done   chan struct{}
+}
+
+// accept is whether r's caller is answering a client (an Enqueue, a Replay, replies): the
+// committer releases those before the dispatch workers' finishes and retries (commitGroup).
+func (r *request) accept() bool {
+	return r.op == opEnqueue || r.op == opReplay || r.op == opReply
 }
 
 func (r *request) count() int {
@@ -121,6 +130,7 @@ func (q *Badger) submit(ctx context.Context, r *request) error {
 		q.closeMu.RUnlock()
 		return ErrClosing
 	}
+	r.queued = time.Now()
 	select {
 	case q.reqs <- r:
 	case <-ctx.Done():
@@ -230,14 +240,33 @@ func (q *Badger) commitGroup(group []*request, n int) {
 			syncErr = q.storageError("sync", syncErr)
 		}
 	}
-	nowNs := q.now().UnixNano()
+	// Accepts first: every caller released here becomes runnable at once, and those
+	// released first run first, so a client's answer does not wait behind the group's
+	// finishes (their bookkeeping in applied, then their workers' next sends). The order is
+	// settled before anything is released: a released request goes back to the pool and
+	// may be reused at once.
+	slices.SortStableFunc(group, func(a, b *request) int {
+		return cmp.Compare(b2i(!a.accept()), b2i(!b.accept()))
+	})
+	nowNs, end := q.now().UnixNano(), time.Now()
 	for _, r := range group {
-		if err == nil && (r.op == opEnqueue || r.op == opReplay || r.op == opReply) {
-			q.release(r, syncErr, nowNs)
+		if !r.accept() {
+			q.release(r, err, nowNs)
 			continue
 		}
-		q.release(r, err, nowNs)
+		if r.op == opEnqueue {
+			enqueueQueued.Update(start.Sub(r.queued).Seconds())
+			enqueueCommit.Update(end.Sub(start).Seconds())
+		}
+		q.release(r, cmp.Or(err, syncErr), nowNs)
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // release finishes a request: on success memory follows what was written, then the caller
@@ -248,6 +277,9 @@ func (q *Badger) release(r *request, err error, now int64) {
 	}
 	if r.err == nil {
 		q.applied(r, now)
+	}
+	if q.releasing != nil {
+		q.releasing(r.op)
 	}
 	r.done <- struct{}{}
 }

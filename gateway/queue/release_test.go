@@ -1,0 +1,143 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"switchboard/canonical"
+)
+
+// TestAcceptsReleasedFirst: a group that holds finishes and Enqueues releases every Enqueue
+// caller (a client waiting for its answer) before any finish's, whatever order they came
+// in, and counts each Enqueue's wait for its group and its group's commit once. The
+// committer is held (writeMu) on a first Finish until the other finishes and then the
+// Enqueues wait in its channel, in that order.
+func TestAcceptsReleasedFirst(t *testing.T) {
+	q := openQueue(t, t.TempDir(), nil)
+	const finishes, enqueues, hold = 6, 5, 100 * time.Millisecond
+	msgs := make([]*canonical.Message, finishes)
+	for i := range msgs {
+		msgs[i] = newMsg(fmt.Sprintf("55119%08d", i))
+	}
+	enqueue(t, q, msgs...)
+	leased := leaseN(t, q, finishes)
+
+	var taken atomic.Int64
+	q.gathered = &taken
+	var mu sync.Mutex
+	var order []opKind
+	q.releasing = func(op opKind) {
+		mu.Lock()
+		order = append(order, op)
+		mu.Unlock()
+	}
+	queued0, commit0 := enqueueWaits(t)
+	deadline := time.Now().Add(10 * time.Second)
+	until := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting until %s", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+
+	q.writeMu.Lock()
+	var wg sync.WaitGroup
+	errs := make(chan error, finishes+enqueues)
+	for i, m := range leased {
+		wg.Go(func() { errs <- q.Finish(m, canonical.Change{Status: canonical.StatusSent}) })
+		if i == 0 {
+			until("the committer takes the first finish", func() bool { return taken.Load() == 1 })
+		}
+	}
+	until("the other finishes wait", func() bool { return len(q.reqs) == finishes-1 })
+	var lat atomic.Int64 // the Enqueue callers' own time, summed, in ns
+	for i := range enqueues {
+		wg.Go(func() {
+			start := time.Now()
+			_, err := q.Enqueue(context.Background(), []Item{{Msg: newMsg(fmt.Sprintf("55118%08d", i))}})
+			lat.Add(int64(time.Since(start)))
+			errs <- err
+		})
+	}
+	until("the enqueues wait", func() bool { return len(q.reqs) == finishes-1+enqueues })
+	// The committer is held a while longer, so that each Enqueue's wait for its group
+	// (at least this hold) stands apart from its group's commit (a few milliseconds).
+	seen := time.Now()
+	until("the hold is over", func() bool { return time.Since(seen) >= hold })
+	q.writeMu.Unlock()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var got strings.Builder
+	for _, op := range order {
+		got.WriteByte("EFRCPSUY"[op])
+	}
+	// The first finish alone, then the held group: its Enqueues, then its finishes.
+	if want := "F" + strings.Repeat("E", enqueues) + strings.Repeat("F", finishes-1); got.String() != want {
+		t.Fatalf("released %s (E an Enqueue, F a finish), want %s", got.String(), want)
+	}
+	queued1, commit1 := enqueueWaits(t)
+	if queued1.count-queued0.count != enqueues || commit1.count-commit0.count != enqueues {
+		t.Fatalf("enqueue waits counted %d queued and %d commit, want %d each (finishes not counted)",
+			queued1.count-queued0.count, commit1.count-commit0.count, enqueues)
+	}
+	// Each Enqueue waited in the channel at least the hold, and its two phases fit in its
+	// caller's own time.
+	queued, spent := queued1.sum-queued0.sum, commit1.sum-commit0.sum+queued1.sum-queued0.sum
+	if lower := float64(enqueues) * hold.Seconds(); queued < lower {
+		t.Fatalf("queued %.6f s in all, want more than %.6f", queued, lower)
+	}
+	if callers := time.Duration(lat.Load()).Seconds(); spent > callers {
+		t.Fatalf("queued and commit %.6f s in all, more than the callers' own %.6f s", spent, callers)
+	}
+}
+
+type histogram struct {
+	count int
+	sum   float64
+}
+
+// enqueueWaits reads switchboard_queue_enqueue_seconds from the metrics exposition.
+func enqueueWaits(t *testing.T) (queued, commit histogram) {
+	t.Helper()
+	var b bytes.Buffer
+	metrics.WritePrometheus(&b, false)
+	for _, l := range strings.Split(b.String(), "\n") {
+		name, v, ok := strings.Cut(l, " ")
+		if !ok || !strings.HasPrefix(name, "switchboard_queue_enqueue_seconds_") {
+			continue
+		}
+		h := &queued
+		if strings.Contains(name, `phase="commit"`) {
+			h = &commit
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			t.Fatalf("metric %s: %v", l, err)
+		}
+		switch {
+		case strings.HasPrefix(name, "switchboard_queue_enqueue_seconds_count"):
+			h.count = int(f)
+		case strings.HasPrefix(name, "switchboard_queue_enqueue_seconds_sum"):
+			h.sum = f
+		}
+	}
+	return queued, commit
+}

@@ -158,8 +158,6 @@ type Badger struct {
 	// committed, set by tests only, runs on the committer after each group's commit, before
 	// anything else syncs.
 	committed func()
-	// releasing, set by tests only, sees each request as the committer releases it.
-	releasing func(op opKind)
 
 	changesMu sync.Mutex // one Changes call at a time moves the cursors
 

@@ -2,11 +2,9 @@ package queue
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
-	"slices"
 	"sync"
 	"time"
 
@@ -86,15 +84,9 @@ type request struct {
 
 	buf    []byte    // backing store of vals and head, reused through the pool
 	size   int       // bytes, for the group bound
-	queued time.Time // when it was handed to the committer, for enqueueSeconds
+	queued time.Time // when it was handed to the committer, for enqueueQueued
 	err    error
 	done   chan struct{}
-}
-
-// accept is whether r's caller is answering a client (an Enqueue, a Replay, replies): the
-// committer releases those before the dispatch workers' finishes and retries (commitGroup).
-func (r *request) accept() bool {
-	return r.op == opEnqueue || r.op == opReplay || r.op == opReply
 }
 
 func (r *request) count() int {
@@ -240,33 +232,18 @@ func (q *Badger) commitGroup(group []*request, n int) {
 			syncErr = q.storageError("sync", syncErr)
 		}
 	}
-	// Accepts first: every caller released here becomes runnable at once, and those
-	// released first run first, so a client's answer does not wait behind the group's
-	// finishes (their bookkeeping in applied, then their workers' next sends). The order is
-	// settled before anything is released: a released request goes back to the pool and
-	// may be reused at once.
-	slices.SortStableFunc(group, func(a, b *request) int {
-		return cmp.Compare(b2i(!a.accept()), b2i(!b.accept()))
-	})
 	nowNs, end := q.now().UnixNano(), time.Now()
 	for _, r := range group {
-		if !r.accept() {
-			q.release(r, err, nowNs)
+		if err == nil && (r.op == opEnqueue || r.op == opReplay || r.op == opReply) {
+			if r.op == opEnqueue {
+				enqueueQueued.Update(start.Sub(r.queued).Seconds())
+				enqueueCommit.Update(end.Sub(start).Seconds())
+			}
+			q.release(r, syncErr, nowNs)
 			continue
 		}
-		if r.op == opEnqueue {
-			enqueueQueued.Update(start.Sub(r.queued).Seconds())
-			enqueueCommit.Update(end.Sub(start).Seconds())
-		}
-		q.release(r, cmp.Or(err, syncErr), nowNs)
+		q.release(r, err, nowNs)
 	}
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // release finishes a request: on success memory follows what was written, then the caller
@@ -277,9 +254,6 @@ func (q *Badger) release(r *request, err error, now int64) {
 	}
 	if r.err == nil {
 		q.applied(r, now)
-	}
-	if q.releasing != nil {
-		q.releasing(r.op)
 	}
 	r.done <- struct{}{}
 }

@@ -16,12 +16,12 @@ import (
 	"switchboard/canonical"
 )
 
-// TestAcceptsReleasedFirst: a group that holds finishes and Enqueues releases every Enqueue
-// caller (a client waiting for its answer) before any finish's, whatever order they came
-// in, and counts each Enqueue's wait for its group and its group's commit once. The
-// committer is held (writeMu) on a first Finish until the other finishes and then the
-// Enqueues wait in its channel, in that order.
-func TestAcceptsReleasedFirst(t *testing.T) {
+// TestEnqueueWaitsMeasured: switchboard_queue_enqueue_seconds counts each Enqueue once in
+// each phase, and not the finishes it shares its group with; its wait for its group holds
+// the time the committer was busy before it, and both phases fit in the caller's own time.
+// The committer is held (writeMu) on a first Finish until the other finishes and then the
+// Enqueues wait in its channel, and a while longer.
+func TestEnqueueWaitsMeasured(t *testing.T) {
 	q := openQueue(t, t.TempDir(), nil)
 	const finishes, enqueues, hold = 6, 5, 100 * time.Millisecond
 	msgs := make([]*canonical.Message, finishes)
@@ -33,13 +33,6 @@ func TestAcceptsReleasedFirst(t *testing.T) {
 
 	var taken atomic.Int64
 	q.gathered = &taken
-	var mu sync.Mutex
-	var order []opKind
-	q.releasing = func(op opKind) {
-		mu.Lock()
-		order = append(order, op)
-		mu.Unlock()
-	}
 	queued0, commit0 := enqueueWaits(t)
 	deadline := time.Now().Add(10 * time.Second)
 	until := func(what string, cond func() bool) {
@@ -85,14 +78,6 @@ func TestAcceptsReleasedFirst(t *testing.T) {
 		}
 	}
 
-	var got strings.Builder
-	for _, op := range order {
-		got.WriteByte("EFRCPSUY"[op])
-	}
-	// The first finish alone, then the held group: its Enqueues, then its finishes.
-	if want := "F" + strings.Repeat("E", enqueues) + strings.Repeat("F", finishes-1); got.String() != want {
-		t.Fatalf("released %s (E an Enqueue, F a finish), want %s", got.String(), want)
-	}
 	queued1, commit1 := enqueueWaits(t)
 	if queued1.count-queued0.count != enqueues || commit1.count-commit0.count != enqueues {
 		t.Fatalf("enqueue waits counted %d queued and %d commit, want %d each (finishes not counted)",

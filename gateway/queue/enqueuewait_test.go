@@ -70,13 +70,7 @@ func TestEnqueueWaitsMeasured(t *testing.T) {
 	seen := time.Now()
 	until("the hold is over", func() bool { return time.Since(seen) >= hold })
 	q.writeMu.Unlock()
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	waitErrs(t, &wg, errs)
 
 	queued1, commit1 := enqueueWaits(t)
 	if queued1.count-queued0.count != enqueues || commit1.count-commit0.count != enqueues {
@@ -125,4 +119,17 @@ func enqueueWaits(t *testing.T) (queued, commit histogram) {
 		}
 	}
 	return queued, commit
+}
+
+// waitErrs waits for wg's goroutines, each of which sent its error on errs, and fails on the
+// first error.
+func waitErrs(t *testing.T, wg *sync.WaitGroup, errs chan error) {
+	t.Helper()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -82,10 +82,11 @@ type request struct {
 	ch canonical.Change
 	id string
 
-	buf  []byte // backing store of vals and head, reused through the pool
-	size int    // bytes, for the group bound
-	err  error
-	done chan struct{}
+	buf    []byte    // backing store of vals and head, reused through the pool
+	size   int       // bytes, for the group bound
+	queued time.Time // when it was handed to the committer, for enqueueQueued
+	err    error
+	done   chan struct{}
 }
 
 func (r *request) count() int {
@@ -121,6 +122,7 @@ func (q *Badger) submit(ctx context.Context, r *request) error {
 		q.closeMu.RUnlock()
 		return ErrClosing
 	}
+	r.queued = time.Now()
 	select {
 	case q.reqs <- r:
 	case <-ctx.Done():
@@ -230,9 +232,13 @@ func (q *Badger) commitGroup(group []*request, n int) {
 			syncErr = q.storageError("sync", syncErr)
 		}
 	}
-	nowNs := q.now().UnixNano()
+	nowNs, end := q.now().UnixNano(), time.Now()
 	for _, r := range group {
 		if err == nil && (r.op == opEnqueue || r.op == opReplay || r.op == opReply) {
+			if r.op == opEnqueue {
+				enqueueQueued.Update(start.Sub(r.queued).Seconds())
+				enqueueCommit.Update(end.Sub(start).Seconds())
+			}
 			q.release(r, syncErr, nowNs)
 			continue
 		}

@@ -47,13 +47,7 @@ func finishTogether(t *testing.T, q *Badger, msgs []*canonical.Message) {
 	until(func() bool { return len(q.reqs) == len(msgs)-1 })
 	first, waiting := taken.Load(), len(q.reqs)
 	q.writeMu.Unlock()
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	waitErrs(t, &wg, errs)
 	if first != 1 || waiting != len(msgs)-1 {
 		t.Fatalf("the committer took %d finishes and %d waited, want 1 and %d", first, waiting, len(msgs)-1)
 	}

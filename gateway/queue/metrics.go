@@ -23,6 +23,11 @@ var (
 	commitBatchSize = metrics.NewPrometheusHistogramExt(`switchboard_queue_commit_batch_size`, batchBuckets)
 	commitSeconds   = metrics.NewPrometheusHistogramExt(`switchboard_queue_commit_seconds`, diskBuckets)
 	syncSeconds     = metrics.NewPrometheusHistogramExt(`switchboard_queue_sync_seconds`, diskBuckets)
+	// enqueueQueued is how long an Enqueue waited for its group to start (behind the group
+	// being committed); enqueueCommit, how long its group then took until it was released.
+	// Their sum is an accept's time in the queue.
+	enqueueQueued = metrics.NewPrometheusHistogramExt(`switchboard_queue_enqueue_seconds{phase="queued"}`, diskBuckets)
+	enqueueCommit = metrics.NewPrometheusHistogramExt(`switchboard_queue_enqueue_seconds{phase="commit"}`, diskBuckets)
 )
 
 // The queue's histograms have Prometheus le buckets, so histogram_quantile works on them.

@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -186,8 +187,16 @@ func TestShardsEarlierLayoutDrained(t *testing.T) {
 	old := open(t, s, func(o *Options) { o.Shards = 1 }) // the earlier layout: S alone
 	ready := enqueueN(t, old, 30, nil)
 	later := enqueueN(t, old, 1, func(m *canonical.Message) { m.NotBefore = time.Now().Add(2 * time.Second) })
-	if d := shardDepths(t, old); len(d) != 1 || d[0] != 31 {
-		t.Fatalf("earlier layout: depths %v, want [31]", d)
+	// The earlier version's names, written out: stream SWITCHBOARD, its subjects, consumer dispatch.
+	st, err := old.js.Stream(context.Background(), "SWITCHBOARD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := st.CachedInfo(); info.State.Msgs != 31 || !slices.Equal(info.Config.Subjects, []string{"SWITCHBOARD.msg.*", "SWITCHBOARD.sched.*"}) {
+		t.Fatalf("earlier layout: %d messages on %v, want 31 on SWITCHBOARD.msg.*, SWITCHBOARD.sched.*", info.State.Msgs, info.Config.Subjects)
+	}
+	if c, err := st.Consumer(context.Background(), "dispatch"); err != nil || c.CachedInfo().Config.FilterSubject != "SWITCHBOARD.msg.*" {
+		t.Fatalf("earlier layout's consumer: %v", err)
 	}
 	q := reopen(t, s, old, 4)
 	if d := shardDepths(t, q); len(d) != 4 || d[0] != 31 {

@@ -449,7 +449,7 @@ func (q *Queue) Close() error {
 		for _, l := range leased {
 			l.jm.Nak()
 		}
-		q.abandonPulls()
+		q.abandonPulls(0)
 		q.pullsMu.Lock()
 		q.pullsDone = true
 		q.pullsMu.Unlock()

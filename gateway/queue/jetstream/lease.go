@@ -419,6 +419,7 @@ func (q *Queue) keepLeases() {
 		case <-q.closing:
 			return
 		case <-t.C:
+			q.abandonPulls(every)
 			now := time.Now()
 			q.leases.mu.Lock()
 			for _, l := range q.leases.m {

@@ -41,8 +41,9 @@ type shard struct {
 	stream           jetstream.Stream
 	cons             jetstream.Consumer
 
-	mu   sync.Mutex
-	pull jetstream.MessageBatch // a waiting pull that no Lease took up yet (see wait)
+	mu     sync.Mutex
+	pull   jetstream.MessageBatch // a waiting pull that no Lease took up yet (see waitOne)
+	keptAt time.Time              // when pull was put back
 }
 
 // shardName is shard n's stream: S for shard 0, S_<n> for the others.
@@ -264,7 +265,7 @@ func (q *Queue) keepPulls(pulls []jetstream.MessageBatch) {
 		if !q.closed.Load() {
 			s.mu.Lock()
 			if s.pull == nil {
-				s.pull, kept = b, true
+				s.pull, s.keptAt, kept = b, time.Now(), true
 			}
 			s.mu.Unlock()
 		}
@@ -275,13 +276,17 @@ func (q *Queue) keepPulls(pulls []jetstream.MessageBatch) {
 	}
 }
 
-// abandonPulls abandons the shards' waiting pulls; Close calls it.
-func (q *Queue) abandonPulls() {
+// abandonPulls abandons the shards' waiting pulls kept for longer than age (all of them
+// with age 0, as Close does). keepLeases calls it: a message a kept pull received is
+// nobody's lease until a Lease reads it, and must not sit unread until AckWait hands it to
+// another gateway (the dispatcher pauses leasing while every breaker is open).
+func (q *Queue) abandonPulls(age time.Duration) {
 	var pulls []jetstream.MessageBatch
+	now := time.Now()
 	q.pullsMu.Lock()
 	for _, s := range q.shards {
 		s.mu.Lock()
-		if s.pull != nil {
+		if s.pull != nil && now.Sub(s.keptAt) >= age {
 			pulls = append(pulls, s.pull)
 			s.pull = nil
 		}

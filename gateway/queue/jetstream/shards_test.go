@@ -240,3 +240,59 @@ func TestShardsChangeStrandsNothing(t *testing.T) {
 	grown := enqueueN(t, q, 40, nil)
 	drain(t, q, append(append(before, after...), grown...), 30*time.Second)
 }
+
+// TestKeptPullHoldsNoMessage: a shard's waiting pull that a Lease left for the next one
+// (another shard delivered first) is handed back before AckWait: a message it receives
+// while this gateway does not lease goes to another gateway, and is not leased here too.
+func TestKeptPullHoldsNoMessage(t *testing.T) {
+	s := queuetest.StartNATS(t, false)
+	q1 := open(t, s, func(o *Options) { o.Shards = 2 })
+	first := make(chan []*canonical.Message, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ms, _ := q1.Lease(ctx, 1)
+		first <- ms
+	}()
+	// Once the Lease waits on both shards, a message arrives in one of them.
+	if !queuetest.WaitUntil(5*time.Second, func() bool {
+		for _, sh := range q1.shards {
+			if info, err := sh.cons.Info(context.Background()); err != nil || info.NumWaiting == 0 {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatal("the Lease never waited on both shards")
+	}
+	m1 := newMsg(1)
+	enqueueOne(t, q1, m1)
+	ms := <-first
+	if len(ms) != 1 || ms[0].ID != m1.ID {
+		t.Fatalf("leased %v, want %s", ms, m1.ID)
+	}
+	// The other shard's pull is kept: the next message of that shard is delivered to it.
+	m2 := newMsg(2)
+	for m2.ID = canonical.NewID(); shardOf(m2.ID, 2) == shardOf(m1.ID, 2); m2.ID = canonical.NewID() {
+	}
+	enqueueOne(t, q1, m2)
+	q2 := open(t, s, func(o *Options) { o.Shards = 2 })
+	var got []*canonical.Message
+	deadline := time.Now().Add(10 * time.Second)
+	for len(got) == 0 && time.Now().Before(deadline) {
+		got = leaseWithin(t, q2, 1, time.Second)
+	}
+	if len(got) != 1 || got[0].ID != m2.ID {
+		t.Fatalf("the other gateway leased %v, want %s", got, m2.ID)
+	}
+	if again := leaseWithin(t, q1, 10, 1500*time.Millisecond); len(again) > 0 {
+		t.Fatalf("%s leased by both gateways", again[0].ID)
+	}
+}
+
+func enqueueOne(t *testing.T, q *Queue, m *canonical.Message) {
+	t.Helper()
+	if _, err := q.Enqueue(context.Background(), []queue.Item{{Msg: m}}); err != nil {
+		t.Fatal(err)
+	}
+}

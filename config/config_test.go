@@ -76,7 +76,7 @@ func TestDefaults(t *testing.T) {
 		{"log_level", d.LogLevel, "info"},
 		{"queue", d.Queue, Queue{Backend: "badger", Durability: "always", SyncInterval: Duration(100 * time.Millisecond), MaxDepth: 1_000_000,
 			Retention: Duration(72 * time.Hour), GCInterval: Duration(5 * time.Minute), MemoryMB: 64, DiskReserveBytes: 256 << 20, DiskReservePercent: 5,
-			Nats: Nats{Stream: "SWITCHBOARD", Bucket: "switchboard", Replicas: 1, Shards: 8, AckWait: Duration(30 * time.Second), MaxDeliver: 100}}},
+			Nats: Nats{Stream: "SWITCHBOARD", Bucket: "switchboard", Replicas: 1, Shards: 1, AckWait: Duration(30 * time.Second), MaxDeliver: 100}}},
 		{"retry", d.Retry, Retry{10, Duration(time.Second), Duration(10 * time.Minute)}},
 		{"breaker", d.Breaker, Breaker{Duration(10 * time.Second), 5, 0.5, 20, Duration(30 * time.Second), 3}},
 	} {
@@ -504,7 +504,7 @@ func TestNatsBackend(t *testing.T) {
 `+okFile)
 	n := c.Queue.Nats
 	want := Nats{Servers: []string{"nats://127.0.0.1:4222", "tls://n2.example:4222"}, User: "sb", Password: "pw",
-		TLS: NatsTLS{CA: "/etc/nats/ca.pem"}, Stream: "SWITCHBOARD", Bucket: "switchboard", Replicas: 3, Shards: 8,
+		TLS: NatsTLS{CA: "/etc/nats/ca.pem"}, Stream: "SWITCHBOARD", Bucket: "switchboard", Replicas: 3, Shards: 1,
 		AckWait: Duration(10 * time.Second), MaxDeliver: 100}
 	if c.Queue.Backend != "nats" || !reflect.DeepEqual(n, want) {
 		t.Errorf("queue = %+v\nwant nats %+v", c.Queue, want)

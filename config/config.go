@@ -136,6 +136,14 @@ type Nats struct {
 	// Replicas is how many servers hold each stream and the bucket (1, 3 or 5; at most the
 	// cluster's size). A 2xx answer means a majority of them have the message.
 	Replicas int `yaml:"replicas"`
+	// Shards is how many work streams new messages are spread over: <stream> and
+	// <stream>_1 .. <stream>_<shards-1>, each with its own consumer. With the servers'
+	// sync_interval: always, one stream's fsyncs are serial and several streams' are not
+	// (8 accepts about 3 times as much); with their default sync, more streams cost the
+	// servers CPU. Every shard stream that exists is consumed: lowering it drains the
+	// streams beyond (so a stream named <stream>_<n> belongs to this queue: name no other
+	// queue's stream so). Raise it once every gateway of the queue runs a version that has it.
+	Shards int `yaml:"shards"`
 	// AckWait is how long a leased message may go without news before JetStream gives it
 	// to another gateway: the time to notice a gateway that died. A live gateway keeps its
 	// leases alive however long a send takes.

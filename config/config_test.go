@@ -76,7 +76,7 @@ func TestDefaults(t *testing.T) {
 		{"log_level", d.LogLevel, "info"},
 		{"queue", d.Queue, Queue{Backend: "badger", Durability: "always", SyncInterval: Duration(100 * time.Millisecond), MaxDepth: 1_000_000,
 			Retention: Duration(72 * time.Hour), GCInterval: Duration(5 * time.Minute), MemoryMB: 64, DiskReserveBytes: 256 << 20, DiskReservePercent: 5,
-			Nats: Nats{Stream: "SWITCHBOARD", Bucket: "switchboard", Replicas: 1, AckWait: Duration(30 * time.Second), MaxDeliver: 100}}},
+			Nats: Nats{Stream: "SWITCHBOARD", Bucket: "switchboard", Replicas: 1, Shards: 1, AckWait: Duration(30 * time.Second), MaxDeliver: 100}}},
 		{"retry", d.Retry, Retry{10, Duration(time.Second), Duration(10 * time.Minute)}},
 		{"breaker", d.Breaker, Breaker{Duration(10 * time.Second), 5, 0.5, 20, Duration(30 * time.Second), 3}},
 	} {
@@ -504,7 +504,7 @@ func TestNatsBackend(t *testing.T) {
 `+okFile)
 	n := c.Queue.Nats
 	want := Nats{Servers: []string{"nats://127.0.0.1:4222", "tls://n2.example:4222"}, User: "sb", Password: "pw",
-		TLS: NatsTLS{CA: "/etc/nats/ca.pem"}, Stream: "SWITCHBOARD", Bucket: "switchboard", Replicas: 3,
+		TLS: NatsTLS{CA: "/etc/nats/ca.pem"}, Stream: "SWITCHBOARD", Bucket: "switchboard", Replicas: 3, Shards: 1,
 		AckWait: Duration(10 * time.Second), MaxDeliver: 100}
 	if c.Queue.Backend != "nats" || !reflect.DeepEqual(n, want) {
 		t.Errorf("queue = %+v\nwant nats %+v", c.Queue, want)
@@ -527,8 +527,8 @@ func TestNatsBackend(t *testing.T) {
 			[]string{"queue.nats.password", "queue.nats.tls.key"}},
 		{"names", "{ backend: nats, nats: { servers: [\"nats://a:1\"], stream: \"A.B\", bucket: \"b b\" } }",
 			[]string{"queue.nats.bucket", "queue.nats.stream"}},
-		{"numbers", "{ backend: nats, nats: { servers: [\"nats://a:1\"], replicas: 0, ack_wait: 100ms, max_deliver: 5 } }",
-			[]string{"queue.nats.ack_wait", "queue.nats.max_deliver", "queue.nats.replicas"}},
+		{"numbers", "{ backend: nats, nats: { servers: [\"nats://a:1\"], replicas: 0, shards: 65, ack_wait: 100ms, max_deliver: 5 } }",
+			[]string{"queue.nats.ack_wait", "queue.nats.max_deliver", "queue.nats.replicas", "queue.nats.shards"}},
 		{"no limit", "{ backend: nats, nats: { servers: [\"nats://a:1\"], max_deliver: -1 } }", nil},
 	} {
 		_, probs := parse(t, "queue: "+tc.queue+"\n"+okFile)

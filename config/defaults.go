@@ -38,6 +38,7 @@ func Defaults() Config {
 				Stream:     "SWITCHBOARD",
 				Bucket:     "switchboard",
 				Replicas:   1,
+				Shards:     1,
 				AckWait:    Duration(30 * time.Second),
 				MaxDeliver: 100,
 			},

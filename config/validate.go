@@ -193,6 +193,10 @@ func (k *checker) server() {
 // natsSchemes are the URL schemes a NATS client connects with.
 var natsSchemes = []string{"nats", "tls", "ws", "wss"}
 
+// maxNatsShards bounds queue.nats.shards: each shard is a stream and a consumer on the
+// servers, and an idle gateway keeps a pull waiting on each.
+const maxNatsShards = 64
+
 func (k *checker) nats(path string, n *Nats) {
 	if len(n.Servers) == 0 {
 		k.add(path+".servers", "is required with queue.backend nats: the URLs of the NATS servers, e.g. [nats://127.0.0.1:4222]")
@@ -228,6 +232,9 @@ func (k *checker) nats(path string, n *Nats) {
 	}
 	if n.Replicas < 1 || n.Replicas > 5 {
 		k.add(path+".replicas", "must be from 1 to 5, got %d", n.Replicas)
+	}
+	if n.Shards < 1 || n.Shards > maxNatsShards {
+		k.add(path+".shards", "must be from 1 to %d, got %d", maxNatsShards, n.Shards)
 	}
 	if n.AckWait < Duration(time.Second) {
 		k.add(path+".ack_wait", "must be at least 1s, got %s", n.AckWait)

@@ -35,7 +35,7 @@ func jetstreamOptions(cfg *config.Config, log *slog.Logger) jetstream.Options {
 	return jetstream.Options{
 		Servers: n.Servers, CredentialsFile: n.CredentialsFile, User: n.User, Password: n.Password, Token: n.Token,
 		CAFile: n.TLS.CA, CertFile: n.TLS.Cert, KeyFile: n.TLS.Key,
-		Stream: n.Stream, Bucket: n.Bucket, Replicas: n.Replicas, AckWait: time.Duration(n.AckWait), MaxDeliver: n.MaxDeliver,
+		Stream: n.Stream, Bucket: n.Bucket, Replicas: n.Replicas, Shards: n.Shards, AckWait: time.Duration(n.AckWait), MaxDeliver: n.MaxDeliver,
 		MaxDepth: cfg.Queue.MaxDepth, Retention: time.Duration(cfg.Queue.Retention), Logger: log,
 	}
 }

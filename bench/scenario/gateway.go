@@ -48,9 +48,14 @@ func badgerQueue(durability string) string {
 	return fmt.Sprintf("{ durability: %s, max_depth: 2000000 }", durability)
 }
 
-// natsQueue is the queue of a gateway on the JetStream server at addr (one server, replicas 1).
-func natsQueue(addr string) string {
-	return fmt.Sprintf(`{ backend: nats, max_depth: 2000000, nats: { servers: ["nats://%s"] } }`, addr)
+// alwaysShards is queue.nats.shards on a server with sync_interval: always, as the README
+// advises there: one work stream's fsyncs are serial, several streams' run together.
+const alwaysShards = 8
+
+// natsQueue is the queue of a gateway on the JetStream server at addr (one server, replicas
+// 1), its work queue in shards streams.
+func natsQueue(addr string, shards int) string {
+	return fmt.Sprintf(`{ backend: nats, max_depth: 2000000, nats: { servers: ["nats://%s"], shards: %d } }`, addr, shards)
 }
 
 // gateway is a running `switchboard serve`.

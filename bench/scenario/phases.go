@@ -213,7 +213,11 @@ func (s *scenario) queueGateway(name, upstream string, b backend) (g *gateway, n
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if g, err = s.gatewayWith(name, upstream, natsQueue(addr)); err != nil {
+	shards := 1
+	if b == jetStreamAlways {
+		shards = alwaysShards
+	}
+	if g, err = s.gatewayWith(name, upstream, natsQueue(addr, shards)); err != nil {
 		nats.stop(10 * time.Second)
 		return nil, nil, nil, err
 	}

@@ -186,8 +186,8 @@ func jetStreamRows(o options, runs []run) []row {
 	return []row{
 		rateRow(fmt.Sprintf("JetStream accepts, native, nats-server default sync (fsync every 2 min, not before the answer); gateway %.2f cores, nats-server %.2f, load generator %.2f",
 			acc(serverCPU), acc(natsCPU), acc(loadCPU)), acc),
-		rateRow(fmt.Sprintf("JetStream accepts, native, nats-server sync_interval: always (fsync before the answer); gateway %.2f cores, nats-server %.2f, load generator %.2f",
-			always(serverCPU), always(natsCPU), always(loadCPU)), always),
+		rateRow(fmt.Sprintf("JetStream accepts, native, nats-server sync_interval: always (fsync before the answer), queue.nats.shards %d; gateway %.2f cores, nats-server %.2f, load generator %.2f",
+			alwaysShards, always(serverCPU), always(natsCPU), always(loadCPU)), always),
 		{
 			Figure: fmt.Sprintf("JetStream end to end, default sync, delivered during %s (%s)", o.jsE2EDuration, o.e2eDialect),
 			Value:  rate(e2e(delivered)), Ratio: fmt.Sprintf("%.2f", e2e(ratio)),

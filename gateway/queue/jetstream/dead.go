@@ -164,7 +164,7 @@ func (q *Queue) Replay(id string) error {
 		return q.unavailable("replay", err)
 	}
 	data, _ := m.MarshalBinary()
-	msg := &nats.Msg{Subject: q.msgPre + token(id), Data: data, Header: nats.Header{}}
+	msg := &nats.Msg{Subject: q.home(id).msgPre + token(id), Data: data, Header: nats.Header{}}
 	msg.Header.Set(hdrRecord, "1")
 	if _, err := q.js.PublishMsg(ctx, msg); err != nil {
 		return q.unavailable("replay", err)
@@ -193,25 +193,30 @@ func (q *Queue) watchMaxDeliveries() error {
 	if q.opts.MaxDeliver < 0 {
 		return nil
 	}
-	subj := "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + q.opts.Stream + "." + consumerName
-	var err error
-	q.advisory, err = q.nc.QueueSubscribe(subj, "switchboard-"+q.opts.Stream, func(msg *nats.Msg) {
-		var a maxDeliveriesAdvisory
-		if err := json.Unmarshal(msg.Data, &a); err != nil || a.StreamSeq == 0 {
-			return
+	for _, sh := range q.shards {
+		subj := "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + sh.name + "." + consumerName
+		sub, err := q.nc.QueueSubscribe(subj, "switchboard-"+sh.name, func(msg *nats.Msg) {
+			var a maxDeliveriesAdvisory
+			if err := json.Unmarshal(msg.Data, &a); err != nil || a.StreamSeq == 0 {
+				return
+			}
+			// Callbacks of one subscription run one at a time, on a goroutine of their own.
+			if err := q.deadLetterSeq(sh, a.StreamSeq, a.Deliveries); err != nil && !q.closed.Load() {
+				q.log.Error("cannot dead-letter a message JetStream gave up on", "stream", sh.name, "seq", a.StreamSeq, "err", err)
+			}
+		})
+		if err != nil {
+			return err
 		}
-		// Callbacks of one subscription run one at a time, on a goroutine of their own.
-		if err := q.deadLetterSeq(a.StreamSeq, a.Deliveries); err != nil && !q.closed.Load() {
-			q.log.Error("cannot dead-letter a message JetStream gave up on", "seq", a.StreamSeq, "err", err)
-		}
-	})
-	return err
+		q.advisories = append(q.advisories, sub)
+	}
+	return nil
 }
 
-func (q *Queue) deadLetterSeq(seq uint64, deliveries int) error {
+func (q *Queue) deadLetterSeq(sh *shard, seq uint64, deliveries int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	raw, err := q.work.GetMsg(ctx, seq)
+	raw, err := sh.stream.GetMsg(ctx, seq)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil // settled meanwhile
 	}
@@ -246,5 +251,5 @@ func (q *Queue) deadLetterSeq(seq uint64, deliveries int) error {
 		maxDeliveredTotal.Inc()
 		q.log.Warn("message dead-lettered: JetStream gave up delivering it", "id", m.ID, "deliveries", deliveries)
 	}
-	return q.work.DeleteMsg(ctx, seq)
+	return sh.stream.DeleteMsg(ctx, seq)
 }

@@ -100,16 +100,16 @@ func (q *Queue) Enqueue(ctx context.Context, items []queue.Item) ([]bool, error)
 	return dup, nil
 }
 
-// messageOf is the stream message of a new item: on S.msg.<id>, or on S.sched.<id> for the
-// scheduler to move there when it is due.
+// messageOf is the stream message of a new item, in the shard of its id: on S.msg.<id>, or
+// on S.sched.<id> for the scheduler to move there when it is due.
 func (q *Queue) messageOf(it queue.Item, now time.Time) *nats.Msg {
 	m := it.Msg
 	data, _ := m.MarshalBinary()
-	tok := token(m.ID)
-	msg := &nats.Msg{Subject: q.msgPre + tok, Data: data}
+	tok, sh := token(m.ID), q.home(m.ID)
+	msg := &nats.Msg{Subject: sh.msgPre + tok, Data: data}
 	if m.NotBefore.After(now) {
-		msg.Subject = q.schedPre + tok
-		msg.Header = scheduleHeader(m.NotBefore, q.msgPre+tok)
+		msg.Subject = sh.schedPre + tok
+		msg.Header = scheduleHeader(m.NotBefore, sh.msgPre+tok)
 	}
 	if it.IdemKey != "" {
 		if msg.Header == nil {

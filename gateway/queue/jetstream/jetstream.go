@@ -7,6 +7,8 @@
 //	          one durable pull consumer that every gateway shares ("dispatch"). S.sched.<id>:
 //	          a message due later, held by the server's scheduler ("Nats-Schedule: @at"),
 //	          which moves it to S.msg.<id> when due. Removed from the stream when acked.
+//	S_<n>     shards 1..K-1 of the work queue, each like S (S_<n>.msg.<id>, S_<n>.sched.<id>,
+//	          its own "dispatch" consumer); a message's shard is a hash of its id (shards.go).
 //	S_DEAD    dead letters, S.dead.<id> (one per id), kept until replayed.
 //	S_FEED    status-change feed, S.feed.<tenant> (the id, and the change in a header),
 //	          MaxAge = retention; Changes reads it through one durable consumer per tenant,
@@ -116,8 +118,12 @@ type Options struct {
 	CAFile, CertFile, KeyFile string
 	// Stream and Bucket name the work stream (and S_DEAD, S_FEED) and the KV bucket (and B_seq).
 	Stream, Bucket string
-	// Zero Stream, Bucket, Replicas, AckWait, MaxDeliver, MaxDepth and Retention take config's
-	// defaults (queue.Defaults).
+	// Zero Stream, Bucket, Replicas, Shards, AckWait, MaxDeliver, MaxDepth and Retention take
+	// config's defaults (queue.Defaults).
+
+	// Shards is how many work streams new messages are spread over (shards.go): with
+	// sync_interval: always, each stream's fsyncs are serial, several streams' are not.
+	Shards int
 
 	// Replicas of every stream and bucket.
 	Replicas int
@@ -141,12 +147,13 @@ type Queue struct {
 	log  *slog.Logger
 	nc   *nats.Conn
 	js   jetstream.JetStream
-	work jetstream.Stream
 	dead jetstream.Stream
 	feed jetstream.Stream
-	cons jetstream.Consumer
-	kv   jetstream.KeyValue
-	seqs seqAllocator
+	// shards are the work streams (shards.go): 0..Shards-1, then any left by a larger K.
+	shards    []*shard
+	shardNext atomic.Uint32 // the shard a Lease asks first
+	kv        jetstream.KeyValue
+	seqs      seqAllocator
 
 	// Feed consumers' state, leases (feed.go).
 	state, lead jetstream.KeyValue
@@ -155,8 +162,8 @@ type Queue struct {
 	notify      chan struct{}
 	notifySubs  []*nats.Subscription
 
-	// Subject prefixes and the KV subject prefix.
-	msgPre, schedPre, deadPre, feedPre, replyPre, kvPre string
+	// Subject prefixes and the KV subject prefix (the work streams' are the shards').
+	deadPre, feedPre, replyPre, kvPre string
 
 	leases leaseTable
 	feeds  sync.Map // tenant -> jetstream.Consumer of its feed
@@ -165,17 +172,17 @@ type Queue struct {
 	added   atomic.Int64 // messages enqueued here since the last stats refresh
 	pending atomic.Int64 // messages being enqueued now
 
-	advisory  *nats.Subscription
-	pulls     sync.WaitGroup // abandoned pulls still open on the server
-	pullsMu   sync.Mutex
-	pullsDone bool // Close is waiting for pulls: later ones are not waited for
-	closed    atomic.Bool
-	closing   chan struct{}
-	life      context.Context // cancelled by Close: ends the background requests
-	endLife   context.CancelFunc
-	wg        sync.WaitGroup
-	once      sync.Once
-	closeErr  error
+	advisories []*nats.Subscription // one per shard
+	pulls      sync.WaitGroup       // abandoned pulls still open on the server
+	pullsMu    sync.Mutex
+	pullsDone  bool // Close is waiting for pulls: later ones are not waited for
+	closed     atomic.Bool
+	closing    chan struct{}
+	life       context.Context // cancelled by Close: ends the background requests
+	endLife    context.CancelFunc
+	wg         sync.WaitGroup
+	once       sync.Once
+	closeErr   error
 }
 
 var (
@@ -194,6 +201,7 @@ func Open(opts Options) (*Queue, error) {
 	opts.Bucket = cmp.Or(opts.Bucket, d.Nats.Bucket)
 	opts.Name = cmp.Or(opts.Name, connName)
 	opts.Replicas = queue.OrDefault(opts.Replicas, d.Nats.Replicas)
+	opts.Shards = queue.OrDefault(opts.Shards, d.Nats.Shards)
 	opts.AckWait = queue.OrDefault(opts.AckWait, time.Duration(d.Nats.AckWait))
 	if opts.MaxDeliver == 0 { // -1 is no limit
 		opts.MaxDeliver = d.Nats.MaxDeliver
@@ -206,7 +214,7 @@ func Open(opts Options) (*Queue, error) {
 	q := &Queue{opts: opts, log: opts.Logger, closing: make(chan struct{}), instance: instanceName()}
 	q.life, q.endLife = context.WithCancel(context.Background())
 	s := opts.Stream
-	q.msgPre, q.schedPre, q.deadPre, q.feedPre, q.replyPre = s+".msg.", s+".sched.", s+".dead.", s+".feed.", s+".reply."
+	q.deadPre, q.feedPre, q.replyPre = s+".dead.", s+".feed.", s+".reply."
 	q.kvPre = "$KV." + opts.Bucket + "."
 	q.leases.init()
 
@@ -248,7 +256,7 @@ func Open(opts Options) (*Queue, error) {
 	opened = true
 	st := q.Stats()
 	q.log.Info("queue opened on JetStream", "servers", q.nc.ConnectedUrlRedacted(), "stream", s,
-		"replicas", opts.Replicas, "depth", st.Depth, "dead", st.Dead)
+		"replicas", opts.Replicas, "shards", len(q.shards), "depth", st.Depth, "dead", st.Dead)
 	q.wg.Add(2)
 	go q.statsLoop()
 	go q.keepLeases()
@@ -310,23 +318,8 @@ func (q *Queue) connectOptions() ([]nats.Option, error) {
 func (q *Queue) setup(ctx context.Context) error {
 	o, s := q.opts, q.opts.Stream
 	var err error
-	if q.work, err = retry(ctx, q, func(ctx context.Context) (jetstream.Stream, error) {
-		return q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-			Name:        s,
-			Description: "Switchboard messages waiting to be sent",
-			Subjects:    []string{q.msgPre + "*", q.schedPre + "*"},
-			Retention:   jetstream.WorkQueuePolicy,
-			Storage:     jetstream.FileStorage,
-			Replicas:    o.Replicas,
-			Duplicates:  dedupWindow,
-			Discard:     jetstream.DiscardOld, // the scheduler needs it; MaxDepth is checked at Enqueue
-			AllowDirect: true,
-			// The scheduler needs both.
-			AllowMsgSchedules: true,
-			AllowRollup:       true,
-		})
-	}); err != nil {
-		return fmt.Errorf("stream %s (needs nats-server %s or later): %w", s, minServerVersion, err)
+	if err := q.setupShards(ctx); err != nil {
+		return err
 	}
 	if q.dead, err = retry(ctx, q, func(ctx context.Context) (jetstream.Stream, error) {
 		return q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
@@ -400,9 +393,6 @@ func (q *Queue) setup(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("bucket %s_lead: %w", o.Bucket, err)
 	}
-	if q.cons, err = retry(ctx, q, q.createConsumer); err != nil {
-		return fmt.Errorf("consumer %s on %s: %w", consumerName, s, err)
-	}
 	return nil
 }
 
@@ -419,11 +409,11 @@ func retry[T any](ctx context.Context, q *Queue, create func(context.Context) (T
 	}
 }
 
-func (q *Queue) createConsumer(ctx context.Context) (jetstream.Consumer, error) {
-	return q.js.CreateOrUpdateConsumer(ctx, q.opts.Stream, jetstream.ConsumerConfig{
+func (q *Queue) createConsumer(ctx context.Context, s *shard) (jetstream.Consumer, error) {
+	return q.js.CreateOrUpdateConsumer(ctx, s.name, jetstream.ConsumerConfig{
 		Durable:       consumerName,
 		Description:   "Switchboard dispatch, shared by every gateway",
-		FilterSubject: q.msgPre + "*",
+		FilterSubject: s.msgPre + "*",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       q.opts.AckWait,
 		MaxDeliver:    q.opts.MaxDeliver,
@@ -432,12 +422,12 @@ func (q *Queue) createConsumer(ctx context.Context) (jetstream.Consumer, error) 
 	})
 }
 
-// ensureConsumer creates the consumer again when someone deleted it.
-func (q *Queue) ensureConsumer() {
+// ensureConsumer creates a shard's consumer again when someone deleted it.
+func (q *Queue) ensureConsumer(s *shard) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	if _, err := q.createConsumer(ctx); err != nil {
-		q.log.Error("cannot create the dispatch consumer again", "err", err)
+	if _, err := q.createConsumer(ctx, s); err != nil {
+		q.log.Error("cannot create the dispatch consumer again", "stream", s.name, "err", err)
 	}
 }
 
@@ -449,8 +439,8 @@ func (q *Queue) Close() error {
 		close(q.closing)
 		q.endLife()
 		q.wg.Wait()
-		if q.advisory != nil {
-			q.advisory.Unsubscribe()
+		for _, sub := range q.advisories {
+			sub.Unsubscribe()
 		}
 		for _, sub := range q.notifySubs {
 			sub.Unsubscribe()
@@ -459,6 +449,7 @@ func (q *Queue) Close() error {
 		for _, l := range leased {
 			l.jm.Nak()
 		}
+		q.abandonPulls(0)
 		q.pullsMu.Lock()
 		q.pullsDone = true
 		q.pullsMu.Unlock()

@@ -109,51 +109,20 @@ func (q *Queue) Lease(ctx context.Context, limit int) ([]*canonical.Message, err
 }
 
 // fetch pulls what is ready at once; when nothing is, it waits (leaseWait at most) for one
-// message and then takes whatever else is ready.
+// message from any shard and then takes whatever else is ready.
 func (q *Queue) fetch(ctx context.Context, limit int) ([]jetstream.Msg, error) {
 	jms, err := q.fetchNoWait(limit)
 	if err != nil || len(jms) > 0 {
 		return jms, err
 	}
-	b, err := q.cons.Fetch(1, jetstream.FetchMaxWait(leaseWait))
-	if err != nil {
-		return nil, q.unavailable("lease", err)
+	jm, err := q.waitOne(ctx)
+	if err != nil || jm == nil {
+		return nil, err
 	}
-	select {
-	case jm, ok := <-b.Messages():
-		if !ok {
-			if err := b.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-				q.log.Warn("cannot pull messages from JetStream", "err", err)
-				if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
-					q.ensureConsumer()
-				}
-				pause(ctx, q.closing, 100*time.Millisecond)
-			}
-			return nil, nil
-		}
-		jms = append(jms, jm)
-	case <-ctx.Done():
-		q.abandon(b)
-		return nil, ctx.Err()
-	case <-q.closing:
-		q.abandon(b)
-		return nil, queue.ErrClosing
-	}
+	jms = append(jms, jm)
 	if limit > 1 {
 		more, _ := q.fetchNoWait(limit - 1)
 		jms = append(jms, more...)
-	}
-	return jms, nil
-}
-
-func (q *Queue) fetchNoWait(limit int) ([]jetstream.Msg, error) {
-	b, err := q.cons.FetchNoWait(limit)
-	if err != nil {
-		return nil, q.unavailable("lease", err)
-	}
-	var jms []jetstream.Msg
-	for jm := range b.Messages() {
-		jms = append(jms, jm)
 	}
 	return jms, nil
 }
@@ -273,12 +242,13 @@ func (q *Queue) wait(jm jetstream.Msg, id string, due time.Time, d time.Duration
 	return q.reschedule(jm, id, due)
 }
 
-// reschedule re-publishes a delivery as a schedule due at at and acks it. A crash between
+// reschedule re-publishes a delivery as a schedule due at at, in the stream it came from,
+// and acks it. A crash between
 // the two leaves the delivery to come back after AckWait, and the schedule to be replaced
 // by the next one or turned away by the status record.
 func (q *Queue) reschedule(jm jetstream.Msg, id string, at time.Time) error {
-	tok := token(id)
-	msg := &nats.Msg{Subject: q.schedPre + tok, Data: jm.Data(), Header: scheduleHeader(at, q.msgPre+tok)}
+	tok, sh := token(id), q.shardOfDelivery(jm)
+	msg := &nats.Msg{Subject: sh.schedPre + tok, Data: jm.Data(), Header: scheduleHeader(at, sh.msgPre+tok)}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	if _, err := q.js.PublishMsg(ctx, msg); err != nil {
@@ -449,6 +419,7 @@ func (q *Queue) keepLeases() {
 		case <-q.closing:
 			return
 		case <-t.C:
+			q.abandonPulls(every)
 			now := time.Now()
 			q.leases.mu.Lock()
 			for _, l := range q.leases.m {

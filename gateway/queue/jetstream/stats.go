@@ -43,21 +43,24 @@ func (q *Queue) statsLoop() {
 
 func (q *Queue) refreshStats(ctx context.Context) error {
 	added := q.added.Load()
-	wi, err := q.work.Info(ctx)
-	if err != nil {
-		return err
-	}
-	ci, err := q.cons.Info(ctx)
-	if err != nil {
-		return err
+	var depth, ready, out int64
+	for _, sh := range q.shards {
+		wi, err := sh.stream.Info(ctx)
+		if err != nil {
+			return err
+		}
+		ci, err := sh.cons.Info(ctx)
+		if err != nil {
+			return err
+		}
+		depth += int64(wi.State.Msgs)
+		ready, out = ready+int64(ci.NumPending), out+int64(ci.NumAckPending)
 	}
 	di, err := q.dead.Info(ctx)
 	if err != nil {
 		return err
 	}
 	q.added.Add(-added)
-	depth := int64(wi.State.Msgs)
-	ready, out := int64(ci.NumPending), int64(ci.NumAckPending)
 	q.stats.Store(&queue.Stats{
 		Depth:     depth,
 		Ready:     ready,

@@ -56,23 +56,32 @@ func (q *Queue) publishKV(key string, val []byte) jetstream.PubAckFuture {
 
 func timeValue(t time.Time) []byte { return binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano())) }
 
-// lookupLive finds a message that has no status record yet in the work stream: ready
-// (S.msg.<id>) or waiting for the scheduler (S.sched.<id>).
+// lookupLive finds a message that has no status record yet in the work streams: ready
+// (S.msg.<id>) or waiting for the scheduler (S.sched.<id>); in its home shard first, then
+// in the others (shards.go).
 func (q *Queue) lookupLive(ctx context.Context, id string) (*canonical.Message, error) {
-	tok := token(id)
-	for _, subj := range [...]string{q.msgPre + tok, q.schedPre + tok} {
-		raw, err := q.work.GetLastMsgForSubject(ctx, subj)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
+	tok, home := token(id), q.home(id)
+	for i := -1; i < len(q.shards); i++ {
+		sh := home
+		if i >= 0 {
+			if sh = q.shards[i]; sh == home {
+				continue
+			}
 		}
-		if err != nil {
-			return nil, err
+		for _, subj := range [...]string{sh.msgPre + tok, sh.schedPre + tok} {
+			raw, err := sh.stream.GetLastMsgForSubject(ctx, subj)
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			m := new(canonical.Message)
+			if err := m.UnmarshalBinary(raw.Data); err != nil {
+				return nil, err
+			}
+			return m, nil
 		}
-		m := new(canonical.Message)
-		if err := m.UnmarshalBinary(raw.Data); err != nil {
-			return nil, err
-		}
-		return m, nil
 	}
 	return nil, nil
 }

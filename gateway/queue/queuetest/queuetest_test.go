@@ -33,12 +33,13 @@ func badger() queuetest.Backend {
 
 var names atomic.Int64
 
-// jetStream opens every test's queue on one server, under names of its own.
-func jetStream(s *server.Server) queuetest.Backend {
+// jetStream opens every test's queue on one server, under names of its own, its work queue
+// in shards streams (0: the default).
+func jetStream(s *server.Server, shards int) queuetest.Backend {
 	return queuetest.Backend{Name: "jetstream", Fresh: func(t testing.TB) func(testing.TB) queue.Queue {
 		n := names.Add(1)
 		o := jetstream.Options{Servers: []string{s.ClientURL()}, Stream: fmt.Sprintf("T%d", n),
-			Bucket: fmt.Sprintf("t%d", n), AckWait: 10 * time.Second, Logger: quiet}
+			Bucket: fmt.Sprintf("t%d", n), Shards: shards, AckWait: 10 * time.Second, Logger: quiet}
 		return func(t testing.TB) queue.Queue {
 			q, err := jetstream.Open(o)
 			if err != nil {
@@ -52,7 +53,12 @@ func jetStream(s *server.Server) queuetest.Backend {
 
 func TestBadger(t *testing.T) { queuetest.Run(t, badger()) }
 
-func TestJetStream(t *testing.T) { queuetest.Run(t, jetStream(queuetest.StartNATS(t, false))) }
+func TestJetStream(t *testing.T) { queuetest.Run(t, jetStream(queuetest.StartNATS(t, false), 0)) }
+
+// TestJetStreamShards: the same contract with the work queue spread over shards.
+func TestJetStreamShards(t *testing.T) {
+	queuetest.Run(t, jetStream(queuetest.StartNATS(t, false), 3))
+}
 
 // Benchmarks: both backends in one run, so their figures compare. JetStream here is one
 // server on loopback; by default it syncs to disk every 2 minutes (its acks mean "in
@@ -67,7 +73,7 @@ func BenchmarkBadgerEnqueue(b *testing.B) {
 func BenchmarkJetStreamEnqueue(b *testing.B) {
 	for _, sync := range []bool{false, true} {
 		b.Run(fmt.Sprintf("sync_always=%v", sync), func(b *testing.B) {
-			queuetest.BenchEnqueue(b, jetStream(queuetest.StartNATS(b, sync)).Fresh(b)(b), parallelism)
+			queuetest.BenchEnqueue(b, jetStream(queuetest.StartNATS(b, sync), 0).Fresh(b)(b), parallelism)
 		})
 	}
 }
@@ -79,7 +85,7 @@ func BenchmarkBadgerEndToEnd(b *testing.B) {
 func BenchmarkJetStreamEndToEnd(b *testing.B) {
 	for _, sync := range []bool{false, true} {
 		b.Run(fmt.Sprintf("sync_always=%v", sync), func(b *testing.B) {
-			queuetest.BenchEndToEnd(b, jetStream(queuetest.StartNATS(b, sync)).Fresh(b)(b), parallelism)
+			queuetest.BenchEndToEnd(b, jetStream(queuetest.StartNATS(b, sync), 0).Fresh(b)(b), parallelism)
 		})
 	}
 }

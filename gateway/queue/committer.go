@@ -122,7 +122,9 @@ func (q *Badger) submit(ctx context.Context, r *request) error {
 		q.closeMu.RUnlock()
 		return ErrClosing
 	}
-	r.queued = time.Now()
+	if r.op == opEnqueue { // only an Enqueue's wait is measured (enqueueQueued)
+		r.queued = time.Now()
+	}
 	select {
 	case q.reqs <- r:
 	case <-ctx.Done():

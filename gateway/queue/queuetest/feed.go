@@ -159,13 +159,16 @@ func testState(t *testing.T, open func(testing.TB) queue.Queue) {
 	if got := list("", 10); !slices.Equal(got, []string{"cb/dead/1", "cb/dead/3", "cb/dead/a.b c"}) {
 		t.Fatalf("list after delete = %v", got)
 	}
-	if err := f.PutState("cb/dead/4", []byte("cb/dead/4"), time.Second); err != nil {
+	// A ttl is kept in whole seconds (Badger rounds the deadline down to one), so a key
+	// with a 1s ttl can expire a moment after it was written: 3s leaves the read at once
+	// two seconds at least, however slow the machine.
+	if err := f.PutState("cb/dead/4", []byte("cb/dead/4"), 3*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := f.GetState("cb/dead/4"); string(v) != "cb/dead/4" {
 		t.Fatalf("key with a ttl, at once: %q", v)
 	}
-	gone := WaitUntil(5*time.Second, func() bool {
+	gone := WaitUntil(10*time.Second, func() bool {
 		v, err := f.GetState("cb/dead/4")
 		if err != nil {
 			t.Fatal(err)
@@ -173,6 +176,6 @@ func testState(t *testing.T, open func(testing.TB) queue.Queue) {
 		return v == nil
 	})
 	if !gone {
-		t.Fatal("key with a 1s ttl still there after 5s")
+		t.Fatal("key with a 3s ttl still there after 10s")
 	}
 }

@@ -120,12 +120,18 @@ func (g *gateway) queue() (queueStats, error) {
 }
 
 // profile saves a CPU profile of the next secs seconds and then the allocation profile
-// into dir, named after what.
-func (g *gateway) profile(dir, what string, secs int) error {
-	for _, p := range []struct{ path, file string }{
+// into dir, named after what, and, when traceSecs > 0, an execution trace of the traceSecs
+// seconds after: where a group commit's time goes (`go tool trace -pprof=syscall`, see
+// bench/README.md).
+func (g *gateway) profile(dir, what string, secs, traceSecs int) error {
+	ps := []struct{ path, file string }{
 		{fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), what + "-cpu.pprof"},
 		{"/debug/pprof/allocs", what + "-allocs.pprof"},
-	} {
+	}
+	if traceSecs > 0 {
+		ps = append(ps, struct{ path, file string }{fmt.Sprintf("/debug/pprof/trace?seconds=%d", traceSecs), what + "-trace.out"})
+	}
+	for _, p := range ps {
 		code, body, err := httpGet(g.url(p.path), adminToken, time.Duration(secs+30)*time.Second)
 		if err == nil && code != 200 {
 			err = fmt.Errorf("status %d", code)

@@ -306,9 +306,10 @@ func (s *scenario) gatewayWith(name, upstream, queue string) (*gateway, error) {
 }
 
 // maybeProfile takes CPU and allocation profiles of g in the first run, when asked, starting
-// a little after the load does; the returned func waits for them.
+// a little after the load does, and an execution trace after them when the load lasts long
+// enough (the end-to-end load does); the returned func waits for them.
 func (s *scenario) maybeProfile(g *gateway, n int, want bool, what string, d time.Duration) func() {
-	const warmup = 2 * time.Second
+	const warmup, trace = 2 * time.Second, 3 * time.Second
 	if !s.o.profile || n != 1 || !want || d < warmup+2*time.Second {
 		return func() {}
 	}
@@ -316,8 +317,12 @@ func (s *scenario) maybeProfile(g *gateway, n int, want bool, what string, d tim
 	go func() {
 		defer close(done)
 		time.Sleep(warmup)
-		secs := int(min(d-warmup-time.Second, 20*time.Second) / time.Second)
-		if err := g.profile(s.o.outDir, what, secs); err != nil {
+		cpu := min(d-warmup-time.Second, 20*time.Second)
+		traceSecs := 0
+		if d-warmup-cpu >= trace+time.Second {
+			traceSecs = int(trace / time.Second)
+		}
+		if err := g.profile(s.o.outDir, what, int(cpu/time.Second), traceSecs); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		}
 	}()

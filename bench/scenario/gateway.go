@@ -124,12 +124,13 @@ func (g *gateway) queue() (queueStats, error) {
 // seconds after: where a group commit's time goes (`go tool trace -pprof=syscall`, see
 // bench/README.md).
 func (g *gateway) profile(dir, what string, secs, traceSecs int) error {
-	ps := []struct{ path, file string }{
+	type get struct{ path, file string }
+	ps := []get{
 		{fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), what + "-cpu.pprof"},
 		{"/debug/pprof/allocs", what + "-allocs.pprof"},
 	}
 	if traceSecs > 0 {
-		ps = append(ps, struct{ path, file string }{fmt.Sprintf("/debug/pprof/trace?seconds=%d", traceSecs), what + "-trace.out"})
+		ps = append(ps, get{fmt.Sprintf("/debug/pprof/trace?seconds=%d", traceSecs), what + "-trace.out"})
 	}
 	for _, p := range ps {
 		code, body, err := httpGet(g.url(p.path), adminToken, time.Duration(secs+30)*time.Second)

@@ -16,16 +16,17 @@ import (
 
 // Group commit: every write goes through one committer goroutine, which takes whatever
 // requests are waiting and writes them in one Badger transaction (split only when Badger
-// says it is too big, or at maxTxnValues). With DurabilityAlways Badger syncs the value log
-// and then the WAL inside the commit (SyncWrites, see powercut.go), so one sync serves every
-// request of the group; the committer then has the syncer sync the directory if a log file
-// was created or removed, and releases the callers. Requests that arrive meanwhile wait in
-// the channel and make the next group.
+// says it is too big, or at maxTxnValues). With DurabilityAlways the transaction's writes are
+// first written to the journal as one record and fdatasync'd, then committed to Badger, which
+// syncs nothing itself (redo.go, powercut.go): one sync serves every request of the group.
+// The committer then releases the callers. Requests that arrive meanwhile wait in the channel
+// and make the next group.
 //
 // Every group is durable when its callers return, Finish, Retry and Record as well as
-// Enqueue and Replay: a group whose value pointers reached the memtable unsynced could reach
-// the disk through a memtable flush or the kernel's writeback of the WAL before the values,
-// and a power cut would leave the message unreadable (powercut.go).
+// Enqueue and Replay: a group whose value pointers reached Badger's memtable without its
+// record in the journal could reach the disk through a memtable flush or the kernel's
+// writeback of the WAL before the values, and a power cut would leave the message unreadable
+// (powercut.go).
 const (
 	// maxGroupItems bounds the messages and changes one group gathers; more wait for the
 	// next group. It is also the request channel's capacity.
@@ -548,6 +549,7 @@ func (w *writer) commitTxn() error {
 		if err == nil {
 			err = w.j.Sync()
 		}
+		w.written += int64(len(*w.redo))
 		*w.redo = (*w.redo)[:journal.HeaderSize]
 		if err != nil {
 			w.txn.Discard()

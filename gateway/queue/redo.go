@@ -23,9 +23,10 @@ import (
 const (
 	journalDir = "journal"
 	// segmentSize is a journal segment's size: a restart replays at most about two of them
-	// (the current one and one whose checkpoint had not finished), and a checkpoint follows
-	// every segmentSize written.
-	segmentSize = 32 << 20
+	// (the current one and one whose checkpoint had not finished), a checkpoint follows every
+	// segmentSize written, and the journal takes up to three of them on disk (those two and
+	// a spare).
+	segmentSize = 8 << 20
 )
 
 // A record's operations: an operation byte, the entry's user-meta, its expiry (uvarint, Unix
@@ -63,7 +64,7 @@ func (q *Badger) replayJournal() (*journal.Journal, error) {
 			return nil, nil
 		}
 	}
-	j, err := journal.Open(dir, cmp.Or(q.opts.journalSegmentSize, segmentSize), q.log)
+	j, err := journal.Open(dir, cmp.Or(q.opts.journalSegmentSize, segmentSize), q.disk.room, q.log)
 	if err != nil {
 		return nil, err
 	}

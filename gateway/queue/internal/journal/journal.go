@@ -16,7 +16,9 @@
 // Released segments are recycled: the next segment reuses the file, whose blocks are
 // allocated and written already, so that writing into it changes no metadata and fdatasync
 // flushes only the data (on ext4 about half the cost of a sync that grows the file). A
-// recycled file's old records carry its old number in their CRC and never check.
+// recycled file's old records carry its old number in their CRC and never check: a segment
+// number is never given twice, since the spare keeps its number in its name ("spare.N") and
+// the next segment takes one above every number on disk.
 //
 // The journal must never be read for anything but replay, and never holds anything that was
 // not written through the queue's own committer.
@@ -42,11 +44,15 @@ import (
 const HeaderSize = 16
 
 const (
-	segExt   = ".seg"
-	spare    = "spare"     // a released segment kept for reuse
-	spareTmp = "spare.tmp" // a spare being zero-filled
-	fileMode = 0o600
-	dirMode  = 0o700
+	segExt      = ".seg"
+	sparePrefix = "spare."      // "spare.N": segment N released and kept for reuse (N 0: zeros)
+	fillTmp     = "filling.tmp" // a spare being zero-filled
+	fileMode    = 0o600
+	dirMode     = 0o700
+	// fillAfter is how much a segment holds when the writer starts zero-filling a spare, if
+	// there is none: a journal that has taken a megabyte is in use, and its next segment
+	// should be as fast to sync as a recycled one. (Half a segment, for a smaller one.)
+	fillAfter = 1 << 20
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -56,6 +62,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type Journal struct {
 	dir     string
 	segSize int64
+	room    func(n int64) bool
 	log     *slog.Logger
 
 	// The writer's state.
@@ -69,19 +76,22 @@ type Journal struct {
 
 	mu       sync.Mutex
 	segs     []uint64 // segments on disk, oldest first, cur included once open
-	spare    bool     // dir/spare exists, ready for reuse
+	top      uint64   // the highest segment number on disk, a spare's included
+	spare    bool     // a spare exists, ready for reuse
+	spareNum uint64   // its number
 	filling  bool     // a spare is being zero-filled
 	replayed bool
 	wg       sync.WaitGroup
 }
 
 // Open opens the journal in dir, creating it if missing. Replay must be called before Write.
-// segSize is the size at which the writer moves on to a new segment.
-func Open(dir string, segSize int64, log *slog.Logger) (*Journal, error) {
+// segSize is the size at which the writer moves on to a new segment. room, when not nil,
+// says whether n more bytes of disk may be taken for a spare.
+func Open(dir string, segSize int64, room func(n int64) bool, log *slog.Logger) (*Journal, error) {
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return nil, fmt.Errorf("cannot open journal: %w", err)
 	}
-	j := &Journal{dir: dir, segSize: segSize, log: log, rotated: make(chan struct{}, 1)}
+	j := &Journal{dir: dir, segSize: segSize, room: room, log: log, rotated: make(chan struct{}, 1)}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open journal: %w", err)
@@ -89,20 +99,33 @@ func Open(dir string, segSize int64, log *slog.Logger) (*Journal, error) {
 	for _, e := range entries {
 		name := e.Name()
 		switch {
-		case name == spare:
-			j.spare = true
-		case name == spareTmp:
+		case name == fillTmp:
 			os.Remove(filepath.Join(dir, name))
+		case strings.HasPrefix(name, sparePrefix):
+			n, err := strconv.ParseUint(strings.TrimPrefix(name, sparePrefix), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("cannot open journal: unexpected file %s", name)
+			}
+			if j.spare { // two spares (a cut between renames): keep one
+				os.Remove(j.sparePath(min(n, j.spareNum)))
+			}
+			j.spare, j.spareNum = true, max(n, j.spareNum)
+			j.top = max(j.top, n)
 		case strings.HasSuffix(name, segExt):
 			n, err := strconv.ParseUint(strings.TrimSuffix(name, segExt), 10, 64)
 			if err != nil || n == 0 {
 				return nil, fmt.Errorf("cannot open journal: unexpected file %s", name)
 			}
 			j.segs = append(j.segs, n)
+			j.top = max(j.top, n)
 		}
 	}
 	slices.Sort(j.segs)
 	return j, nil
+}
+
+func (j *Journal) sparePath(n uint64) string {
+	return filepath.Join(j.dir, sparePrefix+strconv.FormatUint(n, 10))
 }
 
 func (j *Journal) path(n uint64) string {
@@ -175,8 +198,9 @@ func (j *Journal) Segment() uint64 {
 func (j *Journal) Rotated() <-chan struct{} { return j.rotated }
 
 // Write appends rec as one record; rec's first HeaderSize bytes are the journal's to fill.
-// The record is durable once Sync returns. After a failed Write or Sync the journal is
-// unusable: a write that may or may not have reached the disk cannot be taken back.
+// The record is durable once Sync returns. After a failed sync (here or in Sync) the journal
+// is unusable: the kernel may have dropped the pages it could not write, and which records
+// are on disk is no longer known.
 func (j *Journal) Write(rec []byte) error {
 	if j.err != nil {
 		return j.err
@@ -189,7 +213,7 @@ func (j *Journal) Write(rec []byte) error {
 	}
 	if j.f == nil || (j.off > 0 && j.off+int64(len(rec)) > j.segSize) {
 		if err := j.next(); err != nil {
-			return j.fail(err)
+			return err
 		}
 	}
 	seq := j.seq + 1
@@ -197,11 +221,13 @@ func (j *Journal) Write(rec []byte) error {
 	binary.LittleEndian.PutUint64(rec[8:], seq)
 	binary.LittleEndian.PutUint32(rec[4:], checksum(j.cur, rec[8:16], rec[HeaderSize:]))
 	if _, err := j.f.WriteAt(rec, j.off); err != nil {
-		return j.fail(err)
+		// Not fatal (a full disk): the next record is written at the same offset, over
+		// whatever part of this one reached the file.
+		return fmt.Errorf("cannot write journal: %w", err)
 	}
 	j.off += int64(len(rec))
 	j.seq = seq
-	if j.off > j.segSize/2 {
+	if j.off > min(j.segSize/2, fillAfter) {
 		j.fillSpare()
 	}
 	return nil
@@ -231,21 +257,25 @@ func (j *Journal) fail(err error) error {
 	return j.err
 }
 
-// next moves to a new segment: the spare if there is one, else a new file. The directory is
-// synced, so that the new name (and a spare's old one gone) survives a power cut before any
-// record in it is acknowledged.
+// next moves to a new segment, numbered above every number on disk: the spare if there is
+// one, else a new file. Records the last segment holds unsynced are synced first. The
+// directory is synced, so that the new name (and a spare's old one gone) survives a power cut
+// before any record in it is acknowledged.
 func (j *Journal) next() error {
-	j.mu.Lock()
-	n := uint64(1)
-	if len(j.segs) > 0 {
-		n = j.segs[len(j.segs)-1] + 1
+	if j.f != nil && j.synced < j.seq {
+		if err := datasync(j.f); err != nil {
+			return j.fail(err)
+		}
+		j.synced = j.seq
 	}
-	useSpare := j.spare
+	j.mu.Lock()
+	n := j.top + 1
+	useSpare, spareNum := j.spare, j.spareNum
 	j.mu.Unlock()
 	var f *os.File
 	var err error
 	if useSpare {
-		if err = os.Rename(filepath.Join(j.dir, spare), j.path(n)); err == nil {
+		if err = os.Rename(j.sparePath(spareNum), j.path(n)); err == nil {
 			f, err = os.OpenFile(j.path(n), os.O_RDWR, fileMode)
 		}
 	} else {
@@ -256,7 +286,7 @@ func (j *Journal) next() error {
 	}
 	if err := syncDir(j.dir); err != nil {
 		f.Close()
-		return err
+		return j.fail(err)
 	}
 	if j.f != nil {
 		j.f.Close()
@@ -266,6 +296,7 @@ func (j *Journal) next() error {
 		j.spare = false
 	}
 	j.segs = append(j.segs, n)
+	j.top = n
 	rotated := j.cur != 0
 	j.f, j.cur, j.off = f, n, 0
 	j.mu.Unlock()
@@ -278,31 +309,31 @@ func (j *Journal) next() error {
 	return nil
 }
 
-// fillSpare starts zero-filling a spare in the background when there is none, so that the
-// next segment, too, is written over allocated blocks.
+// fillSpare starts zero-filling a spare in the background when there is none and the disk
+// has room for it, so that the next segment, too, is written over allocated blocks.
 func (j *Journal) fillSpare() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.spare || j.filling {
+	if j.spare || j.filling || (j.room != nil && !j.room(j.segSize)) {
 		return
 	}
 	j.filling = true
 	j.wg.Add(1)
 	go func() {
 		defer j.wg.Done()
-		err := zeroFill(filepath.Join(j.dir, spareTmp), j.segSize)
+		err := zeroFill(filepath.Join(j.dir, fillTmp), j.segSize)
 		if err == nil {
-			err = os.Rename(filepath.Join(j.dir, spareTmp), filepath.Join(j.dir, spare))
+			err = os.Rename(filepath.Join(j.dir, fillTmp), j.sparePath(0))
 		}
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		j.filling = false
 		if err != nil {
-			os.Remove(filepath.Join(j.dir, spareTmp))
+			os.Remove(filepath.Join(j.dir, fillTmp))
 			j.log.Warn("cannot prepare a journal segment", "err", err)
 			return
 		}
-		j.spare = true
+		j.spare, j.spareNum = true, 0
 	}()
 }
 
@@ -336,8 +367,8 @@ func (j *Journal) Release(seg uint64) error {
 		n := j.segs[0]
 		var err error
 		if !j.spare && !j.filling {
-			if err = os.Rename(j.path(n), filepath.Join(j.dir, spare)); err == nil {
-				j.spare = true
+			if err = os.Rename(j.path(n), j.sparePath(n)); err == nil {
+				j.spare, j.spareNum = true, n
 			}
 		} else if err = os.Remove(j.path(n)); os.IsNotExist(err) {
 			err = nil

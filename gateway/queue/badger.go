@@ -511,10 +511,14 @@ func (q *Badger) collectGarbage() bool {
 		}
 		return false
 	}
-	err = q.syncLogs()
+	sync := q.syncLogs
+	if q.journal == nil {
+		sync = q.syncAll // without the journal, commits must not land between the logs' syncs
+	}
+	err = sync()
 	release()
 	if err == nil {
-		err = q.syncLogs()
+		err = sync()
 	}
 	if err != nil {
 		q.log.Error("cannot sync queue", "err", err)

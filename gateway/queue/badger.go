@@ -58,7 +58,6 @@ import (
 	"github.com/dgraph-io/badger/v4/options"
 
 	"switchboard/gateway/queue/internal/badgerfs"
-	"switchboard/gateway/queue/internal/journal"
 )
 
 // Durability says when a commit is synced to disk.
@@ -123,22 +122,17 @@ type Options struct {
 	// Now is the clock for due times and status changes (default time.Now); tests set it.
 	Now func() time.Time
 
-	valueLogFileSize   int64 // tests shrink it to see files rotate
-	journalSegmentSize int64 // tests shrink it to see segments rotate
+	valueLogFileSize int64 // tests shrink it to see files rotate
 }
 
 // Badger is the embedded Queue backend. It is safe for concurrent use.
 type Badger struct {
 	db   *badger.DB
 	logs *badgerfs.Syncer
-	// journal is the redo journal with DurabilityAlways, nil otherwise (redo.go); redo is
-	// the record being built, under writeMu.
-	journal *journal.Journal
-	redo    []byte
-	disk    *diskGuard // free space of Dir; Enqueue refuses below its reserve
-	opts    Options
-	log     *slog.Logger
-	now     func() time.Time
+	disk *diskGuard // free space of Dir; Enqueue refuses below its reserve
+	opts Options
+	log  *slog.Logger
+	now  func() time.Time
 
 	sched schedule
 
@@ -161,11 +155,9 @@ type Badger struct {
 	run feedRun // the change-feed entries gathered for one Badger entry (feedrun.go)
 	// gathered, set by tests only, counts the requests the committer has taken into groups.
 	gathered *atomic.Int64
-	// committed, set by tests only, runs on the committer after each group's commit.
+	// committed, set by tests only, runs on the committer after each group's commit, before
+	// anything else syncs.
 	committed func()
-	// journaled, set by tests only, runs after each journal record is synced, before Badger
-	// commits its transaction.
-	journaled func()
 
 	changesMu sync.Mutex // one Changes call at a time moves the cursors
 
@@ -175,8 +167,7 @@ type Badger struct {
 	// watches are the receipt watches by deadline (watch.go).
 	watches watchHeap
 
-	writeMu   sync.Mutex   // held while writing to Badger's logs or the journal; see syncAll
-	gcMu      sync.Mutex   // held by value-log GC and by a checkpoint (see collectGarbage)
+	writeMu   sync.Mutex   // held while writing to Badger's logs or syncing them; see syncAll
 	closeMu   sync.RWMutex // held for reading to submit to reqs or read storage (enter); Close takes it
 	closed    atomic.Bool
 	closing   chan struct{} // closed by Close: wakes Lease waiters and housekeeping
@@ -253,15 +244,12 @@ func Open(opts Options) (*Badger, error) {
 		db.Close()
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
-	if q.journal, err = q.replayJournal(); err != nil {
-		q.logs.Close()
-		db.Close()
-		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
+	if bo.SyncWrites {
+		q.logs.NamesOnly()
 	}
 	q.sched.init()
 	start := time.Now()
 	if err := q.rebuild(); err != nil {
-		q.closeJournal()
 		q.logs.Close()
 		db.Close()
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
@@ -285,7 +273,7 @@ func badgerOptions(opts Options) badger.Options {
 	o := badger.DefaultOptions(opts.Dir)
 	o.TableSizeMultiplier = 1 // no With method for it
 	return o.
-		WithSyncWrites(false). // the journal, or the timer, syncs: see powercut.go
+		WithSyncWrites(syncWrites(opts.Durability)). // see powercut.go
 		WithNumVersionsToKeep(1).
 		WithDetectConflicts(false). // one writer: the committer
 		WithMetricsEnabled(false).
@@ -433,9 +421,6 @@ func (q *Badger) Close() error {
 		if err := q.syncAll(); err != nil {
 			q.closeErr = fmt.Errorf("cannot sync queue: %w", err)
 		}
-		if err := q.closeJournal(); err != nil && q.closeErr == nil {
-			q.closeErr = fmt.Errorf("cannot close queue journal: %w", err)
-		}
 		q.logs.Close()
 		if err := q.db.Close(); err != nil && q.closeErr == nil {
 			q.closeErr = fmt.Errorf("cannot close queue: %w", err)
@@ -452,10 +437,6 @@ func (q *Badger) housekeeping() {
 	disk := time.NewTicker(diskSampleInterval)
 	defer disk.Stop()
 	var syncC <-chan time.Time
-	var rotated <-chan struct{}
-	if q.journal != nil {
-		rotated = q.journal.Rotated()
-	}
 	if q.opts.Durability == DurabilityInterval {
 		t := time.NewTicker(q.opts.SyncInterval)
 		defer t.Stop()
@@ -470,10 +451,6 @@ func (q *Badger) housekeeping() {
 		case <-syncC:
 			if err := q.syncAll(); err != nil {
 				q.log.Error("cannot sync queue", "err", err)
-			}
-		case <-rotated:
-			if err := q.checkpoint(); err != nil {
-				q.log.Error("cannot checkpoint queue journal", "err", err)
 			}
 		case <-gc.C:
 			// Each call rewrites at most one value-log file; go on while there is garbage.
@@ -493,74 +470,40 @@ func (q *Badger) housekeeping() {
 // it did. GC moves the values it keeps to the current value-log file and their pointers to
 // the memtable WAL through Badger's own writes, then removes the old file; it runs outside
 // writeMu, since a rewrite can take most of a second and commits would wait for all of it.
-// Its writes are not in the journal, so they must be durable before the old file goes: an
-// iterator held open across the rewrite has Badger defer the removal until it is closed
-// (badgerfs.HoldFiles), after a sync of the logs; a second sync then makes the removal
-// durable. gcMu keeps a checkpoint's sync, which runs outside writeMu too, from starting
-// between the two logs' syncs while GC writes (see syncAll). With DurabilityInterval, GC
-// is then as durable as with DurabilityAlways.
+// With DurabilityAlways Badger syncs those writes before it removes the old file (SyncWrites,
+// powercut.go), and the syncAll after makes the names of the files it created durable. With
+// DurabilityInterval a power cut in the middle of a GC can undo what the last sync did not
+// cover, as for any write of that mode.
 func (q *Badger) collectGarbage() bool {
-	q.gcMu.Lock()
-	defer q.gcMu.Unlock()
-	release := badgerfs.HoldFiles(q.db)
-	err := q.db.RunValueLogGC(gcDiscardRatio)
-	if err != nil {
-		release()
+	if err := q.db.RunValueLogGC(gcDiscardRatio); err != nil {
 		if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
 			q.log.Warn("queue value-log GC failed", "err", err)
 		}
 		return false
 	}
-	sync := q.syncLogs
-	if q.journal == nil {
-		sync = q.syncAll // without the journal, commits must not land between the logs' syncs
-	}
-	err = sync()
-	release()
-	if err == nil {
-		err = sync()
-	}
-	if err != nil {
+	if err := q.syncAll(); err != nil {
 		q.log.Error("cannot sync queue", "err", err)
 		return false
 	}
 	return true
 }
 
-// syncAll makes everything written to Badger so far durable: the value log, then the memtable
-// WAL, and the directory when Badger created or removed a file (badgerfs).
+// syncAll makes everything committed so far durable: the value log, then the memtable WAL
+// (DurabilityInterval); with DurabilityAlways Badger has synced both in each commit and only
+// the directory is left, when Badger created or removed a file (badgerfs NamesOnly).
 //
 // It holds writeMu, which every write to Badger's logs also holds (the committer's commits,
 // the consumers' state; not value-log GC, see collectGarbage), so the two files are synced
 // with nothing written between or during: the WAL on disk then never holds a pointer into
 // value-log bytes that are not on disk too, which a write landing between the two syncs could
-// leave after a power loss. (A checkpoint needs no writeMu: what is written meanwhile is in
-// the journal.)
+// leave after a power loss.
 func (q *Badger) syncAll() error {
 	q.writeMu.Lock()
 	defer q.writeMu.Unlock()
-	return q.syncLogs()
-}
-
-// syncLogs syncs Badger's logs (see syncAll for what the caller must hold).
-func (q *Badger) syncLogs() error {
 	start := time.Now()
 	rotated, err := q.logs.Sync()
 	syncSeconds.UpdateDuration(start)
 	rotatedSyncs.Add(rotated)
-	return err
-}
-
-// closeJournal closes the journal once Close has synced Badger: every segment is released,
-// so that the next Open replays nothing.
-func (q *Badger) closeJournal() error {
-	if q.journal == nil {
-		return nil
-	}
-	err := q.journal.Close()
-	if err == nil && q.closeErr == nil {
-		err = q.journal.Release(^uint64(0))
-	}
 	return err
 }
 

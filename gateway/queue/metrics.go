@@ -16,8 +16,6 @@ var (
 	deadTotal       = metrics.NewCounter(`switchboard_queue_dead_total`)
 	gcRewrites      = metrics.NewCounter(`switchboard_queue_vlog_gc_rewrites_total`)
 	rotatedSyncs    = metrics.NewCounter(`switchboard_queue_rotated_file_syncs_total`)
-	// checkpoints counts the syncs of Badger's logs that released journal segments (redo.go).
-	checkpoints = metrics.NewCounter(`switchboard_queue_journal_checkpoints_total`)
 	// entriesTotal counts the Badger entries the committer writes (sets and deletes): over
 	// enqueued_total it is the entries a message costs.
 	entriesTotal = metrics.NewCounter(`switchboard_queue_entries_written_total`)

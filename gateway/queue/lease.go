@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"time"
 
@@ -75,6 +76,8 @@ func (q *Badger) load(seqs []uint64, vals [][]byte, leases []*lease, now time.Ti
 	hists := make([][]byte, len(seqs))
 	var hbuf []byte // the histories, sharing their allocations
 	var bad []int
+	// stale are messages read from Badger whose status no longer points at them (stillLive).
+	var stale []int
 	// decode reads the m/ value of message i.
 	decode := func(i int, v []byte) error {
 		if len(v) < 8 {
@@ -126,10 +129,32 @@ func (q *Badger) load(seqs []uint64, vals [][]byte, leases []*lease, now time.Ti
 				}
 				if err := item.Value(func(v []byte) error { return decode(i, v) }); err != nil {
 					logBad(i, err)
+					continue
+				}
+				live, err := stillLive(txn, msgs[i].ID, seq)
+				if err != nil {
+					return err
+				}
+				if !live {
+					stale = append(stale, i)
 				}
 			}
 			return nil
 		})
+	}
+	if len(stale) > 0 && err == nil {
+		// Delete them again; a failure leaves them to be found at the next restart.
+		q.update(func(txn *badger.Txn) error {
+			for _, i := range stale {
+				if err := txn.Delete(appendSeqKey(nil, pLive, seqs[i])); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		staleTotal.Add(len(stale))
+		q.log.Warn("queue dropped messages the startup scan found live and their status says are not (brought back by value-log GC)", "count", len(stale))
+		bad = append(bad, stale...)
 	}
 	if err != nil {
 		q.sched.mu.Lock()
@@ -256,4 +281,40 @@ func (q *Badger) Release(m *canonical.Message, at time.Time) error {
 	}
 	m.Status = status
 	return nil
+}
+
+// stillLive reports whether message id's status still points at the live message seq. After
+// a restart it may not: Badger's value-log GC writes back the value of a key as it read it
+// (the version the key had when written to the file), and a compaction that dropped the key's
+// deletion meanwhile, as the bottom level does, leaves that write-back as the key's newest
+// version. So a live message deleted by its Finish can come back in the startup scan (the
+// running schedule never takes it back). Badger v4.9.6 keeps deletions made after a GC began
+// (its #2286), not those made before. Its status, never deleted, says what it is.
+func stillLive(txn *badger.Txn, id string, seq uint64) (bool, error) {
+	kind, s, err := statusOf(txn, id)
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return false, nil
+	case errors.Is(err, errCorruptRecord):
+		return true, nil // says nothing of this message: sent as before
+	}
+	return err == nil && kind == stLive && s == seq, err
+}
+
+// statusOf returns the kind of message id's status and, for a live or dead message, its Seq.
+func statusOf(txn *badger.Txn, id string) (kind byte, seq uint64, err error) {
+	sv, err := getValue(txn, appendKey(nil, pStatus, id))
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(sv) == 0 {
+		return 0, 0, errCorruptRecord
+	}
+	if sv[0] == stLive || sv[0] == stDead {
+		var n int
+		if seq, n = binary.Uvarint(sv[1:]); n <= 0 {
+			return 0, 0, errCorruptRecord
+		}
+	}
+	return sv[0], seq, nil
 }

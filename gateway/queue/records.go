@@ -358,6 +358,14 @@ func (q *Badger) DeadLettersAfter(after string, max int) ([]*Record, error) {
 			}); err != nil {
 				return err
 			}
+			// A dead letter replayed since can be back (value-log GC, see stillLive).
+			seq, _ := seqOfKey(it.Item().Key())
+			if kind, s, err := statusOf(txn, r.Msg.ID); err != nil || kind != stDead || s != seq {
+				if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+					return err
+				}
+				continue
+			}
 			out = append(out, r)
 		}
 		return nil

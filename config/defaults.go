@@ -28,8 +28,9 @@ func Defaults() Config {
 			// queue's sizing in gateway/queue/badger.go): the current value-log file, which
 			// it maps at twice its 64 MiB size (128 MiB, the most it can write there); the memtable WALs, mapped at twice
 			// the memtable size, two of them at memory_mb 64 (32 MiB); the L0 table a flush
-			// writes (8 MiB); and value-log GC, which copies a file's live values (up to a
-			// 64 MiB file) before removing it. 232 MiB, rounded up.
+			// writes (8 MiB); value-log GC, which copies a file's live values (up to a
+			// 64 MiB file) before removing it; and the queue's journal, two 8 MiB segments
+			// (gateway/queue/redo.go). 248 MiB, rounded up.
 			DiskReserveBytes: 256 << 20,
 			// As ext4 reserves for root by default (mke2fs -m 5): room for whatever else
 			// shares the disk, on disks where 256 MiB is little.

@@ -23,8 +23,9 @@ const (
 	// complete files only. The reserve must stay above its half, where sending pauses.
 	diskReserve = 32 << 20
 	textBytes   = 1500
-	// fillClients send at once; fillMax and fillTime bound the whole fill (about 25,000
-	// messages fit above the reserve).
+	// fillClients send at once; fillMax and fillTime bound the whole fill (about 9,000
+	// messages fit above the reserve, beside the journal's segments, which hold the latest
+	// ones again until a checkpoint).
 	fillClients = 16
 	fillMax     = 60_000
 	fillTime    = 2 * time.Minute

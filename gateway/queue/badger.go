@@ -58,6 +58,7 @@ import (
 	"github.com/dgraph-io/badger/v4/options"
 
 	"switchboard/gateway/queue/internal/badgerfs"
+	"switchboard/gateway/queue/internal/journal"
 )
 
 // Durability says when a commit is synced to disk.
@@ -122,17 +123,24 @@ type Options struct {
 	// Now is the clock for due times and status changes (default time.Now); tests set it.
 	Now func() time.Time
 
-	valueLogFileSize int64 // tests shrink it to see files rotate
+	valueLogFileSize   int64 // tests shrink it to see files rotate
+	journalSegmentSize int64 // tests shrink it to see segments rotate
+	// badgerOptions, set by tests only, edits Badger's options (to have GC find garbage).
+	badgerOptions func(badger.Options) badger.Options
 }
 
 // Badger is the embedded Queue backend. It is safe for concurrent use.
 type Badger struct {
 	db   *badger.DB
 	logs *badgerfs.Syncer
-	disk *diskGuard // free space of Dir; Enqueue refuses below its reserve
-	opts Options
-	log  *slog.Logger
-	now  func() time.Time
+	// journal is the redo journal with DurabilityAlways, nil otherwise (redo.go); redo is
+	// the record being built, under writeMu.
+	journal *journal.Journal
+	redo    []byte
+	disk    *diskGuard // free space of Dir; Enqueue refuses below its reserve
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
 
 	sched schedule
 
@@ -155,9 +163,15 @@ type Badger struct {
 	run feedRun // the change-feed entries gathered for one Badger entry (feedrun.go)
 	// gathered, set by tests only, counts the requests the committer has taken into groups.
 	gathered *atomic.Int64
-	// committed, set by tests only, runs on the committer after each group's commit, before
-	// anything else syncs.
+	// committed, set by tests only, runs on the committer after each group's commit.
 	committed func()
+	// journaled, set by tests only, runs after each journal record is synced, before Badger
+	// commits its transaction.
+	journaled func()
+	// gcMoved, set by tests only, runs after value-log GC's rewrite (moved: it rewrote a
+	// file), before the logs' sync. repaired counts the keys repairMoved wrote again.
+	gcMoved  func(moved bool)
+	repaired int
 
 	changesMu sync.Mutex // one Changes call at a time moves the cursors
 
@@ -167,7 +181,8 @@ type Badger struct {
 	// watches are the receipt watches by deadline (watch.go).
 	watches watchHeap
 
-	writeMu   sync.Mutex   // held while writing to Badger's logs or syncing them; see syncAll
+	writeMu   sync.Mutex   // held while writing to Badger's logs or the journal; see syncAll
+	gcMu      sync.Mutex   // held by value-log GC and by a checkpoint (see collectGarbage)
 	closeMu   sync.RWMutex // held for reading to submit to reqs or read storage (enter); Close takes it
 	closed    atomic.Bool
 	closing   chan struct{} // closed by Close: wakes Lease waiters and housekeeping
@@ -211,6 +226,9 @@ func Open(opts Options) (*Badger, error) {
 	opts.DiskReservePercent = reserveSetting(opts.DiskReservePercent, Defaults.DiskReservePercent)
 
 	bo := badgerOptions(opts)
+	if opts.badgerOptions != nil {
+		bo = opts.badgerOptions(bo)
+	}
 	if err := os.MkdirAll(opts.Dir, dirMode); err != nil {
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
@@ -225,8 +243,22 @@ func Open(opts Options) (*Badger, error) {
 			"memtable_mb", left>>20, "configured_mb", bo.MemTableSize>>20)
 		bo = bo.WithMemTableSize(left)
 	}
+	j, gcCut, err := openJournal(opts, disk)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
+	}
+	if gcCut {
+		// A value-log GC was cut short: no file number it may have used goes to a new file.
+		if err := badgerfs.ReserveValueLogNumbers(opts.Dir, gcFileNumbers); err != nil {
+			j.Close()
+			return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
+		}
+	}
 	db, err := badger.Open(bo)
 	if err != nil {
+		if j != nil {
+			j.Close()
+		}
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
 	q := &Badger{
@@ -244,12 +276,15 @@ func Open(opts Options) (*Badger, error) {
 		db.Close()
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
-	if bo.SyncWrites {
-		q.logs.NamesOnly()
+	if q.journal, err = q.replayJournal(j, gcCut); err != nil {
+		q.logs.Close()
+		db.Close()
+		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
 	}
 	q.sched.init()
 	start := time.Now()
 	if err := q.rebuild(); err != nil {
+		q.closeJournal()
 		q.logs.Close()
 		db.Close()
 		return nil, fmt.Errorf("cannot open queue in %s: %w", opts.Dir, err)
@@ -273,7 +308,7 @@ func badgerOptions(opts Options) badger.Options {
 	o := badger.DefaultOptions(opts.Dir)
 	o.TableSizeMultiplier = 1 // no With method for it
 	return o.
-		WithSyncWrites(syncWrites(opts.Durability)). // see powercut.go
+		WithSyncWrites(false). // the journal, or the timer, syncs: see powercut.go
 		WithNumVersionsToKeep(1).
 		WithDetectConflicts(false). // one writer: the committer
 		WithMetricsEnabled(false).
@@ -288,6 +323,10 @@ func badgerOptions(opts Options) badger.Options {
 		// block in every table builder.
 		WithCompression(options.None).
 		WithValueThreshold(valueThreshold).
+		// A value read is checked against the checksum Badger wrote with it (CRC-32C, cheap
+		// beside the read): a value a power cut left unwritten fails instead of reading as
+		// zeros (see repairMoved).
+		WithVerifyValueChecksum(true).
 		WithValueLogFileSize(cmp.Or(opts.valueLogFileSize, valueLogFileSize))
 }
 
@@ -421,6 +460,9 @@ func (q *Badger) Close() error {
 		if err := q.syncAll(); err != nil {
 			q.closeErr = fmt.Errorf("cannot sync queue: %w", err)
 		}
+		if err := q.closeJournal(); err != nil && q.closeErr == nil {
+			q.closeErr = fmt.Errorf("cannot close queue journal: %w", err)
+		}
 		q.logs.Close()
 		if err := q.db.Close(); err != nil && q.closeErr == nil {
 			q.closeErr = fmt.Errorf("cannot close queue: %w", err)
@@ -437,6 +479,10 @@ func (q *Badger) housekeeping() {
 	disk := time.NewTicker(diskSampleInterval)
 	defer disk.Stop()
 	var syncC <-chan time.Time
+	var rotated <-chan struct{}
+	if q.journal != nil {
+		rotated = q.journal.Rotated()
+	}
 	if q.opts.Durability == DurabilityInterval {
 		t := time.NewTicker(q.opts.SyncInterval)
 		defer t.Stop()
@@ -451,6 +497,10 @@ func (q *Badger) housekeeping() {
 		case <-syncC:
 			if err := q.syncAll(); err != nil {
 				q.log.Error("cannot sync queue", "err", err)
+			}
+		case <-rotated:
+			if err := q.checkpoint(); err != nil {
+				q.log.Error("cannot checkpoint queue journal", "err", err)
 			}
 		case <-gc.C:
 			// Each call rewrites at most one value-log file; go on while there is garbage.
@@ -470,40 +520,85 @@ func (q *Badger) housekeeping() {
 // it did. GC moves the values it keeps to the current value-log file and their pointers to
 // the memtable WAL through Badger's own writes, then removes the old file; it runs outside
 // writeMu, since a rewrite can take most of a second and commits would wait for all of it.
-// With DurabilityAlways Badger syncs those writes before it removes the old file (SyncWrites,
-// powercut.go), and the syncAll after makes the names of the files it created durable. With
-// DurabilityInterval a power cut in the middle of a GC can undo what the last sync did not
-// cover, as for any write of that mode.
+//
+// With the journal, GC's writes are the only ones not in it, and Badger no longer syncs a
+// value before its pointer: until the logs are synced, a moved pointer can reach the disk
+// (the kernel's writeback, a memtable flush) before its value. So the old file stays until
+// then: an iterator held open across the rewrite has Badger defer its removal until it is
+// closed (badgerfs.HoldFiles), after a sync of the logs; a second sync makes the removal
+// durable. And a journal record marks the GC's start, another its end: a restart that finds
+// a start without its end repairs what a power cut in between left unreadable, from the old
+// file (repairMoved). gcMu keeps a checkpoint (which syncs outside writeMu) from running
+// meanwhile and releasing the segment that holds the start.
 func (q *Badger) collectGarbage() bool {
-	if err := q.db.RunValueLogGC(gcDiscardRatio); err != nil {
-		if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
-			q.log.Warn("queue value-log GC failed", "err", err)
-		}
+	q.gcMu.Lock()
+	defer q.gcMu.Unlock()
+	sync := q.syncLogs
+	if q.journal == nil {
+		sync = q.syncAll // without the journal, commits must not land between the logs' syncs
+	} else if err := q.markGC(gcBegin); err != nil {
+		q.log.Error("cannot journal the queue's value-log GC", "err", err)
 		return false
 	}
-	if err := q.syncAll(); err != nil {
+	release := badgerfs.HoldFiles(q.db)
+	err := q.db.RunValueLogGC(gcDiscardRatio)
+	moved := err == nil
+	if err != nil && !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+		q.log.Warn("queue value-log GC failed", "err", err)
+	}
+	if q.gcMoved != nil {
+		q.gcMoved(moved)
+	}
+	// A failed rewrite may have moved part of a file: synced all the same.
+	err = sync()
+	release()
+	if err == nil {
+		err = sync()
+	}
+	if err == nil && q.journal != nil {
+		err = q.markGC(gcEnd)
+	}
+	if err != nil {
 		q.log.Error("cannot sync queue", "err", err)
 		return false
 	}
-	return true
+	return moved
 }
 
-// syncAll makes everything committed so far durable: the value log, then the memtable WAL
-// (DurabilityInterval); with DurabilityAlways Badger has synced both in each commit and only
-// the directory is left, when Badger created or removed a file (badgerfs NamesOnly).
+// syncAll makes everything written to Badger so far durable: the value log, then the memtable
+// WAL, and the directory when Badger created or removed a file (badgerfs).
 //
 // It holds writeMu, which every write to Badger's logs also holds (the committer's commits,
 // the consumers' state; not value-log GC, see collectGarbage), so the two files are synced
 // with nothing written between or during: the WAL on disk then never holds a pointer into
 // value-log bytes that are not on disk too, which a write landing between the two syncs could
-// leave after a power loss.
+// leave after a power loss. (A checkpoint needs no writeMu: what is written meanwhile is in
+// the journal.)
 func (q *Badger) syncAll() error {
 	q.writeMu.Lock()
 	defer q.writeMu.Unlock()
+	return q.syncLogs()
+}
+
+// syncLogs syncs Badger's logs (see syncAll for what the caller must hold).
+func (q *Badger) syncLogs() error {
 	start := time.Now()
 	rotated, err := q.logs.Sync()
 	syncSeconds.UpdateDuration(start)
 	rotatedSyncs.Add(rotated)
+	return err
+}
+
+// closeJournal closes the journal once Close has synced Badger: every segment is released,
+// so that the next Open replays nothing.
+func (q *Badger) closeJournal() error {
+	if q.journal == nil {
+		return nil
+	}
+	err := q.journal.Close()
+	if err == nil && q.closeErr == nil {
+		err = q.journal.Release(^uint64(0))
+	}
 	return err
 }
 

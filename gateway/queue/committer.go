@@ -11,20 +11,22 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"switchboard/canonical"
+	"switchboard/gateway/queue/internal/journal"
 )
 
 // Group commit: every write goes through one committer goroutine, which takes whatever
 // requests are waiting and writes them in one Badger transaction (split only when Badger
-// says it is too big, or at maxTxnValues). With DurabilityAlways Badger syncs the value log
-// and then the WAL inside the commit (SyncWrites, see powercut.go), so one sync serves every
-// request of the group; the committer then has the syncer sync the directory if a log file
-// was created or removed, and releases the callers. Requests that arrive meanwhile wait in
-// the channel and make the next group.
+// says it is too big, or at maxTxnValues). With DurabilityAlways the transaction's writes are
+// first written to the journal as one record and fdatasync'd, then committed to Badger, which
+// syncs nothing itself (redo.go, powercut.go): one sync serves every request of the group.
+// The committer then releases the callers. Requests that arrive meanwhile wait in the channel
+// and make the next group.
 //
 // Every group is durable when its callers return, Finish, Retry and Record as well as
-// Enqueue and Replay: a group whose value pointers reached the memtable unsynced could reach
-// the disk through a memtable flush or the kernel's writeback of the WAL before the values,
-// and a power cut would leave the message unreadable (powercut.go).
+// Enqueue and Replay: a group whose value pointers reached Badger's memtable without its
+// record in the journal could reach the disk through a memtable flush or the kernel's
+// writeback of the WAL before the values, and a power cut would leave the message unreadable
+// (powercut.go).
 const (
 	// maxGroupItems bounds the messages and changes one group gathers; more wait for the
 	// next group. It is also the request channel's capacity.
@@ -167,7 +169,7 @@ func (q *Badger) commitGroup(group []*request, n int) {
 	q.writeMu.Lock()
 	start := time.Now()
 	now := q.now().UTC()
-	w := writer{txn: q.db.NewTransaction(true), db: q.db, ttl: q.opts.Retention}
+	w := q.newWriter(q.opts.Retention)
 	w.beforeNext = func() { q.flushFeed(&w) }
 	q.arena = q.arena[:0]
 	feedSeq := q.feedSeq
@@ -223,26 +225,17 @@ func (q *Badger) commitGroup(group []*request, n int) {
 	if cap(q.arena) > 2*maxGroupBytes {
 		q.arena = nil
 	}
+	if cap(q.redo) > 2*maxGroupBytes {
+		q.redo = nil
+	}
 	commitBatchSize.Update(float64(n))
 	commitSeconds.UpdateDuration(start)
 
-	// With DurabilityAlways Badger has synced the group's writes (SyncWrites, see
-	// badgerOptions); what is left is the directory, when a file was created or removed.
-	var syncErr error
-	if err == nil && q.opts.Durability == DurabilityAlways {
-		if syncErr = q.syncAll(); syncErr != nil {
-			syncErr = q.storageError("sync", syncErr)
-		}
-	}
 	nowNs, end := q.now().UnixNano(), time.Now()
 	for _, r := range group {
-		if err == nil && (r.op == opEnqueue || r.op == opReplay || r.op == opReply) {
-			if r.op == opEnqueue {
-				enqueueQueued.Update(start.Sub(r.queued).Seconds())
-				enqueueCommit.Update(end.Sub(start).Seconds())
-			}
-			q.release(r, syncErr, nowNs)
-			continue
+		if err == nil && r.op == opEnqueue {
+			enqueueQueued.Update(start.Sub(r.queued).Seconds())
+			enqueueCommit.Update(end.Sub(start).Seconds())
 		}
 		q.release(r, err, nowNs)
 	}
@@ -443,12 +436,14 @@ func (q *Badger) feed(w *writer, tenant, id string, ch canonical.Change) {
 	q.run.add(tenant, q.feedSeq, id, ch)
 }
 
-// update runs fn in a Badger transaction of its own, for the few writes that do not go
-// through the committer; it holds writeMu like every write (see syncAll).
-func (q *Badger) update(fn func(txn *badger.Txn) error) error {
+// update runs fn on a writer of its own, for the few writes that do not go through the
+// committer; it holds writeMu like every write to Badger and the journal.
+func (q *Badger) update(fn func(w *writer)) error {
 	q.writeMu.Lock()
 	defer q.writeMu.Unlock()
-	return q.db.Update(fn)
+	w := q.newWriter(0)
+	fn(&w)
+	return w.commit()
 }
 
 // key returns what was appended to the arena since its end as a slice of its own, and moves
@@ -461,12 +456,20 @@ func (q *Badger) key(b []byte) []byte {
 }
 
 // writer is the group's transaction. It starts a new one when Badger says the current one
-// is too big or its values reach maxTxnValues, and remembers the first failure.
+// is too big or its values reach maxTxnValues, and remembers the first failure. With the
+// journal (DurabilityAlways) it records every set and delete, and writes and syncs the record
+// of a transaction before Badger commits it (redo.go).
 type writer struct {
 	db     *badger.DB
 	txn    *badger.Txn
 	ttl    time.Duration
 	values int // bytes of values in txn
+	// j, when not nil, is the journal, and redo the record of txn being built in it: the
+	// journal's header, then txn's operations.
+	j    *journal.Journal
+	redo *[]byte
+	// journaled, set by tests only, runs after a record is synced, before Badger commits.
+	journaled func()
 	// written estimates the bytes the group adds to Badger's logs, for the disk guard.
 	written int64
 	// entries counts the Badger entries written (sets and deletes), for entriesTotal.
@@ -477,29 +480,49 @@ type writer struct {
 	err        error
 }
 
+// newWriter begins a writer on a new transaction; the caller holds writeMu.
+func (q *Badger) newWriter(ttl time.Duration) writer {
+	w := writer{txn: q.db.NewTransaction(true), db: q.db, ttl: ttl}
+	if q.journal != nil {
+		q.redo = append(q.redo[:0], make([]byte, journal.HeaderSize)...)
+		w.j, w.redo, w.journaled = q.journal, &q.redo, q.journaled
+	}
+	return w
+}
+
 func (w *writer) fail(err error) {
 	if w.err == nil {
 		w.err = err
 	}
 }
 
-// do runs op, which writes a value of n bytes, on the transaction, committing it and running
-// op on a new one when Badger says the transaction is too big or its values would pass
+// do adds e (or the deletion of its key) to the transaction, committing it and adding e to
+// a new one when Badger says the transaction is too big or its values would pass
 // maxTxnValues.
-func (w *writer) do(n int, op func(txn *badger.Txn) error) {
+func (w *writer) do(e *badger.Entry, del bool) {
 	if w.err != nil {
 		return
+	}
+	n := len(e.Value)
+	op := func() error {
+		if del {
+			return w.txn.Delete(e.Key)
+		}
+		return w.txn.SetEntry(e)
 	}
 	var err error
 	if w.values > 0 && w.values+n > maxTxnValues {
 		err = w.next()
 	}
 	if err == nil {
-		if err = op(w.txn); errors.Is(err, badger.ErrTxnTooBig) {
+		if err = op(); errors.Is(err, badger.ErrTxnTooBig) {
 			if err = w.next(); err == nil {
-				err = op(w.txn)
+				err = op()
 			}
 		}
+	}
+	if err == nil && w.redo != nil {
+		*w.redo = appendRedo(*w.redo, e, del)
 	}
 	w.values += n
 	w.written += int64(n) + entryOverhead
@@ -512,11 +535,31 @@ func (w *writer) next() error {
 	if w.beforeNext != nil {
 		w.beforeNext()
 	}
-	if err := w.txn.Commit(); err != nil {
+	if err := w.commitTxn(); err != nil {
 		return err
 	}
 	w.txn, w.values = w.db.NewTransaction(true), 0
 	return nil
+}
+
+// commitTxn commits the transaction: with the journal, once its record is durable.
+func (w *writer) commitTxn() error {
+	if w.redo != nil && len(*w.redo) > journal.HeaderSize {
+		err := w.j.Write(*w.redo)
+		if err == nil {
+			err = w.j.Sync()
+		}
+		w.written += int64(len(*w.redo))
+		*w.redo = (*w.redo)[:journal.HeaderSize]
+		if err != nil {
+			w.txn.Discard()
+			return err
+		}
+		if w.journaled != nil {
+			w.journaled()
+		}
+	}
+	return w.txn.Commit()
 }
 
 func (w *writer) set(k, v []byte, ttl bool) {
@@ -524,7 +567,7 @@ func (w *writer) set(k, v []byte, ttl bool) {
 	if ttl {
 		e = e.WithTTL(w.ttl)
 	}
-	w.do(len(v), func(txn *badger.Txn) error { return txn.SetEntry(e) })
+	w.do(e, false)
 }
 
 // setLive writes a live message, marked metaLater when it is not due yet: the startup scan
@@ -534,11 +577,11 @@ func (w *writer) setLive(k, v []byte, due, now int64) {
 	if due > now {
 		e.UserMeta = metaLater
 	}
-	w.do(len(v), func(txn *badger.Txn) error { return txn.SetEntry(e) })
+	w.do(e, false)
 }
 
 func (w *writer) del(k []byte) {
-	w.do(0, func(txn *badger.Txn) error { return txn.Delete(k) })
+	w.do(&badger.Entry{Key: k}, true)
 }
 
 // get reads key, including what this transaction has written, and passes its value to fn.
@@ -561,5 +604,5 @@ func (w *writer) commit() error {
 		w.txn.Discard()
 		return w.err
 	}
-	return w.txn.Commit()
+	return w.commitTxn()
 }

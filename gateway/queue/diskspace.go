@@ -143,6 +143,12 @@ func (g *diskGuard) wrote(n int64) {
 	}
 }
 
+// room says whether n more bytes may be taken without going below the reserve: for what
+// can wait, such as the journal's spare segment.
+func (g *diskGuard) room(n int64) bool {
+	return !g.known || g.free.Load()-n >= g.reserve.Load()
+}
+
 // paused tells Lease to wait: the disk is below its floor.
 func (g *diskGuard) paused() bool { return g.floor.Load() }
 

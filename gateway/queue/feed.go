@@ -113,7 +113,7 @@ func (q *Badger) PutState(key string, value []byte, ttl time.Duration) error {
 	if ttl > 0 {
 		e = e.WithTTL(ttl)
 	}
-	if err := q.update(func(txn *badger.Txn) error { return txn.SetEntry(e) }); err != nil {
+	if err := q.update(func(w *writer) { w.do(e, false) }); err != nil {
 		return q.storageError("put state", err)
 	}
 	return nil
@@ -125,7 +125,7 @@ func (q *Badger) DeleteState(key string) error {
 		return err
 	}
 	defer q.exit()
-	if err := q.update(func(txn *badger.Txn) error { return txn.Delete(stateKey(key)) }); err != nil {
+	if err := q.update(func(w *writer) { w.del(stateKey(key)) }); err != nil {
 		return q.storageError("delete state", err)
 	}
 	return nil

@@ -15,41 +15,37 @@ import (
 	"switchboard/canonical"
 )
 
-// TestCommittedLogsAreClean: with DurabilityAlways, once Badger has put a group's value
-// pointers in the memtable (its commit returned), the value-log bytes they point at must be
-// on disk, whatever the group holds. Otherwise a memtable flush, which writes and syncs an L0
-// table of those pointers without syncing the value log, or the kernel writing back the WAL's
-// pages on its own, could put pointers on disk whose values are not, and a power cut would
-// leave the message unreadable; a Retry or a Finish does not even wait for a sync. Badger's
-// SyncWrites syncs the value log before any pointer into it enters the memtable. The test
-// reads the dirty pages of the process's mappings of the value log and the WAL from
-// /proc/self/smaps (a sync write-protects and cleans them) right after each commit, on the
-// committer, through an Enqueue, a Retry and a Finish of a dead letter, all with records
-// above the value threshold; and again once each call has returned.
-func TestCommittedLogsAreClean(t *testing.T) {
+// TestJournalBeforeBadger: with DurabilityAlways every transaction's record must be on disk
+// in the journal before Badger holds any of its writes: Badger syncs nothing itself, and a
+// memtable flush (which writes and syncs an L0 table of value pointers without syncing the
+// value log) or the kernel writing back the WAL's pages could put a pointer on disk whose
+// value is not. Replay then rewrites the key, but only if its record is in the journal. The
+// test checks, right before each Badger commit, that every record written was synced and
+// that the transaction's is among them, through an Enqueue, a Retry, a Finish of a dead letter
+// and a consumer's state; and that a checkpoint leaves Badger's logs clean (synced through
+// the syncer's own descriptors; /proc/self/smaps shows a mapping's dirty pages).
+func TestJournalBeforeBadger(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	dir := t.TempDir()
 	q := openQueue(t, dir, clk)
 	var mu sync.Mutex
-	var dirty []string // what the committer saw after a commit
-	q.committed = func() {
-		kb, err := dirtyLogKB(dir)
-		if err == nil && kb == 0 {
-			return
-		}
+	var last uint64
+	var bad []string
+	q.journaled = func() {
 		mu.Lock()
-		dirty = append(dirty, fmt.Sprintf("%d kB (%v)", kb, err))
-		mu.Unlock()
+		defer mu.Unlock()
+		written, synced := q.journal.Written()
+		if written != synced || written <= last {
+			bad = append(bad, fmt.Sprintf("written %d, synced %d, before %d", written, synced, last))
+		}
+		last = written
 	}
-	check := func(after string) {
+	check := func(after string, records uint64) {
 		t.Helper()
 		mu.Lock()
 		defer mu.Unlock()
-		if len(dirty) > 0 {
-			t.Fatalf("logs dirty right after the commit of %s: %v", after, dirty)
-		}
-		if kb, err := dirtyLogKB(dir); err != nil || kb != 0 {
-			t.Fatalf("logs dirty after %s returned: %d kB (%v)", after, kb, err)
+		if len(bad) > 0 || last < records {
+			t.Fatalf("after %s: %d records journaled before Badger's commits, want %d; %v", after, last, records, bad)
 		}
 	}
 	ctx := context.Background()
@@ -58,7 +54,7 @@ func TestCommittedLogsAreClean(t *testing.T) {
 		m.Text = strings.Repeat("x", 2*valueThreshold) // records go to the value log
 	}
 	enqueue(t, q, msgs...)
-	check("an Enqueue")
+	check("an Enqueue", 1)
 	ms, err := q.Lease(ctx, 2)
 	if err != nil || len(ms) != 2 {
 		t.Fatalf("lease: %d, %v", len(ms), err)
@@ -66,11 +62,25 @@ func TestCommittedLogsAreClean(t *testing.T) {
 	if err := q.Retry(ms[0], clk.Now().Add(time.Hour), canonical.Change{Reason: "upstream down"}); err != nil {
 		t.Fatal(err)
 	}
-	check("a Retry")
+	check("a Retry", 2)
 	if err := q.Finish(ms[1], canonical.Change{Status: canonical.StatusDead, Reason: "rejected"}); err != nil {
 		t.Fatal(err)
 	}
-	check("a Finish")
+	check("a Finish", 3)
+	if err := q.PutState("consumer/x", []byte("cursor"), 0); err != nil {
+		t.Fatal(err)
+	}
+	check("a consumer's state", 4)
+
+	if kb, err := dirtyLogKB(dir); err != nil || kb == 0 {
+		t.Fatalf("Badger's logs before a checkpoint: %d kB dirty (%v); the writes should be in memory only", kb, err)
+	}
+	if err := q.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if kb, err := dirtyLogKB(dir); err != nil || kb != 0 {
+		t.Fatalf("logs dirty after a checkpoint: %d kB (%v)", kb, err)
+	}
 }
 
 // dirtyLogKB is the size of the dirty pages of this process's mappings of the value-log

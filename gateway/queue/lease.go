@@ -144,13 +144,10 @@ func (q *Badger) load(seqs []uint64, vals [][]byte, leases []*lease, now time.Ti
 	}
 	if len(stale) > 0 && err == nil {
 		// Delete them again; a failure leaves them to be found at the next restart.
-		q.update(func(txn *badger.Txn) error {
+		q.update(func(w *writer) {
 			for _, i := range stale {
-				if err := txn.Delete(appendSeqKey(nil, pLive, seqs[i])); err != nil {
-					return err
-				}
+				w.del(appendSeqKey(nil, pLive, seqs[i]))
 			}
-			return nil
 		})
 		staleTotal.Add(len(stale))
 		q.log.Warn("queue dropped messages the startup scan found live and their status says are not (brought back by value-log GC)", "count", len(stale))

@@ -16,6 +16,8 @@ var (
 	deadTotal       = metrics.NewCounter(`switchboard_queue_dead_total`)
 	gcRewrites      = metrics.NewCounter(`switchboard_queue_vlog_gc_rewrites_total`)
 	rotatedSyncs    = metrics.NewCounter(`switchboard_queue_rotated_file_syncs_total`)
+	// checkpoints counts the syncs of Badger's logs that released journal segments (redo.go).
+	checkpoints = metrics.NewCounter(`switchboard_queue_journal_checkpoints_total`)
 	// staleTotal counts live messages found already finished when leased (lease.go stillLive).
 	staleTotal = metrics.NewCounter(`switchboard_queue_stale_live_total`)
 	// entriesTotal counts the Badger entries the committer writes (sets and deletes): over

@@ -314,8 +314,8 @@ func (q *Badger) Changes(tenant string, max int) ([]*Record, error) {
 		return nil
 	})
 	if err == nil && last > 0 {
-		err = q.update(func(txn *badger.Txn) error {
-			return txn.Set(cursorKey, binary.BigEndian.AppendUint64(nil, last))
+		err = q.update(func(w *writer) {
+			w.set(cursorKey, binary.BigEndian.AppendUint64(nil, last), false)
 		})
 	}
 	if err != nil {

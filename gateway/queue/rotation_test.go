@@ -12,8 +12,8 @@ import (
 )
 
 // TestRotatedFilesAreSynced writes enough for Badger to move on to new memtable WALs and
-// value-log files, and checks that the syncer saw it happen, for the directory's sync (with
-// DurabilityAlways Badger has synced the files left behind itself).
+// value-log files, and checks that the syncer, at the next checkpoint, saw it happen and
+// synced the files left behind and the directory.
 func TestRotatedFilesAreSynced(t *testing.T) {
 	q := openQueue(t, t.TempDir(), nil, func(o *Options) {
 		o.MemoryMB = 1               // the smallest memtable, 4 MB
@@ -33,12 +33,17 @@ func TestRotatedFilesAreSynced(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := q.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
 	_, vlog := q.logs.Current(badgerfs.ValueLog)
 	_, mem := q.logs.Current(badgerfs.WAL)
-	vlogSynced, memSynced := q.logs.Synced(badgerfs.ValueLog), q.logs.Synced(badgerfs.WAL)
-	if vlog < vlog0+2 || vlogSynced < 2 || mem < mem0+1 || memSynced < 1 {
-		t.Fatalf("value logs %d -> %d (%d synced), memtables %d -> %d (%d synced): rotation not seen",
-			vlog0, vlog, vlogSynced, mem0, mem, memSynced)
+	// A memtable's WAL is removed once its table is written (and needs no sync then), which
+	// the writes here leave Badger time for: the syncer follows to the newest.
+	vlogSynced := q.logs.Synced(badgerfs.ValueLog)
+	if vlog < vlog0+2 || vlogSynced < 2 || mem < mem0+1 {
+		t.Fatalf("value logs %d -> %d (%d synced), memtables %d -> %d: rotation not seen",
+			vlog0, vlog, vlogSynced, mem0, mem)
 	}
 	if got := q.Stats().Depth; got != 200*200 {
 		t.Fatalf("depth %d", got)
@@ -55,7 +60,7 @@ func TestRotatedFilesAreSynced(t *testing.T) {
 // TestNothingWrittenBetweenSyncs: the WAL must not reach the disk holding pointers into
 // value-log bytes that have not, so no write lands in Badger's logs while the syncer syncs
 // the value log and then the WAL. This holds for DurabilityInterval, where the queue syncs the
-// data itself (with DurabilityAlways Badger syncs each write, see TestCommittedLogsAreClean).
+// data itself (with DurabilityAlways the journal holds every write, see TestJournalBeforeBadger).
 // A Finish issued while a sync is between the two files waits for the WAL's sync: the sync
 // stays there until the committer is blocked on writeMu with the Finish's group, or until the
 // Finish returns, which fails the test.

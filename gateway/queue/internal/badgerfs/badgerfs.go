@@ -1,7 +1,9 @@
 // Package badgerfs is what the queue knows of Badger's files beyond Badger's API: their names,
 // how Badger writes them (through shared mmaps) and when it moves on to the next one. It syncs
-// Badger's logs in place of db.Sync (syncer.go) and, on Linux, turns the kernel's readahead off
-// on their mappings (advise_linux.go).
+// Badger's logs in place of db.Sync (syncer.go), on Linux turns the kernel's readahead off on
+// their mappings (advise_linux.go), keeps a file value-log GC rewrote until the caller has
+// synced the moves (hold.go), and reads value-log files and keeps their numbers from reuse
+// for the queue's repair after a power cut in the middle of a GC (vlogread.go).
 //
 // Everything here rests on Badger's unexported behaviour as of CheckedVersion;
 // TestBadgerVersion fails when the Badger the project builds with is another, so that the

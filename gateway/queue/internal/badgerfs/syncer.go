@@ -21,9 +21,6 @@ import (
 // the same range fdatasync in the kernel. (db.Sync also holds Badger's DB lock, which every
 // write takes, through the WAL's msync.)
 //
-// With Badger's SyncWrites the files' data is synced by Badger and the syncer keeps only the
-// directory's part (NamesOnly).
-//
 // TestRotatedFilesAreSynced (in the queue) fails if Badger's file names change.
 type Syncer struct {
 	mu   sync.Mutex
@@ -39,9 +36,6 @@ type Syncer struct {
 	relook bool
 	// between, when set (tests), runs after the value log's sync and before the WAL's.
 	between func()
-	// namesOnly: Badger syncs its files' data itself (SyncWrites), so Sync only follows
-	// the files and syncs the directory when it gained or lost one (see NamesOnly).
-	namesOnly bool
 }
 
 type logKind struct {
@@ -98,17 +92,6 @@ func (s *Syncer) scan(k *logKind) error {
 		return s.open(k)
 	}
 	return nil
-}
-
-// NamesOnly has every later Sync leave the files' data to Badger, for a Badger opened with
-// SyncWrites: it syncs the value log before any pointer into it enters the memtable, the WAL
-// after every write, and a value-log file it leaves behind before the next. What it does not
-// sync is the directory when it creates a file (ristretto's z.OpenMmapFileUsing means to, but
-// tests the file's size after setting it), which Sync still does.
-func (s *Syncer) NamesOnly() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.namesOnly = true
 }
 
 // Sync makes everything Badger has written to its logs so far durable, the value log before
@@ -209,8 +192,8 @@ func (s *Syncer) Current(log Log) (path string, n int) {
 	return s.path(k, k.cur), k.cur
 }
 
-// Synced is how many of log's files Badger left behind and the syncer followed (and synced,
-// unless NamesOnly), for tests.
+// Synced is how many of log's files Badger left behind and the syncer followed and synced,
+// for tests.
 func (s *Syncer) Synced(log Log) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -228,9 +211,9 @@ func (s *Syncer) SetBetween(f func()) {
 	}
 }
 
-// datasync syncs k's current file's data, unless Badger does (namesOnly).
+// datasync syncs k's current file's data.
 func (s *Syncer) datasync(k *logKind) error {
-	if k.f == nil || s.namesOnly {
+	if k.f == nil {
 		return nil
 	}
 	return datasync(k.f)

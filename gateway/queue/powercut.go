@@ -43,8 +43,10 @@ package queue
 //     pointer can reach the disk before the value. So the file GC rewrote stays on disk
 //     until the logs are synced after the rewrite: an iterator held open across it has Badger
 //     defer the removal (badgerfs.HoldFiles); a second sync makes the removal durable. A
-//     journal record marks the GC's start and another its end. An Open whose journal ends
-//     inside a GC first keeps the value-log file numbers GC may have used (a file created by
+//     journal record marks the GC's start (with the machine's boot id) and another its end.
+//     An Open whose journal ends inside a GC begun before the machine last booted (a process
+//     that merely stopped left GC's writes in the page cache: TestRepairOnlyAfterABoot)
+//     first keeps the value-log file numbers GC may have used (a file created by
 //     it may be gone, its number would go to a new file, and the pointers into it would read
 //     the new file's entries, which check: badgerfs.ReserveValueLogNumbers); then, after the
 //     replay, it reads every key: a value that fails its checksum (Badger checks every value

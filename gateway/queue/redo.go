@@ -81,6 +81,11 @@ func openJournal(opts Options, disk *diskGuard) (j *journal.Journal, gcCut bool,
 		j.Close()
 		return nil, false, fmt.Errorf("cannot read journal: %w", err)
 	}
+	// A cut GC whose start was written since the machine last booted needs no repair: the
+	// process stopped, the kernel did not, and what GC wrote is in the page cache.
+	if r.gc && len(r.gcBoot) > 0 && bytes.Equal(r.gcBoot, bootID()) {
+		return j, false, nil
+	}
 	return j, r.gc, nil
 }
 
@@ -129,14 +134,16 @@ type replayer struct {
 	db  *badger.DB
 	txn *badger.Txn
 	gc  bool // the last GC marker was a start: the process stopped during a GC
+	// gcBoot is the start's boot id (bootID), empty where there is none.
+	gcBoot []byte
 }
 
 func (r *replayer) apply(rec []byte) error {
 	if len(rec) > 0 && rec[0] == redoGC { // a marker is a record of its own
-		if len(rec) != 2 {
+		if len(rec) < 2 {
 			return errCorruptRedo
 		}
-		r.gc = rec[1] == gcBegin
+		r.gc, r.gcBoot = rec[1] == gcBegin, bytes.Clone(rec[2:])
 		return nil
 	}
 	if r.db == nil {
@@ -225,6 +232,9 @@ func (q *Badger) markGC(mark byte) error {
 	q.writeMu.Lock()
 	defer q.writeMu.Unlock()
 	rec := append(make([]byte, journal.HeaderSize), redoGC, mark)
+	if mark == gcBegin {
+		rec = append(rec, bootID()...)
+	}
 	if err := q.journal.Write(rec); err != nil {
 		return err
 	}
@@ -296,4 +306,14 @@ func (q *Badger) repairMoved() error {
 		q.log.Error("queue keys unreadable after an interrupted value-log GC, and not found in the value log", "keys", len(broken))
 	}
 	return nil
+}
+
+// bootID identifies the machine's current boot (Linux; empty elsewhere, or unreadable). It is a
+// variable for tests.
+var bootID = func() []byte {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return nil
+	}
+	return bytes.TrimSpace(b)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"switchboard/canonical"
+	"switchboard/gateway/queue/internal/journal"
 )
 
 // TestReplayRestoresWhatBadgerLost: with DurabilityAlways Badger syncs nothing itself, so a
@@ -135,6 +136,56 @@ func TestCheckpointsReleaseSegments(t *testing.T) {
 	r := openQueue(t, dir, nil, small)
 	if st := r.Stats(); st.Depth != 60 {
 		t.Fatalf("after reopening: depth %d, want 60", st.Depth)
+	}
+}
+
+// TestRepairOnlyAfterABoot: a journal that ends inside a GC needs the repair only if the
+// machine booted since the GC began; after the process alone stopped, GC's writes are in the
+// page cache, and reading every value would only slow the restart.
+func TestRepairOnlyAfterABoot(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		boot []byte // the boot id written with the start
+		end  bool   // an end follows the start
+		cut  bool
+	}{
+		{"this boot", bootID(), false, len(bootID()) == 0},
+		{"another boot", []byte("an earlier boot"), false, true},
+		{"no boot id", nil, false, true},
+		{"ended", []byte("an earlier boot"), true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			j, err := journal.Open(filepath.Join(dir, journalDir), segmentSize, nil, quiet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := j.Replay(func([]byte) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			recs := [][]byte{append([]byte{redoGC, gcBegin}, c.boot...)}
+			if c.end {
+				recs = append(recs, []byte{redoGC, gcEnd})
+			}
+			for _, r := range recs {
+				if err := j.Write(append(make([]byte, journal.HeaderSize), r...)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := j.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			j.Close()
+			o := Options{Dir: dir, Durability: DurabilityAlways, Logger: quiet}
+			j, cut, err := openJournal(o, newDiskGuard(dir, -1, -1, quiet))
+			if err != nil {
+				t.Fatal(err)
+			}
+			j.Close()
+			if cut != c.cut {
+				t.Fatalf("a repair %v, want %v", cut, c.cut)
+			}
+		})
 	}
 }
 
@@ -293,6 +344,11 @@ func TestRepairAfterCutDuringGC(t *testing.T) {
 		q.collectGarbage()
 	}
 
+	// The cut was a power cut: the machine booted again (a process that stops leaves what GC
+	// wrote in the page cache, and the repair is skipped: TestRepairOnlyAfterABoot).
+	thisBoot := bootID
+	bootID = func() []byte { return []byte("the next boot") }
+	defer func() { bootID = thisBoot }()
 	r := openQueue(t, snap, nil, gcable)
 	if r.repaired == 0 {
 		t.Fatal("nothing to repair: the cut left every moved value readable, so the test shows nothing")

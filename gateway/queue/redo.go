@@ -179,28 +179,33 @@ func (r *replayer) apply(rec []byte) error {
 			}
 		}
 		// The transaction keeps the entry until it commits; the record's buffer is reused.
-		key, val = bytes.Clone(key), bytes.Clone(val)
-		set := func(txn *badger.Txn) error {
-			if op == redoDel {
-				return txn.Delete(key)
-			}
-			e := badger.NewEntry(key, val).WithMeta(meta)
-			e.ExpiresAt = exp
-			return txn.SetEntry(e)
-		}
-		err := set(r.txn)
-		if errors.Is(err, badger.ErrTxnTooBig) {
-			if err = r.txn.Commit(); err != nil {
-				return err
-			}
-			r.txn = r.db.NewTransaction(true)
-			err = set(r.txn)
-		}
-		if err != nil {
+		e := badger.NewEntry(bytes.Clone(key), bytes.Clone(val)).WithMeta(meta)
+		e.ExpiresAt = exp
+		if err := r.put(e, op == redoDel); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// put adds e (or the deletion of its key) to the transaction, committing it and starting
+// another when Badger says it is too big.
+func (r *replayer) put(e *badger.Entry, del bool) error {
+	op := func() error {
+		if del {
+			return r.txn.Delete(e.Key)
+		}
+		return r.txn.SetEntry(e)
+	}
+	err := op()
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		if err = r.txn.Commit(); err != nil {
+			return err
+		}
+		r.txn = r.db.NewTransaction(true)
+		err = op()
+	}
+	return err
 }
 
 func cutLP(b []byte) (s, rest []byte, ok bool) {
@@ -271,8 +276,8 @@ func (q *Badger) repairMoved() error {
 		return err
 	}
 	found := 0
-	txn := q.db.NewTransaction(true)
-	defer func() { txn.Discard() }()
+	w := replayer{db: q.db, txn: q.db.NewTransaction(true)}
+	defer func() { w.txn.Discard() }()
 	err = badgerfs.ScanValueLogs(q.opts.Dir, func(e badgerfs.ValueLogEntry) error {
 		v, ok := broken[string(e.Key)]
 		if !ok || v != e.Version {
@@ -281,19 +286,11 @@ func (q *Badger) repairMoved() error {
 		delete(broken, string(e.Key))
 		ne := badger.NewEntry(bytes.Clone(e.Key), bytes.Clone(e.Value)).WithMeta(e.UserMeta)
 		ne.ExpiresAt = e.ExpiresAt
-		err := txn.SetEntry(ne)
-		if errors.Is(err, badger.ErrTxnTooBig) {
-			if err = txn.Commit(); err != nil {
-				return err
-			}
-			txn = q.db.NewTransaction(true)
-			err = txn.SetEntry(ne)
-		}
 		found++
-		return err
+		return w.put(ne, false)
 	})
 	if err == nil {
-		err = txn.Commit()
+		err = w.txn.Commit()
 	}
 	if err != nil {
 		return fmt.Errorf("cannot repair values moved by an interrupted value-log GC: %w", err)

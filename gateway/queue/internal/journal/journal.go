@@ -249,7 +249,7 @@ func (j *Journal) Sync() error {
 }
 
 // Written returns the sequence numbers of the last record written and of the last one
-// synced, for the writer's own checks.
+// synced (for tests: every record is synced before Badger sees it).
 func (j *Journal) Written() (written, synced uint64) { return j.seq, j.synced }
 
 func (j *Journal) fail(err error) error {
